@@ -1,0 +1,232 @@
+//! The `SealedSecret` custom resource, in our group (`kubectl-secrets.io/v1alpha1`) and in
+//! Bitnami's (`bitnami.com/v1alpha1`), with the same schema so either converts to the other
+//! without loss.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::Scope;
+
+/// Our API group.
+pub const GROUP: &str = "kubectl-secrets.io";
+/// Bitnami's API group.
+pub const BITNAMI_GROUP: &str = "bitnami.com";
+/// `apiVersion` of our SealedSecret.
+pub const API_VERSION: &str = "kubectl-secrets.io/v1alpha1";
+/// `apiVersion` of Bitnami's SealedSecret.
+pub const BITNAMI_API_VERSION: &str = "bitnami.com/v1alpha1";
+
+/// Desired state of a SealedSecret: the encrypted values and the Secret to make from them.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "kubectl-secrets.io",
+    version = "v1alpha1",
+    kind = "SealedSecret",
+    namespaced,
+    status = "SealedSecretStatus",
+    shortname = "seal",
+    derive = "PartialEq",
+    derive = "Default"
+)]
+#[serde(rename_all = "camelCase")]
+pub struct SealedSecretSpec {
+    /// Secret key → base64 sealed value.
+    #[serde(default)]
+    pub encrypted_data: BTreeMap<String, String>,
+    /// The Secret to create: its metadata, type, immutability and templated data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<SecretTemplateSpec>,
+    /// Deprecated v1 format: the whole Secret as one sealed blob (base64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+}
+
+/// Shape of the Secret a SealedSecret produces.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretTemplateSpec {
+    /// Labels, annotations and finalizers for the Secret (name and namespace are forced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<ObjectMeta>,
+    /// Secret type, e.g. `Opaque` or `kubernetes.io/tls`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Whether the Secret is immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub immutable: Option<bool>,
+    /// Templated values (Go-template subset) rendered over the decrypted data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<BTreeMap<String, String>>,
+}
+
+/// Observed state.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SealedSecretStatus {
+    /// Generation last reconciled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready` (ours) and `Synced` (Bitnami's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<SealedSecretCondition>,
+}
+
+/// A status condition, Bitnami's shape (with `lastUpdateTime`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SealedSecretCondition {
+    /// `Ready` or `Synced`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    /// Last time the condition was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_update_time: Option<String>,
+    /// Last time the status changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<String>,
+    /// Machine-readable cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What went wrong, for people; never a value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Bitnami's SealedSecret (`bitnami.com/v1alpha1`): the same spec, another group.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "bitnami.com",
+    version = "v1alpha1",
+    kind = "SealedSecret",
+    root = "BitnamiSealedSecret",
+    derive = "PartialEq",
+    derive = "Default",
+    namespaced,
+    status = "SealedSecretStatus"
+)]
+pub struct BitnamiSealedSecretSpec {
+    /// The shared spec.
+    #[serde(flatten)]
+    pub inner: SealedSecretSpec,
+}
+
+impl From<BitnamiSealedSecret> for SealedSecret {
+    fn from(b: BitnamiSealedSecret) -> Self {
+        SealedSecret { metadata: b.metadata, spec: b.spec.inner, status: b.status }
+    }
+}
+
+impl From<SealedSecret> for BitnamiSealedSecret {
+    fn from(s: SealedSecret) -> Self {
+        BitnamiSealedSecret {
+            metadata: s.metadata,
+            spec: BitnamiSealedSecretSpec { inner: s.spec },
+            status: s.status,
+        }
+    }
+}
+
+impl SealedSecret {
+    /// The scope, read from the top-level annotations (never the template's).
+    pub fn scope(&self) -> Scope {
+        Scope::from_annotations(self.metadata.annotations.as_ref())
+    }
+
+    /// Name and namespace as written, `""` when absent.
+    pub fn name_and_namespace(&self) -> (&str, &str) {
+        (
+            self.metadata.name.as_deref().unwrap_or_default(),
+            self.metadata.namespace.as_deref().unwrap_or_default(),
+        )
+    }
+
+    /// The OAEP label of this object's values.
+    pub fn label(&self) -> Vec<u8> {
+        let (name, namespace) = self.name_and_namespace();
+        self.scope().label(namespace, name)
+    }
+}
+
+/// Which `apiVersion` to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    /// `kubectl-secrets.io/v1alpha1`.
+    #[default]
+    Native,
+    /// `bitnami.com/v1alpha1`.
+    Bitnami,
+}
+
+/// A SealedSecret read from a manifest, remembering which group it came in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnySealedSecret {
+    /// The object, as ours.
+    pub object: SealedSecret,
+    /// The group it was written in.
+    pub flavor: Flavor,
+}
+
+impl AnySealedSecret {
+    /// Serialize in the flavor it came in (or another).
+    pub fn to_value(&self, flavor: Flavor) -> serde_json::Value {
+        let result = match flavor {
+            Flavor::Native => serde_json::to_value(&self.object),
+            Flavor::Bitnami => serde_json::to_value(BitnamiSealedSecret::from(self.object.clone())),
+        };
+        // Serializing plain structs of strings and maps into a Value cannot fail.
+        result.unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BITNAMI: &str = r#"
+apiVersion: bitnami.com/v1alpha1
+kind: SealedSecret
+metadata:
+  name: mysecret
+  namespace: myns
+  creationTimestamp: null
+  annotations: {sealedsecrets.bitnami.com/namespace-wide: "true"}
+spec:
+  encryptedData:
+    foo: AgBy
+  template:
+    metadata: {name: mysecret, namespace: myns, labels: {app: x}, creationTimestamp: null}
+    type: kubernetes.io/basic-auth
+    immutable: true
+    data:
+      url: "https://{{ .foo }}@host"
+status:
+  observedGeneration: 3
+  conditions:
+  - type: Synced
+    status: "True"
+    lastUpdateTime: "2026-01-01T00:00:00Z"
+"#;
+
+    #[test]
+    fn bitnami_and_native_convert_without_loss() {
+        let bitnami: BitnamiSealedSecret = serde_yaml_ng::from_str(BITNAMI).unwrap();
+        let native = SealedSecret::from(bitnami.clone());
+        assert_eq!(native.scope(), Scope::NamespaceWide);
+        assert_eq!(native.label(), b"myns");
+        let native_json = serde_json::to_value(&native).unwrap();
+        assert_eq!(native_json["apiVersion"], API_VERSION);
+        let back = BitnamiSealedSecret::from(native);
+        assert_eq!(back, bitnami);
+        let mut original: serde_json::Value = serde_yaml_ng::from_str(BITNAMI).unwrap();
+        // `creationTimestamp: null` is accepted and dropped (kubeseal's newer output omits it).
+        original["metadata"].as_object_mut().unwrap().remove("creationTimestamp");
+        original["spec"]["template"]["metadata"].as_object_mut().unwrap().remove("creationTimestamp");
+        assert_eq!(serde_json::to_value(&back).unwrap(), original);
+    }
+}
