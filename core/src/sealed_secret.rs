@@ -184,6 +184,66 @@ impl AnySealedSecret {
     }
 }
 
+/// Why a SealedSecret manifest was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SealedSecretError {
+    /// Not parseable.
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
+    /// No document.
+    #[error("no SealedSecret found in the input")]
+    Empty,
+    /// A document of another kind or group.
+    #[error(
+        "document {document}: expected a SealedSecret ({API_VERSION} or {BITNAMI_API_VERSION}), found {found}"
+    )]
+    WrongKind {
+        /// 1-based index.
+        document: usize,
+        /// `apiVersion kind` found.
+        found: String,
+    },
+    /// Right kind, wrong shape.
+    #[error("document {document}: malformed SealedSecret: {message}")]
+    Malformed {
+        /// 1-based index.
+        document: usize,
+        /// What is wrong (values redacted).
+        message: String,
+    },
+}
+
+/// Every SealedSecret in a YAML or JSON stream, in either group. SealedSecrets hold only
+/// ciphertext, so going through a `Value` here exposes nothing.
+pub fn parse_sealed_secrets(text: &str) -> Result<Vec<AnySealedSecret>, SealedSecretError> {
+    let docs: Vec<serde_json::Value> = crate::manifest::parse_documents(text)?;
+    let mut out = Vec::with_capacity(docs.len());
+    for (index, doc) in docs.into_iter().enumerate() {
+        let document = index + 1;
+        let api_version = doc.get("apiVersion").and_then(|v| v.as_str()).unwrap_or("<none>");
+        let kind = doc.get("kind").and_then(|v| v.as_str()).unwrap_or("<none>");
+        let flavor = match (api_version, kind) {
+            (API_VERSION, "SealedSecret") => Flavor::Native,
+            (BITNAMI_API_VERSION, "SealedSecret") => Flavor::Bitnami,
+            _ => {
+                return Err(SealedSecretError::WrongKind {
+                    document,
+                    found: format!("{api_version} {kind}"),
+                });
+            }
+        };
+        let object: SealedSecret = serde_json::from_value(doc).map_err(|err| {
+            SealedSecretError::Malformed { document, message: crate::manifest::redact(&err.to_string()) }
+        })?;
+        out.push(AnySealedSecret { object, flavor });
+    }
+    if out.is_empty() {
+        return Err(SealedSecretError::Empty);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,5 +288,23 @@ status:
         original["metadata"].as_object_mut().unwrap().remove("creationTimestamp");
         original["spec"]["template"]["metadata"].as_object_mut().unwrap().remove("creationTimestamp");
         assert_eq!(serde_json::to_value(&back).unwrap(), original);
+    }
+
+    #[test]
+    fn parses_both_groups_and_refuses_others() {
+        let native = serde_json::to_string(&AnySealedSecret {
+            object: SealedSecret::default(),
+            flavor: Flavor::Native,
+        }
+        .to_value(Flavor::Native))
+        .unwrap();
+        let stream = format!("{BITNAMI}---\n{native}\n");
+        let parsed = parse_sealed_secrets(&stream).unwrap();
+        assert_eq!(parsed.iter().map(|p| p.flavor).collect::<Vec<_>>(), [Flavor::Bitnami, Flavor::Native]);
+        assert_eq!(parsed[0].object.spec.encrypted_data["foo"], "AgBy");
+        let err = parse_sealed_secrets("apiVersion: v1\nkind: Secret\n").unwrap_err();
+        assert_eq!(err.to_string(), "document 1: expected a SealedSecret (kubectl-secrets.io/v1alpha1 or bitnami.com/v1alpha1), found v1 Secret");
+        let err = parse_sealed_secrets("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nspec: {encryptedData: [1]}\n").unwrap_err();
+        assert!(matches!(err, SealedSecretError::Malformed { document: 1, .. }), "{err}");
     }
 }

@@ -1,1 +1,27 @@
-fn main(){}
+//! `kubectl-secrets`: the person's tool for sealed, synced and mounted Kubernetes secrets.
+//!
+//! `main` only parses, runs and maps the outcome to kubectl-style exit codes: 0 ok, 1 a check
+//! said no, 2 usage or runtime error (printed once as `kubectl-secrets: <what>: <cause>`).
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+mod cli;
+mod cmd;
+mod input;
+mod kubeconfig;
+mod output;
+mod prompt;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::run(cli) {
+        Ok(code) => code,
+        Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("kubectl-secrets: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The command line: kubectl's global flags (kubectl passes none of its own to plugins) and one
+//! subcommand per verb.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrets_core::crypto::Scope;
+
+/// Seal, sync and mount Kubernetes secrets.
+#[derive(Debug, Parser)]
+#[command(name = "kubectl secrets", bin_name = "kubectl secrets", version, about)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalFlags,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The kubectl flags every plugin should honour.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct GlobalFlags {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, global = true, env = "KUBECONFIG", value_name = "PATH", hide_env_values = true)]
+    pub(crate) kubeconfig: Option<String>,
+    /// The kubeconfig context to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) context: Option<String>,
+    /// The kubeconfig cluster to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) cluster: Option<String>,
+    /// The kubeconfig user to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) user: Option<String>,
+    /// Namespace of the objects.
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    pub(crate) namespace: Option<String>,
+    /// Never prompt; fail with the flags to pass instead.
+    #[arg(short = 'y', long, global = true)]
+    pub(crate) yes: bool,
+    /// How long to wait for one request to the API server (e.g. 30s).
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub(crate) request_timeout: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Encrypt Secrets into SealedSecrets that only the cluster can open.
+    Seal(SealArgs),
+    /// Decrypt SealedSecrets offline with private keys (recovery); prints plaintext.
+    Unseal(UnsealArgs),
+    /// Manage sealing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum OutputFormat {
+    #[default]
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum SealFormat {
+    /// apiVersion kubectl-secrets.io/v1alpha1.
+    #[default]
+    Native,
+    /// apiVersion bitnami.com/v1alpha1, for clusters still running Bitnami's controller.
+    Bitnami,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ScopeArg {
+    Strict,
+    NamespaceWide,
+    ClusterWide,
+}
+
+impl From<ScopeArg> for Scope {
+    fn from(value: ScopeArg) -> Self {
+        match value {
+            ScopeArg::Strict => Scope::Strict,
+            ScopeArg::NamespaceWide => Scope::NamespaceWide,
+            ScopeArg::ClusterWide => Scope::ClusterWide,
+        }
+    }
+}
+
+#[derive(Debug, Args, Default)]
+pub(crate) struct SealArgs {
+    /// Secret manifest(s) to seal, YAML or JSON, multi-document; `-` for stdin.
+    #[arg(short = 'f', long = "filename", value_name = "FILE|-")]
+    pub(crate) file: Option<String>,
+    /// A value given on the command line (visible in shell history: prefer --from-file).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub(crate) from_literal: Vec<String>,
+    /// A value read from a file; the key defaults to the file name.
+    #[arg(long, value_name = "[KEY=]PATH")]
+    pub(crate) from_file: Vec<String>,
+    /// KEY=VALUE lines read from a file.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) from_env_file: Vec<String>,
+    /// Name of the Secret (required with --from-*; overrides the manifest's).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Secret type (default Opaque with --from-*).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) type_: Option<String>,
+    /// Where the sealed values may be opened [default: strict, or the input's annotation].
+    #[arg(long, value_enum)]
+    pub(crate) scope: Option<ScopeArg>,
+    /// Sealing certificate: a PEM file or an http(s):// URL.
+    #[arg(long, value_name = "PATH|URL", env = "KUBECTL_SECRETS_CERT")]
+    pub(crate) cert: Option<String>,
+    /// apiVersion of the SealedSecret written.
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: SealFormat,
+    /// Add or replace the keys in this existing SealedSecret file, keeping the rest.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["raw", "output_file"])]
+    pub(crate) merge_into: Option<PathBuf>,
+    /// Print only the base64 ciphertext of one value.
+    #[arg(long)]
+    pub(crate) raw: bool,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t)]
+    pub(crate) output: OutputFormat,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) output_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UnsealArgs {
+    /// SealedSecret manifest(s), native or Bitnami; `-` for stdin.
+    #[arg(short = 'f', long = "filename", value_name = "FILE|-", required = true)]
+    pub(crate) file: String,
+    /// A private key: PEM (PKCS#1 or PKCS#8) or a key backup (Secret or List, YAML or JSON).
+    #[arg(long, value_name = "PATH", required = true)]
+    pub(crate) private_key: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t)]
+    pub(crate) output: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Generate an RSA-4096 sealing key pair offline (self-signed certificate, 10 years).
+    Generate(KeysGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeysGenerateArgs {
+    /// Where to write the certificate (PEM).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) cert_out: PathBuf,
+    /// Where to write the private key (PEM PKCS#8, mode 0600).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) key_out: PathBuf,
+    /// Replace existing files (a lost private key cannot be recovered, so this is opt-in).
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Subject common name of the certificate.
+    #[arg(long, default_value = "kubectl-secrets")]
+    pub(crate) common_name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
+    }
+}

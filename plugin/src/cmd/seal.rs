@@ -1,0 +1,207 @@
+//! `seal`: Secrets → SealedSecrets with the cluster's certificate.
+//!
+//! Flow: gather input (manifests, `--from-*` flags, or the wizard) → settle each Secret's name,
+//! namespace (kubeseal's rules) and scope → load the certificate → seal → print, write or merge.
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use secrets_core::crypto::{self, Scope};
+use secrets_core::keys::Certificate;
+use secrets_core::seal::{self, resolve_namespace};
+use secrets_core::sealed_secret::{AnySealedSecret, Flavor, parse_sealed_secrets};
+use secrets_core::secret::{self, PlainSecret};
+
+use crate::cli::{GlobalFlags, OutputFormat, SealArgs, SealFormat};
+use crate::input::{self, load_certificate};
+use crate::output::{emit, render, write_atomic};
+use crate::{kubeconfig, prompt};
+
+const DATA_FLAGS: &str = "-f FILE (or -f - for stdin), --from-literal KEY=VALUE, \
+                          --from-file [KEY=]PATH or --from-env-file PATH";
+
+pub(crate) fn run(global: &GlobalFlags, mut args: SealArgs) -> anyhow::Result<ExitCode> {
+    let from_flags = !args.from_literal.is_empty()
+        || !args.from_file.is_empty()
+        || !args.from_env_file.is_empty();
+    if args.file.is_some() && from_flags {
+        bail!("give either -f or --from-literal/--from-file/--from-env-file, not both");
+    }
+    if args.file.is_none() && !from_flags {
+        if args.raw || args.merge_into.is_some() || !prompt::attended(global.yes) {
+            bail!("no data to seal: pass {DATA_FLAGS} (with --name and --cert PATH|URL)");
+        }
+        return wizard(global, args);
+    }
+    let certificate = certificate(&args)?;
+    if args.raw {
+        return raw(global, &args, &certificate);
+    }
+    let mut secrets = gather(&args, from_flags)?;
+    if let Some(target) = args.merge_into.take() {
+        return merge(&target, secrets, &certificate);
+    }
+    let mut out = String::new();
+    for secret in &mut secrets {
+        let scope = settle(global, secret, args.scope.map(Into::into))?;
+        out.push_str(&seal_one(secret, &certificate, scope, args.format, args.output)?);
+    }
+    emit(&out, args.output_file.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn certificate(args: &SealArgs) -> anyhow::Result<Certificate> {
+    let Some(spec) = &args.cert else {
+        bail!("no sealing certificate: pass --cert PATH|URL (or set KUBECTL_SECRETS_CERT)");
+    };
+    load_certificate(spec)
+}
+
+/// The Secrets named by `-f` or built from `--from-*`, with `--name`/`--type` applied.
+fn gather(args: &SealArgs, from_flags: bool) -> anyhow::Result<Vec<PlainSecret>> {
+    if from_flags {
+        let Some(name) = &args.name else {
+            bail!("--name is required with --from-literal/--from-file/--from-env-file");
+        };
+        let data = input::values_from_flags(&args.from_literal, &args.from_file, &args.from_env_file)?;
+        return Ok(vec![input::secret_from_values(name, args.type_.as_deref(), data)]);
+    }
+    let file = args.file.as_deref().unwrap_or("-");
+    let text = input::read_text(file)?;
+    let mut secrets = secret::parse_secrets(&text).with_context(|| format!("reading {file}"))?;
+    if args.name.is_some() && secrets.len() > 1 {
+        bail!("--name can only rename a single Secret, {file} holds {}", secrets.len());
+    }
+    for secret in &mut secrets {
+        if let Some(name) = &args.name {
+            secret.metadata.name = Some(name.clone());
+        }
+        if let Some(type_) = &args.type_ {
+            secret.type_ = Some(type_.clone());
+        }
+        if secret.metadata.name.is_none() {
+            bail!("a Secret in {file} has no metadata.name (pass --name)");
+        }
+    }
+    Ok(secrets)
+}
+
+/// Fix the namespace (kubeseal's precedence) and the scope (flag, else the input's
+/// annotation, else strict).
+fn settle(global: &GlobalFlags, secret: &mut PlainSecret, scope: Option<Scope>) -> anyhow::Result<Scope> {
+    let scope = scope.unwrap_or_else(|| Scope::from_annotations(secret.metadata.annotations.as_ref()));
+    let input_ns = secret.metadata.namespace.clone();
+    let flag = global.namespace.as_deref();
+    let namespace = if scope == Scope::ClusterWide && input_ns.is_none() && flag.is_none() {
+        None // a cluster-wide value is bound to no namespace: don't invent one
+    } else {
+        let context = if input_ns.is_none() && flag.is_none() {
+            kubeconfig::context_namespace(global)?
+        } else {
+            None
+        };
+        let resolved = resolve_namespace(input_ns.as_deref(), flag, context.as_deref())
+            .with_context(|| format!("sealing {}", secret.display_name()))?;
+        Some(resolved)
+    };
+    secret.metadata.namespace = namespace;
+    Ok(scope)
+}
+
+fn flavor(format: SealFormat) -> Flavor {
+    match format {
+        SealFormat::Native => Flavor::Native,
+        SealFormat::Bitnami => Flavor::Bitnami,
+    }
+}
+
+fn seal_one(
+    secret: &PlainSecret,
+    certificate: &Certificate,
+    scope: Scope,
+    format: SealFormat,
+    output: OutputFormat,
+) -> anyhow::Result<String> {
+    let sealed = seal::seal_secret(secret, certificate.public_key(), scope)
+        .with_context(|| format!("sealing {}", secret.display_name()))?;
+    let any = AnySealedSecret { object: sealed, flavor: flavor(format) };
+    Ok(render(&any.to_value(any.flavor), output)?.to_string())
+}
+
+/// `--raw`: one value's ciphertext, no newline (kubeseal's contract, for templating tools).
+fn raw(global: &GlobalFlags, args: &SealArgs, certificate: &Certificate) -> anyhow::Result<ExitCode> {
+    if args.file.is_some() {
+        bail!("--raw seals one value: give it with --from-literal or --from-file, not -f");
+    }
+    let data = input::values_from_flags(&args.from_literal, &args.from_file, &args.from_env_file)?;
+    let mut values = data.into_values();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        bail!("--raw seals exactly one value (one --from-literal or --from-file)");
+    };
+    let scope: Scope = args.scope.map(Into::into).unwrap_or_default();
+    let name = match (scope, &args.name) {
+        (Scope::Strict, None) => bail!("--raw with strict scope needs --name"),
+        (_, name) => name.clone().unwrap_or_default(),
+    };
+    let mut secret = PlainSecret::default();
+    secret.metadata.name = Some(if name.is_empty() { "raw".to_owned() } else { name.clone() });
+    settle(global, &mut secret, Some(scope))?;
+    let namespace = secret.metadata.namespace.unwrap_or_default();
+    if !name.is_empty() {
+        secret::validate_name(&name)?;
+    }
+    let label = scope.label(&namespace, &name);
+    let sealed = crypto::seal(certificate.public_key(), &label, &value).context("sealing the value")?;
+    emit(&crypto::encode(&sealed), args.output_file.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--merge-into FILE`: seal with FILE's identity and scope, update FILE in place.
+fn merge(
+    target: &std::path::Path,
+    secrets: Vec<PlainSecret>,
+    certificate: &Certificate,
+) -> anyhow::Result<ExitCode> {
+    let [secret] = <[PlainSecret; 1]>::try_from(secrets)
+        .map_err(|s| anyhow::anyhow!("--merge-into takes exactly one Secret, got {}", s.len()))?;
+    let text = std::fs::read_to_string(target)
+        .with_context(|| format!("reading {}", target.display()))?;
+    let mut existing = parse_sealed_secrets(&text)
+        .with_context(|| format!("reading {}", target.display()))?;
+    if existing.len() != 1 {
+        bail!("{} must hold exactly one SealedSecret, it holds {}", target.display(), existing.len());
+    }
+    let mut item = existing.remove(0);
+    seal::merge_into(&mut item.object, &secret, certificate.public_key())
+        .with_context(|| format!("merging into {}", target.display()))?;
+    let format = if text.trim_start().starts_with('{') { OutputFormat::Json } else { OutputFormat::Yaml };
+    let rendered = render(&item.to_value(item.flavor), format)?;
+    write_atomic(target, rendered.as_bytes(), None)?;
+    eprintln!("updated {}", target.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The attended path: ask for everything, show a summary without values, then seal.
+fn wizard(global: &GlobalFlags, args: SealArgs) -> anyhow::Result<ExitCode> {
+    let default_ns = match &global.namespace {
+        Some(ns) => ns.clone(),
+        None => kubeconfig::context_namespace(global)?.unwrap_or_else(|| "default".to_owned()),
+    };
+    let answers = prompt::seal_wizard(&prompt::SealDefaults {
+        name: args.name.clone(),
+        namespace: default_ns,
+        type_: args.type_.clone(),
+        scope: args.scope.map(Into::into),
+        cert: args.cert.clone(),
+    })?;
+    let certificate = load_certificate(&answers.cert)?;
+    let mut secret = input::secret_from_values(&answers.name, Some(&answers.type_), answers.data);
+    secret.metadata.namespace = (answers.scope != Scope::ClusterWide || !answers.namespace.is_empty())
+        .then(|| answers.namespace.clone());
+    let text = seal_one(&secret, &certificate, answers.scope, args.format, args.output)?;
+    emit(&text, args.output_file.as_deref())?;
+    if let Some(path) = &args.output_file {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

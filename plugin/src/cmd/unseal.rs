@@ -1,0 +1,35 @@
+//! `unseal`: offline recovery. Opens SealedSecrets (ours or Bitnami's) with the private keys
+//! given and prints the Secrets. It prints plaintext, and says so on stderr.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use secrets_core::keys::{self, PrivateKey};
+use secrets_core::seal;
+use secrets_core::sealed_secret::parse_sealed_secrets;
+use secrets_core::secret::SecretManifest;
+use zeroize::Zeroizing;
+
+use crate::cli::UnsealArgs;
+use crate::input::{read_bytes, read_text};
+use crate::output::{emit, render};
+
+pub(crate) fn run(args: UnsealArgs) -> anyhow::Result<ExitCode> {
+    let mut private_keys: Vec<PrivateKey> = Vec::new();
+    for path in &args.private_key {
+        let bytes = read_bytes(&path.to_string_lossy())?;
+        let found = keys::parse_private_keys(&bytes)
+            .with_context(|| format!("reading private key {}", path.display()))?;
+        private_keys.extend(found);
+    }
+    let text = read_text(&args.file)?;
+    let sealed = parse_sealed_secrets(&text).with_context(|| format!("reading {}", args.file))?;
+    let mut out = Zeroizing::new(String::new());
+    for item in &sealed {
+        let secret = seal::unseal(&item.object, &private_keys).context("unsealing")?;
+        out.push_str(&render(&SecretManifest::new(&secret), args.output)?);
+    }
+    eprintln!("warning: the output holds plaintext secret values; do not commit or share it");
+    emit(&out, None)?;
+    Ok(ExitCode::SUCCESS)
+}
