@@ -164,6 +164,34 @@ pub(crate) struct KeysGenerateArgs {
     pub(crate) common_name: String,
 }
 
+/// `--help` and `--version` print as clap does; a usage error becomes one
+/// `kubectl-secrets: …` line (with the possible values, when clap lists them) and exit code 2.
+pub(crate) fn exit_on_parse_error(err: clap::Error) -> std::process::ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = err.print();
+        return std::process::ExitCode::SUCCESS;
+    }
+    if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = err.print();
+        return std::process::ExitCode::from(2);
+    }
+    let rendered = err.render().to_string();
+    // clap's text: "error: <what>\n\n  tip…\n\nUsage: …\n\nFor more information…"; keep the
+    // first paragraph (and a possible-values line), drop usage boilerplate.
+    let mut parts = rendered.split("\n\n");
+    let first = parts.next().unwrap_or_default().trim_start_matches("error: ");
+    let first = first.split_whitespace().collect::<Vec<_>>().join(" ");
+    let values = rendered.lines().find(|l| l.trim_start().starts_with("[possible values"));
+    match values {
+        Some(values) if !first.contains("possible values") => {
+            eprintln!("kubectl-secrets: {} {}", first.trim(), values.trim())
+        }
+        _ => eprintln!("kubectl-secrets: {}", first.trim()),
+    }
+    std::process::ExitCode::from(2)
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory as _;
