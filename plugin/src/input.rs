@@ -36,7 +36,7 @@ pub(crate) fn read_bytes(spec: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     Ok(buf)
 }
 
-fn describe(spec: &str) -> &str {
+pub(crate) fn describe(spec: &str) -> &str {
     if spec == "-" { "standard input" } else { spec }
 }
 

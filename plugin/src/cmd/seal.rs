@@ -68,9 +68,10 @@ fn gather(args: &SealArgs, from_flags: bool) -> anyhow::Result<Vec<PlainSecret>>
     }
     let file = args.file.as_deref().unwrap_or("-");
     let text = input::read_text(file)?;
-    let mut secrets = secret::parse_secrets(&text).with_context(|| format!("reading {file}"))?;
+    let source = input::describe(file);
+    let mut secrets = secret::parse_secrets(&text).with_context(|| format!("reading {source}"))?;
     if args.name.is_some() && secrets.len() > 1 {
-        bail!("--name can only rename a single Secret, {file} holds {}", secrets.len());
+        bail!("--name can only rename a single Secret, {source} holds {}", secrets.len());
     }
     for secret in &mut secrets {
         if let Some(name) = &args.name {
@@ -80,7 +81,7 @@ fn gather(args: &SealArgs, from_flags: bool) -> anyhow::Result<Vec<PlainSecret>>
             secret.type_ = Some(type_.clone());
         }
         if secret.metadata.name.is_none() {
-            bail!("a Secret in {file} has no metadata.name (pass --name)");
+            bail!("a Secret in {source} has no metadata.name (pass --name)");
         }
     }
     Ok(secrets)
@@ -122,8 +123,8 @@ fn seal_one(
     format: SealFormat,
     output: OutputFormat,
 ) -> anyhow::Result<String> {
-    let sealed = seal::seal_secret(secret, certificate.public_key(), scope)
-        .with_context(|| format!("sealing {}", secret.display_name()))?;
+    // The core error names the Secret already.
+    let sealed = seal::seal_secret(secret, certificate.public_key(), scope).context("sealing")?;
     let any = AnySealedSecret { object: sealed, flavor: flavor(format) };
     Ok(render(&any.to_value(any.flavor), output)?.to_string())
 }

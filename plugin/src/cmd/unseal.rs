@@ -17,13 +17,14 @@ use crate::output::{emit, render};
 pub(crate) fn run(args: UnsealArgs) -> anyhow::Result<ExitCode> {
     let mut private_keys: Vec<PrivateKey> = Vec::new();
     for path in &args.private_key {
-        let bytes = read_bytes(&path.to_string_lossy())?;
-        let found = keys::parse_private_keys(&bytes)
-            .with_context(|| format!("reading private key {}", path.display()))?;
+        let context = || format!("reading private key {}", path.display());
+        let bytes = read_bytes(&path.to_string_lossy()).with_context(context)?;
+        let found = keys::parse_private_keys(&bytes).with_context(context)?;
         private_keys.extend(found);
     }
     let text = read_text(&args.file)?;
-    let sealed = parse_sealed_secrets(&text).with_context(|| format!("reading {}", args.file))?;
+    let sealed = parse_sealed_secrets(&text)
+        .with_context(|| format!("reading {}", crate::input::describe(&args.file)))?;
     let mut out = Zeroizing::new(String::new());
     for item in &sealed {
         let secret = seal::unseal(&item.object, &private_keys).context("unsealing")?;
