@@ -4,8 +4,8 @@
 //! intermediate `Value`. Error text is redacted: serde quotes offending scalars, and those may
 //! be secret values.
 
-use serde::de::DeserializeOwned;
 use serde::Deserialize as _;
+use serde::de::DeserializeOwned;
 
 /// Why a manifest stream could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,7 +33,10 @@ pub enum ManifestError {
 pub fn parse_documents<T: DeserializeOwned>(text: &str) -> Result<Vec<T>, ManifestError> {
     if text.trim_start().starts_with('{') {
         let mut docs = Vec::new();
-        for (index, doc) in serde_json::Deserializer::from_str(text).into_iter::<T>().enumerate() {
+        for (index, doc) in serde_json::Deserializer::from_str(text)
+            .into_iter::<T>()
+            .enumerate()
+        {
             docs.push(doc.map_err(|err| ManifestError::Json {
                 document: index + 1,
                 message: redact(&err.to_string()),
@@ -92,8 +95,21 @@ mod tests {
 
     #[test]
     fn yaml_stream_skips_empty_documents() {
-        let docs: Vec<Doc> = parse_documents("---\nkind: A\n---\n---\nkind: B\nvalue: 2\n").unwrap();
-        assert_eq!(docs, [Doc { kind: "A".into(), value: None }, Doc { kind: "B".into(), value: Some(2) }]);
+        let docs: Vec<Doc> =
+            parse_documents("---\nkind: A\n---\n---\nkind: B\nvalue: 2\n").unwrap();
+        assert_eq!(
+            docs,
+            [
+                Doc {
+                    kind: "A".into(),
+                    value: None
+                },
+                Doc {
+                    kind: "B".into(),
+                    value: Some(2)
+                }
+            ]
+        );
     }
 
     #[test]
@@ -104,7 +120,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_document_and_hide_values() {
-        let err = parse_documents::<Doc>("kind: A\n---\nkind: B\nvalue: \"hunter2\"\n").unwrap_err();
+        let err =
+            parse_documents::<Doc>("kind: A\n---\nkind: B\nvalue: \"hunter2\"\n").unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("document 2: invalid YAML"), "{text}");
         assert!(!text.contains("hunter2"), "{text}");

@@ -79,7 +79,11 @@ pub fn seal_secret(
     };
     Ok(SealedSecret {
         metadata,
-        spec: SealedSecretSpec { encrypted_data, template: Some(template), data: None },
+        spec: SealedSecretSpec {
+            encrypted_data,
+            template: Some(template),
+            data: None,
+        },
         status: None,
     })
 }
@@ -139,10 +143,20 @@ pub fn merge_into(
     renamed.metadata.name = existing.metadata.name.clone();
     renamed.metadata.namespace = existing.metadata.namespace.clone();
     let sealed = seal_secret(&renamed, key, scope)?;
-    existing.spec.encrypted_data.extend(sealed.spec.encrypted_data);
-    let template = existing.spec.template.get_or_insert_with(SecretTemplateSpec::default);
+    existing
+        .spec
+        .encrypted_data
+        .extend(sealed.spec.encrypted_data);
+    let template = existing
+        .spec
+        .template
+        .get_or_insert_with(SecretTemplateSpec::default);
     let meta = template.metadata.get_or_insert_with(ObjectMeta::default);
-    let new_meta = sealed.spec.template.and_then(|t| t.metadata).unwrap_or_default();
+    let new_meta = sealed
+        .spec
+        .template
+        .and_then(|t| t.metadata)
+        .unwrap_or_default();
     merge_map(&mut meta.labels, new_meta.labels);
     merge_map(&mut meta.annotations, new_meta.annotations);
     Ok(())
@@ -201,14 +215,22 @@ pub enum UnsealError {
 }
 
 fn describe(failures: &[(String, OpenError)]) -> String {
-    failures.iter().map(|(key, err)| format!("{key}: {err}")).collect::<Vec<_>>().join("; ")
+    failures
+        .iter()
+        .map(|(key, err)| format!("{key}: {err}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Open every value with any of `keys` and build the Secret (template metadata, type and
 /// immutability; name and namespace forced to the SealedSecret's; `template.data` rendered).
 pub fn unseal(sealed: &SealedSecret, keys: &[PrivateKey]) -> Result<PlainSecret, UnsealError> {
     let (name, namespace) = sealed.name_and_namespace();
-    let object = if namespace.is_empty() { name.to_owned() } else { format!("{namespace}/{name}") };
+    let object = if namespace.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{namespace}/{name}")
+    };
     let scope = sealed.scope();
     let label = scope.label(namespace, name);
     let template = sealed.spec.template.clone().unwrap_or_default();
@@ -228,7 +250,8 @@ pub fn unseal(sealed: &SealedSecret, keys: &[PrivateKey]) -> Result<PlainSecret,
     }
     let mut failures = Vec::new();
     for (key, value) in &sealed.spec.encrypted_data {
-        let opened = crypto::decode(value).and_then(|raw| crypto::open_with_any(keys, &label, &raw));
+        let opened =
+            crypto::decode(value).and_then(|raw| crypto::open_with_any(keys, &label, &raw));
         match opened {
             Ok((_, plaintext)) => {
                 secret.data.insert(key.clone(), plaintext);
@@ -246,9 +269,12 @@ pub fn unseal(sealed: &SealedSecret, keys: &[PrivateKey]) -> Result<PlainSecret,
         });
     }
     for (key, text) in template.data.unwrap_or_default() {
-        let rendered = template::render(&text, &secret.data).map_err(|source| {
-            UnsealError::Template { object: object.clone(), key: key.clone(), source }
-        })?;
+        let rendered =
+            template::render(&text, &secret.data).map_err(|source| UnsealError::Template {
+                object: object.clone(),
+                key: key.clone(),
+                source,
+            })?;
         secret.data.insert(key, rendered);
     }
     force_identity(&mut secret, name, namespace);
@@ -278,11 +304,15 @@ fn unseal_legacy(
         total: 1,
         failures: vec![("spec.data".to_owned(), err)],
     })?;
-    let text = std::str::from_utf8(&plaintext)
-        .map_err(|_| UnsealError::LegacyBlob { object: object.to_owned() })?;
-    let mut secrets = secret::parse_secrets(text)
-        .map_err(|_| UnsealError::LegacyBlob { object: object.to_owned() })?;
-    let mut secret = secrets.pop().ok_or_else(|| UnsealError::LegacyBlob { object: object.to_owned() })?;
+    let text = std::str::from_utf8(&plaintext).map_err(|_| UnsealError::LegacyBlob {
+        object: object.to_owned(),
+    })?;
+    let mut secrets = secret::parse_secrets(text).map_err(|_| UnsealError::LegacyBlob {
+        object: object.to_owned(),
+    })?;
+    let mut secret = secrets.pop().ok_or_else(|| UnsealError::LegacyBlob {
+        object: object.to_owned(),
+    })?;
     force_identity(&mut secret, name, namespace);
     Ok(secret)
 }

@@ -118,7 +118,11 @@ pub struct BitnamiSealedSecretSpec {
 
 impl From<BitnamiSealedSecret> for SealedSecret {
     fn from(b: BitnamiSealedSecret) -> Self {
-        SealedSecret { metadata: b.metadata, spec: b.spec.inner, status: b.status }
+        SealedSecret {
+            metadata: b.metadata,
+            spec: b.spec.inner,
+            status: b.status,
+        }
     }
 }
 
@@ -221,7 +225,10 @@ pub fn parse_sealed_secrets(text: &str) -> Result<Vec<AnySealedSecret>, SealedSe
     let mut out = Vec::with_capacity(docs.len());
     for (index, doc) in docs.into_iter().enumerate() {
         let document = index + 1;
-        let api_version = doc.get("apiVersion").and_then(|v| v.as_str()).unwrap_or("<none>");
+        let api_version = doc
+            .get("apiVersion")
+            .and_then(|v| v.as_str())
+            .unwrap_or("<none>");
         let kind = doc.get("kind").and_then(|v| v.as_str()).unwrap_or("<none>");
         let flavor = match (api_version, kind) {
             (API_VERSION, "SealedSecret") => Flavor::Native,
@@ -233,9 +240,11 @@ pub fn parse_sealed_secrets(text: &str) -> Result<Vec<AnySealedSecret>, SealedSe
                 });
             }
         };
-        let object: SealedSecret = serde_json::from_value(doc).map_err(|err| {
-            SealedSecretError::Malformed { document, message: crate::manifest::redact(&err.to_string()) }
-        })?;
+        let object: SealedSecret =
+            serde_json::from_value(doc).map_err(|err| SealedSecretError::Malformed {
+                document,
+                message: crate::manifest::redact(&err.to_string()),
+            })?;
         out.push(AnySealedSecret { object, flavor });
     }
     if out.is_empty() {
@@ -285,26 +294,46 @@ status:
         assert_eq!(back, bitnami);
         let mut original: serde_json::Value = serde_yaml_ng::from_str(BITNAMI).unwrap();
         // `creationTimestamp: null` is accepted and dropped (kubeseal's newer output omits it).
-        original["metadata"].as_object_mut().unwrap().remove("creationTimestamp");
-        original["spec"]["template"]["metadata"].as_object_mut().unwrap().remove("creationTimestamp");
+        original["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("creationTimestamp");
+        original["spec"]["template"]["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("creationTimestamp");
         assert_eq!(serde_json::to_value(&back).unwrap(), original);
     }
 
     #[test]
     fn parses_both_groups_and_refuses_others() {
-        let native = serde_json::to_string(&AnySealedSecret {
-            object: SealedSecret::default(),
-            flavor: Flavor::Native,
-        }
-        .to_value(Flavor::Native))
+        let native = serde_json::to_string(
+            &AnySealedSecret {
+                object: SealedSecret::default(),
+                flavor: Flavor::Native,
+            }
+            .to_value(Flavor::Native),
+        )
         .unwrap();
         let stream = format!("{BITNAMI}---\n{native}\n");
         let parsed = parse_sealed_secrets(&stream).unwrap();
-        assert_eq!(parsed.iter().map(|p| p.flavor).collect::<Vec<_>>(), [Flavor::Bitnami, Flavor::Native]);
+        assert_eq!(
+            parsed.iter().map(|p| p.flavor).collect::<Vec<_>>(),
+            [Flavor::Bitnami, Flavor::Native]
+        );
         assert_eq!(parsed[0].object.spec.encrypted_data["foo"], "AgBy");
         let err = parse_sealed_secrets("apiVersion: v1\nkind: Secret\n").unwrap_err();
-        assert_eq!(err.to_string(), "document 1: expected a SealedSecret (kubectl-secrets.io/v1alpha1 or bitnami.com/v1alpha1), found v1 Secret");
-        let err = parse_sealed_secrets("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nspec: {encryptedData: [1]}\n").unwrap_err();
-        assert!(matches!(err, SealedSecretError::Malformed { document: 1, .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "document 1: expected a SealedSecret (kubectl-secrets.io/v1alpha1 or bitnami.com/v1alpha1), found v1 Secret"
+        );
+        let err = parse_sealed_secrets(
+            "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nspec: {encryptedData: [1]}\n",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, SealedSecretError::Malformed { document: 1, .. }),
+            "{err}"
+        );
     }
 }

@@ -135,7 +135,10 @@ fn flatten(document: usize, doc: SecretDoc, out: &mut Vec<PlainSecret>) -> Resul
     }
     let api_ok = matches!(doc.api_version.as_deref(), None | Some("v1"));
     if kind != "Secret" || !api_ok {
-        let found = format!("{} {kind}", doc.api_version.as_deref().unwrap_or("<no apiVersion>"));
+        let found = format!(
+            "{} {kind}",
+            doc.api_version.as_deref().unwrap_or("<no apiVersion>")
+        );
         return Err(SecretError::WrongKind { document, found });
     }
     let mut secret = PlainSecret {
@@ -149,12 +152,17 @@ fn flatten(document: usize, doc: SecretDoc, out: &mut Vec<PlainSecret>) -> Resul
             Zeroizing::new(encoded.chars().filter(|c| !c.is_whitespace()).collect());
         let value = base64::engine::general_purpose::STANDARD
             .decode(compact.as_bytes())
-            .map_err(|_| SecretError::BadBase64 { secret: secret.display_name(), key: key.clone() })?;
+            .map_err(|_| SecretError::BadBase64 {
+                secret: secret.display_name(),
+                key: key.clone(),
+            })?;
         secret.data.insert(key, Zeroizing::new(value));
     }
     // stringData wins over data for the same key, as on the API server.
     for (key, text) in doc.string_data.unwrap_or_default() {
-        secret.data.insert(key, Zeroizing::new(text.as_bytes().to_vec()));
+        secret
+            .data
+            .insert(key, Zeroizing::new(text.as_bytes().to_vec()));
     }
     out.push(secret);
     Ok(())
@@ -166,8 +174,18 @@ pub fn validate_name(name: &str) -> Result<(), SecretError> {
                 characters, starting and ending with a letter or digit";
     let ok = !name.is_empty()
         && name.len() <= 253
-        && name.split('.').all(|part| dns_label_chars(part) && !part.is_empty());
-    if ok { Ok(()) } else { Err(SecretError::InvalidName { what: "secret name", value: name.to_owned(), rule }) }
+        && name
+            .split('.')
+            .all(|part| dns_label_chars(part) && !part.is_empty());
+    if ok {
+        Ok(())
+    } else {
+        Err(SecretError::InvalidName {
+            what: "secret name",
+            value: name.to_owned(),
+            rule,
+        })
+    }
 }
 
 /// Check a namespace name (DNS-1123 label).
@@ -177,7 +195,11 @@ pub fn validate_namespace(namespace: &str) -> Result<(), SecretError> {
     if !namespace.is_empty() && namespace.len() <= 63 && dns_label_chars(namespace) {
         Ok(())
     } else {
-        Err(SecretError::InvalidName { what: "namespace", value: namespace.to_owned(), rule })
+        Err(SecretError::InvalidName {
+            what: "namespace",
+            value: namespace.to_owned(),
+            rule,
+        })
     }
 }
 
@@ -188,8 +210,18 @@ pub fn validate_key(key: &str) -> Result<(), SecretError> {
         && key.len() <= 253
         && key != "."
         && key != ".."
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok { Ok(()) } else { Err(SecretError::InvalidName { what: "data key", value: key.to_owned(), rule }) }
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(SecretError::InvalidName {
+            what: "data key",
+            value: key.to_owned(),
+            rule,
+        })
+    }
 }
 
 fn dns_label_chars(part: &str) -> bool {
@@ -211,7 +243,10 @@ pub fn validate(secret: &PlainSecret) -> Result<(), SecretError> {
     }
     let bytes = secret.data_len();
     if bytes > MAX_SECRET_BYTES {
-        return Err(SecretError::TooLarge { secret: secret.display_name(), bytes });
+        return Err(SecretError::TooLarge {
+            secret: secret.display_name(),
+            bytes,
+        });
     }
     Ok(())
 }
@@ -244,7 +279,10 @@ impl<'a> SecretManifest<'a> {
                 .data
                 .iter()
                 .map(|(k, v)| {
-                    (k.as_str(), Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&v[..])))
+                    (
+                        k.as_str(),
+                        Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&v[..])),
+                    )
                 })
                 .collect(),
         }
@@ -267,9 +305,16 @@ mod tests {
 
     #[test]
     fn refuses_other_kinds_and_bad_base64() {
-        assert!(matches!(parse_secrets("kind: ConfigMap\n"), Err(SecretError::WrongKind { .. })));
-        assert!(matches!(parse_secrets("apiVersion: v2\nkind: Secret\n"), Err(SecretError::WrongKind { .. })));
-        let err = parse_secrets("kind: Secret\nmetadata: {name: a}\ndata: {k: '***'}\n").unwrap_err();
+        assert!(matches!(
+            parse_secrets("kind: ConfigMap\n"),
+            Err(SecretError::WrongKind { .. })
+        ));
+        assert!(matches!(
+            parse_secrets("apiVersion: v2\nkind: Secret\n"),
+            Err(SecretError::WrongKind { .. })
+        ));
+        let err =
+            parse_secrets("kind: Secret\nmetadata: {name: a}\ndata: {k: '***'}\n").unwrap_err();
         assert_eq!(err.to_string(), "secret a: data[\"k\"] is not valid base64");
         assert_eq!(parse_secrets("---\n").unwrap_err(), SecretError::Empty);
     }

@@ -24,10 +24,14 @@ pub enum TemplateError {
     #[error("unclosed action: `{{{{` without `}}}}`")]
     Unclosed,
     /// A token we do not understand.
-    #[error("unsupported template syntax near {0:?} (supported: .key, \"string\", pipelines and the functions b64enc, b64dec, upper, lower, trim, quote, default)")]
+    #[error(
+        "unsupported template syntax near {0:?} (supported: .key, \"string\", pipelines and the functions b64enc, b64dec, upper, lower, trim, quote, default)"
+    )]
     Syntax(String),
     /// A function outside the supported set.
-    #[error("function {0:?} is not supported (supported: b64enc, b64dec, upper, lower, trim, quote, default)")]
+    #[error(
+        "function {0:?} is not supported (supported: b64enc, b64dec, upper, lower, trim, quote, default)"
+    )]
     UnknownFunction(String),
     /// A function called with the wrong number of arguments.
     #[error("function {name:?} takes {expected} argument(s), got {got}")]
@@ -155,7 +159,11 @@ fn parse(template: &str) -> Result<Vec<Node>, TemplateError> {
         nodes.push(Node::Action(parse_pipeline(inner)?));
         rest = &after[end + 2..];
     }
-    let text = if trim_next_text { rest.trim_start() } else { rest };
+    let text = if trim_next_text {
+        rest.trim_start()
+    } else {
+        rest
+    };
     if !text.is_empty() {
         nodes.push(Node::Text(text.to_owned()));
     }
@@ -235,7 +243,11 @@ fn tokenize(s: &str) -> Result<Vec<Token>, TemplateError> {
             }
             '`' => {
                 chars.next();
-                let lit: String = chars.by_ref().map(|(_, c)| c).take_while(|c| *c != '`').collect();
+                let lit: String = chars
+                    .by_ref()
+                    .map(|(_, c)| c)
+                    .take_while(|c| *c != '`')
+                    .collect();
                 tokens.push(Token::Literal(lit));
             }
             '.' => {
@@ -293,7 +305,11 @@ fn parse_pipeline(s: &str) -> Result<Vec<Command>, TemplateError> {
                 // Piped commands get the previous result as their last argument.
                 let got = args.len() + usize::from(index > 0);
                 if got != func.arity() {
-                    return Err(TemplateError::Arity { name: func.name(), expected: func.arity(), got });
+                    return Err(TemplateError::Arity {
+                        name: func.name(),
+                        expected: func.arity(),
+                        got,
+                    });
                 }
                 Command::Call(func, args)
             }
@@ -311,7 +327,8 @@ fn eval(pipeline: &[Command], values: &BTreeMap<String, Bytes>) -> Result<Bytes,
         let result = match command {
             Command::Value(op) => lookup(op, values),
             Command::Call(func, args) => {
-                let mut resolved: Vec<Option<Bytes>> = args.iter().map(|a| lookup(a, values)).collect();
+                let mut resolved: Vec<Option<Bytes>> =
+                    args.iter().map(|a| lookup(a, values)).collect();
                 if let Some(prev) = previous.take() {
                     resolved.push(prev);
                 }
@@ -371,7 +388,9 @@ fn call(
     let arg = args.pop().flatten().ok_or_else(|| missing(ops))?;
     let text = || String::from_utf8_lossy(&arg).into_owned();
     Ok(Zeroizing::new(match func {
-        Func::B64Enc => base64::engine::general_purpose::STANDARD.encode(&arg[..]).into_bytes(),
+        Func::B64Enc => base64::engine::general_purpose::STANDARD
+            .encode(&arg[..])
+            .into_bytes(),
         Func::B64Dec => base64::engine::general_purpose::STANDARD
             .decode(&arg[..])
             .map_err(|_| TemplateError::BadBase64)?,
@@ -417,10 +436,15 @@ mod tests {
     use super::*;
 
     fn values() -> BTreeMap<String, Bytes> {
-        [("user", "app"), ("password", " s3cr3t "), ("empty", ""), ("enc", "aGk=")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), Zeroizing::new(v.as_bytes().to_vec())))
-            .collect()
+        [
+            ("user", "app"),
+            ("password", " s3cr3t "),
+            ("empty", ""),
+            ("enc", "aGk="),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), Zeroizing::new(v.as_bytes().to_vec())))
+        .collect()
     }
 
     fn render_str(t: &str) -> Result<String, TemplateError> {
@@ -429,10 +453,22 @@ mod tests {
 
     #[test]
     fn renders_the_supported_subset() {
-        assert_eq!(render_str("postgres://{{ .user }}:{{ .password | trim }}@db").unwrap(), "postgres://app:s3cr3t@db");
-        assert_eq!(render_str("{{ .user | upper | quote }}").unwrap(), "\"APP\"");
-        assert_eq!(render_str("{{ .enc | b64dec }}-{{ .user | b64enc }}").unwrap(), "hi-YXBw");
-        assert_eq!(render_str("{{ .empty | default \"x\" }}{{ .missing | default `y` }}").unwrap(), "xy");
+        assert_eq!(
+            render_str("postgres://{{ .user }}:{{ .password | trim }}@db").unwrap(),
+            "postgres://app:s3cr3t@db"
+        );
+        assert_eq!(
+            render_str("{{ .user | upper | quote }}").unwrap(),
+            "\"APP\""
+        );
+        assert_eq!(
+            render_str("{{ .enc | b64dec }}-{{ .user | b64enc }}").unwrap(),
+            "hi-YXBw"
+        );
+        assert_eq!(
+            render_str("{{ .empty | default \"x\" }}{{ .missing | default `y` }}").unwrap(),
+            "xy"
+        );
         assert_eq!(render_str("{{ default \"z\" .user }}").unwrap(), "app");
         assert_eq!(render_str("a  {{- .user -}}  b").unwrap(), "aappb");
         assert_eq!(render_str("{{ \"}}\" }}").unwrap(), "}}");
@@ -441,19 +477,46 @@ mod tests {
 
     #[test]
     fn refuses_everything_else_clearly() {
-        assert_eq!(render_str("{{ env \"HOME\" }}"), Err(TemplateError::UnknownFunction("env".into())));
-        assert_eq!(render_str("{{ .nope }}"), Err(TemplateError::MissingKey("nope".into())));
-        assert_eq!(render_str("{{ .nope | upper }}"), Err(TemplateError::MissingKey("nope".into())));
+        assert_eq!(
+            render_str("{{ env \"HOME\" }}"),
+            Err(TemplateError::UnknownFunction("env".into()))
+        );
+        assert_eq!(
+            render_str("{{ .nope }}"),
+            Err(TemplateError::MissingKey("nope".into()))
+        );
+        assert_eq!(
+            render_str("{{ .nope | upper }}"),
+            Err(TemplateError::MissingKey("nope".into()))
+        );
         assert_eq!(render_str("{{ .user "), Err(TemplateError::Unclosed));
-        assert!(matches!(render_str("{{ range .x }}"), Err(TemplateError::UnknownFunction(_))));
-        assert!(matches!(render_str("{{ $x := 1 }}"), Err(TemplateError::Syntax(_))));
-        assert_eq!(render_str("{{ .user | default }}"), Err(TemplateError::Arity { name: "default", expected: 2, got: 1 }));
-        assert_eq!(render_str("{{ .user | b64dec }}"), Err(TemplateError::BadBase64));
+        assert!(matches!(
+            render_str("{{ range .x }}"),
+            Err(TemplateError::UnknownFunction(_))
+        ));
+        assert!(matches!(
+            render_str("{{ $x := 1 }}"),
+            Err(TemplateError::Syntax(_))
+        ));
+        assert_eq!(
+            render_str("{{ .user | default }}"),
+            Err(TemplateError::Arity {
+                name: "default",
+                expected: 2,
+                got: 1
+            })
+        );
+        assert_eq!(
+            render_str("{{ .user | b64dec }}"),
+            Err(TemplateError::BadBase64)
+        );
     }
 
     #[test]
     fn errors_never_carry_values() {
-        let err = render_str("{{ .password | b64dec }}").unwrap_err().to_string();
+        let err = render_str("{{ .password | b64dec }}")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("s3cr3t"), "{err}");
     }
 }

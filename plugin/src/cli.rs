@@ -20,7 +20,13 @@ pub(crate) struct Cli {
 #[derive(Debug, Args, Clone, Default)]
 pub(crate) struct GlobalFlags {
     /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
-    #[arg(long, global = true, env = "KUBECONFIG", value_name = "PATH", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "KUBECONFIG",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
     pub(crate) kubeconfig: Option<String>,
     /// The kubeconfig context to use.
     #[arg(long, global = true, value_name = "NAME")]
@@ -168,7 +174,10 @@ pub(crate) struct KeysGenerateArgs {
 /// `kubectl-secrets: …` line (with the possible values, when clap lists them) and exit code 2.
 pub(crate) fn exit_on_parse_error(err: clap::Error) -> std::process::ExitCode {
     use clap::error::ErrorKind;
-    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
         let _ = err.print();
         return std::process::ExitCode::SUCCESS;
     }
@@ -180,9 +189,14 @@ pub(crate) fn exit_on_parse_error(err: clap::Error) -> std::process::ExitCode {
     // clap's text: "error: <what>\n\n  tip…\n\nUsage: …\n\nFor more information…"; keep the
     // first paragraph (and a possible-values line), drop usage boilerplate.
     let mut parts = rendered.split("\n\n");
-    let first = parts.next().unwrap_or_default().trim_start_matches("error: ");
+    let first = parts
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ");
     let first = first.split_whitespace().collect::<Vec<_>>().join(" ");
-    let values = rendered.lines().find(|l| l.trim_start().starts_with("[possible values"));
+    let values = rendered
+        .lines()
+        .find(|l| l.trim_start().starts_with("[possible values"));
     match values {
         Some(values) if !first.contains("possible values") => {
             eprintln!("kubectl-secrets: {} {}", first.trim(), values.trim())

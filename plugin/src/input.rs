@@ -28,10 +28,13 @@ pub(crate) fn read_bytes(spec: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
             // kubeseal's hint: a person may not realise we are waiting for them.
             eprintln!("(reading a manifest from the terminal; finish with Ctrl-D)");
         }
-        stdin.read_to_end(&mut buf).context("reading standard input")?;
+        stdin
+            .read_to_end(&mut buf)
+            .context("reading standard input")?;
     } else {
         let mut file = std::fs::File::open(spec).with_context(|| format!("reading {spec}"))?;
-        file.read_to_end(&mut buf).with_context(|| format!("reading {spec}"))?;
+        file.read_to_end(&mut buf)
+            .with_context(|| format!("reading {spec}"))?;
     }
     Ok(buf)
 }
@@ -49,7 +52,7 @@ pub(crate) fn values_from_flags(
 ) -> anyhow::Result<BTreeMap<String, Value>> {
     let mut data = BTreeMap::new();
     let mut insert = |key: String, value: Value, source: &str| -> anyhow::Result<()> {
-        secret::validate_key(&key).with_context(|| format!("{source}"))?;
+        secret::validate_key(&key).with_context(|| source.to_owned())?;
         if data.insert(key.clone(), value).is_some() {
             bail!("{source}: key {key:?} is given more than once");
         }
@@ -59,7 +62,11 @@ pub(crate) fn values_from_flags(
         let Some((key, value)) = literal.split_once('=') else {
             bail!("--from-literal expects KEY=VALUE, got a value without '='");
         };
-        insert(key.to_owned(), Zeroizing::new(value.as_bytes().to_vec()), "--from-literal")?;
+        insert(
+            key.to_owned(),
+            Zeroizing::new(value.as_bytes().to_vec()),
+            "--from-literal",
+        )?;
     }
     for spec in files {
         let (key, path) = match spec.split_once('=') {
@@ -80,10 +87,17 @@ pub(crate) fn values_from_flags(
                 continue;
             }
             let Some((key, value)) = line.split_once('=') else {
-                bail!("--from-env-file {path}: line {}: expected KEY=VALUE", number + 1);
+                bail!(
+                    "--from-env-file {path}: line {}: expected KEY=VALUE",
+                    number + 1
+                );
             };
             let source = format!("--from-env-file {path}: line {}", number + 1);
-            insert(key.trim_end().to_owned(), Zeroizing::new(value.as_bytes().to_vec()), &source)?;
+            insert(
+                key.trim_end().to_owned(),
+                Zeroizing::new(value.as_bytes().to_vec()),
+                &source,
+            )?;
         }
     }
     Ok(data)
@@ -110,7 +124,8 @@ pub(crate) fn load_certificate(spec: &str) -> anyhow::Result<Certificate> {
         let path = spec.strip_prefix("file://").unwrap_or(spec);
         std::fs::read(path).with_context(|| format!("reading certificate {path}"))?
     };
-    let cert = Certificate::from_pem(&pem).with_context(|| format!("loading certificate {spec}"))?;
+    let cert =
+        Certificate::from_pem(&pem).with_context(|| format!("loading certificate {spec}"))?;
     cert.ensure_valid_at(time::OffsetDateTime::now_utc())
         .with_context(|| format!("loading certificate {spec}"))?;
     Ok(cert)

@@ -32,8 +32,13 @@ struct ContextBody {
 
 fn paths(flags: &GlobalFlags) -> Vec<PathBuf> {
     match &flags.kubeconfig {
-        Some(list) => std::env::split_paths(list).filter(|p| !p.as_os_str().is_empty()).collect(),
-        None => dirs::home_dir().map(|home| home.join(".kube").join("config")).into_iter().collect(),
+        Some(list) => std::env::split_paths(list)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect(),
+        None => dirs::home_dir()
+            .map(|home| home.join(".kube").join("config"))
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -44,7 +49,9 @@ pub(crate) fn context_namespace(flags: &GlobalFlags) -> anyhow::Result<Option<St
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(err) => return Err(err).with_context(|| format!("reading kubeconfig {}", path.display())),
+            Err(err) => {
+                return Err(err).with_context(|| format!("reading kubeconfig {}", path.display()));
+            }
         };
         let config: Option<Kubeconfig> = serde_yaml_ng::from_str(&text)
             .with_context(|| format!("parsing kubeconfig {}", path.display()))?;
@@ -57,7 +64,10 @@ pub(crate) fn context_namespace(flags: &GlobalFlags) -> anyhow::Result<Option<St
     else {
         return Ok(None);
     };
-    let found = configs.iter().flat_map(|c| &c.contexts).find(|c| c.name == context);
+    let found = configs
+        .iter()
+        .flat_map(|c| &c.contexts)
+        .find(|c| c.name == context);
     match found {
         Some(named) => Ok(named.context.namespace.clone()),
         None if flags.context.is_some() => {

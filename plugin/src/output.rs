@@ -18,7 +18,10 @@ pub(crate) fn render<T: Serialize>(
 ) -> anyhow::Result<Zeroizing<String>> {
     Ok(Zeroizing::new(match format {
         OutputFormat::Yaml => {
-            format!("---\n{}", serde_yaml_ng::to_string(value).context("rendering YAML")?)
+            format!(
+                "---\n{}",
+                serde_yaml_ng::to_string(value).context("rendering YAML")?
+            )
         }
         OutputFormat::Json => {
             let mut text = serde_json::to_string_pretty(value).context("rendering JSON")?;
@@ -48,9 +51,13 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> anyh
     let mut file = builder
         .tempfile_in(dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
-    file.as_file().sync_all().with_context(|| format!("flushing {}", path.display()))?;
-    file.persist(path).with_context(|| format!("replacing {}", path.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.as_file()
+        .sync_all()
+        .with_context(|| format!("flushing {}", path.display()))?;
+    file.persist(path)
+        .with_context(|| format!("replacing {}", path.display()))?;
     Ok(())
 }
 

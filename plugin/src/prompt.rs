@@ -114,13 +114,24 @@ pub(crate) fn seal_wizard(defaults: &SealDefaults) -> anyhow::Result<SealAnswers
     if !go {
         anyhow::bail!("cancelled: nothing was written");
     }
-    Ok(SealAnswers { name, namespace, type_, scope, cert, data })
+    Ok(SealAnswers {
+        name,
+        namespace,
+        type_,
+        scope,
+        cert,
+        data,
+    })
 }
 
 fn ask_values(theme: &ColorfulTheme) -> anyhow::Result<BTreeMap<String, Value>> {
     let mut data = BTreeMap::new();
     loop {
-        let hint = if data.is_empty() { "Key" } else { "Next key (empty to finish)" };
+        let hint = if data.is_empty() {
+            "Key"
+        } else {
+            "Next key (empty to finish)"
+        };
         let key: String = Input::with_theme(theme)
             .with_prompt(hint)
             .allow_empty(!data.is_empty())

@@ -1,5 +1,10 @@
 //! Every bad input gets exit code 2 and one clear `kubectl-secrets: …` line naming the cause;
 //! never a panic, a backtrace, a value, or output on stdout.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration test: failing loudly is the point"
+)]
 
 mod common;
 
@@ -18,21 +23,48 @@ impl Fixtures {
 
 fn fixtures() -> Fixtures {
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, content: &[u8]| std::fs::write(dir.path().join(name), content).unwrap();
+    let write =
+        |name: &str, content: &[u8]| std::fs::write(dir.path().join(name), content).unwrap();
     let sealed = ok(
-        &["seal", "--from-literal", "password=hunter2", "--name", "db", "-n", "ns", "--cert", s(&keys().cert)],
+        &[
+            "seal",
+            "--from-literal",
+            "password=hunter2",
+            "--name",
+            "db",
+            "-n",
+            "ns",
+            "--cert",
+            s(&keys().cert),
+        ],
         None,
     );
     write("sealed.yaml", sealed.as_bytes());
-    let value = |doc: &str| doc.lines().find(|l| l.contains("password: Ag")).unwrap().split_once(": ").unwrap().1.to_owned();
+    let value = |doc: &str| {
+        doc.lines()
+            .find(|l| l.contains("password: Ag"))
+            .unwrap()
+            .split_once(": ")
+            .unwrap()
+            .1
+            .to_owned()
+    };
     let ct = value(&sealed);
     write("truncated.yaml", sealed.replace(&ct, &ct[..200]).as_bytes());
     write("notb64.yaml", sealed.replace(&ct, "not*base64!").as_bytes());
     let mut tampered_bytes = unb64(&ct);
     let last = tampered_bytes.len() - 1;
     tampered_bytes[last] ^= 1;
-    write("tampered.yaml", sealed.replace(&ct, &b64(&tampered_bytes)).as_bytes());
-    write("moved.yaml", sealed.replace("namespace: ns", "namespace: other").as_bytes());
+    write(
+        "tampered.yaml",
+        sealed.replace(&ct, &b64(&tampered_bytes)).as_bytes(),
+    );
+    write(
+        "moved.yaml",
+        sealed
+            .replace("namespace: ns", "namespace: other")
+            .as_bytes(),
+    );
 
     // An expired certificate and an EC one.
     let then = time::OffsetDateTime::from_unix_timestamp(1_500_000_000).unwrap();
@@ -48,11 +80,17 @@ fn fixtures() -> Fixtures {
     write("ec.pem", ec.cert.pem().as_bytes());
     write("ec-key.pem", ec.signing_key.serialize_pem().as_bytes());
     write("garbage.pem", b"this is not a certificate\n");
-    write("broken.pem", b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
+    write(
+        "broken.pem",
+        b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+    );
     write("big.bin", &vec![b'x'; 1024 * 1024 + 1]);
     write("bad-kubeconfig", b"current-context: [unclosed\n");
     write("bad.env", b"NO_EQUALS_SIGN\n");
-    write("configmap.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
+    write(
+        "configmap.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    );
     Fixtures { dir }
 }
 
@@ -66,7 +104,13 @@ struct Case {
 }
 
 fn case(name: &'static str, args: &[&str], expect: &'static str) -> Case {
-    Case { name, args: args.iter().map(|a| (*a).to_owned()).collect(), stdin: None, env: vec![], expect }
+    Case {
+        name,
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        stdin: None,
+        env: vec![],
+        expect,
+    }
 }
 
 impl Case {
@@ -102,57 +146,343 @@ fn cases(f: &Fixtures) -> Vec<Case> {
         }
         args
     };
-    let with = |name, args: Vec<String>, expect| Case { name, args, stdin: None, env: vec![], expect };
+    let with = |name, args: Vec<String>, expect| Case {
+        name,
+        args,
+        stdin: None,
+        env: vec![],
+        expect,
+    };
     let good = "kind: Secret\nmetadata: {name: x, namespace: ns}\nstringData: {k: v}\n";
     vec![
         with("malformed yaml", seal(&[]), "invalid YAML").stdin("kind: Secret\nmetadata: [\n"),
         with("malformed json", seal(&[]), "invalid JSON").stdin("{\"kind\": \"Secret\", "),
-        with("wrong kind", seal(&[]), "expected kind Secret").stdin("apiVersion: v1\nkind: ConfigMap\n"),
-        with("wrong apiVersion", seal(&[]), "found v2 Secret").stdin("apiVersion: v2\nkind: Secret\n"),
-        with("missing name", seal(&[]), "no metadata.name").stdin("kind: Secret\nstringData: {k: v}\n"),
-        with("invalid name", seal(&[]), "secret name \"Bad_Name\" is invalid").stdin("kind: Secret\nmetadata: {name: Bad_Name, namespace: ns}\nstringData: {k: v}\n"),
-        with("bad base64 in data", seal(&[]), "data[\"k\"] is not valid base64").stdin("kind: Secret\nmetadata: {name: x, namespace: ns}\ndata: {k: '%%%'}\n"),
-        with("empty data", seal(&[]), "no data to seal").stdin("kind: Secret\nmetadata: {name: x, namespace: ns}\n"),
+        with("wrong kind", seal(&[]), "expected kind Secret")
+            .stdin("apiVersion: v1\nkind: ConfigMap\n"),
+        with("wrong apiVersion", seal(&[]), "found v2 Secret")
+            .stdin("apiVersion: v2\nkind: Secret\n"),
+        with("missing name", seal(&[]), "no metadata.name")
+            .stdin("kind: Secret\nstringData: {k: v}\n"),
+        with(
+            "invalid name",
+            seal(&[]),
+            "secret name \"Bad_Name\" is invalid",
+        )
+        .stdin("kind: Secret\nmetadata: {name: Bad_Name, namespace: ns}\nstringData: {k: v}\n"),
+        with(
+            "bad base64 in data",
+            seal(&[]),
+            "data[\"k\"] is not valid base64",
+        )
+        .stdin("kind: Secret\nmetadata: {name: x, namespace: ns}\ndata: {k: '%%%'}\n"),
+        with("empty data", seal(&[]), "no data to seal")
+            .stdin("kind: Secret\nmetadata: {name: x, namespace: ns}\n"),
         with("empty input", seal(&[]), "no Secret found").stdin(""),
-        with("value shaped wrong", seal(&[]), "invalid YAML").stdin("kind: Secret\nmetadata: {name: x}\nstringData: {k: [hunter2]}\n"),
-        with("conflicting namespaces", seal(&["-n", "b"]), "conflicts with --namespace \"b\"").stdin("kind: Secret\nmetadata: {name: x, namespace: a}\nstringData: {k: v}\n"),
-        with("invalid namespace", lit(&["--from-literal", "k=v", "--name", "x", "-n", "Bad NS"]), "namespace \"Bad NS\" is invalid"),
-        with("unknown scope", lit(&["--from-literal", "k=v", "--name", "x", "--scope", "wide"]), "invalid value 'wide' for '--scope"),
-        with("unreadable file", vec!["seal".into(), "-f".into(), "/nonexistent/secret.yaml".into(), "--cert".into(), cert.clone()], "reading /nonexistent/secret.yaml"),
-        with("directory as input", vec!["seal".into(), "-f".into(), f.p(""), "--cert".into(), cert.clone()], "reading"),
-        with("control characters", seal(&[]), "reading standard input: document 1: invalid YAML").stdin("\u{0}\u{ff}"),
-        case("no cert", &["seal", "--from-literal", "k=v", "--name", "x", "-n", "ns"], "no sealing certificate"),
-        with("cert file missing", vec!["seal".into(), "--from-literal".into(), "k=v".into(), "--name".into(), "x".into(), "-n".into(), "ns".into(), "--cert".into(), "/missing/cert.pem".into()], "reading certificate /missing/cert.pem"),
-        with("cert not PEM", vec!["seal".into(), "--cert".into(), f.p("garbage.pem"), "--from-literal".into(), "k=v".into(), "--name".into(), "x".into(), "-n".into(), "ns".into()], "no CERTIFICATE PEM block"),
-        with("cert PEM broken", vec!["seal".into(), "--cert".into(), f.p("broken.pem"), "--from-literal".into(), "k=v".into(), "--name".into(), "x".into(), "-n".into(), "ns".into()], "malformed"),
-        with("expired cert", vec!["seal".into(), "--cert".into(), f.p("expired.pem"), "--from-literal".into(), "k=v".into(), "--name".into(), "x".into(), "-n".into(), "ns".into()], "the certificate expired on 2017-08-13"),
-        with("non-RSA cert", vec!["seal".into(), "--cert".into(), f.p("ec.pem"), "--from-literal".into(), "k=v".into(), "--name".into(), "x".into(), "-n".into(), "ns".into()], "not an RSA key"),
-        with("literal without =", lit(&["--from-literal", "novalue", "--name", "x"]), "--from-literal expects KEY=VALUE"),
-        with("invalid key", lit(&["--from-literal", "a/b=v", "--name", "x"]), "data key \"a/b\" is invalid"),
-        with("duplicate key", lit(&["--from-literal", "k=1", "--from-literal", "k=2", "--name", "x"]), "key \"k\" is given more than once"),
-        with("flags without name", lit(&["--from-literal", "k=v"]), "--name is required"),
-        with("-f and --from-literal", lit(&["-f", "x.yaml", "--from-literal", "k=v", "--name", "x"]), "not both"),
-        with("env file line", lit(&["--from-env-file", &f.p("bad.env"), "--name", "x"]), "line 1: expected KEY=VALUE"),
-        with("value over 1 MiB", lit(&["--from-file", &format!("big={}", f.p("big.bin")), "--name", "x", "-n", "ns"]), "over the 1 MiB Secret limit"),
-        with("from-file missing", lit(&["--from-file", "/missing/file", "--name", "x"]), "--from-file /missing/file"),
-        with("raw strict without name", lit(&["--raw", "--from-literal", "k=v", "-n", "ns"]), "--raw with strict scope needs --name"),
-        with("raw two values", lit(&["--raw", "--from-literal", "a=1", "--from-literal", "b=2", "--name", "x"]), "exactly one value"),
-        with("merge into a non-SealedSecret", lit(&["--from-literal", "k=v", "--name", "x", "--merge-into", &f.p("configmap.yaml")]), "expected a SealedSecret"),
-        case("unattended without data", &["seal", "--cert", "c.pem"], "no data to seal: pass -f FILE"),
-        with("bad kubeconfig", lit(&["--from-literal", "k=v", "--name", "x"]), "parsing kubeconfig").env("KUBECONFIG", f.p("bad-kubeconfig")),
-        with("unknown context", lit(&["--from-literal", "k=v", "--name", "x", "--context", "nope"]), "context \"nope\" not found").env("KUBECONFIG", f.p("bad-kubeconfig").replace("bad-kubeconfig", "sealed.yaml")),
-        with("unseal truncated", unseal("truncated.yaml", &[&key]), "value is truncated"),
-        with("unseal not base64", unseal("notb64.yaml", &[&key]), "not valid base64"),
-        with("unseal tampered", unseal("tampered.yaml", &[&key]), "tampered with"),
-        with("unseal wrong key", unseal("sealed.yaml", &[&other_key]), "with 1 key(s) under scope label \"ns/db\" (strict)"),
-        with("unseal wrong scope label", unseal("moved.yaml", &[&other_key, &key]), "none of the 2 keys opens this value"),
-        with("unseal a Secret", vec!["unseal".into(), "-f".into(), "-".into(), "--private-key".into(), key.clone()], "expected a SealedSecret").stdin(good),
-        with("unseal key is a cert", unseal("sealed.yaml", &[&cert]), "no PRIVATE KEY PEM block"),
-        with("unseal EC key", unseal("sealed.yaml", &[&f.p("ec-key.pem")]), "reading private key"),
-        with("unseal key missing", unseal("sealed.yaml", &["/missing/key.pem"]), "reading private key /missing/key.pem"),
-        case("unseal without key", &["unseal", "-f", "x.yaml"], "--private-key"),
-        with("keys generate over an existing key", vec!["keys".into(), "generate".into(), "--cert-out".into(), f.p("new.pem"), "--key-out".into(), key.clone()], "already exists; pass --force"),
-        case("unknown subcommand", &["frobnicate"], "unrecognized subcommand 'frobnicate'"),
+        with("value shaped wrong", seal(&[]), "invalid YAML")
+            .stdin("kind: Secret\nmetadata: {name: x}\nstringData: {k: [hunter2]}\n"),
+        with(
+            "conflicting namespaces",
+            seal(&["-n", "b"]),
+            "conflicts with --namespace \"b\"",
+        )
+        .stdin("kind: Secret\nmetadata: {name: x, namespace: a}\nstringData: {k: v}\n"),
+        with(
+            "invalid namespace",
+            lit(&["--from-literal", "k=v", "--name", "x", "-n", "Bad NS"]),
+            "namespace \"Bad NS\" is invalid",
+        ),
+        with(
+            "unknown scope",
+            lit(&["--from-literal", "k=v", "--name", "x", "--scope", "wide"]),
+            "invalid value 'wide' for '--scope",
+        ),
+        with(
+            "unreadable file",
+            vec![
+                "seal".into(),
+                "-f".into(),
+                "/nonexistent/secret.yaml".into(),
+                "--cert".into(),
+                cert.clone(),
+            ],
+            "reading /nonexistent/secret.yaml",
+        ),
+        with(
+            "directory as input",
+            vec![
+                "seal".into(),
+                "-f".into(),
+                f.p(""),
+                "--cert".into(),
+                cert.clone(),
+            ],
+            "reading",
+        ),
+        with(
+            "control characters",
+            seal(&[]),
+            "reading standard input: document 1: invalid YAML",
+        )
+        .stdin("\u{0}\u{ff}"),
+        case(
+            "no cert",
+            &["seal", "--from-literal", "k=v", "--name", "x", "-n", "ns"],
+            "no sealing certificate",
+        ),
+        with(
+            "cert file missing",
+            vec![
+                "seal".into(),
+                "--from-literal".into(),
+                "k=v".into(),
+                "--name".into(),
+                "x".into(),
+                "-n".into(),
+                "ns".into(),
+                "--cert".into(),
+                "/missing/cert.pem".into(),
+            ],
+            "reading certificate /missing/cert.pem",
+        ),
+        with(
+            "cert not PEM",
+            vec![
+                "seal".into(),
+                "--cert".into(),
+                f.p("garbage.pem"),
+                "--from-literal".into(),
+                "k=v".into(),
+                "--name".into(),
+                "x".into(),
+                "-n".into(),
+                "ns".into(),
+            ],
+            "no CERTIFICATE PEM block",
+        ),
+        with(
+            "cert PEM broken",
+            vec![
+                "seal".into(),
+                "--cert".into(),
+                f.p("broken.pem"),
+                "--from-literal".into(),
+                "k=v".into(),
+                "--name".into(),
+                "x".into(),
+                "-n".into(),
+                "ns".into(),
+            ],
+            "malformed",
+        ),
+        with(
+            "expired cert",
+            vec![
+                "seal".into(),
+                "--cert".into(),
+                f.p("expired.pem"),
+                "--from-literal".into(),
+                "k=v".into(),
+                "--name".into(),
+                "x".into(),
+                "-n".into(),
+                "ns".into(),
+            ],
+            "the certificate expired on 2017-08-13",
+        ),
+        with(
+            "non-RSA cert",
+            vec![
+                "seal".into(),
+                "--cert".into(),
+                f.p("ec.pem"),
+                "--from-literal".into(),
+                "k=v".into(),
+                "--name".into(),
+                "x".into(),
+                "-n".into(),
+                "ns".into(),
+            ],
+            "not an RSA key",
+        ),
+        with(
+            "literal without =",
+            lit(&["--from-literal", "novalue", "--name", "x"]),
+            "--from-literal expects KEY=VALUE",
+        ),
+        with(
+            "invalid key",
+            lit(&["--from-literal", "a/b=v", "--name", "x"]),
+            "data key \"a/b\" is invalid",
+        ),
+        with(
+            "duplicate key",
+            lit(&[
+                "--from-literal",
+                "k=1",
+                "--from-literal",
+                "k=2",
+                "--name",
+                "x",
+            ]),
+            "key \"k\" is given more than once",
+        ),
+        with(
+            "flags without name",
+            lit(&["--from-literal", "k=v"]),
+            "--name is required",
+        ),
+        with(
+            "-f and --from-literal",
+            lit(&["-f", "x.yaml", "--from-literal", "k=v", "--name", "x"]),
+            "not both",
+        ),
+        with(
+            "env file line",
+            lit(&["--from-env-file", &f.p("bad.env"), "--name", "x"]),
+            "line 1: expected KEY=VALUE",
+        ),
+        with(
+            "value over 1 MiB",
+            lit(&[
+                "--from-file",
+                &format!("big={}", f.p("big.bin")),
+                "--name",
+                "x",
+                "-n",
+                "ns",
+            ]),
+            "over the 1 MiB Secret limit",
+        ),
+        with(
+            "from-file missing",
+            lit(&["--from-file", "/missing/file", "--name", "x"]),
+            "--from-file /missing/file",
+        ),
+        with(
+            "raw strict without name",
+            lit(&["--raw", "--from-literal", "k=v", "-n", "ns"]),
+            "--raw with strict scope needs --name",
+        ),
+        with(
+            "raw two values",
+            lit(&[
+                "--raw",
+                "--from-literal",
+                "a=1",
+                "--from-literal",
+                "b=2",
+                "--name",
+                "x",
+            ]),
+            "exactly one value",
+        ),
+        with(
+            "merge into a non-SealedSecret",
+            lit(&[
+                "--from-literal",
+                "k=v",
+                "--name",
+                "x",
+                "--merge-into",
+                &f.p("configmap.yaml"),
+            ]),
+            "expected a SealedSecret",
+        ),
+        case(
+            "unattended without data",
+            &["seal", "--cert", "c.pem"],
+            "no data to seal: pass -f FILE",
+        ),
+        with(
+            "bad kubeconfig",
+            lit(&["--from-literal", "k=v", "--name", "x"]),
+            "parsing kubeconfig",
+        )
+        .env("KUBECONFIG", f.p("bad-kubeconfig")),
+        with(
+            "unknown context",
+            lit(&["--from-literal", "k=v", "--name", "x", "--context", "nope"]),
+            "context \"nope\" not found",
+        )
+        .env(
+            "KUBECONFIG",
+            f.p("bad-kubeconfig")
+                .replace("bad-kubeconfig", "sealed.yaml"),
+        ),
+        with(
+            "unseal truncated",
+            unseal("truncated.yaml", &[&key]),
+            "value is truncated",
+        ),
+        with(
+            "unseal not base64",
+            unseal("notb64.yaml", &[&key]),
+            "not valid base64",
+        ),
+        with(
+            "unseal tampered",
+            unseal("tampered.yaml", &[&key]),
+            "tampered with",
+        ),
+        with(
+            "unseal wrong key",
+            unseal("sealed.yaml", &[&other_key]),
+            "with 1 key(s) under scope label \"ns/db\" (strict)",
+        ),
+        with(
+            "unseal wrong scope label",
+            unseal("moved.yaml", &[&other_key, &key]),
+            "none of the 2 keys opens this value",
+        ),
+        with(
+            "unseal a Secret",
+            vec![
+                "unseal".into(),
+                "-f".into(),
+                "-".into(),
+                "--private-key".into(),
+                key.clone(),
+            ],
+            "expected a SealedSecret",
+        )
+        .stdin(good),
+        with(
+            "unseal key is a cert",
+            unseal("sealed.yaml", &[&cert]),
+            "no PRIVATE KEY PEM block",
+        ),
+        with(
+            "unseal EC key",
+            unseal("sealed.yaml", &[&f.p("ec-key.pem")]),
+            "reading private key",
+        ),
+        with(
+            "unseal key missing",
+            unseal("sealed.yaml", &["/missing/key.pem"]),
+            "reading private key /missing/key.pem",
+        ),
+        case(
+            "unseal without key",
+            &["unseal", "-f", "x.yaml"],
+            "--private-key",
+        ),
+        with(
+            "keys generate over an existing key",
+            vec![
+                "keys".into(),
+                "generate".into(),
+                "--cert-out".into(),
+                f.p("new.pem"),
+                "--key-out".into(),
+                key.clone(),
+            ],
+            "already exists; pass --force",
+        ),
+        case(
+            "unknown subcommand",
+            &["frobnicate"],
+            "unrecognized subcommand 'frobnicate'",
+        ),
     ]
 }
 
@@ -160,11 +490,17 @@ fn cases(f: &Fixtures) -> Vec<Case> {
 fn bad_inputs_fail_cleanly() {
     let f = fixtures();
     let cases = cases(&f);
-    assert!(cases.len() >= 25, "the table must stay at least 25 cases long");
+    assert!(
+        cases.len() >= 25,
+        "the table must stay at least 25 cases long"
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
-        let mut env: Vec<(&str, &str)> = vec![("KUBECONFIG", "/nonexistent/kubeconfig"), ("RUST_BACKTRACE", "1")];
+        let mut env: Vec<(&str, &str)> = vec![
+            ("KUBECONFIG", "/nonexistent/kubeconfig"),
+            ("RUST_BACKTRACE", "1"),
+        ];
         env.extend(case.env.iter().map(|(k, v)| (*k, v.as_str())));
         let out = run_env(&args, case.stdin.as_deref().map(str::as_bytes), &env);
         let err = stderr(&out);
@@ -173,19 +509,40 @@ fn bad_inputs_fail_cleanly() {
             eprintln!("{:<34} {}", case.name, err.trim_end());
         }
         let problems = [
-            (out.status.code() != Some(2), format!("exit code {:?}", out.status.code())),
+            (
+                out.status.code() != Some(2),
+                format!("exit code {:?}", out.status.code()),
+            ),
             (!out.stdout.is_empty(), "wrote to stdout".to_owned()),
             (lines.len() != 1, format!("{} stderr lines", lines.len())),
-            (!err.starts_with("kubectl-secrets: "), "no kubectl-secrets: prefix".to_owned()),
-            (!err.contains(case.expect), format!("missing {:?}", case.expect)),
-            (err.contains("panicked") || err.contains("backtrace"), "panic".to_owned()),
+            (
+                !err.starts_with("kubectl-secrets: "),
+                "no kubectl-secrets: prefix".to_owned(),
+            ),
+            (
+                !err.contains(case.expect),
+                format!("missing {:?}", case.expect),
+            ),
+            (
+                err.contains("panicked") || err.contains("backtrace"),
+                "panic".to_owned(),
+            ),
             (err.contains("hunter2"), "leaked a value".to_owned()),
         ];
         for (bad, why) in problems {
             if bad {
-                failures.push(format!("{}: {why}\n    stderr: {}", case.name, err.trim_end()));
+                failures.push(format!(
+                    "{}: {why}\n    stderr: {}",
+                    case.name,
+                    err.trim_end()
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} problem(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -1,4 +1,9 @@
 //! The plugin's behaviour, end to end through the built binary.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration test: failing loudly is the point"
+)]
 
 mod common;
 
@@ -37,40 +42,93 @@ fn yaml_docs(text: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn seal_multi_document_then_unseal_round_trips() {
-    let sealed = ok(&["seal", "-f", "-", "--cert", s(&keys().cert)], Some(TWO_SECRETS.as_bytes()));
+    let sealed = ok(
+        &["seal", "-f", "-", "--cert", s(&keys().cert)],
+        Some(TWO_SECRETS.as_bytes()),
+    );
     assert!(sealed.starts_with("---\n"), "YAML output starts with ---");
     assert!(!sealed.contains("s3cr3t") && !sealed.contains("old-leak"));
     let docs = yaml_docs(&sealed);
     assert_eq!(docs.len(), 2);
     assert_eq!(docs[0]["apiVersion"], "kubectl-secrets.io/v1alpha1");
-    assert!(docs[0]["spec"]["template"]["metadata"].get("annotations").is_none(), "last-applied stripped");
+    assert!(
+        docs[0]["spec"]["template"]["metadata"]
+            .get("annotations")
+            .is_none(),
+        "last-applied stripped"
+    );
 
-    let first = unseal_data(&sealed.split("---\n").nth(1).unwrap().to_owned());
+    let first = unseal_data(sealed.split("---\n").nth(1).unwrap());
     assert_eq!(first["token"], [0, 1, 2, 255]);
     assert_eq!(first["password"], b"s3cr3t");
-    let both = ok(&["unseal", "-f", "-", "--private-key", s(&keys().key)], Some(sealed.as_bytes()));
-    assert_eq!(yaml_docs(&both).len(), 2, "every SealedSecret in the stream is unsealed");
+    let both = ok(
+        &["unseal", "-f", "-", "--private-key", s(&keys().key)],
+        Some(sealed.as_bytes()),
+    );
+    assert_eq!(
+        yaml_docs(&both).len(),
+        2,
+        "every SealedSecret in the stream is unsealed"
+    );
 }
 
 #[test]
 fn unseal_warns_that_it_prints_plaintext() {
-    let sealed = ok(&["seal", "--from-literal", "k=v", "--name", "x", "-n", "ns", "--cert", s(&keys().cert)], None);
-    let out = run(&["unseal", "-f", "-", "--private-key", s(&keys().key)], Some(sealed.as_bytes()));
+    let sealed = ok(
+        &[
+            "seal",
+            "--from-literal",
+            "k=v",
+            "--name",
+            "x",
+            "-n",
+            "ns",
+            "--cert",
+            s(&keys().cert),
+        ],
+        None,
+    );
+    let out = run(
+        &["unseal", "-f", "-", "--private-key", s(&keys().key)],
+        Some(sealed.as_bytes()),
+    );
     assert!(out.status.success());
-    assert!(stderr(&out).contains("warning: the output holds plaintext"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: the output holds plaintext"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn json_and_bitnami_output() {
     let out = ok(
-        &["seal", "--from-literal", "a=1", "--name", "x", "-n", "ns", "--cert", s(&keys().cert), "--format", "bitnami", "-o", "json"],
+        &[
+            "seal",
+            "--from-literal",
+            "a=1",
+            "--name",
+            "x",
+            "-n",
+            "ns",
+            "--cert",
+            s(&keys().cert),
+            "--format",
+            "bitnami",
+            "-o",
+            "json",
+        ],
         None,
     );
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["apiVersion"], "bitnami.com/v1alpha1");
     assert_eq!(doc["kind"], "SealedSecret");
     assert!(out.ends_with("}\n"));
-    assert_eq!(unseal_data(&out)["a"], b"1", "Bitnami-format input unseals too");
+    assert_eq!(
+        unseal_data(&out)["a"],
+        b"1",
+        "Bitnami-format input unseals too"
+    );
 }
 
 #[test]
@@ -82,9 +140,23 @@ fn from_flags_build_the_secret() {
     std::fs::write(&env, "# comment\n\nDB_USER=app\nDB_PASS=p=w\n").unwrap();
     let sealed = ok(
         &[
-            "seal", "--name", "app", "-n", "ns", "--type", "kubernetes.io/tls", "--cert", s(&keys().cert),
-            "--from-literal", "lit=x", "--from-file", s(&file), "--from-file", &format!("renamed={}", s(&file)),
-            "--from-env-file", s(&env),
+            "seal",
+            "--name",
+            "app",
+            "-n",
+            "ns",
+            "--type",
+            "kubernetes.io/tls",
+            "--cert",
+            s(&keys().cert),
+            "--from-literal",
+            "lit=x",
+            "--from-file",
+            s(&file),
+            "--from-file",
+            &format!("renamed={}", s(&file)),
+            "--from-env-file",
+            s(&env),
         ],
         None,
     );
@@ -109,27 +181,53 @@ fn namespace_rules_use_the_kubeconfig_context() {
     .unwrap();
     let env = [("KUBECONFIG", s(&kubeconfig))];
     let seal = |extra: &[&str]| {
-        let mut args = vec!["seal", "--from-literal", "k=v", "--name", "x", "--cert", s(&keys().cert)];
+        let mut args = vec![
+            "seal",
+            "--from-literal",
+            "k=v",
+            "--name",
+            "x",
+            "--cert",
+            s(&keys().cert),
+        ];
         args.extend_from_slice(extra);
         let out = run_env(&args, None, &env);
         assert!(out.status.success(), "{}", stderr(&out));
         yaml_docs(&stdout(&out)).remove(0)
     };
     assert_eq!(seal(&[])["metadata"]["namespace"], "from-context");
-    assert_eq!(seal(&["--context", "prod"])["metadata"]["namespace"], "prod-ns");
+    assert_eq!(
+        seal(&["--context", "prod"])["metadata"]["namespace"],
+        "prod-ns"
+    );
     assert_eq!(seal(&["-n", "flag-ns"])["metadata"]["namespace"], "flag-ns");
     let cluster_wide = seal(&["--scope", "cluster-wide"]);
-    assert!(cluster_wide["metadata"].get("namespace").is_none(), "cluster-wide binds no namespace");
-    assert_eq!(cluster_wide["metadata"]["annotations"]["sealedsecrets.bitnami.com/cluster-wide"], "true");
-    assert_eq!(cluster_wide["spec"]["template"]["metadata"]["annotations"]["sealedsecrets.bitnami.com/cluster-wide"], "true");
+    assert!(
+        cluster_wide["metadata"].get("namespace").is_none(),
+        "cluster-wide binds no namespace"
+    );
+    assert_eq!(
+        cluster_wide["metadata"]["annotations"]["sealedsecrets.bitnami.com/cluster-wide"],
+        "true"
+    );
+    assert_eq!(
+        cluster_wide["spec"]["template"]["metadata"]["annotations"]["sealedsecrets.bitnami.com/cluster-wide"],
+        "true"
+    );
 }
 
 #[test]
 fn scope_defaults_to_the_input_annotation() {
     let input = "kind: Secret\nmetadata:\n  name: x\n  namespace: ns\n  annotations: {sealedsecrets.bitnami.com/namespace-wide: \"true\"}\nstringData: {k: v}\n";
-    let sealed = ok(&["seal", "-f", "-", "--cert", s(&keys().cert)], Some(input.as_bytes()));
+    let sealed = ok(
+        &["seal", "-f", "-", "--cert", s(&keys().cert)],
+        Some(input.as_bytes()),
+    );
     let doc = yaml_docs(&sealed).remove(0);
-    assert_eq!(doc["metadata"]["annotations"]["sealedsecrets.bitnami.com/namespace-wide"], "true");
+    assert_eq!(
+        doc["metadata"]["annotations"]["sealedsecrets.bitnami.com/namespace-wide"],
+        "true"
+    );
     // namespace-wide: renaming keeps it openable
     let renamed = sealed.replace("name: x", "name: y");
     assert_eq!(unseal_data(&renamed)["k"], b"v");
@@ -137,14 +235,39 @@ fn scope_defaults_to_the_input_annotation() {
 
 #[test]
 fn raw_prints_one_ciphertext_without_newline() {
-    let raw = ok(&["seal", "--raw", "--from-literal", "password=s3cr3t", "--name", "db", "-n", "ns", "--cert", s(&keys().cert)], None);
+    let raw = ok(
+        &[
+            "seal",
+            "--raw",
+            "--from-literal",
+            "password=s3cr3t",
+            "--name",
+            "db",
+            "-n",
+            "ns",
+            "--cert",
+            s(&keys().cert),
+        ],
+        None,
+    );
     assert!(!raw.ends_with('\n') && raw.starts_with("Ag"));
     let manifest = format!(
         "apiVersion: kubectl-secrets.io/v1alpha1\nkind: SealedSecret\nmetadata: {{name: db, namespace: ns}}\nspec:\n  encryptedData:\n    anykey: {raw}\n"
     );
-    assert_eq!(unseal_data(&manifest)["anykey"], b"s3cr3t", "the key name is not in the label");
+    assert_eq!(
+        unseal_data(&manifest)["anykey"],
+        b"s3cr3t",
+        "the key name is not in the label"
+    );
     let wrong = manifest.replace("name: db", "name: other");
-    assert!(!run(&["unseal", "-f", "-", "--private-key", s(&keys().key)], Some(wrong.as_bytes())).status.success());
+    assert!(
+        !run(
+            &["unseal", "-f", "-", "--private-key", s(&keys().key)],
+            Some(wrong.as_bytes())
+        )
+        .status
+        .success()
+    );
 }
 
 #[test]
@@ -152,18 +275,62 @@ fn merge_into_updates_the_file_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sealed.json");
     let cert = s(&keys().cert);
-    let original = ok(&["seal", "--from-literal", "keep=1", "--from-literal", "change=old", "--name", "x", "-n", "ns", "--cert", cert, "-o", "json", "--format", "bitnami"], None);
+    let original = ok(
+        &[
+            "seal",
+            "--from-literal",
+            "keep=1",
+            "--from-literal",
+            "change=old",
+            "--name",
+            "x",
+            "-n",
+            "ns",
+            "--cert",
+            cert,
+            "-o",
+            "json",
+            "--format",
+            "bitnami",
+        ],
+        None,
+    );
     std::fs::write(&file, &original).unwrap();
     let before: serde_json::Value = serde_json::from_str(&original).unwrap();
-    let out = run(&["seal", "--from-literal", "change=new", "--from-literal", "add=2", "--name", "ignored", "--cert", cert, "--merge-into", s(&file)], None);
+    let out = run(
+        &[
+            "seal",
+            "--from-literal",
+            "change=new",
+            "--from-literal",
+            "add=2",
+            "--name",
+            "ignored",
+            "--cert",
+            cert,
+            "--merge-into",
+            s(&file),
+        ],
+        None,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
     let text = std::fs::read_to_string(&file).unwrap();
     let after: serde_json::Value = serde_json::from_str(&text).expect("JSON stays JSON");
     assert_eq!(after["apiVersion"], "bitnami.com/v1alpha1", "flavor kept");
-    assert_eq!(after["spec"]["encryptedData"]["keep"], before["spec"]["encryptedData"]["keep"]);
+    assert_eq!(
+        after["spec"]["encryptedData"]["keep"],
+        before["spec"]["encryptedData"]["keep"]
+    );
     let data = unseal_data(&text);
-    assert_eq!((data["keep"].as_slice(), data["change"].as_slice(), data["add"].as_slice()), (&b"1"[..], &b"new"[..], &b"2"[..]));
+    assert_eq!(
+        (
+            data["keep"].as_slice(),
+            data["change"].as_slice(),
+            data["add"].as_slice()
+        ),
+        (&b"1"[..], &b"new"[..], &b"2"[..])
+    );
 }
 
 #[test]
@@ -171,17 +338,50 @@ fn output_file_is_written_atomically() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("out.yaml");
     std::fs::write(&target, "previous").unwrap();
-    let out = run(&["seal", "--from-literal", "k=v", "--name", "x", "-n", "ns", "--cert", s(&keys().cert), "--output-file", s(&target)], None);
+    let out = run(
+        &[
+            "seal",
+            "--from-literal",
+            "k=v",
+            "--name",
+            "x",
+            "-n",
+            "ns",
+            "--cert",
+            s(&keys().cert),
+            "--output-file",
+            s(&target),
+        ],
+        None,
+    );
     assert!(out.status.success());
     assert!(stdout(&out).is_empty());
     let written = std::fs::read_to_string(&target).unwrap();
     assert!(written.starts_with("---\napiVersion: kubectl-secrets.io/v1alpha1"));
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 1, "no temporary file left behind: {names:?}");
 
     // A failing seal leaves the previous file untouched.
     std::fs::write(&target, "previous").unwrap();
-    let out = run(&["seal", "--from-literal", "k=v", "--name", "x", "-n", "ns", "--cert", "/missing.pem", "--output-file", s(&target)], None);
+    let out = run(
+        &[
+            "seal",
+            "--from-literal",
+            "k=v",
+            "--name",
+            "x",
+            "-n",
+            "ns",
+            "--cert",
+            "/missing.pem",
+            "--output-file",
+            s(&target),
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "previous");
 }
@@ -191,13 +391,30 @@ fn keys_generate_writes_a_private_key_file() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("k.pem");
     let cert = dir.path().join("c.pem");
-    ok(&["keys", "generate", "--cert-out", s(&cert), "--key-out", s(&key)], None);
+    ok(
+        &[
+            "keys",
+            "generate",
+            "--cert-out",
+            s(&cert),
+            "--key-out",
+            s(&key),
+        ],
+        None,
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
-    assert!(std::fs::read_to_string(&key).unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(
+        std::fs::read_to_string(&key)
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
     let cert = secrets_core::keys::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap();
     assert_eq!(cert.public_key().bits(), 4096);
     assert_eq!((cert.not_after() - cert.not_before()).whole_days(), 3650);
@@ -205,9 +422,30 @@ fn keys_generate_writes_a_private_key_file() {
 
 #[test]
 fn unseal_tries_every_key_given() {
-    let sealed = ok(&["seal", "--from-literal", "k=v", "--name", "x", "-n", "ns", "--cert", s(&keys().cert)], None);
+    let sealed = ok(
+        &[
+            "seal",
+            "--from-literal",
+            "k=v",
+            "--name",
+            "x",
+            "-n",
+            "ns",
+            "--cert",
+            s(&keys().cert),
+        ],
+        None,
+    );
     let out = run(
-        &["unseal", "-f", "-", "--private-key", s(&other_keys().key), "--private-key", s(&keys().key)],
+        &[
+            "unseal",
+            "-f",
+            "-",
+            "--private-key",
+            s(&other_keys().key),
+            "--private-key",
+            s(&keys().key),
+        ],
         Some(sealed.as_bytes()),
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -222,5 +460,87 @@ fn help_runs_and_usage_errors_exit_2() {
     assert_eq!(
         stderr(&out).trim(),
         "kubectl-secrets: invalid value 'wide' for '--scope <SCOPE>' [possible values: strict, namespace-wide, cluster-wide]"
+    );
+}
+
+/// Serve `body` with `status` to each request on a loopback port, for `--cert URL`.
+fn serve(status: &'static str, body: Vec<u8>) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1/cert.pem", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut request = Vec::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line.trim().is_empty() {
+                break;
+            }
+            request.push(line.trim().to_owned());
+        }
+        let mut stream = stream;
+        write!(
+            stream,
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        stream.write_all(&body).unwrap();
+        request
+    });
+    (url, handle)
+}
+
+#[test]
+fn cert_from_a_url() {
+    let pem = std::fs::read(&keys().cert).unwrap();
+    let (url, server) = serve("200 OK", pem);
+    let sealed = ok(
+        &[
+            "seal",
+            "--from-literal",
+            "k=v",
+            "--name",
+            "x",
+            "-n",
+            "ns",
+            "--cert",
+            &url,
+        ],
+        None,
+    );
+    assert_eq!(unseal_data(&sealed)["k"], b"v");
+    let request = server.join().unwrap();
+    assert!(request[0].starts_with("GET /v1/cert.pem"), "{request:?}");
+    assert!(
+        request.iter().any(|h| h
+            .to_ascii_lowercase()
+            .starts_with("accept: application/x-pem-file")),
+        "{request:?}"
+    );
+
+    let (url, server) = serve("404 Not Found", b"no".to_vec());
+    let out = run(
+        &[
+            "seal",
+            "--from-literal",
+            "k=v",
+            "--name",
+            "x",
+            "-n",
+            "ns",
+            "--cert",
+            &url,
+        ],
+        None,
+    );
+    server.join().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with(&format!("kubectl-secrets: fetching certificate {url}")),
+        "{}",
+        stderr(&out)
     );
 }

@@ -5,6 +5,11 @@
 //! Needs the Python venv that `cargo xtask test` installs (`.tools/venv`, or the interpreter
 //! in `KUBECTL_SECRETS_TEST_PYTHON`). Without it the test fails and says so: it is never
 //! skipped silently.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration test: failing loudly is the point"
+)]
 
 mod common;
 
@@ -16,9 +21,11 @@ use std::process::{Command, Stdio};
 use common::*;
 
 fn python() -> PathBuf {
-    let path = std::env::var_os("KUBECTL_SECRETS_TEST_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/venv/bin/python")
-    });
+    let path = std::env::var_os("KUBECTL_SECRETS_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/venv/bin/python")
+        });
     assert!(
         path.exists(),
         "the interop test needs kubesealpy: run `cargo xtask test` (it installs .tools/venv), \
@@ -29,7 +36,10 @@ fn python() -> PathBuf {
 }
 
 fn peer(args: &[&str], stdin: &[u8]) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/kubesealpy_peer.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/kubesealpy_peer.py"
+    );
     let mut child = Command::new(python())
         .arg(script)
         .args(args)
@@ -40,7 +50,11 @@ fn peer(args: &[&str], stdin: &[u8]) -> String {
         .unwrap();
     child.stdin.take().unwrap().write_all(stdin).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "kubesealpy {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kubesealpy {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -48,7 +62,10 @@ fn values(big: bool) -> BTreeMap<String, Vec<u8>> {
     let mut v = BTreeMap::new();
     if big {
         // Exactly the 1 MiB Secret limit, with a pattern so truncation or reordering shows.
-        v.insert("big".to_owned(), (0..1024 * 1024).map(|i: u32| (i % 251) as u8).collect());
+        v.insert(
+            "big".to_owned(),
+            (0..1024 * 1024).map(|i: u32| (i % 251) as u8).collect(),
+        );
     } else {
         v.insert("binary".to_owned(), (0..=255u8).collect());
         v.insert("text".to_owned(), "pässwörd ✓".as_bytes().to_vec());
@@ -62,10 +79,25 @@ const SCOPES: [&str; 3] = ["strict", "namespace-wide", "cluster-wide"];
 #[test]
 fn kubesealpy_unseals_what_we_seal() {
     let dir = tempfile::tempdir().unwrap();
-    let cases = SCOPES.iter().map(|s| (*s, false, "bitnami")).chain([("strict", true, "bitnami"), ("namespace-wide", false, "native")]);
+    let cases = SCOPES.iter().map(|s| (*s, false, "bitnami")).chain([
+        ("strict", true, "bitnami"),
+        ("namespace-wide", false, "native"),
+    ]);
     for (scope, big, format) in cases {
         let want = values(big);
-        let mut args = vec!["seal".to_owned(), "--name".into(), "db".into(), "-n".into(), "team-a".into(), "--scope".into(), scope.into(), "--cert".into(), s(&keys().cert).into(), "--format".into(), format.into()];
+        let mut args = vec![
+            "seal".to_owned(),
+            "--name".into(),
+            "db".into(),
+            "-n".into(),
+            "team-a".into(),
+            "--scope".into(),
+            scope.into(),
+            "--cert".into(),
+            s(&keys().cert).into(),
+            "--format".into(),
+            format.into(),
+        ];
         for key in want.keys() {
             let file = dir.path().join(key);
             std::fs::write(&file, &want[key]).unwrap();
@@ -78,21 +110,39 @@ fn kubesealpy_unseals_what_we_seal() {
         let json = peer(&["unseal", s(&path), s(&keys().key)], b"");
         let got: BTreeMap<String, String> = serde_json::from_str(&json).unwrap();
         let got: BTreeMap<String, Vec<u8>> = got.into_iter().map(|(k, v)| (k, unb64(&v))).collect();
-        assert_eq!(got, want, "kubesealpy unsealing our {scope} ({format}, big={big}) output");
+        assert_eq!(
+            got, want,
+            "kubesealpy unsealing our {scope} ({format}, big={big}) output"
+        );
     }
 }
 
 #[test]
 fn we_unseal_what_kubesealpy_seals() {
-    for (scope, big) in SCOPES.iter().map(|s| (*s, false)).chain([("cluster-wide", true)]) {
+    for (scope, big) in SCOPES
+        .iter()
+        .map(|s| (*s, false))
+        .chain([("cluster-wide", true)])
+    {
         let want = values(big);
-        let input: BTreeMap<&str, String> = want.iter().map(|(k, v)| (k.as_str(), b64(v))).collect();
-        let sealed = peer(&["seal", s(&keys().cert), "db", "team-a", scope], serde_json::to_string(&input).unwrap().as_bytes());
-        assert_eq!(unseal_data(&sealed), want, "we unseal kubesealpy's {scope} (big={big}) output");
+        let input: BTreeMap<&str, String> =
+            want.iter().map(|(k, v)| (k.as_str(), b64(v))).collect();
+        let sealed = peer(
+            &["seal", s(&keys().cert), "db", "team-a", scope],
+            serde_json::to_string(&input).unwrap().as_bytes(),
+        );
+        assert_eq!(
+            unseal_data(&sealed),
+            want,
+            "we unseal kubesealpy's {scope} (big={big}) output"
+        );
         // The scope is bound: a strict value refuses another name.
         if scope == "strict" {
             let renamed = sealed.replace("name: db", "name: other");
-            let out = run(&["unseal", "-f", "-", "--private-key", s(&keys().key)], Some(renamed.as_bytes()));
+            let out = run(
+                &["unseal", "-f", "-", "--private-key", s(&keys().key)],
+                Some(renamed.as_bytes()),
+            );
             assert_eq!(out.status.code(), Some(2));
         }
     }

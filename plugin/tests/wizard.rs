@@ -1,5 +1,10 @@
 //! The `seal` wizard, driven for real through a pseudo-terminal: a person types the answers,
 //! values are hidden, the summary shows no value, and the result unseals to what was typed.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration test: failing loudly is the point"
+)]
 
 mod common;
 
@@ -7,8 +12,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use rexpect::session::{PtySession, spawn_with_options};
 use rexpect::reader::Options;
+use rexpect::session::{PtySession, spawn_with_options};
 
 const DOWN: &str = "\x1b[B";
 
@@ -20,17 +25,33 @@ fn spawn(args: &[&str]) -> PtySession {
         .env("KUBECONFIG", "/nonexistent/kubeconfig")
         .env_remove("KUBECTL_SECRETS_CERT");
     let timeout = Duration::from_secs(30).as_millis() as u64;
-    spawn_with_options(command, Options::new().timeout_ms(Some(timeout)).strip_ansi_escape_codes(true)).unwrap()
+    spawn_with_options(
+        command,
+        Options::new()
+            .timeout_ms(Some(timeout))
+            .strip_ansi_escape_codes(true),
+    )
+    .unwrap()
 }
 
 #[test]
 fn wizard_asks_hides_values_and_seals() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sealed.yaml");
-    let mut p = spawn(&["seal", "--cert", s(&keys().cert), "-n", "team-a", "--output-file", s(&out)]);
+    let mut p = spawn(&[
+        "seal",
+        "--cert",
+        s(&keys().cert),
+        "-n",
+        "team-a",
+        "--output-file",
+        s(&out),
+    ]);
     let mut screen = String::new();
     let mut expect = |p: &mut PtySession, text: &str| {
-        let seen = p.exp_string(text).unwrap_or_else(|e| panic!("waiting for {text:?}: {e}"));
+        let seen = p
+            .exp_string(text)
+            .unwrap_or_else(|e| panic!("waiting for {text:?}: {e}"));
         screen.push_str(&seen);
         screen.push_str(text);
     };
@@ -60,8 +81,14 @@ fn wizard_asks_hides_values_and_seals() {
     p.flush().unwrap();
     screen.push_str(&p.exp_eof().unwrap());
 
-    assert!(!screen.contains("hunter2-typed") && !screen.contains("admin-user"), "a value was echoed:\n{screen}");
-    assert!(screen.contains("kubernetes.io/basic-auth") && screen.contains("team-a"), "{screen}");
+    assert!(
+        !screen.contains("hunter2-typed") && !screen.contains("admin-user"),
+        "a value was echoed:\n{screen}"
+    );
+    assert!(
+        screen.contains("kubernetes.io/basic-auth") && screen.contains("team-a"),
+        "{screen}"
+    );
     let sealed = std::fs::read_to_string(&out).unwrap();
     assert!(sealed.contains("name: db-creds") && sealed.contains("namespace: team-a"));
     assert!(sealed.contains("type: kubernetes.io/basic-auth"));
@@ -74,7 +101,10 @@ fn wizard_asks_hides_values_and_seals() {
 fn yes_never_prompts_even_at_a_terminal() {
     let mut p = spawn(&["seal", "--cert", s(&keys().cert), "--yes"]);
     let rest = p.exp_eof().unwrap();
-    assert!(rest.contains("kubectl-secrets: no data to seal: pass -f FILE"), "{rest}");
+    assert!(
+        rest.contains("kubectl-secrets: no data to seal: pass -f FILE"),
+        "{rest}"
+    );
     assert!(!rest.contains("Secret name"));
 }
 
@@ -82,7 +112,21 @@ fn yes_never_prompts_even_at_a_terminal() {
 fn declining_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sealed.yaml");
-    let mut p = spawn(&["seal", "--cert", s(&keys().cert), "--name", "x", "-n", "ns", "--type", "Opaque", "--scope", "strict", "--output-file", s(&out)]);
+    let mut p = spawn(&[
+        "seal",
+        "--cert",
+        s(&keys().cert),
+        "--name",
+        "x",
+        "-n",
+        "ns",
+        "--type",
+        "Opaque",
+        "--scope",
+        "strict",
+        "--output-file",
+        s(&out),
+    ]);
     p.exp_string("Secret name").unwrap();
     p.send_line("").unwrap(); // keep --name
     p.exp_string("Namespace").unwrap();

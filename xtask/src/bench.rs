@@ -1,4 +1,162 @@
-//! `cargo xtask bench`: stub replaced below.
-pub(crate) fn run(_args: &[String]) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+//! `cargo xtask bench [FILTER]`: criterion benchmarks of seal/open per backend and key size,
+//! then the wall time of `kubectl-secrets seal` for a 10-key Secret side by side with the same
+//! job done by kubesealpy (alternating runs, medians). Writes `target/bench/report.md`.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+use crate::tools;
+use crate::util::{build_plugin, cargo, root, target_dir};
+
+/// Runs per command in the CLI comparison: enough for a stable median on a noisy machine.
+const CLI_RUNS: usize = 31;
+
+pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
+    let mut bench_args = vec![
+        "bench",
+        "-p",
+        "secrets-core",
+        "--all-features",
+        "--bench",
+        "crypto",
+        "--",
+    ];
+    bench_args.extend(args.iter().map(String::as_str));
+    cargo(&bench_args)?;
+    let mut report = String::from("# kubectl-secrets benchmarks\n\n");
+    report.push_str(&crypto_table()?);
+    report.push_str(&cli_comparison()?);
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("report.md"), &report)?;
+    println!("\n{report}\nwritten to {}", dir.join("report.md").display());
+    Ok(())
+}
+
+fn median_ns(group: &str, id: &str) -> anyhow::Result<f64> {
+    let path = target_dir()
+        .join("criterion")
+        .join(group)
+        .join(id)
+        .join("new/estimates.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text)?;
+    json["median"]["point_estimate"]
+        .as_f64()
+        .context("no median in criterion's estimates")
+}
+
+fn crypto_table() -> anyhow::Result<String> {
+    let mut out = String::from(
+        "## Seal and open, one 64-byte value, one core (criterion medians)\n\n\
+         | key | operation | aws-lc-rs | RustCrypto | aws-lc-rs speed-up |\n|---|---|---|---|---|\n",
+    );
+    for bits in ["rsa2048", "rsa4096"] {
+        for op in ["seal", "open"] {
+            let awslc = median_ns(bits, &format!("{op}_aws-lc-rs"))?;
+            let rc = median_ns(bits, &format!("{op}_rustcrypto"))?;
+            out.push_str(&format!(
+                "| {bits} | {op} | {} ({:.0}/s) | {} ({:.0}/s) | {:.1}× |\n",
+                human(awslc),
+                1e9 / awslc,
+                human(rc),
+                1e9 / rc,
+                rc / awslc
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn human(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.1} µs", ns / 1e3)
+    }
+}
+
+fn cli_comparison() -> anyhow::Result<String> {
+    let plugin = build_plugin(true)?;
+    let python = tools::ensure()?.python;
+    let dir = tempfile::tempdir()?;
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    quiet(
+        Command::new(&plugin)
+            .args(["keys", "generate", "--cert-out"])
+            .arg(&cert)
+            .arg("--key-out")
+            .arg(&key),
+    )?;
+    let manifest = dir.path().join("secret.yaml");
+    let mut yaml = String::from(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: app, namespace: bench}\nstringData:\n",
+    );
+    for i in 0..10 {
+        yaml.push_str(&format!("  key{i}: value-number-{i}-{}\n", "x".repeat(40)));
+    }
+    std::fs::write(&manifest, yaml)?;
+    let script = root().join("xtask/bench/kubesealpy_seal.py");
+
+    let mut ours = Command::new(&plugin);
+    ours.args(["seal", "-f"])
+        .arg(&manifest)
+        .arg("--cert")
+        .arg(&cert);
+    let mut theirs = Command::new(&python);
+    theirs.arg(&script).arg(&cert).arg(&manifest);
+    // One untimed run each warms the page cache; then alternate so drift hits both alike.
+    quiet(&mut ours)?;
+    quiet(&mut theirs)?;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..CLI_RUNS {
+        a.push(time(&mut ours)?);
+        b.push(time(&mut theirs)?);
+    }
+    let (ma, mb) = (median(&mut a), median(&mut b));
+    Ok(format!(
+        "\n## Sealing a 10-key Secret with a local certificate (wall time, {CLI_RUNS} alternating runs)\n\n\
+         | command | median | min | max |\n|---|---|---|---|\n\
+         | `kubectl-secrets seal -f secret.yaml --cert cert.pem` | {} | {} | {} |\n\
+         | kubesealpy script, same job (`xtask/bench/kubesealpy_seal.py`) | {} | {} | {} |\n\n\
+         kubesealpy / kubectl-secrets median ratio: **{:.1}×**\n",
+        ms(ma),
+        ms(a[0]),
+        ms(a[a.len() - 1]),
+        ms(mb),
+        ms(b[0]),
+        ms(b[b.len() - 1]),
+        mb.as_secs_f64() / ma.as_secs_f64()
+    ))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time(command: &mut Command) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    quiet(command)?;
+    Ok(start.elapsed())
+}
+
+fn quiet(command: &mut Command) -> anyhow::Result<()> {
+    let status = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("{:?} failed ({status})", command.get_program());
+    }
+    Ok(())
 }

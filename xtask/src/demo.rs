@@ -32,22 +32,57 @@ pub(crate) fn run() -> anyhow::Result<()> {
     std::fs::write(path("secret.yaml"), SAMPLE)?;
 
     step("1. generate a sealing key pair (offline; the agent does this in a cluster)");
-    plugin_ok(&plugin, &["keys", "generate", "--cert-out", p(&path("cert.pem")), "--key-out", p(&path("key.pem"))])?;
+    plugin_ok(
+        &plugin,
+        &[
+            "keys",
+            "generate",
+            "--cert-out",
+            p(&path("cert.pem")),
+            "--key-out",
+            p(&path("key.pem")),
+        ],
+    )?;
 
     step("2. seal the Secret with the public certificate: this is what you commit to Git");
-    let sealed = plugin_ok(&plugin, &["seal", "-f", p(&path("secret.yaml")), "--cert", p(&path("cert.pem"))])?;
+    let sealed = plugin_ok(
+        &plugin,
+        &[
+            "seal",
+            "-f",
+            p(&path("secret.yaml")),
+            "--cert",
+            p(&path("cert.pem")),
+        ],
+    )?;
     std::fs::write(path("sealed.yaml"), &sealed)?;
     for line in sealed.lines() {
         // Ciphertext lines are long: shorten them, they are noise to a reader.
         match line.split_once(": Ag") {
-            Some((key, rest)) => println!("{key}: Ag{}… ({} base64 chars)", &rest[..24.min(rest.len())], rest.len() + 2),
+            Some((key, rest)) => println!(
+                "{key}: Ag{}… ({} base64 chars)",
+                &rest[..24.min(rest.len())],
+                rest.len() + 2
+            ),
             None => println!("{line}"),
         }
     }
 
     step("3. unseal it with the private key (offline recovery) and compare");
-    let unsealed = plugin_ok(&plugin, &["unseal", "-f", p(&path("sealed.yaml")), "--private-key", p(&path("key.pem")), "-o", "json"])?;
-    let secret: serde_json::Value = serde_json::from_str(&unsealed).context("parsing unseal output")?;
+    let unsealed = plugin_ok(
+        &plugin,
+        &[
+            "unseal",
+            "-f",
+            p(&path("sealed.yaml")),
+            "--private-key",
+            p(&path("key.pem")),
+            "-o",
+            "json",
+        ],
+    )?;
+    let secret: serde_json::Value =
+        serde_json::from_str(&unsealed).context("parsing unseal output")?;
     let expected = [
         ("blob", vec![0x00, 0x01, 0x02, 0xfd, 0xfe, 0xff]),
         ("password", b"correct-horse-battery-staple".to_vec()),
@@ -60,9 +95,17 @@ pub(crate) fn run() -> anyhow::Result<()> {
             .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
         let ok = got.as_deref() == Some(&want[..]);
         all_good &= ok;
-        println!("  {key:<10} {} ({} bytes)  {}", "•".repeat(8), want.len(), if ok { "round trip ok" } else { "MISMATCH" });
+        println!(
+            "  {key:<10} {} ({} bytes)  {}",
+            "•".repeat(8),
+            want.len(),
+            if ok { "round trip ok" } else { "MISMATCH" }
+        );
     }
-    println!("  type: {}, labels kept: {}", secret["type"], secret["metadata"]["labels"]);
+    println!(
+        "  type: {}, labels kept: {}",
+        secret["type"], secret["metadata"]["labels"]
+    );
     if !all_good {
         bail!("the round trip did not hold");
     }
@@ -87,7 +130,11 @@ fn plugin_ok(plugin: &Path, args: &[&str]) -> anyhow::Result<String> {
         .output()
         .with_context(|| format!("running {}", plugin.display()))?;
     if !output.status.success() {
-        bail!("kubectl-secrets {} failed ({})", args.join(" "), output.status);
+        bail!(
+            "kubectl-secrets {} failed ({})",
+            args.join(" "),
+            output.status
+        );
     }
     String::from_utf8(output.stdout).context("plugin output is not UTF-8")
 }

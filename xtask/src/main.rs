@@ -37,7 +37,15 @@ fn test() -> anyhow::Result<()> {
     let tools = tools::ensure()?;
     util::cargo(&["fmt", "--all", "--", "--check"])
         .map_err(|e| e.context("formatting differs: run `cargo fmt --all`"))?;
-    util::cargo(&["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"])?;
+    util::cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     // --all-features turns on the RustCrypto backend, so the differential test sees both.
     util::cargo_with_env(
         &["test", "--workspace", "--all-features"],

@@ -27,7 +27,19 @@ pub(crate) fn ensure() -> anyhow::Result<Tools> {
     let venv_arg = venv.to_string_lossy().into_owned();
     run(&system_python, &["-m", "venv", &venv_arg], &[])?;
     let req_arg = requirements.to_string_lossy().into_owned();
-    run(&python, &["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", &req_arg], &[])?;
+    run(
+        &python,
+        &[
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+            &req_arg,
+        ],
+        &[],
+    )?;
     std::fs::write(&stamp, wanted).with_context(|| format!("writing {}", stamp.display()))?;
     Ok(Tools { python })
 }

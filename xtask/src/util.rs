@@ -13,7 +13,11 @@ pub(crate) fn root() -> PathBuf {
 }
 
 /// Run a command in the workspace root, echoing it, failing on a non-zero exit.
-pub(crate) fn run(program: impl AsRef<OsStr>, args: &[&str], env: &[(&str, &OsStr)]) -> anyhow::Result<()> {
+pub(crate) fn run(
+    program: impl AsRef<OsStr>,
+    args: &[&str],
+    env: &[(&str, &OsStr)],
+) -> anyhow::Result<()> {
     let program = program.as_ref();
     eprintln!("xtask: $ {} {}", program.to_string_lossy(), args.join(" "));
     let mut command = Command::new(program);
@@ -21,9 +25,15 @@ pub(crate) fn run(program: impl AsRef<OsStr>, args: &[&str], env: &[(&str, &OsSt
     for (key, value) in env {
         command.env(key, value);
     }
-    let status = command.status().with_context(|| format!("starting {}", program.to_string_lossy()))?;
+    let status = command
+        .status()
+        .with_context(|| format!("starting {}", program.to_string_lossy()))?;
     if !status.success() {
-        bail!("{} {} failed ({status})", program.to_string_lossy(), args.join(" "));
+        bail!(
+            "{} {} failed ({status})",
+            program.to_string_lossy(),
+            args.join(" ")
+        );
     }
     Ok(())
 }
@@ -52,5 +62,7 @@ pub(crate) fn build_plugin(release: bool) -> anyhow::Result<PathBuf> {
 }
 
 pub(crate) fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
 }

@@ -12,7 +12,11 @@ pub(super) fn fill_random(out: &mut [u8]) -> Result<(), SealError> {
     aws_lc_rs::rand::fill(out).map_err(|_| SealError::Random)
 }
 
-pub(super) fn wrap(key: &PublicKey, label: &[u8], session_key: &[u8]) -> Result<Vec<u8>, SealError> {
+pub(super) fn wrap(
+    key: &PublicKey,
+    label: &[u8],
+    session_key: &[u8],
+) -> Result<Vec<u8>, SealError> {
     let oaep = key.awslc();
     let mut out = vec![0u8; oaep.ciphertext_size()];
     let written = oaep
@@ -43,7 +47,10 @@ pub(super) fn unwrap(
 }
 
 fn gcm_key(session_key: &[u8; SESSION_KEY_LEN]) -> Result<LessSafeKey, Unspecified> {
-    Ok(LessSafeKey::new(UnboundKey::new(&AES_256_GCM, session_key)?))
+    Ok(LessSafeKey::new(UnboundKey::new(
+        &AES_256_GCM,
+        session_key,
+    )?))
 }
 
 pub(super) fn gcm_seal(
@@ -53,7 +60,13 @@ pub(super) fn gcm_seal(
     let mut buffer = plaintext.to_vec();
     // The zero nonce is Bitnami's wire format; it is safe because every session key is fresh.
     gcm_key(session_key)
-        .and_then(|key| key.seal_in_place_append_tag(Nonce::assume_unique_for_key([0u8; 12]), Aad::empty(), &mut buffer))
+        .and_then(|key| {
+            key.seal_in_place_append_tag(
+                Nonce::assume_unique_for_key([0u8; 12]),
+                Aad::empty(),
+                &mut buffer,
+            )
+        })
         .map_err(|_| SealError::Encrypt)?;
     Ok(buffer)
 }
@@ -65,7 +78,11 @@ pub(super) fn gcm_open(
     let mut buffer = Zeroizing::new(body.to_vec());
     let key = gcm_key(session_key).map_err(|_| OpenError::Tampered)?;
     let len = key
-        .open_in_place(Nonce::assume_unique_for_key([0u8; 12]), Aad::empty(), &mut buffer)
+        .open_in_place(
+            Nonce::assume_unique_for_key([0u8; 12]),
+            Aad::empty(),
+            &mut buffer,
+        )
         .map_err(|_| OpenError::Tampered)?
         .len();
     buffer.truncate(len);

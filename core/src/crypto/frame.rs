@@ -15,12 +15,18 @@ pub struct Frame<'a> {
 /// Split a raw sealed value, checking every announced length against what is there.
 pub fn parse_frame(sealed: &[u8]) -> Result<Frame<'_>, OpenError> {
     let Some((prefix, rest)) = sealed.split_first_chunk::<2>() else {
-        return Err(OpenError::Truncated { len: sealed.len(), need: 2 });
+        return Err(OpenError::Truncated {
+            len: sealed.len(),
+            need: 2,
+        });
     };
     let rsa_len = usize::from(u16::from_be_bytes(*prefix));
     let need = 2 + rsa_len + TAG_LEN;
     if sealed.len() < need {
-        return Err(OpenError::Truncated { len: sealed.len(), need });
+        return Err(OpenError::Truncated {
+            len: sealed.len(),
+            need,
+        });
     }
     let (wrapped_key, body) = rest.split_at(rsa_len);
     Ok(Frame { wrapped_key, body })
@@ -44,7 +50,11 @@ mod tests {
     #[test]
     fn layout_round_trips() {
         let framed = build(&[7u8; 512], &[9u8; 20]).unwrap();
-        assert_eq!(&framed[..2], &[0x02, 0x00], "RSA-4096 values start 0x02 0x00 (base64 `Ag`)");
+        assert_eq!(
+            &framed[..2],
+            &[0x02, 0x00],
+            "RSA-4096 values start 0x02 0x00 (base64 `Ag`)"
+        );
         let frame = parse_frame(&framed).unwrap();
         assert_eq!(frame.wrapped_key, &[7u8; 512][..]);
         assert_eq!(frame.body, &[9u8; 20][..]);
@@ -52,12 +62,24 @@ mod tests {
 
     #[test]
     fn short_inputs_are_truncated() {
-        assert_eq!(parse_frame(&[]), Err(OpenError::Truncated { len: 0, need: 2 }));
-        assert_eq!(parse_frame(&[1]), Err(OpenError::Truncated { len: 1, need: 2 }));
+        assert_eq!(
+            parse_frame(&[]),
+            Err(OpenError::Truncated { len: 0, need: 2 })
+        );
+        assert_eq!(
+            parse_frame(&[1]),
+            Err(OpenError::Truncated { len: 1, need: 2 })
+        );
         // announces 256 bytes of RSA but carries 10
         let mut v = vec![0x01, 0x00];
         v.extend_from_slice(&[0; 10]);
-        assert_eq!(parse_frame(&v), Err(OpenError::Truncated { len: 12, need: 2 + 256 + 16 }));
+        assert_eq!(
+            parse_frame(&v),
+            Err(OpenError::Truncated {
+                len: 12,
+                need: 2 + 256 + 16
+            })
+        );
     }
 
     proptest! {

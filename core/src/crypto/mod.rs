@@ -63,7 +63,12 @@ impl Backend {
     }
 
     /// Seal `plaintext` for the holder of `key`'s private half under `label`; raw bytes.
-    pub fn seal(self, key: &PublicKey, label: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
+    pub fn seal(
+        self,
+        key: &PublicKey,
+        label: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, SealError> {
         let session_key = self.random_session_key()?;
         let (wrapped, body) = match self {
             Backend::AwsLc => (
@@ -122,7 +127,11 @@ pub fn seal(key: &PublicKey, label: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, 
 }
 
 /// Open with the default backend.
-pub fn open(key: &PrivateKey, label: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, OpenError> {
+pub fn open(
+    key: &PrivateKey,
+    label: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, OpenError> {
     Backend::default().open(key, label, sealed)
 }
 

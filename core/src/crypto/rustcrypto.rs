@@ -15,9 +15,15 @@ pub(super) fn fill_random(out: &mut [u8]) -> Result<(), SealError> {
     getrandom::fill(out).map_err(|_| SealError::Random)
 }
 
-pub(super) fn wrap(key: &PublicKey, label: &[u8], session_key: &[u8]) -> Result<Vec<u8>, SealError> {
+pub(super) fn wrap(
+    key: &PublicKey,
+    label: &[u8],
+    session_key: &[u8],
+) -> Result<Vec<u8>, SealError> {
     let padding = Oaep::<Sha256>::new_with_label(label);
-    key.rustcrypto().encrypt(&mut SysRng, padding, session_key).map_err(|_| SealError::Wrap)
+    key.rustcrypto()
+        .encrypt(&mut SysRng, padding, session_key)
+        .map_err(|_| SealError::Wrap)
 }
 
 pub(super) fn unwrap(
@@ -27,7 +33,9 @@ pub(super) fn unwrap(
 ) -> Result<Zeroizing<[u8; SESSION_KEY_LEN]>, OpenError> {
     let padding = Oaep::<Sha256>::new_with_label(label);
     let plain = Zeroizing::new(
-        key.rustcrypto().decrypt(padding, wrapped).map_err(|_| OpenError::WrongKeyOrLabel)?,
+        key.rustcrypto()
+            .decrypt(padding, wrapped)
+            .map_err(|_| OpenError::WrongKeyOrLabel)?,
     );
     let mut session_key = Zeroizing::new([0u8; SESSION_KEY_LEN]);
     if plain.len() != SESSION_KEY_LEN {
@@ -45,12 +53,17 @@ pub(super) fn gcm_seal(
     session_key: &[u8; SESSION_KEY_LEN],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, SealError> {
-    cipher(session_key).encrypt(&Nonce::default(), plaintext).map_err(|_| SealError::Encrypt)
+    cipher(session_key)
+        .encrypt(&Nonce::default(), plaintext)
+        .map_err(|_| SealError::Encrypt)
 }
 
 pub(super) fn gcm_open(
     session_key: &[u8; SESSION_KEY_LEN],
     body: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, OpenError> {
-    cipher(session_key).decrypt(&Nonce::default(), body).map(Zeroizing::new).map_err(|_| OpenError::Tampered)
+    cipher(session_key)
+        .decrypt(&Nonce::default(), body)
+        .map(Zeroizing::new)
+        .map_err(|_| OpenError::Tampered)
 }

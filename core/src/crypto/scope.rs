@@ -45,7 +45,9 @@ impl Scope {
     /// it: the value must be exactly `"true"` and cluster-wide wins when both are set.
     pub fn from_annotations(annotations: Option<&BTreeMap<String, String>>) -> Scope {
         let is_true = |key: &str| {
-            annotations.and_then(|a| a.get(key)).is_some_and(|value| value == "true")
+            annotations
+                .and_then(|a| a.get(key))
+                .is_some_and(|value| value == "true")
         };
         if is_true(CLUSTER_WIDE_ANNOTATION) {
             Scope::ClusterWide
@@ -112,7 +114,10 @@ mod tests {
     use super::*;
 
     fn annotations(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -125,7 +130,10 @@ mod tests {
     #[test]
     fn scope_detection_is_exact_and_cluster_wide_wins() {
         assert_eq!(Scope::from_annotations(None), Scope::Strict);
-        let both = annotations(&[(NAMESPACE_WIDE_ANNOTATION, "true"), (CLUSTER_WIDE_ANNOTATION, "true")]);
+        let both = annotations(&[
+            (NAMESPACE_WIDE_ANNOTATION, "true"),
+            (CLUSTER_WIDE_ANNOTATION, "true"),
+        ]);
         assert_eq!(Scope::from_annotations(Some(&both)), Scope::ClusterWide);
         let ns = annotations(&[(NAMESPACE_WIDE_ANNOTATION, "true")]);
         assert_eq!(Scope::from_annotations(Some(&ns)), Scope::NamespaceWide);
@@ -138,7 +146,10 @@ mod tests {
     fn apply_replaces_the_other_scope() {
         let mut map = annotations(&[(CLUSTER_WIDE_ANNOTATION, "true"), ("keep", "me")]);
         Scope::NamespaceWide.apply_annotations(&mut map);
-        assert_eq!(map, annotations(&[(NAMESPACE_WIDE_ANNOTATION, "true"), ("keep", "me")]));
+        assert_eq!(
+            map,
+            annotations(&[(NAMESPACE_WIDE_ANNOTATION, "true"), ("keep", "me")])
+        );
         Scope::Strict.apply_annotations(&mut map);
         assert_eq!(map, annotations(&[("keep", "me")]));
     }

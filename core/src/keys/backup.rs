@@ -20,7 +20,9 @@ pub fn parse_private_keys(bytes: &[u8]) -> Result<Vec<PrivateKey>, KeyError> {
         parse_backup(bytes)?
     };
     if keys.is_empty() {
-        return Err(KeyError::NoPem { wanted: "PRIVATE KEY" });
+        return Err(KeyError::NoPem {
+            wanted: "PRIVATE KEY",
+        });
     }
     Ok(keys)
 }
@@ -97,9 +99,11 @@ fn collect(doc: &BackupDoc, keys: &mut Vec<PrivateKey>) -> Result<(), KeyError> 
             let compact: Zeroizing<String> =
                 Zeroizing::new(encoded.chars().filter(|c| !c.is_whitespace()).collect());
             let pem = Zeroizing::new(
-                base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()).map_err(
-                    |_| KeyError::BadBackup(format!("secret {name:?}: tls.key is not base64")),
-                )?,
+                base64::engine::general_purpose::STANDARD
+                    .decode(compact.as_bytes())
+                    .map_err(|_| {
+                        KeyError::BadBackup(format!("secret {name:?}: tls.key is not base64"))
+                    })?,
             );
             let found = parse_pem_keys(&pem)
                 .map_err(|err| KeyError::BadBackup(format!("secret {name:?}: tls.key: {err}")))?;
@@ -125,14 +129,29 @@ mod tests {
 
     #[test]
     fn reads_pem_backup_secret_and_list() {
-        let a = generate(KeyBits::Rsa2048, "a", OffsetDateTime::now_utc(), Duration::days(1)).unwrap();
-        let b = generate(KeyBits::Rsa2048, "b", OffsetDateTime::now_utc(), Duration::days(1)).unwrap();
+        let a = generate(
+            KeyBits::Rsa2048,
+            "a",
+            OffsetDateTime::now_utc(),
+            Duration::days(1),
+        )
+        .unwrap();
+        let b = generate(
+            KeyBits::Rsa2048,
+            "b",
+            OffsetDateTime::now_utc(),
+            Duration::days(1),
+        )
+        .unwrap();
         let fp = |k: &PrivateKey| k.public().fingerprint();
 
         // Two PEM keys and a certificate in one file.
         let bundle = format!("{}{}{}", &*a.key_pem, a.certificate.pem(), &*b.key_pem);
         let keys = parse_private_keys(bundle.as_bytes()).unwrap();
-        assert_eq!(keys.iter().map(fp).collect::<Vec<_>>(), [fp(&a.private), fp(&b.private)]);
+        assert_eq!(
+            keys.iter().map(fp).collect::<Vec<_>>(),
+            [fp(&a.private), fp(&b.private)]
+        );
 
         let secret = |name: &str, key: &str| {
             format!(
@@ -160,11 +179,21 @@ mod tests {
 
     #[test]
     fn bad_inputs_say_why() {
-        let err = |input: &str| parse_private_keys(input.as_bytes()).unwrap_err().to_string();
-        assert!(err("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n").contains("EC PRIVATE KEY"));
+        let err = |input: &str| {
+            parse_private_keys(input.as_bytes())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            err("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n")
+                .contains("EC PRIVATE KEY")
+        );
         assert!(err("kind: ConfigMap\n").contains("ConfigMap"));
         assert!(err("kind: Secret\nmetadata: {name: x}\ndata: {}\n").contains("\"x\" has no"));
-        assert!(err("kind: Secret\nmetadata: {name: x}\ndata: {tls.key: '!!'}\n").contains("not base64"));
+        assert!(
+            err("kind: Secret\nmetadata: {name: x}\ndata: {tls.key: '!!'}\n")
+                .contains("not base64")
+        );
         assert!(err("").contains("no PRIVATE KEY"));
     }
 }

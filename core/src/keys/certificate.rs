@@ -22,7 +22,9 @@ impl Certificate {
         let block = blocks
             .into_iter()
             .find(|block| block.tag() == "CERTIFICATE")
-            .ok_or(KeyError::NoPem { wanted: "CERTIFICATE" })?;
+            .ok_or(KeyError::NoPem {
+                wanted: "CERTIFICATE",
+            })?;
         let (_, cert) = x509_parser::parse_x509_certificate(block.contents())
             .map_err(|_| KeyError::BadCertificate)?;
         let spki = cert.public_key();
@@ -35,14 +37,21 @@ impl Certificate {
         };
         let not_before = time(cert.validity().not_before)?;
         let not_after = time(cert.validity().not_after)?;
-        Ok(Certificate { pem: pem::encode(&block), public, not_before, not_after })
+        Ok(Certificate {
+            pem: pem::encode(&block),
+            public,
+            not_before,
+            not_after,
+        })
     }
 
     /// Refuse a certificate past its `notAfter`, naming the date. Like kubeseal, `notBefore`
     /// is not checked: a clock a little behind the cluster's must not block sealing.
     pub fn ensure_valid_at(&self, now: OffsetDateTime) -> Result<(), KeyError> {
         if now > self.not_after {
-            return Err(KeyError::Expired { not_after: rfc3339(self.not_after) });
+            return Err(KeyError::Expired {
+                not_after: rfc3339(self.not_after),
+            });
         }
         Ok(())
     }

@@ -44,16 +44,22 @@ pub fn generate(
     let generate_err = |what: &str| KeyError::Generate(what.to_owned());
     let private = PrivateDecryptingKey::generate(size).map_err(|_| generate_err("rsa keygen"))?;
     let pkcs8 = Zeroizing::new(
-        private.as_der().map_err(|_| generate_err("pkcs8 encoding"))?.as_ref().to_vec(),
+        private
+            .as_der()
+            .map_err(|_| generate_err("pkcs8 encoding"))?
+            .as_ref()
+            .to_vec(),
     );
     let private = PrivateKey::from_pkcs8_der(&pkcs8)?;
     let key_pem = private.to_pkcs8_pem();
 
     let signer = rcgen::KeyPair::from_pem_and_sign_algo(&key_pem, &rcgen::PKCS_RSA_SHA256)
         .map_err(|err| KeyError::Generate(err.to_string()))?;
-    let mut params =
-        CertificateParams::new(Vec::<String>::new()).map_err(|e| KeyError::Generate(e.to_string()))?;
-    params.distinguished_name.push(DnType::CommonName, common_name);
+    let mut params = CertificateParams::new(Vec::<String>::new())
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
     params.not_before = now;
     params.not_after = now + validity;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -62,9 +68,15 @@ pub fn generate(
     aws_lc_rs::rand::fill(&mut serial).map_err(|_| generate_err("serial number"))?;
     serial[0] &= 0x7f; // keep the DER INTEGER positive
     params.serial_number = Some(serial.to_vec().into());
-    let cert = params.self_signed(&signer).map_err(|err| KeyError::Generate(err.to_string()))?;
+    let cert = params
+        .self_signed(&signer)
+        .map_err(|err| KeyError::Generate(err.to_string()))?;
     let certificate = Certificate::from_pem(cert.pem().as_bytes())?;
-    Ok(GeneratedKey { private, key_pem, certificate })
+    Ok(GeneratedKey {
+        private,
+        key_pem,
+        certificate,
+    })
 }
 
 #[cfg(test)]
@@ -77,20 +89,34 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let key = generate(KeyBits::Rsa2048, "test", now, Duration::days(3650)).unwrap();
         let cert = &key.certificate;
-        assert_eq!(cert.public_key().fingerprint(), key.private.public().fingerprint());
+        assert_eq!(
+            cert.public_key().fingerprint(),
+            key.private.public().fingerprint()
+        );
         assert_eq!(cert.public_key().bits(), 2048);
         assert_eq!((cert.not_after() - cert.not_before()).whole_days(), 3650);
         cert.ensure_valid_at(now).unwrap();
         let reread = parse_private_keys(key.key_pem.as_bytes()).unwrap();
         assert_eq!(reread.len(), 1);
-        assert_eq!(reread[0].public().fingerprint(), cert.public_key().fingerprint());
+        assert_eq!(
+            reread[0].public().fingerprint(),
+            cert.public_key().fingerprint()
+        );
     }
 
     #[test]
     fn expired_certificate_names_the_date() {
         let then = OffsetDateTime::from_unix_timestamp(1_600_000_000).unwrap();
         let key = generate(KeyBits::Rsa2048, "old", then, Duration::days(1)).unwrap();
-        let err = key.certificate.ensure_valid_at(OffsetDateTime::now_utc()).unwrap_err();
-        assert_eq!(err, KeyError::Expired { not_after: "2020-09-14T12:26:40Z".to_owned() });
+        let err = key
+            .certificate
+            .ensure_valid_at(OffsetDateTime::now_utc())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            KeyError::Expired {
+                not_after: "2020-09-14T12:26:40Z".to_owned()
+            }
+        );
     }
 }

@@ -103,7 +103,9 @@ pub struct PrivateKey {
 impl std::fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print key material; the public fingerprint identifies it.
-        f.debug_struct("PrivateKey").field("public", &self.public).finish_non_exhaustive()
+        f.debug_struct("PrivateKey")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
     }
 }
 
@@ -146,7 +148,10 @@ impl PrivateKey {
 
     /// PEM `PRIVATE KEY` (PKCS#8), for writing key files and key Secrets.
     pub fn to_pkcs8_pem(&self) -> Zeroizing<String> {
-        Zeroizing::new(pem::encode(&pem::Pem::new("PRIVATE KEY", self.pkcs8.to_vec())))
+        Zeroizing::new(pem::encode(&pem::Pem::new(
+            "PRIVATE KEY",
+            self.pkcs8.to_vec(),
+        )))
     }
 
     pub(crate) fn awslc(&self) -> &OaepPrivateDecryptingKey {
@@ -210,14 +215,26 @@ pub(crate) mod testing {
     pub(crate) fn key4096() -> &'static GeneratedKey {
         static KEY: OnceLock<GeneratedKey> = OnceLock::new();
         KEY.get_or_init(|| {
-            generate(KeyBits::Rsa4096, "test", OffsetDateTime::now_utc(), Duration::days(1)).unwrap()
+            generate(
+                KeyBits::Rsa4096,
+                "test",
+                OffsetDateTime::now_utc(),
+                Duration::days(1),
+            )
+            .unwrap()
         })
     }
 
     pub(crate) fn key2048() -> &'static GeneratedKey {
         static KEY: OnceLock<GeneratedKey> = OnceLock::new();
         KEY.get_or_init(|| {
-            generate(KeyBits::Rsa2048, "other", OffsetDateTime::now_utc(), Duration::days(1)).unwrap()
+            generate(
+                KeyBits::Rsa2048,
+                "other",
+                OffsetDateTime::now_utc(),
+                Duration::days(1),
+            )
+            .unwrap()
         })
     }
 }

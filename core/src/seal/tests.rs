@@ -36,13 +36,24 @@ fn input() -> PlainSecret {
 
 #[test]
 fn sealed_shape_matches_kubeseal() {
-    let sealed = seal_secret(&input(), key4096().certificate.public_key(), Scope::NamespaceWide).unwrap();
+    let sealed = seal_secret(
+        &input(),
+        key4096().certificate.public_key(),
+        Scope::NamespaceWide,
+    )
+    .unwrap();
     let json = serde_json::to_value(&sealed).unwrap();
     assert_eq!(json["apiVersion"], "kubectl-secrets.io/v1alpha1");
     assert_eq!(json["metadata"]["name"], "db-creds");
     assert_eq!(json["metadata"]["namespace"], "team-a");
-    assert_eq!(json["metadata"]["annotations"], serde_json::json!({NAMESPACE_WIDE_ANNOTATION: "true"}));
-    assert!(json["metadata"].get("labels").is_none(), "input labels go only to the template");
+    assert_eq!(
+        json["metadata"]["annotations"],
+        serde_json::json!({NAMESPACE_WIDE_ANNOTATION: "true"})
+    );
+    assert!(
+        json["metadata"].get("labels").is_none(),
+        "input labels go only to the template"
+    );
     let template = &json["spec"]["template"];
     assert_eq!(template["type"], "kubernetes.io/basic-auth");
     assert_eq!(template["immutable"], true);
@@ -73,14 +84,21 @@ fn every_scope_round_trips_and_binds_its_label() {
         // Renamed: strict breaks; namespace-wide and cluster-wide survive.
         let mut renamed = sealed.clone();
         renamed.metadata.name = Some("other".into());
-        assert_eq!(unseal(&renamed, std::slice::from_ref(&key.private)).is_ok(), scope != Scope::Strict);
+        assert_eq!(
+            unseal(&renamed, std::slice::from_ref(&key.private)).is_ok(),
+            scope != Scope::Strict
+        );
         // Moved: only cluster-wide survives.
         let mut moved = sealed.clone();
         moved.metadata.namespace = Some("team-b".into());
         let result = unseal(&moved, std::slice::from_ref(&key.private));
         assert_eq!(result.is_ok(), scope == Scope::ClusterWide);
         if let Ok(secret) = result {
-            assert_eq!(secret.metadata.namespace.as_deref(), Some("team-b"), "namespace is forced");
+            assert_eq!(
+                secret.metadata.namespace.as_deref(),
+                Some("team-b"),
+                "namespace is forced"
+            );
         }
     }
 }
@@ -90,8 +108,18 @@ fn scope_comes_from_top_level_metadata_only() {
     let key = key4096();
     let mut sealed = seal_secret(&input(), key.certificate.public_key(), Scope::Strict).unwrap();
     // Widening the template alone changes nothing: the label is still ns/name.
-    let template_meta = sealed.spec.template.as_mut().unwrap().metadata.as_mut().unwrap();
-    template_meta.annotations.get_or_insert_with(BTreeMap::new).insert(CLUSTER_WIDE_ANNOTATION.into(), "true".into());
+    let template_meta = sealed
+        .spec
+        .template
+        .as_mut()
+        .unwrap()
+        .metadata
+        .as_mut()
+        .unwrap();
+    template_meta
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
+        .insert(CLUSTER_WIDE_ANNOTATION.into(), "true".into());
     assert_eq!(sealed.scope(), Scope::Strict);
     assert!(unseal(&sealed, std::slice::from_ref(&key.private)).is_ok());
 }
@@ -104,12 +132,22 @@ fn failure_names_object_label_and_keys_tried() {
     let keys = [key2048(), key4096()].map(|k| k.private.public().fingerprint());
     assert_eq!(keys.len(), 2);
     let private = vec![
-        crate::keys::parse_private_keys(key4096().key_pem.as_bytes()).unwrap().remove(0),
-        crate::keys::parse_private_keys(key2048().key_pem.as_bytes()).unwrap().remove(0),
+        crate::keys::parse_private_keys(key4096().key_pem.as_bytes())
+            .unwrap()
+            .remove(0),
+        crate::keys::parse_private_keys(key2048().key_pem.as_bytes())
+            .unwrap()
+            .remove(0),
     ];
     let err = unseal(&moved, &private).unwrap_err().to_string();
-    assert!(err.starts_with("sealed secret team-b/db-creds: 2 of 2 values"), "{err}");
-    assert!(err.contains("with 2 key(s) under scope label \"team-b/db-creds\" (strict)"), "{err}");
+    assert!(
+        err.starts_with("sealed secret team-b/db-creds: 2 of 2 values"),
+        "{err}"
+    );
+    assert!(
+        err.contains("with 2 key(s) under scope label \"team-b/db-creds\" (strict)"),
+        "{err}"
+    );
     assert!(!err.contains("s3cr3t"));
 }
 
@@ -118,7 +156,10 @@ fn template_data_is_rendered_over_the_values() {
     let key = key4096();
     let mut sealed = seal_secret(&input(), key.certificate.public_key(), Scope::Strict).unwrap();
     let template = sealed.spec.template.as_mut().unwrap();
-    template.data = Some(BTreeMap::from([("url".into(), "db://{{ .username }}:{{ .password }}@h".into())]));
+    template.data = Some(BTreeMap::from([(
+        "url".into(),
+        "db://{{ .username }}:{{ .password }}@h".into(),
+    )]));
     let secret = unseal(&sealed, std::slice::from_ref(&key.private)).unwrap();
     assert_eq!(&secret.data["url"][..], b"db://app:s3cr3t@h");
 
@@ -131,18 +172,32 @@ fn template_data_is_rendered_over_the_values() {
 #[test]
 fn merge_into_adds_and_replaces_keeping_the_rest() {
     let key = key4096();
-    let mut existing = seal_secret(&input(), key.certificate.public_key(), Scope::NamespaceWide).unwrap();
+    let mut existing =
+        seal_secret(&input(), key.certificate.public_key(), Scope::NamespaceWide).unwrap();
     let untouched = existing.spec.encrypted_data["username"].clone();
     let mut update = PlainSecret::default();
     update.metadata.name = Some("ignored-name".into());
     update.metadata.labels = Some(BTreeMap::from([("tier".into(), "gold".into())]));
-    update.data.insert("password".into(), Zeroizing::new(b"rotated".to_vec()));
-    update.data.insert("extra".into(), Zeroizing::new(b"new".to_vec()));
+    update
+        .data
+        .insert("password".into(), Zeroizing::new(b"rotated".to_vec()));
+    update
+        .data
+        .insert("extra".into(), Zeroizing::new(b"new".to_vec()));
     merge_into(&mut existing, &update, key.certificate.public_key()).unwrap();
 
     assert_eq!(existing.metadata.name.as_deref(), Some("db-creds"));
     assert_eq!(existing.spec.encrypted_data["username"], untouched);
-    let labels = existing.spec.template.as_ref().unwrap().metadata.as_ref().unwrap().labels.clone();
+    let labels = existing
+        .spec
+        .template
+        .as_ref()
+        .unwrap()
+        .metadata
+        .as_ref()
+        .unwrap()
+        .labels
+        .clone();
     assert_eq!(labels.unwrap().len(), 2);
     let secret = unseal(&existing, std::slice::from_ref(&key.private)).unwrap();
     assert_eq!(&secret.data["password"][..], b"rotated");
@@ -154,7 +209,8 @@ fn merge_into_adds_and_replaces_keeping_the_rest() {
 fn legacy_v1_blob_unseals() {
     let key = key4096();
     let blob = r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"},"data":{"k":"dg=="}}"#;
-    let sealed_blob = crate::crypto::seal(key.certificate.public_key(), b"ns/old", blob.as_bytes()).unwrap();
+    let sealed_blob =
+        crate::crypto::seal(key.certificate.public_key(), b"ns/old", blob.as_bytes()).unwrap();
     let mut sealed = SealedSecret::default();
     sealed.metadata.name = Some("old".into());
     sealed.metadata.namespace = Some("ns".into());
@@ -169,21 +225,39 @@ fn refusals() {
     let public = key4096().certificate.public_key();
     let mut empty = input();
     empty.data.clear();
-    assert!(matches!(seal_secret(&empty, public, Scope::Strict), Err(SealSecretError::EmptyData(_))));
+    assert!(matches!(
+        seal_secret(&empty, public, Scope::Strict),
+        Err(SealSecretError::EmptyData(_))
+    ));
     let mut no_ns = input();
     no_ns.metadata.namespace = None;
-    assert!(matches!(seal_secret(&no_ns, public, Scope::Strict), Err(SealSecretError::NoNamespace(_))));
+    assert!(matches!(
+        seal_secret(&no_ns, public, Scope::Strict),
+        Err(SealSecretError::NoNamespace(_))
+    ));
     assert!(seal_secret(&no_ns, public, Scope::ClusterWide).is_ok());
     let mut big = input();
-    big.data.insert("big".into(), Zeroizing::new(vec![0; crate::secret::MAX_SECRET_BYTES + 1]));
-    assert!(matches!(seal_secret(&big, public, Scope::Strict), Err(SealSecretError::Invalid(_))));
+    big.data.insert(
+        "big".into(),
+        Zeroizing::new(vec![0; crate::secret::MAX_SECRET_BYTES + 1]),
+    );
+    assert!(matches!(
+        seal_secret(&big, public, Scope::Strict),
+        Err(SealSecretError::Invalid(_))
+    ));
 }
 
 #[test]
 fn namespace_rules_follow_kubeseal() {
-    assert_eq!(resolve_namespace(Some("a"), None, Some("ctx")).unwrap(), "a");
+    assert_eq!(
+        resolve_namespace(Some("a"), None, Some("ctx")).unwrap(),
+        "a"
+    );
     assert_eq!(resolve_namespace(Some("a"), Some("a"), None).unwrap(), "a");
-    assert_eq!(resolve_namespace(None, Some("b"), Some("ctx")).unwrap(), "b");
+    assert_eq!(
+        resolve_namespace(None, Some("b"), Some("ctx")).unwrap(),
+        "b"
+    );
     assert_eq!(resolve_namespace(None, None, Some("ctx")).unwrap(), "ctx");
     assert_eq!(resolve_namespace(None, None, None).unwrap(), "default");
     assert!(resolve_namespace(Some("a"), Some("b"), None).is_err());

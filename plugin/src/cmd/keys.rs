@@ -15,7 +15,10 @@ const VALIDITY: Duration = Duration::days(3650);
 pub(crate) fn generate(args: KeysGenerateArgs) -> anyhow::Result<ExitCode> {
     for path in [&args.key_out, &args.cert_out] {
         if path.exists() && !args.force {
-            bail!("{} already exists; pass --force to replace it", path.display());
+            bail!(
+                "{} already exists; pass --force to replace it",
+                path.display()
+            );
         }
     }
     let now = OffsetDateTime::now_utc();
@@ -24,8 +27,12 @@ pub(crate) fn generate(args: KeysGenerateArgs) -> anyhow::Result<ExitCode> {
     // The key first: a certificate without its key would seal values nobody can open.
     write_atomic(&args.key_out, key.key_pem.as_bytes(), Some(0o600))
         .with_context(|| format!("writing private key {}", args.key_out.display()))?;
-    write_atomic(&args.cert_out, key.certificate.pem().as_bytes(), Some(0o644))
-        .with_context(|| format!("writing certificate {}", args.cert_out.display()))?;
+    write_atomic(
+        &args.cert_out,
+        key.certificate.pem().as_bytes(),
+        Some(0o644),
+    )
+    .with_context(|| format!("writing certificate {}", args.cert_out.display()))?;
     eprintln!(
         "wrote certificate {} ({}, expires {}) and private key {} (mode 0600: keep it safe)",
         args.cert_out.display(),

@@ -44,7 +44,13 @@ pub(crate) fn run(global: &GlobalFlags, mut args: SealArgs) -> anyhow::Result<Ex
     let mut out = String::new();
     for secret in &mut secrets {
         let scope = settle(global, secret, args.scope.map(Into::into))?;
-        out.push_str(&seal_one(secret, &certificate, scope, args.format, args.output)?);
+        out.push_str(&seal_one(
+            secret,
+            &certificate,
+            scope,
+            args.format,
+            args.output,
+        )?);
     }
     emit(&out, args.output_file.as_deref())?;
     Ok(ExitCode::SUCCESS)
@@ -63,15 +69,23 @@ fn gather(args: &SealArgs, from_flags: bool) -> anyhow::Result<Vec<PlainSecret>>
         let Some(name) = &args.name else {
             bail!("--name is required with --from-literal/--from-file/--from-env-file");
         };
-        let data = input::values_from_flags(&args.from_literal, &args.from_file, &args.from_env_file)?;
-        return Ok(vec![input::secret_from_values(name, args.type_.as_deref(), data)]);
+        let data =
+            input::values_from_flags(&args.from_literal, &args.from_file, &args.from_env_file)?;
+        return Ok(vec![input::secret_from_values(
+            name,
+            args.type_.as_deref(),
+            data,
+        )]);
     }
     let file = args.file.as_deref().unwrap_or("-");
     let text = input::read_text(file)?;
     let source = input::describe(file);
     let mut secrets = secret::parse_secrets(&text).with_context(|| format!("reading {source}"))?;
     if args.name.is_some() && secrets.len() > 1 {
-        bail!("--name can only rename a single Secret, {source} holds {}", secrets.len());
+        bail!(
+            "--name can only rename a single Secret, {source} holds {}",
+            secrets.len()
+        );
     }
     for secret in &mut secrets {
         if let Some(name) = &args.name {
@@ -89,8 +103,13 @@ fn gather(args: &SealArgs, from_flags: bool) -> anyhow::Result<Vec<PlainSecret>>
 
 /// Fix the namespace (kubeseal's precedence) and the scope (flag, else the input's
 /// annotation, else strict).
-fn settle(global: &GlobalFlags, secret: &mut PlainSecret, scope: Option<Scope>) -> anyhow::Result<Scope> {
-    let scope = scope.unwrap_or_else(|| Scope::from_annotations(secret.metadata.annotations.as_ref()));
+fn settle(
+    global: &GlobalFlags,
+    secret: &mut PlainSecret,
+    scope: Option<Scope>,
+) -> anyhow::Result<Scope> {
+    let scope =
+        scope.unwrap_or_else(|| Scope::from_annotations(secret.metadata.annotations.as_ref()));
     let input_ns = secret.metadata.namespace.clone();
     let flag = global.namespace.as_deref();
     let namespace = if scope == Scope::ClusterWide && input_ns.is_none() && flag.is_none() {
@@ -125,12 +144,19 @@ fn seal_one(
 ) -> anyhow::Result<String> {
     // The core error names the Secret already.
     let sealed = seal::seal_secret(secret, certificate.public_key(), scope).context("sealing")?;
-    let any = AnySealedSecret { object: sealed, flavor: flavor(format) };
+    let any = AnySealedSecret {
+        object: sealed,
+        flavor: flavor(format),
+    };
     Ok(render(&any.to_value(any.flavor), output)?.to_string())
 }
 
 /// `--raw`: one value's ciphertext, no newline (kubeseal's contract, for templating tools).
-fn raw(global: &GlobalFlags, args: &SealArgs, certificate: &Certificate) -> anyhow::Result<ExitCode> {
+fn raw(
+    global: &GlobalFlags,
+    args: &SealArgs,
+    certificate: &Certificate,
+) -> anyhow::Result<ExitCode> {
     if args.file.is_some() {
         bail!("--raw seals one value: give it with --from-literal or --from-file, not -f");
     }
@@ -145,14 +171,19 @@ fn raw(global: &GlobalFlags, args: &SealArgs, certificate: &Certificate) -> anyh
         (_, name) => name.clone().unwrap_or_default(),
     };
     let mut secret = PlainSecret::default();
-    secret.metadata.name = Some(if name.is_empty() { "raw".to_owned() } else { name.clone() });
+    secret.metadata.name = Some(if name.is_empty() {
+        "raw".to_owned()
+    } else {
+        name.clone()
+    });
     settle(global, &mut secret, Some(scope))?;
     let namespace = secret.metadata.namespace.unwrap_or_default();
     if !name.is_empty() {
         secret::validate_name(&name)?;
     }
     let label = scope.label(&namespace, &name);
-    let sealed = crypto::seal(certificate.public_key(), &label, &value).context("sealing the value")?;
+    let sealed =
+        crypto::seal(certificate.public_key(), &label, &value).context("sealing the value")?;
     emit(&crypto::encode(&sealed), args.output_file.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
@@ -165,17 +196,25 @@ fn merge(
 ) -> anyhow::Result<ExitCode> {
     let [secret] = <[PlainSecret; 1]>::try_from(secrets)
         .map_err(|s| anyhow::anyhow!("--merge-into takes exactly one Secret, got {}", s.len()))?;
-    let text = std::fs::read_to_string(target)
-        .with_context(|| format!("reading {}", target.display()))?;
-    let mut existing = parse_sealed_secrets(&text)
-        .with_context(|| format!("reading {}", target.display()))?;
+    let text =
+        std::fs::read_to_string(target).with_context(|| format!("reading {}", target.display()))?;
+    let mut existing =
+        parse_sealed_secrets(&text).with_context(|| format!("reading {}", target.display()))?;
     if existing.len() != 1 {
-        bail!("{} must hold exactly one SealedSecret, it holds {}", target.display(), existing.len());
+        bail!(
+            "{} must hold exactly one SealedSecret, it holds {}",
+            target.display(),
+            existing.len()
+        );
     }
     let mut item = existing.remove(0);
     seal::merge_into(&mut item.object, &secret, certificate.public_key())
         .with_context(|| format!("merging into {}", target.display()))?;
-    let format = if text.trim_start().starts_with('{') { OutputFormat::Json } else { OutputFormat::Yaml };
+    let format = if text.trim_start().starts_with('{') {
+        OutputFormat::Json
+    } else {
+        OutputFormat::Yaml
+    };
     let rendered = render(&item.to_value(item.flavor), format)?;
     write_atomic(target, rendered.as_bytes(), None)?;
     eprintln!("updated {}", target.display());
@@ -197,9 +236,16 @@ fn wizard(global: &GlobalFlags, args: SealArgs) -> anyhow::Result<ExitCode> {
     })?;
     let certificate = load_certificate(&answers.cert)?;
     let mut secret = input::secret_from_values(&answers.name, Some(&answers.type_), answers.data);
-    secret.metadata.namespace = (answers.scope != Scope::ClusterWide || !answers.namespace.is_empty())
-        .then(|| answers.namespace.clone());
-    let text = seal_one(&secret, &certificate, answers.scope, args.format, args.output)?;
+    secret.metadata.namespace = (answers.scope != Scope::ClusterWide
+        || !answers.namespace.is_empty())
+    .then(|| answers.namespace.clone());
+    let text = seal_one(
+        &secret,
+        &certificate,
+        answers.scope,
+        args.format,
+        args.output,
+    )?;
     emit(&text, args.output_file.as_deref())?;
     if let Some(path) = &args.output_file {
         eprintln!("wrote {}", path.display());

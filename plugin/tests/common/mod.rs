@@ -1,5 +1,10 @@
 //! Helpers for tests that spawn the built `kubectl-secrets` binary.
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different subset
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test support: a failed setup should fail the test"
+)]
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,9 +26,27 @@ pub fn keys() -> &'static Keys {
         let dir = tempfile::tempdir().unwrap();
         let cert = dir.path().join("cert.pem");
         let key = dir.path().join("key.pem");
-        let out = run(&["keys", "generate", "--cert-out", s(&cert), "--key-out", s(&key)], None);
-        assert!(out.status.success(), "keys generate failed: {}", stderr(&out));
-        Keys { _dir: dir, cert, key }
+        let out = run(
+            &[
+                "keys",
+                "generate",
+                "--cert-out",
+                s(&cert),
+                "--key-out",
+                s(&key),
+            ],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "keys generate failed: {}",
+            stderr(&out)
+        );
+        Keys {
+            _dir: dir,
+            cert,
+            key,
+        }
     })
 }
 
@@ -34,9 +57,27 @@ pub fn other_keys() -> &'static Keys {
         let dir = tempfile::tempdir().unwrap();
         let cert = dir.path().join("cert.pem");
         let key = dir.path().join("key.pem");
-        let out = run(&["keys", "generate", "--cert-out", s(&cert), "--key-out", s(&key)], None);
-        assert!(out.status.success(), "keys generate failed: {}", stderr(&out));
-        Keys { _dir: dir, cert, key }
+        let out = run(
+            &[
+                "keys",
+                "generate",
+                "--cert-out",
+                s(&cert),
+                "--key-out",
+                s(&key),
+            ],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "keys generate failed: {}",
+            stderr(&out)
+        );
+        Keys {
+            _dir: dir,
+            cert,
+            key,
+        }
     })
 }
 
@@ -55,7 +96,11 @@ pub fn run_env(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Out
     command
         .args(args)
         .env_remove("KUBECTL_SECRETS_CERT")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (key, value) in env {
@@ -81,7 +126,11 @@ pub fn stderr(out: &Output) -> String {
 /// Run and require success; returns stdout.
 pub fn ok(args: &[&str], stdin: Option<&[u8]>) -> String {
     let out = run(args, stdin);
-    assert!(out.status.success(), "kubectl-secrets {args:?} failed: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "kubectl-secrets {args:?} failed: {}",
+        stderr(&out)
+    );
     stdout(&out)
 }
 
@@ -92,12 +141,25 @@ pub fn b64(bytes: &[u8]) -> String {
 
 pub fn unb64(text: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
 }
 
 /// Unseal `sealed` with the shared key and return `data` decoded.
 pub fn unseal_data(sealed: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let json = ok(&["unseal", "-f", "-", "--private-key", s(&keys().key), "-o", "json"], Some(sealed.as_bytes()));
+    let json = ok(
+        &[
+            "unseal",
+            "-f",
+            "-",
+            "--private-key",
+            s(&keys().key),
+            "-o",
+            "json",
+        ],
+        Some(sealed.as_bytes()),
+    );
     let secret: serde_json::Value = serde_json::from_str(&json).unwrap();
     secret["data"]
         .as_object()
