@@ -1,1 +1,6 @@
-//! placeholder
+//! kube-standin: a stateful stand-in for the Kubernetes API server, for our tests and demo.
+//! Test equipment only: never part of the chart or the agent image.
+
+pub mod api;
+pub mod registry;
+pub mod store;
