@@ -90,6 +90,11 @@ impl ApiError {
         err
     }
 
+    /// 422 without a single field (e.g. a JSON patch `test` that failed).
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::new(422, "Invalid", message)
+    }
+
     /// 400.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "BadRequest", message)

@@ -177,3 +177,23 @@ pub(super) fn crd_status(crd: &mut Value) {
         ],
     });
 }
+
+/// Defaulting the API server does on every write: Secrets get `type: Opaque` and their
+/// `stringData` folded into base64 `data` (stringData wins), never stored as such.
+pub(super) fn apply_defaults(def: &ResourceDef, body: &mut Value) {
+    if !(def.group.is_empty() && def.plural == "secrets") {
+        return;
+    }
+    if body["type"].is_null() {
+        body["type"] = json!("Opaque");
+    }
+    if let Some(Value::Object(string_data)) = body.as_object_mut().and_then(|o| o.remove("stringData")) {
+        if !body["data"].is_object() {
+            body["data"] = json!({});
+        }
+        for (key, value) in string_data {
+            let text = value.as_str().unwrap_or_default();
+            body["data"][key] = json!(base64::engine::general_purpose::STANDARD.encode(text));
+        }
+    }
+}

@@ -349,6 +349,7 @@ impl Inner {
             },
         };
         meta::validate_name(def, &name)?;
+        meta::apply_defaults(def, &mut body);
         let key = (def.key(), ns.clone(), name.clone());
         if self.objects.contains_key(&key) {
             return Err(ApiError::already_exists(def.target(), &name));
@@ -476,6 +477,7 @@ impl Inner {
             }
         };
         meta::keep_system_fields(&mut desired, &current, def);
+        meta::apply_defaults(def, &mut desired);
         meta::check_immutable(def, &current, &desired)?;
         if def.plural == "customresourcedefinitions" && sub == Subresource::Main {
             self.registry.register_crd(&desired).map_err(|why| ApiError::invalid(def.target(), name, "spec", &why))?;

@@ -1,0 +1,291 @@
+//! Handlers for resource paths: get, list, watch, create, update, patch (four types),
+//! delete, the `/status` subresource, TokenRequest and TokenReview.
+
+use std::collections::HashMap;
+
+use http::{Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+
+use super::routes::{self, ObjectRoute};
+use super::{Body, State, json, read_body, table, watch};
+use crate::api::{ApiError, success_status};
+use crate::patch;
+use crate::registry::{ResKey, ResourceDef};
+use crate::selectors::{FieldSelector, LabelSelector};
+use crate::store::{DeleteOptions, Store, Subresource};
+use crate::tokens::Subject;
+
+/// Shortest TokenRequest lifetime kube-apiserver allows.
+const MIN_TOKEN_SECONDS: i64 = 600;
+
+pub(super) async fn serve(state: &State, o: ObjectRoute, request: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+    let path = request.uri().path().to_owned();
+    let def = state.store.def(&o.group, &o.version, &o.plural).ok_or_else(|| ApiError::no_route(&path))?;
+    if def.namespaced != o.namespace.is_some() && (o.name.is_some() || request.method() != Method::GET) {
+        return Err(ApiError::no_route(&path));
+    }
+    let query = routes::query(request.uri().query());
+    let accept = header_str(&request, header::ACCEPT);
+    let content_type = header_str(&request, header::CONTENT_TYPE).unwrap_or_default();
+    let method = request.method().clone();
+    let ns = o.namespace.as_deref();
+    let sub = match o.subresource.as_deref() {
+        None => Subresource::Main,
+        Some("status") if def.status_subresource => Subresource::Status,
+        Some("token") if def.plural == "serviceaccounts" && method == Method::POST => {
+            let body = read_json(request).await?;
+            return token_request(state, ns.unwrap_or_default(), o.name.as_deref().unwrap_or_default(), &body);
+        }
+        Some(_) => return Err(ApiError::no_route(&path)),
+    };
+    let store = &state.store;
+    match (method.as_str(), o.name.as_deref()) {
+        ("GET", None) if flag(&query, "watch") => watch::serve(store, &def, ns, &query),
+        ("GET", None) => list(store, &def, ns, &query, accept.as_deref()),
+        ("GET", Some(name)) => {
+            let object = store.get(&def, ns, name)?;
+            if table::wanted(accept.as_deref()) {
+                let rv = object["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_owned();
+                return Ok(json(StatusCode::OK, &table::render(&def, &[&object], &rv)));
+            }
+            Ok(json(StatusCode::OK, &object))
+        }
+        ("POST", None) if def.plural == "tokenreviews" => {
+            let body = read_json(request).await?;
+            Ok(token_review(state, &body))
+        }
+        ("POST", None) => {
+            let body = read_json(request).await?;
+            Ok(json(StatusCode::CREATED, &store.create(&def, ns, body)?))
+        }
+        ("PUT", Some(name)) => {
+            let body = read_json(request).await?;
+            Ok(json(StatusCode::OK, &store.update(&def, ns, name, body, sub)?))
+        }
+        ("PATCH", Some(name)) => {
+            let manager = query.get("fieldManager").cloned();
+            let body = read_body(request).await?;
+            patch_object(store, &def, ns, name, sub, &content_type, manager, &body)
+        }
+        ("DELETE", Some(name)) if sub == Subresource::Main => {
+            let body = read_body(request).await?;
+            let options = delete_options(&body)?;
+            Ok(json(StatusCode::OK, &store.delete(&def, ns, name, &options)?))
+        }
+        ("DELETE", None) => {
+            let filter = selectors(&query)?;
+            let all = store.list(&def, ns, &|obj| filter.0.matches(obj) && filter.1.matches(obj), None, None)?;
+            for item in &all.items {
+                let name = item["metadata"]["name"].as_str().unwrap_or_default();
+                let item_ns = item["metadata"]["namespace"].as_str();
+                // Gone in the meantime is fine: that is what we wanted.
+                let _ = store.delete(&def, item_ns, name, &DeleteOptions::default());
+            }
+            Ok(json(StatusCode::OK, &success_status()))
+        }
+        (other, _) => Err(ApiError::method_not_allowed(other)),
+    }
+}
+
+fn header_str(request: &Request<Incoming>, name: header::HeaderName) -> Option<String> {
+    request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+fn flag(query: &HashMap<String, String>, key: &str) -> bool {
+    query.get(key).is_some_and(|v| v == "true" || v == "1")
+}
+
+pub(super) fn selectors(query: &HashMap<String, String>) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok((labels, fields))
+}
+
+async fn read_json(request: Request<Incoming>) -> Result<Value, ApiError> {
+    let body = read_body(request).await?;
+    serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("decoding the request body as JSON: {e}")))
+}
+
+fn list(
+    store: &Store,
+    def: &ResourceDef,
+    ns: Option<&str>,
+    query: &HashMap<String, String>,
+    accept: Option<&str>,
+) -> Result<Response<Body>, ApiError> {
+    let (labels, fields) = selectors(query)?;
+    let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
+        Some(Ok(0)) | None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => return Err(ApiError::bad_request("limit must be a non-negative integer")),
+    };
+    let result = store.list(
+        def,
+        ns,
+        &|obj| labels.matches(obj) && fields.matches(obj),
+        limit,
+        query.get("continue").map(String::as_str).filter(|c| !c.is_empty()),
+    )?;
+    let rv = result.resource_version.to_string();
+    if table::wanted(accept) {
+        let items: Vec<&Value> = result.items.iter().map(|i| &**i).collect();
+        return Ok(json(StatusCode::OK, &table::render(def, &items, &rv)));
+    }
+    let mut metadata = json!({"resourceVersion": rv});
+    if let Some(token) = result.continue_token {
+        metadata["continue"] = json!(token);
+    }
+    let items: Vec<&Value> = result.items.iter().map(|i| &**i).collect();
+    Ok(json(
+        StatusCode::OK,
+        &json!({"kind": format!("{}List", def.kind), "apiVersion": def.api_version(), "metadata": metadata, "items": items}),
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn patch_object(
+    store: &Store,
+    def: &ResourceDef,
+    ns: Option<&str>,
+    name: &str,
+    sub: Subresource,
+    content_type: &str,
+    manager: Option<String>,
+    body: &[u8],
+) -> Result<Response<Body>, ApiError> {
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    let invalid = |e: patch::PatchError| ApiError::unprocessable(e.to_string());
+    let decode_json = || {
+        serde_json::from_slice::<Value>(body).map_err(|e| ApiError::bad_request(format!("decoding the patch as JSON: {e}")))
+    };
+    let existed = store.get(def, ns, name).is_ok();
+    let result = match media {
+        "application/merge-patch+json" => {
+            let p = decode_json()?;
+            store.modify(def, ns, name, sub, false, |current| {
+                let mut target = current.cloned().unwrap_or_default();
+                patch::merge_patch(&mut target, &p);
+                Ok(target)
+            })?
+        }
+        "application/json-patch+json" => {
+            let p = decode_json()?;
+            store.modify(def, ns, name, sub, false, |current| {
+                let mut target = current.cloned().unwrap_or_default();
+                patch::json_patch(&mut target, &p).map_err(invalid)?;
+                Ok(target)
+            })?
+        }
+        "application/strategic-merge-patch+json" if def.crd.is_some() => {
+            return Err(ApiError::unsupported_media_type(
+                "application/strategic-merge-patch+json (strategic merge patch is not supported for custom resources)",
+            ));
+        }
+        "application/strategic-merge-patch+json" => {
+            let p = decode_json()?;
+            store.modify(def, ns, name, sub, false, |current| {
+                let mut target = current.cloned().unwrap_or_default();
+                patch::strategic_merge_patch(&mut target, &p).map_err(invalid)?;
+                Ok(target)
+            })?
+        }
+        "application/apply-patch+yaml" | "application/apply-patch+json" => {
+            let manager = manager.filter(|m| !m.is_empty()).ok_or_else(|| {
+                ApiError::bad_request("PATCH: fieldManager is required for apply requests")
+            })?;
+            let applied: Value = serde_yaml_ng::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("decoding the apply patch as YAML: {e}")))?;
+            let now = now();
+            store.modify(def, ns, name, sub, sub == Subresource::Main, |current| {
+                patch::apply(current, &applied, &manager, &now).map_err(invalid)
+            })?
+        }
+        other => return Err(ApiError::unsupported_media_type(other)),
+    };
+    let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok(json(status, &result))
+}
+
+fn delete_options(body: &[u8]) -> Result<DeleteOptions, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(DeleteOptions::default());
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("decoding DeleteOptions: {e}")))?;
+    let pre = &value["preconditions"];
+    Ok(DeleteOptions {
+        uid: pre["uid"].as_str().map(str::to_owned),
+        resource_version: pre["resourceVersion"].as_str().map(str::to_owned),
+    })
+}
+
+fn now() -> String {
+    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// The uid of a service account, if it exists (token reviews refuse tokens of deleted ones).
+pub(super) fn service_account_uid(store: &Store, ns: &str, name: &str) -> Option<String> {
+    let key = ResKey { group: String::new(), resource: "serviceaccounts".into() };
+    store.get_raw(&key, ns, name).and_then(|sa| sa["metadata"]["uid"].as_str().map(str::to_owned))
+}
+
+fn token_request(state: &State, ns: &str, name: &str, body: &Value) -> Result<Response<Body>, ApiError> {
+    let sa_def = state.store.def("", "v1", "serviceaccounts").ok_or_else(|| ApiError::internal("no serviceaccounts"))?;
+    let sa = state.store.get(&sa_def, Some(ns), name)?;
+    let spec = &body["spec"];
+    let audiences: Vec<String> =
+        spec["audiences"].as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default();
+    let seconds = spec["expirationSeconds"].as_i64().unwrap_or(3600);
+    if seconds < MIN_TOKEN_SECONDS {
+        return Err(ApiError::unprocessable(format!(
+            "TokenRequest.authentication.k8s.io \"{name}\" is invalid: spec.expirationSeconds: Invalid value: {seconds}: may not specify a duration less than 10 minutes"
+        )));
+    }
+    let now_t = time::OffsetDateTime::now_utc();
+    let subject = Subject {
+        namespace: ns.to_owned(),
+        name: name.to_owned(),
+        uid: sa["metadata"]["uid"].as_str().unwrap_or_default().to_owned(),
+    };
+    let token = state.tokens.issue(&subject, &audiences, seconds, now_t).map_err(|e| ApiError::internal(e.to_string()))?;
+    let expires = (now_t + time::Duration::seconds(seconds))
+        .replace_nanosecond(0)
+        .unwrap_or(now_t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let audiences = if audiences.is_empty() { vec![crate::tokens::DEFAULT_AUDIENCE.to_owned()] } else { audiences };
+    Ok(json(
+        StatusCode::CREATED,
+        &json!({
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+            "metadata": {"name": name, "namespace": ns, "creationTimestamp": now()},
+            "spec": {"audiences": audiences, "expirationSeconds": seconds, "boundObjectRef": spec["boundObjectRef"]},
+            "status": {"token": token, "expirationTimestamp": expires},
+        }),
+    ))
+}
+
+fn token_review(state: &State, body: &Value) -> Response<Body> {
+    let spec = &body["spec"];
+    let token = spec["token"].as_str().unwrap_or_default();
+    let audiences: Vec<String> =
+        spec["audiences"].as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default();
+    let status = state.tokens.review(token, &audiences, time::OffsetDateTime::now_utc(), |ns, name| {
+        service_account_uid(&state.store, ns, name)
+    });
+    json(
+        StatusCode::CREATED,
+        &json!({
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+            "metadata": {"creationTimestamp": null},
+            // The token itself is not echoed back: it is a credential.
+            "spec": {"audiences": audiences},
+            "status": status,
+        }),
+    )
+}
+
