@@ -1,6 +1,7 @@
 //! The Python-distributed tools the tests need, in an ignored `.tools/venv`, installed from
-//! `xtask/requirements-test.txt`. Reinstalled only when that file changes (a stamp holds a
-//! copy of it), so a warm run costs nothing.
+//! `xtask/requirements-test.txt`: kubesealpy (used through the venv's python) and the real
+//! `bao` and `kubectl` binaries (used from the venv's `bin/`). Reinstalled only when that file
+//! changes (a stamp holds a copy of it), so a warm run costs nothing.
 
 use std::path::PathBuf;
 
@@ -10,18 +11,22 @@ use crate::util::{root, run};
 
 pub(crate) struct Tools {
     pub(crate) python: PathBuf,
+    /// The venv's `bin/`, holding `bao` and `kubectl` (tests get it as
+    /// `KUBECTL_SECRETS_TOOLS_BIN`).
+    pub(crate) bin: PathBuf,
 }
 
 pub(crate) fn ensure() -> anyhow::Result<Tools> {
     let root = root();
     let venv = root.join(".tools").join("venv");
-    let python = venv.join("bin").join("python");
+    let bin = venv.join("bin");
+    let python = bin.join("python");
     let requirements = root.join("xtask").join("requirements-test.txt");
     let wanted = std::fs::read_to_string(&requirements)
         .with_context(|| format!("reading {}", requirements.display()))?;
     let stamp = venv.join(".requirements-installed");
     if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
-        return Ok(Tools { python });
+        return Ok(Tools { python, bin });
     }
     let system_python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let venv_arg = venv.to_string_lossy().into_owned();
@@ -41,5 +46,5 @@ pub(crate) fn ensure() -> anyhow::Result<Tools> {
         &[],
     )?;
     std::fs::write(&stamp, wanted).with_context(|| format!("writing {}", stamp.display()))?;
-    Ok(Tools { python })
+    Ok(Tools { python, bin })
 }

@@ -1,0 +1,24 @@
+//! Test equipment shared by the project's integration tests: the real `bao` (OpenBao) and
+//! `kubectl` binaries, installed by `cargo xtask test` into `.tools/venv`, driven from Rust.
+//!
+//! Data flow: [`tools_bin`] finds the venv's `bin/` (from `KUBECTL_SECRETS_TOOLS_BIN`, which
+//! `cargo xtask test` exports, or the workspace's own `.tools/venv/bin`). [`kubectl`] runs the
+//! venv's kubectl against a kubeconfig the test supplies (usually the kube stand-in's).
+//! [`OpenBao`] runs `bao server -dev` as a child process, talks to it over its HTTP API and
+//! kills it when dropped.
+//!
+//! Everything here panics on failure, by design: a test that cannot get its tools must fail
+//! loudly rather than skip. Panic messages never carry secret values (tokens, secret data).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test equipment: a failed set-up step must fail the calling test with a panic"
+)]
+
+mod openbao;
+mod tools;
+
+pub use openbao::{BaoResponse, OpenBao};
+pub use tools::{kubectl, kubectl_command, kubectl_ok, tools_bin, tools_path, workspace_root};
