@@ -43,25 +43,41 @@ impl Target<'_> {
 
 impl ApiError {
     fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, reason, message: message.into(), details: None }
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
     /// 404 for one object.
     pub fn not_found(target: Target<'_>, name: &str) -> Self {
-        let mut err = Self::new(404, "NotFound", format!("{} \"{name}\" not found", target.qualified()));
+        let mut err = Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", target.qualified()),
+        );
         err.details = Some(target.details(name));
         err
     }
 
     /// 404 for a path that names no resource.
     pub fn no_route(path: &str) -> Self {
-        Self::new(404, "NotFound", format!("the server could not find the requested resource ({path})"))
+        Self::new(
+            404,
+            "NotFound",
+            format!("the server could not find the requested resource ({path})"),
+        )
     }
 
     /// 409 on create of an existing name.
     pub fn already_exists(target: Target<'_>, name: &str) -> Self {
-        let mut err =
-            Self::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", target.qualified()));
+        let mut err = Self::new(
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", target.qualified()),
+        );
         err.details = Some(target.details(name));
         err
     }
@@ -71,7 +87,10 @@ impl ApiError {
         let mut err = Self::new(
             409,
             "Conflict",
-            format!("Operation cannot be fulfilled on {} \"{name}\": {why}", target.qualified()),
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": {why}",
+                target.qualified()
+            ),
         );
         err.details = Some(target.details(name));
         err
@@ -85,7 +104,8 @@ impl ApiError {
             format!("{} \"{name}\" is invalid: {field}: {why}", target.kind),
         );
         let mut details = target.details(name);
-        details["causes"] = json!([{"reason": "FieldValueInvalid", "message": why, "field": field}]);
+        details["causes"] =
+            json!([{"reason": "FieldValueInvalid", "message": why, "field": field}]);
         err.details = Some(details);
         err
     }
@@ -112,7 +132,11 @@ impl ApiError {
 
     /// 405.
     pub fn method_not_allowed(method: &str) -> Self {
-        Self::new(405, "MethodNotAllowed", format!("the server does not allow this method on the requested resource ({method})"))
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            format!("the server does not allow this method on the requested resource ({method})"),
+        )
     }
 
     /// 410: the requested resourceVersion is older than the history kept.
@@ -122,7 +146,13 @@ impl ApiError {
 
     /// 415.
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/json-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got {content_type:?})"))
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/json-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got {content_type:?})"
+            ),
+        )
     }
 
     /// 500.

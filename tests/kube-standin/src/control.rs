@@ -34,7 +34,8 @@ pub struct Fault {
 
 impl Fault {
     fn matches(&self, resource: &str, verb: &str) -> bool {
-        self.resource.as_deref().is_none_or(|r| r == resource) && self.verb.as_deref().is_none_or(|v| v == verb)
+        self.resource.as_deref().is_none_or(|r| r == resource)
+            && self.verb.as_deref().is_none_or(|v| v == verb)
     }
 }
 
@@ -72,7 +73,9 @@ impl Control {
 
     /// Count a request and decide its fate.
     pub fn on_request(&self, resource: &str, verb: &str) -> Decision {
-        *lock(&self.counts).entry((resource.to_owned(), verb.to_owned())).or_default() += 1;
+        *lock(&self.counts)
+            .entry((resource.to_owned(), verb.to_owned()))
+            .or_default() += 1;
         let mut faults = lock(&self.faults);
         let mut decision = Decision::default();
         for fault in faults.iter_mut().filter(|f| f.matches(resource, verb)) {
@@ -97,14 +100,19 @@ impl Control {
 
     /// Requests seen for one resource and verb.
     pub fn count(&self, resource: &str, verb: &str) -> u64 {
-        lock(&self.counts).get(&(resource.to_owned(), verb.to_owned())).copied().unwrap_or(0)
+        lock(&self.counts)
+            .get(&(resource.to_owned(), verb.to_owned()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// All counts, as `{ "resource": { "verb": n } }`.
     pub fn counts(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
         let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         for ((resource, verb), n) in lock(&self.counts).iter() {
-            out.entry(resource.clone()).or_default().insert(verb.clone(), *n);
+            out.entry(resource.clone())
+                .or_default()
+                .insert(verb.clone(), *n);
         }
         out
     }
@@ -132,18 +140,45 @@ mod tests {
     #[test]
     fn faults_match_count_and_retire() {
         let control = Control::default();
-        control.inject(Fault { resource: Some("secrets".into()), verb: Some("create".into()), status: Some(503), times: Some(2), ..Fault::default() });
-        control.inject(Fault { verb: Some("list".into()), latency_ms: 5, ..Fault::default() });
+        control.inject(Fault {
+            resource: Some("secrets".into()),
+            verb: Some("create".into()),
+            status: Some(503),
+            times: Some(2),
+            ..Fault::default()
+        });
+        control.inject(Fault {
+            verb: Some("list".into()),
+            latency_ms: 5,
+            ..Fault::default()
+        });
         assert_eq!(control.on_request("secrets", "create").fail_with, Some(503));
-        assert_eq!(control.on_request("configmaps", "create"), Decision::default());
+        assert_eq!(
+            control.on_request("configmaps", "create"),
+            Decision::default()
+        );
         assert_eq!(control.on_request("secrets", "create").fail_with, Some(503));
-        assert_eq!(control.on_request("secrets", "create").fail_with, None, "retired after 2");
-        assert_eq!(control.on_request("secrets", "list").delay, Duration::from_millis(5));
+        assert_eq!(
+            control.on_request("secrets", "create").fail_with,
+            None,
+            "retired after 2"
+        );
+        assert_eq!(
+            control.on_request("secrets", "list").delay,
+            Duration::from_millis(5)
+        );
         assert_eq!(control.count("secrets", "create"), 3);
         assert_eq!(control.counts()["secrets"]["list"], 1);
-        control.inject(Fault { error_rate: Some(1.0), ..Fault::default() });
+        control.inject(Fault {
+            error_rate: Some(1.0),
+            ..Fault::default()
+        });
         assert_eq!(control.on_request("x", "get").fail_with, Some(500));
-        control.inject(Fault { error_rate: Some(0.0), status: Some(429), ..Fault::default() });
+        control.inject(Fault {
+            error_rate: Some(0.0),
+            status: Some(429),
+            ..Fault::default()
+        });
         control.clear_faults();
         assert_eq!(control.on_request("x", "get").fail_with, None);
     }

@@ -44,7 +44,11 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { listen: SocketAddr::from(([127, 0, 0, 1], 0)), tls: true, history: store::DEFAULT_HISTORY }
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: true,
+            history: store::DEFAULT_HISTORY,
+        }
     }
 }
 
@@ -61,13 +65,21 @@ pub struct StandIn {
 impl StandIn {
     /// Start serving in this tokio runtime.
     pub async fn start(config: Config) -> anyhow::Result<StandIn> {
-        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let pki = pki::Pki::generate(&["127.0.0.1", "localhost", "::1"]).context("making the serving certificate")?;
-        let tls = if config.tls { Some(tokio_rustls::TlsAcceptor::from(pki.server_config()?)) } else { None };
+        let pki = pki::Pki::generate(&["127.0.0.1", "localhost", "::1"])
+            .context("making the serving certificate")?;
+        let tls = if config.tls {
+            Some(tokio_rustls::TlsAcceptor::from(pki.server_config()?))
+        } else {
+            None
+        };
         let scheme = if config.tls { "https" } else { "http" };
         let mut admin = [0u8; 24];
-        aws_lc_rs::rand::fill(&mut admin).map_err(|_| anyhow::anyhow!("drawing the admin token"))?;
+        aws_lc_rs::rand::fill(&mut admin)
+            .map_err(|_| anyhow::anyhow!("drawing the admin token"))?;
         let admin_token: String = admin.iter().map(|b| format!("{b:02x}")).collect();
         let state = Arc::new(http::State {
             store: Store::new(config.history),
@@ -81,12 +93,23 @@ impl StandIn {
         let (stop, stopped) = watch::channel(false);
         let accept = tokio::spawn(accept_loop(listener, tls, state.clone(), stopped.clone()));
         let gc = tokio::spawn(background(state.store.clone(), stopped));
-        Ok(StandIn { addr, tls: config.tls, ca_pem: pki.ca_pem, state, stop, tasks: vec![accept, gc] })
+        Ok(StandIn {
+            addr,
+            tls: config.tls,
+            ca_pem: pki.ca_pem,
+            state,
+            stop,
+            tasks: vec![accept, gc],
+        })
     }
 
     /// `https://127.0.0.1:PORT` (or `http://`).
     pub fn url(&self) -> String {
-        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.addr
+        )
     }
 
     /// The bound address.
@@ -124,7 +147,10 @@ impl StandIn {
         use base64::Engine as _;
         let cluster = if self.tls {
             let ca = base64::engine::general_purpose::STANDARD.encode(&self.ca_pem);
-            format!("    server: {}\n    certificate-authority-data: {ca}\n", self.url())
+            format!(
+                "    server: {}\n    certificate-authority-data: {ca}\n",
+                self.url()
+            )
         } else {
             format!("    server: {}\n", self.url())
         };
@@ -145,8 +171,11 @@ impl StandIn {
             use std::os::unix::fs::OpenOptionsExt as _;
             options.mode(0o600);
         }
-        let mut file = options.open(path).with_context(|| format!("writing {}", path.display()))?;
-        file.write_all(self.kubeconfig_yaml().as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        let mut file = options
+            .open(path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        file.write_all(self.kubeconfig_yaml().as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
         Ok(())
     }
 
@@ -185,11 +214,14 @@ async fn accept_loop(
         let tls = tls.clone();
         let mut stop = stopped.clone();
         connections.spawn(async move {
-            let service = hyper::service::service_fn(move |request| http::handle(state.clone(), request));
+            let service =
+                hyper::service::service_fn(move |request| http::handle(state.clone(), request));
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             match tls {
                 Some(acceptor) => {
-                    let Ok(stream) = acceptor.accept(stream).await else { return };
+                    let Ok(stream) = acceptor.accept(stream).await else {
+                        return;
+                    };
                     let conn = builder.serve_connection(TokioIo::new(stream), service);
                     tokio::select! { _ = conn => {}, _ = stop.changed() => {} }
                 }

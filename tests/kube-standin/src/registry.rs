@@ -46,53 +46,235 @@ pub struct ResourceDef {
 impl ResourceDef {
     /// `group/version`, or `v1` for core.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     /// Storage key.
     pub fn key(&self) -> ResKey {
-        ResKey { group: self.group.clone(), resource: self.plural.clone() }
+        ResKey {
+            group: self.group.clone(),
+            resource: self.plural.clone(),
+        }
     }
 
     /// For error messages.
     pub fn target(&self) -> crate::api::Target<'_> {
-        crate::api::Target { resource: &self.plural, group: &self.group, kind: &self.kind }
+        crate::api::Target {
+            resource: &self.plural,
+            group: &self.group,
+            kind: &self.kind,
+        }
     }
 
     fn verbs(&self) -> Vec<&'static str> {
         if self.create_only {
             vec!["create"]
         } else {
-            vec!["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+            vec![
+                "create",
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "update",
+                "watch",
+            ]
         }
     }
 }
 
 /// (group, version, kind, plural, namespaced, short names, status subresource, generation)
-type Builtin = (&'static str, &'static str, &'static str, &'static str, bool, &'static [&'static str], bool, bool);
+type Builtin = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    &'static [&'static str],
+    bool,
+    bool,
+);
 
 const BUILTINS: &[Builtin] = &[
-    ("", "v1", "Namespace", "namespaces", false, &["ns"], true, false),
+    (
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        false,
+        &["ns"],
+        true,
+        false,
+    ),
     ("", "v1", "Secret", "secrets", true, &[], false, false),
-    ("", "v1", "ConfigMap", "configmaps", true, &["cm"], false, false),
-    ("", "v1", "ServiceAccount", "serviceaccounts", true, &["sa"], false, false),
+    (
+        "",
+        "v1",
+        "ConfigMap",
+        "configmaps",
+        true,
+        &["cm"],
+        false,
+        false,
+    ),
+    (
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        true,
+        &["sa"],
+        false,
+        false,
+    ),
     ("", "v1", "Service", "services", true, &["svc"], true, false),
-    ("", "v1", "Endpoints", "endpoints", true, &["ep"], false, false),
+    (
+        "",
+        "v1",
+        "Endpoints",
+        "endpoints",
+        true,
+        &["ep"],
+        false,
+        false,
+    ),
     ("", "v1", "Event", "events", true, &["ev"], false, false),
     ("", "v1", "Pod", "pods", true, &["po"], true, false),
-    ("events.k8s.io", "v1", "Event", "events", true, &["ev"], false, false),
-    ("coordination.k8s.io", "v1", "Lease", "leases", true, &[], false, false),
-    ("apps", "v1", "Deployment", "deployments", true, &["deploy"], true, true),
-    ("apps", "v1", "DaemonSet", "daemonsets", true, &["ds"], true, true),
-    ("apps", "v1", "StatefulSet", "statefulsets", true, &["sts"], true, true),
-    ("rbac.authorization.k8s.io", "v1", "Role", "roles", true, &[], false, false),
-    ("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true, &[], false, false),
-    ("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, &[], false, false),
-    ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false, &[], false, false),
-    ("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, &["crd", "crds"], true, true),
-    ("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, &["pdb"], true, true),
-    ("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, &["netpol"], false, true),
-    ("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", false, &[], false, false),
+    (
+        "events.k8s.io",
+        "v1",
+        "Event",
+        "events",
+        true,
+        &["ev"],
+        false,
+        false,
+    ),
+    (
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        "leases",
+        true,
+        &[],
+        false,
+        false,
+    ),
+    (
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        true,
+        &["deploy"],
+        true,
+        true,
+    ),
+    (
+        "apps",
+        "v1",
+        "DaemonSet",
+        "daemonsets",
+        true,
+        &["ds"],
+        true,
+        true,
+    ),
+    (
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        true,
+        &["sts"],
+        true,
+        true,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        "roles",
+        true,
+        &[],
+        false,
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        true,
+        &[],
+        false,
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        false,
+        &[],
+        false,
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        false,
+        &[],
+        false,
+        false,
+    ),
+    (
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        false,
+        &["crd", "crds"],
+        true,
+        true,
+    ),
+    (
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        true,
+        &["pdb"],
+        true,
+        true,
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+        &["netpol"],
+        false,
+        true,
+    ),
+    (
+        "authentication.k8s.io",
+        "v1",
+        "TokenReview",
+        "tokenreviews",
+        false,
+        &[],
+        false,
+        false,
+    ),
 ];
 
 /// The table of served resources.
@@ -105,20 +287,24 @@ impl Default for Registry {
     fn default() -> Self {
         let defs = BUILTINS
             .iter()
-            .map(|&(group, version, kind, plural, namespaced, short, status, generation)| ResourceDef {
-                group: group.to_owned(),
-                version: version.to_owned(),
-                kind: kind.to_owned(),
-                plural: plural.to_owned(),
-                singular: kind.to_lowercase(),
-                namespaced,
-                short_names: short.iter().map(|s| (*s).to_owned()).collect(),
-                status_subresource: status,
-                generation,
-                create_only: plural == "tokenreviews",
-                crd: None,
-                printer_columns: Vec::new(),
-            })
+            .map(
+                |&(group, version, kind, plural, namespaced, short, status, generation)| {
+                    ResourceDef {
+                        group: group.to_owned(),
+                        version: version.to_owned(),
+                        kind: kind.to_owned(),
+                        plural: plural.to_owned(),
+                        singular: kind.to_lowercase(),
+                        namespaced,
+                        short_names: short.iter().map(|s| (*s).to_owned()).collect(),
+                        status_subresource: status,
+                        generation,
+                        create_only: plural == "tokenreviews",
+                        crd: None,
+                        printer_columns: Vec::new(),
+                    }
+                },
+            )
             .collect();
         Registry { defs }
     }
@@ -127,12 +313,16 @@ impl Default for Registry {
 impl Registry {
     /// The resource served at `group/version/plural`.
     pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<&ResourceDef> {
-        self.defs.iter().find(|d| d.group == group && d.version == version && d.plural == plural)
+        self.defs
+            .iter()
+            .find(|d| d.group == group && d.version == version && d.plural == plural)
     }
 
     /// Any served version of a resource (for storage-level operations such as GC).
     pub fn any_version(&self, key: &ResKey) -> Option<&ResourceDef> {
-        self.defs.iter().find(|d| d.group == key.group && d.plural == key.resource)
+        self.defs
+            .iter()
+            .find(|d| d.group == key.group && d.plural == key.resource)
     }
 
     /// Every served definition.
@@ -146,36 +336,64 @@ impl Registry {
         let spec = &crd["spec"];
         let group = spec["group"].as_str().ok_or("spec.group: Required value")?;
         let names = &spec["names"];
-        let plural = names["plural"].as_str().ok_or("spec.names.plural: Required value")?;
-        let kind = names["kind"].as_str().ok_or("spec.names.kind: Required value")?;
+        let plural = names["plural"]
+            .as_str()
+            .ok_or("spec.names.plural: Required value")?;
+        let kind = names["kind"]
+            .as_str()
+            .ok_or("spec.names.kind: Required value")?;
         if name != format!("{plural}.{group}") {
-            return Err(format!("metadata.name: Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"));
+            return Err(format!(
+                "metadata.name: Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"
+            ));
         }
         let namespaced = match spec["scope"].as_str() {
             Some("Namespaced") => true,
             Some("Cluster") => false,
-            _ => return Err("spec.scope: Unsupported value: must be Namespaced or Cluster".to_owned()),
+            _ => {
+                return Err(
+                    "spec.scope: Unsupported value: must be Namespaced or Cluster".to_owned(),
+                );
+            }
         };
-        let versions = spec["versions"].as_array().filter(|v| !v.is_empty()).ok_or("spec.versions: Required value")?;
-        if self.defs.iter().any(|d| d.group == group && d.plural == plural && d.crd.as_deref() != Some(name)) {
-            return Err(format!("spec.names.plural: {plural}.{group} is already served"));
+        let versions = spec["versions"]
+            .as_array()
+            .filter(|v| !v.is_empty())
+            .ok_or("spec.versions: Required value")?;
+        if self
+            .defs
+            .iter()
+            .any(|d| d.group == group && d.plural == plural && d.crd.as_deref() != Some(name))
+        {
+            return Err(format!(
+                "spec.names.plural: {plural}.{group} is already served"
+            ));
         }
         self.unregister_crd(name);
         let mut added = Vec::new();
-        for version in versions.iter().filter(|v| v["served"].as_bool().unwrap_or(true)) {
+        for version in versions
+            .iter()
+            .filter(|v| v["served"].as_bool().unwrap_or(true))
+        {
             let def = ResourceDef {
                 group: group.to_owned(),
                 version: version["name"].as_str().unwrap_or("v1").to_owned(),
                 kind: kind.to_owned(),
                 plural: plural.to_owned(),
-                singular: names["singular"].as_str().map(str::to_owned).unwrap_or_else(|| kind.to_lowercase()),
+                singular: names["singular"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| kind.to_lowercase()),
                 namespaced,
                 short_names: strings(&names["shortNames"]),
                 status_subresource: !version["subresources"]["status"].is_null(),
                 generation: true,
                 create_only: false,
                 crd: Some(name.to_owned()),
-                printer_columns: version["additionalPrinterColumns"].as_array().cloned().unwrap_or_default(),
+                printer_columns: version["additionalPrinterColumns"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
             };
             added.push(def.clone());
             self.defs.push(def);
@@ -185,7 +403,11 @@ impl Registry {
 
     /// Remove a CRD's resources; returns the storage key they used.
     pub fn unregister_crd(&mut self, crd_name: &str) -> Option<ResKey> {
-        let key = self.defs.iter().find(|d| d.crd.as_deref() == Some(crd_name)).map(ResourceDef::key);
+        let key = self
+            .defs
+            .iter()
+            .find(|d| d.crd.as_deref() == Some(crd_name))
+            .map(ResourceDef::key);
         self.defs.retain(|d| d.crd.as_deref() != Some(crd_name));
         key
     }
@@ -195,7 +417,9 @@ impl Registry {
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
         for def in &self.defs {
             match out.iter_mut().find(|(g, _)| *g == def.group) {
-                Some((_, versions)) if !versions.contains(&def.version) => versions.push(def.version.clone()),
+                Some((_, versions)) if !versions.contains(&def.version) => {
+                    versions.push(def.version.clone())
+                }
                 Some(_) => {}
                 None => out.push((def.group.clone(), vec![def.version.clone()])),
             }
@@ -216,7 +440,10 @@ impl Registry {
 
     /// `/apis/GROUP` (`APIGroup`).
     pub fn api_group(&self, group: &str) -> Option<Value> {
-        let (_, versions) = self.group_versions().into_iter().find(|(g, _)| g == group)?;
+        let (_, versions) = self
+            .group_versions()
+            .into_iter()
+            .find(|(g, _)| g == group)?;
         let mut value = group_json(group, &versions);
         value["kind"] = json!("APIGroup");
         value["apiVersion"] = json!("v1");
@@ -225,7 +452,11 @@ impl Registry {
 
     /// `/api/v1` or `/apis/GROUP/VERSION` (`APIResourceList`).
     pub fn resource_list(&self, group: &str, version: &str) -> Option<Value> {
-        let defs: Vec<&ResourceDef> = self.defs.iter().filter(|d| d.group == group && d.version == version).collect();
+        let defs: Vec<&ResourceDef> = self
+            .defs
+            .iter()
+            .filter(|d| d.group == group && d.version == version)
+            .collect();
         if defs.is_empty() {
             return None;
         }
@@ -258,8 +489,14 @@ impl Registry {
                 }));
             }
         }
-        let group_version = if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") };
-        Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}))
+        let group_version = if group.is_empty() {
+            version.to_owned()
+        } else {
+            format!("{group}/{version}")
+        };
+        Some(
+            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}),
+        )
     }
 
     /// Aggregated discovery (`apidiscovery.k8s.io/v2` `APIGroupDiscoveryList`) for `/api`
@@ -310,14 +547,23 @@ fn aggregated_resource(def: &ResourceDef) -> Value {
 }
 
 fn group_json(group: &str, versions: &[String]) -> Value {
-    let versions: Vec<Value> =
-        versions.iter().map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v})).collect();
+    let versions: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
     let preferred = versions.first().cloned().unwrap_or(Value::Null);
     json!({"name": group, "versions": versions, "preferredVersion": preferred})
 }
 
 fn strings(value: &Value) -> Vec<String> {
-    value.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -361,16 +607,36 @@ mod tests {
         builtin["metadata"]["name"] = json!("secrets.");
         builtin["spec"]["group"] = json!("");
         builtin["spec"]["names"]["plural"] = json!("secrets");
-        assert!(registry.register_crd(&builtin).unwrap_err().contains("already served"));
+        assert!(
+            registry
+                .register_crd(&builtin)
+                .unwrap_err()
+                .contains("already served")
+        );
     }
 
     #[test]
     fn discovery_lists_subresources() {
         let registry = Registry::default();
         let core = registry.resource_list("", "v1").unwrap();
-        let names: Vec<&str> = core["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-        assert!(names.contains(&"secrets") && names.contains(&"serviceaccounts/token") && names.contains(&"namespaces/status"));
+        let names: Vec<&str> = core["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"secrets")
+                && names.contains(&"serviceaccounts/token")
+                && names.contains(&"namespaces/status")
+        );
         let agg = registry.aggregated(false);
-        assert!(agg["items"].as_array().unwrap().iter().any(|g| g["metadata"]["name"] == "apps"));
+        assert!(
+            agg["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g["metadata"]["name"] == "apps")
+        );
     }
 }

@@ -19,15 +19,23 @@ pub(super) fn version() -> Value {
     })
 }
 
-pub(super) fn serve(state: &State, route: &Route, request: &Request<Incoming>) -> Result<Response<Body>, ApiError> {
+pub(super) fn serve(
+    state: &State,
+    route: &Route,
+    request: &Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
     let wants_aggregated = request
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("as=APIGroupDiscoveryList") && accept.contains("v=v2"));
+        .is_some_and(|accept| {
+            accept.contains("as=APIGroupDiscoveryList") && accept.contains("v=v2")
+        });
     let registry = state.store.registry();
     let found = match route {
-        Route::CoreVersions if wants_aggregated => return Ok(aggregated(registry.aggregated(true))),
+        Route::CoreVersions if wants_aggregated => {
+            return Ok(aggregated(registry.aggregated(true)));
+        }
         Route::Groups if wants_aggregated => return Ok(aggregated(registry.aggregated(false))),
         Route::CoreVersions => Some(json!({
             "kind": "APIVersions", "versions": ["v1"],
@@ -39,12 +47,16 @@ pub(super) fn serve(state: &State, route: &Route, request: &Request<Incoming>) -
         Route::OpenApi(path) => openapi(&registry, path),
         _ => None,
     };
-    found.map(|value| json(StatusCode::OK, &value)).ok_or_else(|| ApiError::no_route(request.uri().path()))
+    found
+        .map(|value| json(StatusCode::OK, &value))
+        .ok_or_else(|| ApiError::no_route(request.uri().path()))
 }
 
 fn aggregated(value: Value) -> Response<Body> {
     let mut response = json(StatusCode::OK, &value);
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(AGGREGATED));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(AGGREGATED));
     response
 }
 
@@ -54,7 +66,11 @@ fn aggregated(value: Value) -> Response<Body> {
 /// There are no schemas and no OpenAPI v2; see the README.
 fn openapi(registry: &crate::registry::Registry, path: &str) -> Option<Value> {
     let prefix = |group: &str, version: &str| {
-        if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+        if group.is_empty() {
+            format!("api/{version}")
+        } else {
+            format!("apis/{group}/{version}")
+        }
     };
     match path {
         "v3" | "v3/" => {
@@ -67,13 +83,21 @@ fn openapi(registry: &crate::registry::Registry, path: &str) -> Option<Value> {
         }
         _ => {
             let gv = path.strip_prefix("v3/")?;
-            let defs: Vec<_> = registry.all().iter().filter(|d| prefix(&d.group, &d.version) == gv).collect();
+            let defs: Vec<_> = registry
+                .all()
+                .iter()
+                .filter(|d| prefix(&d.group, &d.version) == gv)
+                .collect();
             if defs.is_empty() {
                 return None;
             }
             let mut paths = serde_json::Map::new();
             for def in defs {
-                let scope = if def.namespaced { "namespaces/{namespace}/" } else { "" };
+                let scope = if def.namespaced {
+                    "namespaces/{namespace}/"
+                } else {
+                    ""
+                };
                 let gvk = json!({"group": def.group, "version": def.version, "kind": def.kind});
                 let param = json!([{"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}}]);
                 paths.insert(

@@ -50,7 +50,10 @@ pub struct State {
 }
 
 /// Handle one request end to end.
-pub async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+pub async fn handle(
+    state: Arc<State>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     let response = match serve(&state, request).await {
         Ok(response) => response,
         Err(err) => status_response(&err),
@@ -75,17 +78,21 @@ async fn serve(state: &State, request: Request<Incoming>) -> Result<Response<Bod
     match route {
         Route::Version => Ok(json(StatusCode::OK, &discovery::version())),
         Route::Health => Ok(text(StatusCode::OK, "ok")),
-        Route::CoreVersions | Route::Groups | Route::Group(_) | Route::Resources { .. } | Route::OpenApi(_) => {
-            discovery::serve(state, &route, &request)
-        }
+        Route::CoreVersions
+        | Route::Groups
+        | Route::Group(_)
+        | Route::Resources { .. }
+        | Route::OpenApi(_) => discovery::serve(state, &route, &request),
         Route::Control(action) => {
             let method = request.method().clone();
             let body = read_body(request).await?;
             control(state, &method, &action, &body)
         }
-        Route::ServiceProxy { namespace, service, path } => {
-            proxy::forward(state, &namespace, &service, &path, request).await
-        }
+        Route::ServiceProxy {
+            namespace,
+            service,
+            path,
+        } => proxy::forward(state, &namespace, &service, &path, request).await,
         Route::Object(object) => resources::serve(state, object, request).await,
     }
 }
@@ -107,7 +114,11 @@ fn authenticate(state: &State, request: &Request<Incoming>) -> Result<(), ApiErr
         time::OffsetDateTime::now_utc(),
         |ns, name| resources::service_account_uid(&state.store, ns, name),
     );
-    if review.authenticated { Ok(()) } else { Err(ApiError::unauthorized()) }
+    if review.authenticated {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized())
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -122,7 +133,9 @@ fn describe(route: &Route, method: &Method, query: Option<&str>) -> (String, Str
                 Some(sub) => format!("{}/{sub}", o.plural),
                 None => o.plural.clone(),
             };
-            let watch = routes::query(query).get("watch").is_some_and(|w| w == "true" || w == "1");
+            let watch = routes::query(query)
+                .get("watch")
+                .is_some_and(|w| w == "true" || w == "1");
             let verb = match (method.as_str(), o.name.is_some()) {
                 ("GET", true) => "get",
                 ("GET", false) if watch => "watch",
@@ -142,12 +155,18 @@ fn describe(route: &Route, method: &Method, query: Option<&str>) -> (String, Str
     }
 }
 
-fn control(state: &State, method: &Method, action: &str, body: &[u8]) -> Result<Response<Body>, ApiError> {
+fn control(
+    state: &State,
+    method: &Method,
+    action: &str,
+    body: &[u8],
+) -> Result<Response<Body>, ApiError> {
     let ok = |value: Value| Ok(json(StatusCode::OK, &value));
     match (method.as_str(), action) {
         ("GET", "faults") => ok(serde_json::to_value(state.control.faults()).unwrap_or_default()),
         ("POST", "faults") => {
-            let fault = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("decoding fault: {e}")))?;
+            let fault = serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("decoding fault: {e}")))?;
             state.control.inject(fault);
             ok(serde_json::json!({"injected": true}))
         }
@@ -178,7 +197,9 @@ async fn read_body(request: Request<Incoming>) -> Result<Bytes, ApiError> {
 }
 
 fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 fn json(status: StatusCode, value: &Value) -> Response<Body> {
@@ -186,17 +207,25 @@ fn json(status: StatusCode, value: &Value) -> Response<Body> {
     body.push(b'\n');
     let mut response = Response::new(full(body));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
 fn text(status: StatusCode, body: &'static str) -> Response<Body> {
     let mut response = Response::new(full(body));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     response
 }
 
 fn status_response(err: &ApiError) -> Response<Body> {
-    json(StatusCode::from_u16(err.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), &err.to_status())
+    json(
+        StatusCode::from_u16(err.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        &err.to_status(),
+    )
 }

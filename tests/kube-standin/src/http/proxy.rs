@@ -22,25 +22,38 @@ pub(super) async fn forward(
         [name] => ("http", *name, None),
         [name, port] => ("http", *name, Some(*port).filter(|p| !p.is_empty())),
         [scheme, name, port] => (*scheme, *name, Some(*port).filter(|p| !p.is_empty())),
-        _ => return Err(ApiError::bad_request(format!("invalid service proxy target {service:?}"))),
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "invalid service proxy target {service:?}"
+            )));
+        }
     };
     if scheme != "http" && !scheme.is_empty() {
-        return Err(ApiError::service_unavailable(format!("scheme {scheme:?} is not supported by kube-standin's proxy")));
+        return Err(ApiError::service_unavailable(format!(
+            "scheme {scheme:?} is not supported by kube-standin's proxy"
+        )));
     }
-    let (services, endpoints) = match (state.store.def("", "v1", "services"), state.store.def("", "v1", "endpoints")) {
+    let (services, endpoints) = match (
+        state.store.def("", "v1", "services"),
+        state.store.def("", "v1", "endpoints"),
+    ) {
         (Some(s), Some(e)) => (s, e),
         _ => return Err(ApiError::internal("services are not served")),
     };
     let svc = state.store.get(&services, Some(ns), name)?;
     let target = pick(&svc, port, name)?;
-    let eps = state
-        .store
-        .get(&endpoints, Some(ns), name)
-        .map_err(|_| ApiError::service_unavailable(format!("no endpoints available for service \"{name}\"")))?;
-    let address = endpoint(&eps, &target)
-        .ok_or_else(|| ApiError::service_unavailable(format!("no endpoints available for service \"{name}\"")))?;
+    let eps = state.store.get(&endpoints, Some(ns), name).map_err(|_| {
+        ApiError::service_unavailable(format!("no endpoints available for service \"{name}\""))
+    })?;
+    let address = endpoint(&eps, &target).ok_or_else(|| {
+        ApiError::service_unavailable(format!("no endpoints available for service \"{name}\""))
+    })?;
 
-    let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    let query = request
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
     let uri: Uri = format!("http://{address}{path}{query}")
         .parse()
         .map_err(|e| ApiError::bad_request(format!("building the proxied URL: {e}")))?;
@@ -54,12 +67,12 @@ pub(super) async fn forward(
             out = out.header(key, value);
         }
     }
-    let out = out.body(Full::new(body)).map_err(|e| ApiError::internal(format!("building the proxied request: {e}")))?;
-    let response = state
-        .proxy_client
-        .request(out)
-        .await
-        .map_err(|e| ApiError::service_unavailable(format!("error trying to reach service: {e}")))?;
+    let out = out
+        .body(Full::new(body))
+        .map_err(|e| ApiError::internal(format!("building the proxied request: {e}")))?;
+    let response = state.proxy_client.request(out).await.map_err(|e| {
+        ApiError::service_unavailable(format!("error trying to reach service: {e}"))
+    })?;
     Ok(response.map(|b: Incoming| b.map_err(|e| -> BoxError { Box::new(e) }).boxed_unsync()))
 }
 
@@ -73,38 +86,61 @@ fn pick(svc: &Value, port: Option<&str>, name: &str) -> Result<Target, ApiError>
     let ports = svc["spec"]["ports"].as_array().cloned().unwrap_or_default();
     let chosen = match port {
         None => ports.first(),
-        Some(p) => ports.iter().find(|sp| sp["name"].as_str() == Some(p) || sp["port"].to_string() == p),
+        Some(p) => ports
+            .iter()
+            .find(|sp| sp["name"].as_str() == Some(p) || sp["port"].to_string() == p),
     };
     let chosen = chosen.ok_or_else(|| {
-        ApiError::service_unavailable(format!("no service port {:?} found for service \"{name}\"", port.unwrap_or("")))
+        ApiError::service_unavailable(format!(
+            "no service port {:?} found for service \"{name}\"",
+            port.unwrap_or("")
+        ))
     })?;
     Ok(Target {
         name: chosen["name"].as_str().map(str::to_owned),
-        target_port: Some(chosen.get("targetPort").cloned().unwrap_or_else(|| chosen["port"].clone())),
+        target_port: Some(
+            chosen
+                .get("targetPort")
+                .cloned()
+                .unwrap_or_else(|| chosen["port"].clone()),
+        ),
     })
 }
 
 fn endpoint(eps: &Value, target: &Target) -> Option<String> {
     for subset in eps["subsets"].as_array()? {
-        let Some(ip) = subset["addresses"].as_array().and_then(|a| a.first()).and_then(|a| a["ip"].as_str()) else {
+        let Some(ip) = subset["addresses"]
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(|a| a["ip"].as_str())
+        else {
             continue;
         };
         let ports = subset["ports"].as_array().cloned().unwrap_or_default();
-        let by_name = ports.iter().find(|p| p["name"].as_str().is_some() && p["name"].as_str() == target.name.as_deref());
+        let by_name = ports
+            .iter()
+            .find(|p| p["name"].as_str().is_some() && p["name"].as_str() == target.name.as_deref());
         let port = match (by_name, &target.target_port) {
             (Some(p), _) => p["port"].as_u64(),
             (None, Some(Value::Number(n))) => n.as_u64(),
             (None, _) => ports.first().and_then(|p| p["port"].as_u64()),
         };
         if let Some(port) = port {
-            return Some(if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") });
+            return Some(if ip.contains(':') {
+                format!("[{ip}]:{port}")
+            } else {
+                format!("{ip}:{port}")
+            });
         }
     }
     None
 }
 
 /// The client used to reach proxied services.
-pub type ProxyClient = hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+pub type ProxyClient = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    Full<Bytes>,
+>;
 
 /// A new proxy client.
 pub fn client() -> ProxyClient {

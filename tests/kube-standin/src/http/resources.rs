@@ -19,10 +19,19 @@ use crate::tokens::Subject;
 /// Shortest TokenRequest lifetime kube-apiserver allows.
 const MIN_TOKEN_SECONDS: i64 = 600;
 
-pub(super) async fn serve(state: &State, o: ObjectRoute, request: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+pub(super) async fn serve(
+    state: &State,
+    o: ObjectRoute,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
     let path = request.uri().path().to_owned();
-    let def = state.store.def(&o.group, &o.version, &o.plural).ok_or_else(|| ApiError::no_route(&path))?;
-    if def.namespaced != o.namespace.is_some() && (o.name.is_some() || request.method() != Method::GET) {
+    let def = state
+        .store
+        .def(&o.group, &o.version, &o.plural)
+        .ok_or_else(|| ApiError::no_route(&path))?;
+    if def.namespaced != o.namespace.is_some()
+        && (o.name.is_some() || request.method() != Method::GET)
+    {
         return Err(ApiError::no_route(&path));
     }
     let query = routes::query(request.uri().query());
@@ -35,7 +44,12 @@ pub(super) async fn serve(state: &State, o: ObjectRoute, request: Request<Incomi
         Some("status") if def.status_subresource => Subresource::Status,
         Some("token") if def.plural == "serviceaccounts" && method == Method::POST => {
             let body = read_json(request).await?;
-            return token_request(state, ns.unwrap_or_default(), o.name.as_deref().unwrap_or_default(), &body);
+            return token_request(
+                state,
+                ns.unwrap_or_default(),
+                o.name.as_deref().unwrap_or_default(),
+                &body,
+            );
         }
         Some(_) => return Err(ApiError::no_route(&path)),
     };
@@ -46,7 +60,10 @@ pub(super) async fn serve(state: &State, o: ObjectRoute, request: Request<Incomi
         ("GET", Some(name)) => {
             let object = store.get(&def, ns, name)?;
             if table::wanted(accept.as_deref()) {
-                let rv = object["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_owned();
+                let rv = object["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
                 return Ok(json(StatusCode::OK, &table::render(&def, &[&object], &rv)));
             }
             Ok(json(StatusCode::OK, &object))
@@ -61,7 +78,10 @@ pub(super) async fn serve(state: &State, o: ObjectRoute, request: Request<Incomi
         }
         ("PUT", Some(name)) => {
             let body = read_json(request).await?;
-            Ok(json(StatusCode::OK, &store.update(&def, ns, name, body, sub)?))
+            Ok(json(
+                StatusCode::OK,
+                &store.update(&def, ns, name, body, sub)?,
+            ))
         }
         ("PATCH", Some(name)) => {
             let manager = query.get("fieldManager").cloned();
@@ -71,11 +91,20 @@ pub(super) async fn serve(state: &State, o: ObjectRoute, request: Request<Incomi
         ("DELETE", Some(name)) if sub == Subresource::Main => {
             let body = read_body(request).await?;
             let options = delete_options(&body)?;
-            Ok(json(StatusCode::OK, &store.delete(&def, ns, name, &options)?))
+            Ok(json(
+                StatusCode::OK,
+                &store.delete(&def, ns, name, &options)?,
+            ))
         }
         ("DELETE", None) => {
             let filter = selectors(&query)?;
-            let all = store.list(&def, ns, &|obj| filter.0.matches(obj) && filter.1.matches(obj), None, None)?;
+            let all = store.list(
+                &def,
+                ns,
+                &|obj| filter.0.matches(obj) && filter.1.matches(obj),
+                None,
+                None,
+            )?;
             for item in &all.items {
                 let name = item["metadata"]["name"].as_str().unwrap_or_default();
                 let item_ns = item["metadata"]["namespace"].as_str();
@@ -89,24 +118,41 @@ pub(super) async fn serve(state: &State, o: ObjectRoute, request: Request<Incomi
 }
 
 fn header_str(request: &Request<Incoming>, name: header::HeaderName) -> Option<String> {
-    request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 fn flag(query: &HashMap<String, String>, key: &str) -> bool {
     query.get(key).is_some_and(|v| v == "true" || v == "1")
 }
 
-pub(super) fn selectors(query: &HashMap<String, String>) -> Result<(LabelSelector, FieldSelector), ApiError> {
-    let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default())
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+pub(super) fn selectors(
+    query: &HashMap<String, String>,
+) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let labels = LabelSelector::parse(
+        query
+            .get("labelSelector")
+            .map(String::as_str)
+            .unwrap_or_default(),
+    )
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let fields = FieldSelector::parse(
+        query
+            .get("fieldSelector")
+            .map(String::as_str)
+            .unwrap_or_default(),
+    )
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok((labels, fields))
 }
 
 async fn read_json(request: Request<Incoming>) -> Result<Value, ApiError> {
     let body = read_body(request).await?;
-    serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("decoding the request body as JSON: {e}")))
+    serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("decoding the request body as JSON: {e}")))
 }
 
 fn list(
@@ -120,14 +166,21 @@ fn list(
     let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
         Some(Ok(0)) | None => None,
         Some(Ok(n)) => Some(n),
-        Some(Err(_)) => return Err(ApiError::bad_request("limit must be a non-negative integer")),
+        Some(Err(_)) => {
+            return Err(ApiError::bad_request(
+                "limit must be a non-negative integer",
+            ));
+        }
     };
     let result = store.list(
         def,
         ns,
         &|obj| labels.matches(obj) && fields.matches(obj),
         limit,
-        query.get("continue").map(String::as_str).filter(|c| !c.is_empty()),
+        query
+            .get("continue")
+            .map(String::as_str)
+            .filter(|c| !c.is_empty()),
     )?;
     let rv = result.resource_version.to_string();
     if table::wanted(accept) {
@@ -159,7 +212,8 @@ fn patch_object(
     let media = content_type.split(';').next().unwrap_or_default().trim();
     let invalid = |e: patch::PatchError| ApiError::unprocessable(e.to_string());
     let decode_json = || {
-        serde_json::from_slice::<Value>(body).map_err(|e| ApiError::bad_request(format!("decoding the patch as JSON: {e}")))
+        serde_json::from_slice::<Value>(body)
+            .map_err(|e| ApiError::bad_request(format!("decoding the patch as JSON: {e}")))
     };
     let existed = store.get(def, ns, name).is_ok();
     let result = match media {
@@ -196,8 +250,9 @@ fn patch_object(
             let manager = manager.filter(|m| !m.is_empty()).ok_or_else(|| {
                 ApiError::bad_request("PATCH: fieldManager is required for apply requests")
             })?;
-            let applied: Value = serde_yaml_ng::from_slice(body)
-                .map_err(|e| ApiError::bad_request(format!("decoding the apply patch as YAML: {e}")))?;
+            let applied: Value = serde_yaml_ng::from_slice(body).map_err(|e| {
+                ApiError::bad_request(format!("decoding the apply patch as YAML: {e}"))
+            })?;
             let now = now();
             store.modify(def, ns, name, sub, sub == Subresource::Main, |current| {
                 patch::apply(current, &applied, &manager, &now).map_err(invalid)
@@ -205,7 +260,11 @@ fn patch_object(
         }
         other => return Err(ApiError::unsupported_media_type(other)),
     };
-    let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok(json(status, &result))
 }
 
@@ -223,22 +282,44 @@ fn delete_options(body: &[u8]) -> Result<DeleteOptions, ApiError> {
 }
 
 fn now() -> String {
-    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// The uid of a service account, if it exists (token reviews refuse tokens of deleted ones).
 pub(super) fn service_account_uid(store: &Store, ns: &str, name: &str) -> Option<String> {
-    let key = ResKey { group: String::new(), resource: "serviceaccounts".into() };
-    store.get_raw(&key, ns, name).and_then(|sa| sa["metadata"]["uid"].as_str().map(str::to_owned))
+    let key = ResKey {
+        group: String::new(),
+        resource: "serviceaccounts".into(),
+    };
+    store
+        .get_raw(&key, ns, name)
+        .and_then(|sa| sa["metadata"]["uid"].as_str().map(str::to_owned))
 }
 
-fn token_request(state: &State, ns: &str, name: &str, body: &Value) -> Result<Response<Body>, ApiError> {
-    let sa_def = state.store.def("", "v1", "serviceaccounts").ok_or_else(|| ApiError::internal("no serviceaccounts"))?;
+fn token_request(
+    state: &State,
+    ns: &str,
+    name: &str,
+    body: &Value,
+) -> Result<Response<Body>, ApiError> {
+    let sa_def = state
+        .store
+        .def("", "v1", "serviceaccounts")
+        .ok_or_else(|| ApiError::internal("no serviceaccounts"))?;
     let sa = state.store.get(&sa_def, Some(ns), name)?;
     let spec = &body["spec"];
-    let audiences: Vec<String> =
-        spec["audiences"].as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default();
+    let audiences: Vec<String> = spec["audiences"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
     let seconds = spec["expirationSeconds"].as_i64().unwrap_or(3600);
     if seconds < MIN_TOKEN_SECONDS {
         return Err(ApiError::unprocessable(format!(
@@ -249,15 +330,25 @@ fn token_request(state: &State, ns: &str, name: &str, body: &Value) -> Result<Re
     let subject = Subject {
         namespace: ns.to_owned(),
         name: name.to_owned(),
-        uid: sa["metadata"]["uid"].as_str().unwrap_or_default().to_owned(),
+        uid: sa["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     };
-    let token = state.tokens.issue(&subject, &audiences, seconds, now_t).map_err(|e| ApiError::internal(e.to_string()))?;
+    let token = state
+        .tokens
+        .issue(&subject, &audiences, seconds, now_t)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let expires = (now_t + time::Duration::seconds(seconds))
         .replace_nanosecond(0)
         .unwrap_or(now_t)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let audiences = if audiences.is_empty() { vec![crate::tokens::DEFAULT_AUDIENCE.to_owned()] } else { audiences };
+    let audiences = if audiences.is_empty() {
+        vec![crate::tokens::DEFAULT_AUDIENCE.to_owned()]
+    } else {
+        audiences
+    };
     Ok(json(
         StatusCode::CREATED,
         &json!({
@@ -272,11 +363,20 @@ fn token_request(state: &State, ns: &str, name: &str, body: &Value) -> Result<Re
 fn token_review(state: &State, body: &Value) -> Response<Body> {
     let spec = &body["spec"];
     let token = spec["token"].as_str().unwrap_or_default();
-    let audiences: Vec<String> =
-        spec["audiences"].as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default();
-    let status = state.tokens.review(token, &audiences, time::OffsetDateTime::now_utc(), |ns, name| {
-        service_account_uid(&state.store, ns, name)
-    });
+    let audiences: Vec<String> = spec["audiences"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let status = state.tokens.review(
+        token,
+        &audiences,
+        time::OffsetDateTime::now_utc(),
+        |ns, name| service_account_uid(&state.store, ns, name),
+    );
     json(
         StatusCode::CREATED,
         &json!({
@@ -288,4 +388,3 @@ fn token_review(state: &State, body: &Value) -> Response<Body> {
         }),
     )
 }
-

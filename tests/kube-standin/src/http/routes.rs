@@ -22,7 +22,11 @@ pub enum Route {
     /// A resource, collection or subresource.
     Object(ObjectRoute),
     /// `/api/v1/namespaces/NS/services/[SCHEME:]NAME[:PORT]/proxy/PATH`
-    ServiceProxy { namespace: String, service: String, path: String },
+    ServiceProxy {
+        namespace: String,
+        service: String,
+        path: String,
+    },
     /// `/_standin/...`
     Control(String),
 }
@@ -54,9 +58,15 @@ pub fn parse(path: &str) -> Option<Route> {
         ["apis"] => Route::Groups,
         ["openapi", rest @ ..] => Route::OpenApi(rest.join("/")),
         ["_standin", rest @ ..] => Route::Control(rest.join("/")),
-        ["api", version] => Route::Resources { group: String::new(), version: (*version).to_owned() },
+        ["api", version] => Route::Resources {
+            group: String::new(),
+            version: (*version).to_owned(),
+        },
         ["apis", group] => Route::Group((*group).to_owned()),
-        ["apis", group, version] => Route::Resources { group: (*group).to_owned(), version: (*version).to_owned() },
+        ["apis", group, version] => Route::Resources {
+            group: (*group).to_owned(),
+            version: (*version).to_owned(),
+        },
         ["api", version, rest @ ..] => object("", version, rest, path)?,
         ["apis", group, version, rest @ ..] => object(group, version, rest, path)?,
         _ => return None,
@@ -79,7 +89,11 @@ fn object(group: &str, version: &str, rest: &[&str], path: &str) -> Option<Route
             return Some(Route::ServiceProxy {
                 namespace: ns.clone(),
                 service: (*service).to_owned(),
-                path: if tail.is_empty() { "/".to_owned() } else { tail.to_owned() },
+                path: if tail.is_empty() {
+                    "/".to_owned()
+                } else {
+                    tail.to_owned()
+                },
             });
         }
     }
@@ -119,7 +133,9 @@ fn percent_decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -149,22 +165,44 @@ mod tests {
     #[test]
     fn paths() {
         let o = obj("/api/v1/namespaces/default/secrets/db");
-        assert_eq!((o.namespace.as_deref(), o.plural.as_str(), o.name.as_deref()), (Some("default"), "secrets", Some("db")));
+        assert_eq!(
+            (o.namespace.as_deref(), o.plural.as_str(), o.name.as_deref()),
+            (Some("default"), "secrets", Some("db"))
+        );
         let o = obj("/api/v1/namespaces/team");
-        assert_eq!((o.plural.as_str(), o.name.as_deref()), ("namespaces", Some("team")));
+        assert_eq!(
+            (o.plural.as_str(), o.name.as_deref()),
+            ("namespaces", Some("team"))
+        );
         let o = obj("/api/v1/namespaces/team/status");
-        assert_eq!((o.plural.as_str(), o.subresource.as_deref()), ("namespaces", Some("status")));
+        assert_eq!(
+            (o.plural.as_str(), o.subresource.as_deref()),
+            ("namespaces", Some("status"))
+        );
         let o = obj("/apis/apps/v1/namespaces/x/deployments/web/status");
-        assert_eq!((o.group.as_str(), o.subresource.as_deref()), ("apps", Some("status")));
+        assert_eq!(
+            (o.group.as_str(), o.subresource.as_deref()),
+            ("apps", Some("status"))
+        );
         let o = obj("/api/v1/namespaces/x/serviceaccounts/sa/token");
         assert_eq!(o.subresource.as_deref(), Some("token"));
         let o = obj("/apis/kubectl-secrets.io/v1alpha1/sealedsecrets");
         assert_eq!((o.namespace, o.name), (None, None));
         assert_eq!(
             parse("/api/v1/namespaces/ns/services/http:agent:http/proxy/v1/cert.pem"),
-            Some(Route::ServiceProxy { namespace: "ns".into(), service: "http:agent:http".into(), path: "/v1/cert.pem".into() })
+            Some(Route::ServiceProxy {
+                namespace: "ns".into(),
+                service: "http:agent:http".into(),
+                path: "/v1/cert.pem".into()
+            })
         );
-        assert_eq!(parse("/apis/apps/v1"), Some(Route::Resources { group: "apps".into(), version: "v1".into() }));
+        assert_eq!(
+            parse("/apis/apps/v1"),
+            Some(Route::Resources {
+                group: "apps".into(),
+                version: "v1".into()
+            })
+        );
         assert_eq!(parse("/nope"), None);
     }
 

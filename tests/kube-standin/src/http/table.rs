@@ -7,12 +7,18 @@ use crate::registry::ResourceDef;
 
 /// Does the Accept header ask for a table?
 pub(super) fn wanted(accept: Option<&str>) -> bool {
-    accept.is_some_and(|a| a.split(',').next().is_some_and(|first| first.contains("as=Table")))
+    accept.is_some_and(|a| {
+        a.split(',')
+            .next()
+            .is_some_and(|first| first.contains("as=Table"))
+    })
 }
 
 /// Render objects as a `meta.k8s.io/v1` Table.
 pub(super) fn render(def: &ResourceDef, items: &[&Value], resource_version: &str) -> Value {
-    let mut columns = vec![json!({"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0})];
+    let mut columns = vec![
+        json!({"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}),
+    ];
     for column in &def.printer_columns {
         if column["name"] == "Age" {
             continue;
@@ -23,7 +29,9 @@ pub(super) fn render(def: &ResourceDef, items: &[&Value], resource_version: &str
             "priority": column["priority"].as_i64().unwrap_or(0),
         }));
     }
-    columns.push(json!({"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0}));
+    columns.push(
+        json!({"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0}),
+    );
     let rows: Vec<Value> = items
         .iter()
         .map(|item| {
@@ -48,7 +56,11 @@ pub(super) fn render(def: &ResourceDef, items: &[&Value], resource_version: &str
 /// `.a.b` and `.a[?(@.type=="X")].b`, the shapes printer columns use.
 fn lookup(item: &Value, path: &str) -> Value {
     let mut current = item.clone();
-    for part in path.trim_start_matches('.').split('.').filter(|p| !p.is_empty()) {
+    for part in path
+        .trim_start_matches('.')
+        .split('.')
+        .filter(|p| !p.is_empty())
+    {
         current = match part.split_once("[?(@.") {
             Some((field, filter)) => {
                 let filter = filter.trim_end_matches(")]");
@@ -56,19 +68,34 @@ fn lookup(item: &Value, path: &str) -> Value {
                 let want = want.trim_matches(|c| c == '"' || c == '\'');
                 current[field]
                     .as_array()
-                    .and_then(|items| items.iter().find(|i| i[key].as_str() == Some(want)).cloned())
+                    .and_then(|items| {
+                        items
+                            .iter()
+                            .find(|i| i[key].as_str() == Some(want))
+                            .cloned()
+                    })
                     .unwrap_or(Value::Null)
             }
             None => current[part].clone(),
         };
     }
-    if current.is_null() { json!("") } else { current }
+    if current.is_null() {
+        json!("")
+    } else {
+        current
+    }
 }
 
 fn age(created: Option<&str>) -> String {
-    let parsed = created.and_then(|c| time::OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).ok());
-    let Some(created) = parsed else { return "<unknown>".to_owned() };
-    let secs = (time::OffsetDateTime::now_utc() - created).whole_seconds().max(0);
+    let parsed = created.and_then(|c| {
+        time::OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).ok()
+    });
+    let Some(created) = parsed else {
+        return "<unknown>".to_owned();
+    };
+    let secs = (time::OffsetDateTime::now_utc() - created)
+        .whole_seconds()
+        .max(0);
     match secs {
         s if s < 120 => format!("{s}s"),
         s if s < 7200 => format!("{}m", s / 60),
@@ -84,8 +111,14 @@ mod tests {
     #[test]
     fn printer_column_paths() {
         let obj = json!({"status": {"conditions": [{"type": "Synced", "status": "False"}, {"type": "Ready", "status": "True", "reason": "Unsealed"}]}});
-        assert_eq!(lookup(&obj, ".status.conditions[?(@.type==\"Ready\")].status"), json!("True"));
-        assert_eq!(lookup(&obj, ".status.conditions[?(@.type=='Ready')].reason"), json!("Unsealed"));
+        assert_eq!(
+            lookup(&obj, ".status.conditions[?(@.type==\"Ready\")].status"),
+            json!("True")
+        );
+        assert_eq!(
+            lookup(&obj, ".status.conditions[?(@.type=='Ready')].reason"),
+            json!("Unsealed")
+        );
         assert_eq!(lookup(&obj, ".status.missing"), json!(""));
     }
 }

@@ -74,18 +74,32 @@ pub(super) fn serve(
 ) -> Result<Response<Body>, ApiError> {
     let (labels, fields) = selectors(query)?;
     let send_initial = query.get("sendInitialEvents").is_some_and(|v| v == "true");
-    let rv = match query.get("resourceVersion").map(String::as_str).filter(|v| !v.is_empty()) {
+    let rv = match query
+        .get("resourceVersion")
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+    {
         _ if send_initial => None,
         None => None,
-        Some(v) => Some(v.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {v:?}")))?),
+        Some(v) => Some(
+            v.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {v:?}")))?,
+        ),
     };
-    let bookmarks = query.get("allowWatchBookmarks").is_some_and(|v| v == "true" || v == "1");
+    let bookmarks = query
+        .get("allowWatchBookmarks")
+        .is_some_and(|v| v == "true" || v == "1");
     let timeout = query
         .get("timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
         .map(Duration::from_secs)
         .unwrap_or(Duration::from_secs(1800));
-    let filter = Filter { def: def.clone(), namespace: ns.map(str::to_owned), labels, fields };
+    let filter = Filter {
+        def: def.clone(),
+        namespace: ns.map(str::to_owned),
+        labels,
+        fields,
+    };
     let (tx, rx) = mpsc::channel::<Bytes>(256);
     match store.watch(def, ns, rv) {
         Ok(start) => {
@@ -100,11 +114,16 @@ pub(super) fn serve(
         }
     }
     let body = StreamBody::new(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|bytes| (Ok::<_, BoxError>(Frame::data(bytes)), rx))
+        rx.recv()
+            .await
+            .map(|bytes| (Ok::<_, BoxError>(Frame::data(bytes)), rx))
     }));
     let mut response = Response::new(body.boxed_unsync());
     *response.status_mut() = StatusCode::OK;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     Ok(response)
 }
 
@@ -126,7 +145,11 @@ async fn stream(
     let mut seen = start.after;
     for event in &start.replay {
         if let Some((kind, object)) = filter.translate(event) {
-            if tx.send(line(&json!({"type": kind, "object": object}))).await.is_err() {
+            if tx
+                .send(line(&json!({"type": kind, "object": object})))
+                .await
+                .is_err()
+            {
                 return;
             }
         }

@@ -8,8 +8,11 @@ use crate::api::ApiError;
 use crate::registry::ResourceDef;
 
 pub(super) fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -26,38 +29,65 @@ pub(super) fn uid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// Five characters from kube's generateName alphabet (no vowels, no confusable digits).
 pub(super) fn random_suffix() -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    random_bytes::<5>().iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect()
+    random_bytes::<5>()
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
 }
 
 pub(super) fn encode_continue(last: &Value) -> String {
-    let token = json!([last["metadata"]["namespace"].as_str().unwrap_or_default(), last["metadata"]["name"]]);
+    let token = json!([
+        last["metadata"]["namespace"].as_str().unwrap_or_default(),
+        last["metadata"]["name"]
+    ]);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.to_string())
 }
 
 pub(super) fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
     let bad = || ApiError::bad_request("continue key is not valid");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| bad())?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    Ok((value[0].as_str().ok_or_else(bad)?.to_owned(), value[1].as_str().ok_or_else(bad)?.to_owned()))
+    Ok((
+        value[0].as_str().ok_or_else(bad)?.to_owned(),
+        value[1].as_str().ok_or_else(bad)?.to_owned(),
+    ))
 }
 
 /// apiVersion and kind, when given, must be this resource's.
 pub(super) fn check_type(def: &ResourceDef, body: &Value) -> Result<(), ApiError> {
     if let Some(kind) = body["kind"].as_str() {
         if kind != def.kind {
-            return Err(ApiError::bad_request(format!("the kind {kind:?} does not match the resource {} (kind {})", def.plural, def.kind)));
+            return Err(ApiError::bad_request(format!(
+                "the kind {kind:?} does not match the resource {} (kind {})",
+                def.plural, def.kind
+            )));
         }
     }
     if let Some(api_version) = body["apiVersion"].as_str() {
-        let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or_default();
+        let group = api_version
+            .rsplit_once('/')
+            .map(|(g, _)| g)
+            .unwrap_or_default();
         if group != def.group {
-            return Err(ApiError::bad_request(format!("the apiVersion {api_version:?} does not match the resource's group {:?}", def.group)));
+            return Err(ApiError::bad_request(format!(
+                "the apiVersion {api_version:?} does not match the resource's group {:?}",
+                def.group
+            )));
         }
     }
     Ok(())
@@ -68,7 +98,10 @@ pub(super) fn validate_name(def: &ResourceDef, name: &str) -> Result<(), ApiErro
     let label = |s: &str| {
         let b = s.as_bytes();
         let edge = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-        !b.is_empty() && b.len() <= 63 && b.first().is_some_and(edge) && b.last().is_some_and(edge)
+        !b.is_empty()
+            && b.len() <= 63
+            && b.first().is_some_and(edge)
+            && b.last().is_some_and(edge)
             && b.iter().all(|c| edge(c) || *c == b'-')
     };
     let ok = if def.plural == "namespaces" {
@@ -84,13 +117,26 @@ pub(super) fn validate_name(def: &ResourceDef, name: &str) -> Result<(), ApiErro
         } else {
             "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
         };
-        Err(ApiError::invalid(def.target(), name, "metadata.name", &format!("Invalid value: {name:?}: {rule}")))
+        Err(ApiError::invalid(
+            def.target(),
+            name,
+            "metadata.name",
+            &format!("Invalid value: {name:?}: {rule}"),
+        ))
     }
 }
 
 /// Fields only the server sets survive any update as they were.
 pub(super) fn keep_system_fields(desired: &mut Value, current: &Value, def: &ResourceDef) {
-    for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "name", "namespace"] {
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "name",
+        "namespace",
+    ] {
         match current["metadata"].get(field) {
             Some(value) => desired["metadata"][field] = value.clone(),
             None => {
@@ -100,7 +146,9 @@ pub(super) fn keep_system_fields(desired: &mut Value, current: &Value, def: &Res
             }
         }
     }
-    if desired["metadata"]["managedFields"].is_null() && !current["metadata"]["managedFields"].is_null() {
+    if desired["metadata"]["managedFields"].is_null()
+        && !current["metadata"]["managedFields"].is_null()
+    {
         desired["metadata"]["managedFields"] = current["metadata"]["managedFields"].clone();
     }
     if def.plural == "namespaces" {
@@ -145,7 +193,11 @@ fn strip(value: &Value, keys: &[&str]) -> Value {
 }
 
 /// Secrets and ConfigMaps marked `immutable: true` keep their data.
-pub(super) fn check_immutable(def: &ResourceDef, current: &Value, desired: &Value) -> Result<(), ApiError> {
+pub(super) fn check_immutable(
+    def: &ResourceDef,
+    current: &Value,
+    desired: &Value,
+) -> Result<(), ApiError> {
     if !(def.group.is_empty() && (def.plural == "secrets" || def.plural == "configmaps")) {
         return Ok(());
     }
@@ -155,7 +207,12 @@ pub(super) fn check_immutable(def: &ResourceDef, current: &Value, desired: &Valu
     let name = current["metadata"]["name"].as_str().unwrap_or_default();
     for field in ["data", "binaryData", "immutable"] {
         if current.get(field) != desired.get(field) {
-            return Err(ApiError::invalid(def.target(), name, field, "Forbidden: field is immutable when `immutable` is set"));
+            return Err(ApiError::invalid(
+                def.target(),
+                name,
+                field,
+                "Forbidden: field is immutable when `immutable` is set",
+            ));
         }
     }
     Ok(())
@@ -166,7 +223,12 @@ pub(super) fn crd_status(crd: &mut Value) {
     let now = now_rfc3339();
     let storage: Vec<Value> = crd["spec"]["versions"]
         .as_array()
-        .map(|vs| vs.iter().filter(|v| v["storage"] == json!(true)).map(|v| v["name"].clone()).collect())
+        .map(|vs| {
+            vs.iter()
+                .filter(|v| v["storage"] == json!(true))
+                .map(|v| v["name"].clone())
+                .collect()
+        })
         .unwrap_or_default();
     crd["status"] = json!({
         "acceptedNames": crd["spec"]["names"].clone(),
@@ -187,7 +249,9 @@ pub(super) fn apply_defaults(def: &ResourceDef, body: &mut Value) {
     if body["type"].is_null() {
         body["type"] = json!("Opaque");
     }
-    if let Some(Value::Object(string_data)) = body.as_object_mut().and_then(|o| o.remove("stringData")) {
+    if let Some(Value::Object(string_data)) =
+        body.as_object_mut().and_then(|o| o.remove("stringData"))
+    {
         if !body["data"].is_object() {
             body["data"] = json!({});
         }

@@ -102,7 +102,9 @@ impl Store {
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock would be a bug in this test server; keep serving.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The served resource at group/version/plural.
@@ -140,7 +142,10 @@ impl Store {
 
     /// Look an object up by storage key without a served definition (GC, token review).
     pub fn get_raw(&self, key: &ResKey, ns: &str, name: &str) -> Option<Arc<Value>> {
-        self.lock().objects.get(&(key.clone(), ns.to_owned(), name.to_owned())).cloned()
+        self.lock()
+            .objects
+            .get(&(key.clone(), ns.to_owned(), name.to_owned()))
+            .cloned()
     }
 
     /// List objects of a resource, optionally in one namespace, filtered, paged.
@@ -160,7 +165,10 @@ impl Store {
         let key = def.key();
         let mut items = Vec::new();
         let mut next = None;
-        for ((k, obj_ns, name), obj) in inner.objects.range((key.clone(), String::new(), String::new())..) {
+        for ((k, obj_ns, name), obj) in inner
+            .objects
+            .range((key.clone(), String::new(), String::new())..)
+        {
             if *k != key {
                 break;
             }
@@ -176,16 +184,27 @@ impl Store {
                 continue;
             }
             if limit.is_some_and(|limit| items.len() >= limit) {
-                next = items.last().map(|last: &Arc<Value>| meta::encode_continue(last));
+                next = items
+                    .last()
+                    .map(|last: &Arc<Value>| meta::encode_continue(last));
                 break;
             }
             items.push(Arc::new(versioned(def, obj)));
         }
-        Ok(ListResult { items, resource_version: inner.rv, continue_token: next })
+        Ok(ListResult {
+            items,
+            resource_version: inner.rv,
+            continue_token: next,
+        })
     }
 
     /// Create an object.
-    pub fn create(&self, def: &ResourceDef, ns: Option<&str>, body: Value) -> Result<Value, ApiError> {
+    pub fn create(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        body: Value,
+    ) -> Result<Value, ApiError> {
         let mut inner = self.lock();
         let created = inner.create(def, ns, body)?;
         self.publish(&mut inner);
@@ -226,7 +245,8 @@ impl Store {
                 // A patch is against the object read under this lock: no lost update, so a
                 // resourceVersion it carries over is the current one.
                 if desired["metadata"]["resourceVersion"].is_null() {
-                    desired["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+                    desired["metadata"]["resourceVersion"] =
+                        current["metadata"]["resourceVersion"].clone();
                 }
                 inner.update(def, ns, name, desired, sub)
             }
@@ -302,12 +322,20 @@ fn versioned(def: &ResourceDef, obj: &Value) -> Value {
 }
 
 impl Inner {
-
-    fn emit(&mut self, key: &ResKey, kind: EventType, object: Arc<Value>, previous: Option<Arc<Value>>) {
+    fn emit(
+        &mut self,
+        key: &ResKey,
+        kind: EventType,
+        object: Arc<Value>,
+        previous: Option<Arc<Value>>,
+    ) {
         let event = Arc::new(WatchEvent {
             resource_version: self.rv,
             key: key.clone(),
-            namespace: object["metadata"]["namespace"].as_str().unwrap_or_default().to_owned(),
+            namespace: object["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             kind,
             object,
             previous,
@@ -322,21 +350,42 @@ impl Inner {
 
     fn get(&self, def: &ResourceDef, ns: Option<&str>, name: &str) -> Result<Arc<Value>, ApiError> {
         let key = (def.key(), scoped_ns(def, ns), name.to_owned());
-        self.objects.get(&key).cloned().ok_or_else(|| ApiError::not_found(def.target(), name))
+        self.objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(def.target(), name))
     }
 
     fn namespace_state(&self, ns: &str) -> Option<bool> {
-        let key = (ResKey { group: String::new(), resource: "namespaces".into() }, String::new(), ns.to_owned());
-        self.objects.get(&key).map(|obj| obj["metadata"]["deletionTimestamp"].is_null())
+        let key = (
+            ResKey {
+                group: String::new(),
+                resource: "namespaces".into(),
+            },
+            String::new(),
+            ns.to_owned(),
+        );
+        self.objects
+            .get(&key)
+            .map(|obj| obj["metadata"]["deletionTimestamp"].is_null())
     }
 
-    fn create(&mut self, def: &ResourceDef, ns: Option<&str>, mut body: Value) -> Result<Value, ApiError> {
+    fn create(
+        &mut self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        mut body: Value,
+    ) -> Result<Value, ApiError> {
         if def.create_only {
-            return Err(ApiError::method_not_allowed("create is handled by its own endpoint"));
+            return Err(ApiError::method_not_allowed(
+                "create is handled by its own endpoint",
+            ));
         }
         meta::check_type(def, &body)?;
         if !body.is_object() {
-            return Err(ApiError::bad_request("the request body must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            ));
         }
         let ns = self.check_namespace(def, ns, &body)?;
         let name = match body["metadata"]["name"].as_str().filter(|n| !n.is_empty()) {
@@ -344,7 +393,12 @@ impl Inner {
             None => match body["metadata"]["generateName"].as_str() {
                 Some(prefix) => format!("{prefix}{}", random_suffix()),
                 None => {
-                    return Err(ApiError::invalid(def.target(), "", "metadata.name", "Required value: name or generateName is required"));
+                    return Err(ApiError::invalid(
+                        def.target(),
+                        "",
+                        "metadata.name",
+                        "Required value: name or generateName is required",
+                    ));
                 }
             },
         };
@@ -356,7 +410,9 @@ impl Inner {
         }
         if def.plural == "customresourcedefinitions" {
             body["metadata"]["name"] = json!(name);
-            self.registry.register_crd(&body).map_err(|why| ApiError::invalid(def.target(), &name, "spec", &why))?;
+            self.registry
+                .register_crd(&body)
+                .map_err(|why| ApiError::invalid(def.target(), &name, "spec", &why))?;
             meta::crd_status(&mut body);
         }
         let rv = self.next_rv();
@@ -395,11 +451,18 @@ impl Inner {
     }
 
     /// The namespace an object goes to, checked against the body and against existence.
-    fn check_namespace(&self, def: &ResourceDef, ns: Option<&str>, body: &Value) -> Result<String, ApiError> {
+    fn check_namespace(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        body: &Value,
+    ) -> Result<String, ApiError> {
         if !def.namespaced {
             return Ok(String::new());
         }
-        let body_ns = body["metadata"]["namespace"].as_str().filter(|s| !s.is_empty());
+        let body_ns = body["metadata"]["namespace"]
+            .as_str()
+            .filter(|s| !s.is_empty());
         let ns = match (ns, body_ns) {
             (Some(url), Some(body)) if url != body => {
                 return Err(ApiError::bad_request(
@@ -408,11 +471,19 @@ impl Inner {
             }
             (Some(url), _) => url,
             (None, Some(body)) => body,
-            (None, None) => return Err(ApiError::bad_request("a namespace is required for a namespaced resource")),
+            (None, None) => {
+                return Err(ApiError::bad_request(
+                    "a namespace is required for a namespaced resource",
+                ));
+            }
         };
         match self.namespace_state(ns) {
             None => Err(ApiError::not_found(
-                crate::api::Target { resource: "namespaces", group: "", kind: "Namespace" },
+                crate::api::Target {
+                    resource: "namespaces",
+                    group: "",
+                    kind: "Namespace",
+                },
                 ns,
             )),
             Some(false) => Err(ApiError::forbidden(format!(
@@ -435,7 +506,11 @@ impl Inner {
         meta::check_type(def, &body)?;
         let ns = scoped_ns(def, ns);
         let key = (def.key(), ns.clone(), name.to_owned());
-        let current = self.objects.get(&key).cloned().ok_or_else(|| ApiError::not_found(def.target(), name))?;
+        let current = self
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(def.target(), name))?;
         if let Some(body_name) = body["metadata"]["name"].as_str() {
             if body_name != name {
                 return Err(ApiError::bad_request(format!(
@@ -443,7 +518,10 @@ impl Inner {
                 )));
             }
         }
-        if let Some(body_ns) = body["metadata"]["namespace"].as_str().filter(|s| !s.is_empty()) {
+        if let Some(body_ns) = body["metadata"]["namespace"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+        {
             if def.namespaced && body_ns != ns {
                 return Err(ApiError::bad_request(
                     "the namespace of the provided object does not match the namespace sent on the request",
@@ -459,7 +537,11 @@ impl Inner {
         }
         if let Some(body_uid) = body["metadata"]["uid"].as_str() {
             if body_uid != current["metadata"]["uid"] {
-                return Err(ApiError::conflict(def.target(), name, "Precondition failed: UID in precondition does not match"));
+                return Err(ApiError::conflict(
+                    def.target(),
+                    name,
+                    "Precondition failed: UID in precondition does not match",
+                ));
             }
         }
         let mut desired = match sub {
@@ -480,7 +562,9 @@ impl Inner {
         meta::apply_defaults(def, &mut desired);
         meta::check_immutable(def, &current, &desired)?;
         if def.plural == "customresourcedefinitions" && sub == Subresource::Main {
-            self.registry.register_crd(&desired).map_err(|why| ApiError::invalid(def.target(), name, "spec", &why))?;
+            self.registry
+                .register_crd(&desired)
+                .map_err(|why| ApiError::invalid(def.target(), name, "spec", &why))?;
             meta::crd_status(&mut desired);
         }
         if def.generation && meta::spec_changed(&current, &desired) {
@@ -491,17 +575,29 @@ impl Inner {
             return Ok((*current).clone());
         }
         let terminating = !desired["metadata"]["deletionTimestamp"].is_null();
-        let no_finalizers = desired["metadata"]["finalizers"].as_array().is_none_or(Vec::is_empty);
+        let no_finalizers = desired["metadata"]["finalizers"]
+            .as_array()
+            .is_none_or(Vec::is_empty);
         let rv = self.next_rv();
         desired["metadata"]["resourceVersion"] = json!(rv.to_string());
         let stored = Arc::new(desired);
         if terminating && no_finalizers && def.plural != "namespaces" {
             self.objects.remove(&key);
-            self.emit(&def.key(), EventType::Deleted, stored.clone(), Some(current));
+            self.emit(
+                &def.key(),
+                EventType::Deleted,
+                stored.clone(),
+                Some(current),
+            );
             self.after_delete(def, &stored);
         } else {
             self.objects.insert(key, stored.clone());
-            self.emit(&def.key(), EventType::Modified, stored.clone(), Some(current));
+            self.emit(
+                &def.key(),
+                EventType::Modified,
+                stored.clone(),
+                Some(current),
+            );
         }
         Ok((*stored).clone())
     }
@@ -514,19 +610,46 @@ impl Inner {
         options: &DeleteOptions,
     ) -> Result<Value, ApiError> {
         let key = (def.key(), scoped_ns(def, ns), name.to_owned());
-        let current = self.objects.get(&key).cloned().ok_or_else(|| ApiError::not_found(def.target(), name))?;
-        if options.uid.as_deref().is_some_and(|uid| uid != current["metadata"]["uid"]) {
-            return Err(ApiError::conflict(def.target(), name, "Precondition failed: UID in precondition does not match"));
+        let current = self
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(def.target(), name))?;
+        if options
+            .uid
+            .as_deref()
+            .is_some_and(|uid| uid != current["metadata"]["uid"])
+        {
+            return Err(ApiError::conflict(
+                def.target(),
+                name,
+                "Precondition failed: UID in precondition does not match",
+            ));
         }
-        if options.resource_version.as_deref().is_some_and(|rv| rv != current["metadata"]["resourceVersion"]) {
-            return Err(ApiError::conflict(def.target(), name, "Precondition failed: resourceVersion in precondition does not match"));
+        if options
+            .resource_version
+            .as_deref()
+            .is_some_and(|rv| rv != current["metadata"]["resourceVersion"])
+        {
+            return Err(ApiError::conflict(
+                def.target(),
+                name,
+                "Precondition failed: resourceVersion in precondition does not match",
+            ));
         }
         self.delete_key(def, key, current)
     }
 
     /// Delete or mark: shared by DELETE, GC and namespace cleanup.
-    fn delete_key(&mut self, def: &ResourceDef, key: ObjKey, current: Arc<Value>) -> Result<Value, ApiError> {
-        let has_finalizers = current["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+    fn delete_key(
+        &mut self,
+        def: &ResourceDef,
+        key: ObjKey,
+        current: Arc<Value>,
+    ) -> Result<Value, ApiError> {
+        let has_finalizers = current["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
         if has_finalizers || def.plural == "namespaces" {
             if !current["metadata"]["deletionTimestamp"].is_null() {
                 return Ok((*current).clone());
@@ -541,7 +664,12 @@ impl Inner {
             marked["metadata"]["resourceVersion"] = json!(rv.to_string());
             let stored = Arc::new(marked);
             self.objects.insert(key, stored.clone());
-            self.emit(&def.key(), EventType::Modified, stored.clone(), Some(current));
+            self.emit(
+                &def.key(),
+                EventType::Modified,
+                stored.clone(),
+                Some(current),
+            );
             return Ok((*stored).clone());
         }
         self.objects.remove(&key);
@@ -559,9 +687,17 @@ impl Inner {
         if def.plural != "customresourcedefinitions" {
             return;
         }
-        let name = gone["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let name = gone["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         if let Some(key) = self.registry.unregister_crd(&name) {
-            let doomed: Vec<ObjKey> = self.objects.keys().filter(|(k, _, _)| *k == key).cloned().collect();
+            let doomed: Vec<ObjKey> = self
+                .objects
+                .keys()
+                .filter(|(k, _, _)| *k == key)
+                .cloned()
+                .collect();
             for obj_key in doomed {
                 if let Some(obj) = self.objects.remove(&obj_key) {
                     self.next_rv();
@@ -582,7 +718,11 @@ impl Inner {
             let terminating: Vec<String> = self
                 .objects
                 .iter()
-                .filter(|((k, _, _), o)| k.group.is_empty() && k.resource == "namespaces" && !o["metadata"]["deletionTimestamp"].is_null())
+                .filter(|((k, _, _), o)| {
+                    k.group.is_empty()
+                        && k.resource == "namespaces"
+                        && !o["metadata"]["deletionTimestamp"].is_null()
+                })
                 .map(|((_, _, name), _)| name.clone())
                 .collect();
             let doomed: Vec<(ObjKey, Arc<Value>)> = self
@@ -590,10 +730,15 @@ impl Inner {
                 .iter()
                 .filter(|((_, ns, _), obj)| {
                     let already = !obj["metadata"]["deletionTimestamp"].is_null();
-                    let orphaned = obj["metadata"]["ownerReferences"].as_array().is_some_and(|owners| {
-                        !owners.is_empty()
-                            && owners.iter().all(|o| o["uid"].as_str().is_none_or(|uid| !uids.contains(uid)))
-                    });
+                    let orphaned =
+                        obj["metadata"]["ownerReferences"]
+                            .as_array()
+                            .is_some_and(|owners| {
+                                !owners.is_empty()
+                                    && owners.iter().all(|o| {
+                                        o["uid"].as_str().is_none_or(|uid| !uids.contains(uid))
+                                    })
+                            });
                     !already && (orphaned || terminating.contains(ns))
                 })
                 .map(|(k, v)| (k.clone(), v.clone()))
@@ -616,7 +761,10 @@ impl Inner {
                     total += 1;
                 }
             }
-            let ns_key = ResKey { group: String::new(), resource: "namespaces".into() };
+            let ns_key = ResKey {
+                group: String::new(),
+                resource: "namespaces".into(),
+            };
             for ns in empty {
                 if let Some(obj) = self.objects.remove(&(ns_key.clone(), String::new(), ns)) {
                     self.next_rv();
@@ -631,7 +779,11 @@ impl Inner {
 }
 
 fn scoped_ns(def: &ResourceDef, ns: Option<&str>) -> String {
-    if def.namespaced { ns.unwrap_or_default().to_owned() } else { String::new() }
+    if def.namespaced {
+        ns.unwrap_or_default().to_owned()
+    } else {
+        String::new()
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,11 @@ fn store() -> Arc<Store> {
 }
 
 fn def(store: &Store, group: &str, plural: &str) -> ResourceDef {
-    let version = if group == "apps" || group.is_empty() { "v1" } else { "v1" };
+    let version = if group == "apps" || group.is_empty() {
+        "v1"
+    } else {
+        "v1"
+    };
     store.def(group, version, plural).unwrap()
 }
 
@@ -22,24 +26,61 @@ fn create_get_conflicts_and_resource_versions() {
     let a = s.create(&secrets, Some("default"), secret("a")).unwrap();
     assert_eq!(a["metadata"]["namespace"], "default");
     assert!(a["metadata"]["uid"].as_str().unwrap().len() == 36);
-    let err = s.create(&secrets, Some("default"), secret("a")).unwrap_err();
+    let err = s
+        .create(&secrets, Some("default"), secret("a"))
+        .unwrap_err();
     assert_eq!((err.code, err.reason), (409, "AlreadyExists"));
     assert_eq!(err.message, "secrets \"a\" already exists");
 
     let mut stale = a.clone();
     stale["data"] = json!({"k": "eA=="});
-    let b = s.update(&secrets, Some("default"), "a", stale.clone(), Subresource::Main).unwrap();
-    assert!(b["metadata"]["resourceVersion"].as_str().unwrap().parse::<u64>().unwrap()
-        > a["metadata"]["resourceVersion"].as_str().unwrap().parse::<u64>().unwrap());
-    let err = s.update(&secrets, Some("default"), "a", stale, Subresource::Main).unwrap_err();
+    let b = s
+        .update(
+            &secrets,
+            Some("default"),
+            "a",
+            stale.clone(),
+            Subresource::Main,
+        )
+        .unwrap();
+    assert!(
+        b["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > a["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+    );
+    let err = s
+        .update(&secrets, Some("default"), "a", stale, Subresource::Main)
+        .unwrap_err();
     assert_eq!((err.code, err.reason), (409, "Conflict"));
     // A no-op update keeps the resourceVersion.
-    let same = s.update(&secrets, Some("default"), "a", b.clone(), Subresource::Main).unwrap();
-    assert_eq!(same["metadata"]["resourceVersion"], b["metadata"]["resourceVersion"]);
+    let same = s
+        .update(&secrets, Some("default"), "a", b.clone(), Subresource::Main)
+        .unwrap();
+    assert_eq!(
+        same["metadata"]["resourceVersion"],
+        b["metadata"]["resourceVersion"]
+    );
 
-    assert_eq!(s.get(&secrets, Some("default"), "nope").unwrap_err().code, 404);
-    assert_eq!(s.create(&secrets, Some("missing-ns"), secret("x")).unwrap_err().code, 404);
-    let err = s.create(&secrets, Some("default"), secret("Bad_Name")).unwrap_err();
+    assert_eq!(
+        s.get(&secrets, Some("default"), "nope").unwrap_err().code,
+        404
+    );
+    assert_eq!(
+        s.create(&secrets, Some("missing-ns"), secret("x"))
+            .unwrap_err()
+            .code,
+        404
+    );
+    let err = s
+        .create(&secrets, Some("default"), secret("Bad_Name"))
+        .unwrap_err();
     assert_eq!((err.code, err.reason), (422, "Invalid"));
 }
 
@@ -53,21 +94,51 @@ fn generate_name_and_generation() {
     let name = d["metadata"]["name"].as_str().unwrap().to_owned();
     assert!(name.starts_with("web-") && name.len() == 9);
     assert_eq!(d["metadata"]["generation"], 1);
-    assert!(d.get("status").is_none(), "status is not set through the main resource");
+    assert!(
+        d.get("status").is_none(),
+        "status is not set through the main resource"
+    );
 
     let mut relabeled = d.clone();
     relabeled["metadata"]["labels"] = json!({"a": "b"});
-    let r = s.update(&deployments, Some("default"), &name, relabeled, Subresource::Main).unwrap();
-    assert_eq!(r["metadata"]["generation"], 1, "metadata changes do not bump generation");
+    let r = s
+        .update(
+            &deployments,
+            Some("default"),
+            &name,
+            relabeled,
+            Subresource::Main,
+        )
+        .unwrap();
+    assert_eq!(
+        r["metadata"]["generation"], 1,
+        "metadata changes do not bump generation"
+    );
     let mut scaled = r.clone();
     scaled["spec"]["replicas"] = json!(3);
-    let r = s.update(&deployments, Some("default"), &name, scaled, Subresource::Main).unwrap();
+    let r = s
+        .update(
+            &deployments,
+            Some("default"),
+            &name,
+            scaled,
+            Subresource::Main,
+        )
+        .unwrap();
     assert_eq!(r["metadata"]["generation"], 2);
 
     let mut status = r.clone();
     status["status"] = json!({"readyReplicas": 3});
     status["spec"]["replicas"] = json!(99);
-    let st = s.update(&deployments, Some("default"), &name, status, Subresource::Status).unwrap();
+    let st = s
+        .update(
+            &deployments,
+            Some("default"),
+            &name,
+            status,
+            Subresource::Status,
+        )
+        .unwrap();
     assert_eq!(st["status"]["readyReplicas"], 3);
     assert_eq!(st["spec"]["replicas"], 3, "spec is ignored on /status");
     assert_eq!(st["metadata"]["generation"], 2);
@@ -80,12 +151,15 @@ fn finalizers_hold_deletion_until_removed() {
     let mut obj = secret("f");
     obj["metadata"]["finalizers"] = json!(["example.com/hold"]);
     s.create(&secrets, Some("default"), obj).unwrap();
-    let marked = s.delete(&secrets, Some("default"), "f", &DeleteOptions::default()).unwrap();
+    let marked = s
+        .delete(&secrets, Some("default"), "f", &DeleteOptions::default())
+        .unwrap();
     assert!(marked["metadata"]["deletionTimestamp"].is_string());
     assert!(s.get(&secrets, Some("default"), "f").is_ok());
     let mut released = marked.clone();
     released["metadata"]["finalizers"] = json!([]);
-    s.update(&secrets, Some("default"), "f", released, Subresource::Main).unwrap();
+    s.update(&secrets, Some("default"), "f", released, Subresource::Main)
+        .unwrap();
     assert_eq!(s.get(&secrets, Some("default"), "f").unwrap_err().code, 404);
 }
 
@@ -94,22 +168,39 @@ fn owner_gone_means_dependents_collected_and_namespaces_empty_out() {
     let s = store();
     let cms = def(&s, "", "configmaps");
     let secrets = def(&s, "", "secrets");
-    let owner = s.create(&cms, Some("default"), json!({"metadata": {"name": "owner"}})).unwrap();
+    let owner = s
+        .create(
+            &cms,
+            Some("default"),
+            json!({"metadata": {"name": "owner"}}),
+        )
+        .unwrap();
     let mut child = secret("child");
-    child["metadata"]["ownerReferences"] =
-        json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"]}]);
+    child["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"]}]);
     s.create(&secrets, Some("default"), child).unwrap();
-    s.create(&secrets, Some("default"), secret("bystander")).unwrap();
-    s.delete(&cms, Some("default"), "owner", &DeleteOptions::default()).unwrap();
+    s.create(&secrets, Some("default"), secret("bystander"))
+        .unwrap();
+    s.delete(&cms, Some("default"), "owner", &DeleteOptions::default())
+        .unwrap();
     assert_eq!(s.collect_garbage(), 1);
-    assert_eq!(s.get(&secrets, Some("default"), "child").unwrap_err().code, 404);
+    assert_eq!(
+        s.get(&secrets, Some("default"), "child").unwrap_err().code,
+        404
+    );
     assert!(s.get(&secrets, Some("default"), "bystander").is_ok());
 
     let namespaces = def(&s, "", "namespaces");
-    s.create(&namespaces, None, json!({"metadata": {"name": "team"}})).unwrap();
+    s.create(&namespaces, None, json!({"metadata": {"name": "team"}}))
+        .unwrap();
     s.create(&secrets, Some("team"), secret("x")).unwrap();
-    s.delete(&namespaces, None, "team", &DeleteOptions::default()).unwrap();
-    assert_eq!(s.create(&secrets, Some("team"), secret("y")).unwrap_err().code, 403);
+    s.delete(&namespaces, None, "team", &DeleteOptions::default())
+        .unwrap();
+    assert_eq!(
+        s.create(&secrets, Some("team"), secret("y"))
+            .unwrap_err()
+            .code,
+        403
+    );
     s.collect_garbage();
     assert_eq!(s.get(&namespaces, None, "team").unwrap_err().code, 404);
     assert_eq!(s.get(&secrets, Some("team"), "x").unwrap_err().code, 404);
@@ -120,16 +211,28 @@ fn list_pages_and_watch_replays() {
     let s = store();
     let secrets = def(&s, "", "secrets");
     for i in 0..5 {
-        s.create(&secrets, Some("default"), secret(&format!("s{i}"))).unwrap();
+        s.create(&secrets, Some("default"), secret(&format!("s{i}")))
+            .unwrap();
     }
-    let page = s.list(&secrets, Some("default"), &|_| true, Some(2), None).unwrap();
+    let page = s
+        .list(&secrets, Some("default"), &|_| true, Some(2), None)
+        .unwrap();
     assert_eq!(page.items.len(), 2);
-    let rest = s.list(&secrets, None, &|_| true, None, page.continue_token.as_deref()).unwrap();
+    let rest = s
+        .list(
+            &secrets,
+            None,
+            &|_| true,
+            None,
+            page.continue_token.as_deref(),
+        )
+        .unwrap();
     assert_eq!(rest.items.len(), 3);
     assert_eq!(rest.items[0]["metadata"]["name"], "s2");
 
     let from = page.resource_version;
-    s.delete(&secrets, Some("default"), "s0", &DeleteOptions::default()).unwrap();
+    s.delete(&secrets, Some("default"), "s0", &DeleteOptions::default())
+        .unwrap();
     let start = s.watch(&secrets, None, Some(from)).unwrap();
     assert_eq!(start.replay.len(), 1);
     assert_eq!(start.replay[0].kind, EventType::Deleted);
@@ -153,8 +256,19 @@ fn crds_register_and_take_their_objects_along() {
     let created = s.create(&crds, None, crd).unwrap();
     assert_eq!(created["status"]["conditions"][1]["type"], "Established");
     let widgets = s.def("example.com", "v1", "widgets").unwrap();
-    s.create(&widgets, Some("default"), json!({"metadata": {"name": "w"}, "spec": {"size": 1}})).unwrap();
-    s.delete(&crds, None, "widgets.example.com", &DeleteOptions::default()).unwrap();
+    s.create(
+        &widgets,
+        Some("default"),
+        json!({"metadata": {"name": "w"}, "spec": {"size": 1}}),
+    )
+    .unwrap();
+    s.delete(
+        &crds,
+        None,
+        "widgets.example.com",
+        &DeleteOptions::default(),
+    )
+    .unwrap();
     assert!(s.def("example.com", "v1", "widgets").is_none());
     assert!(s.get_raw(&widgets.key(), "default", "w").is_none());
 }
@@ -168,6 +282,8 @@ fn immutable_secrets_keep_their_data() {
     let created = s.create(&secrets, Some("default"), obj).unwrap();
     let mut changed = created.clone();
     changed["data"] = json!({"k": "eA=="});
-    let err = s.update(&secrets, Some("default"), "i", changed, Subresource::Main).unwrap_err();
+    let err = s
+        .update(&secrets, Some("default"), "i", changed, Subresource::Main)
+        .unwrap_err();
     assert_eq!((err.code, err.reason), (422, "Invalid"));
 }

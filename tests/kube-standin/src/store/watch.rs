@@ -95,7 +95,11 @@ pub(super) fn start(
                     })
                 })
                 .collect();
-            Ok(WatchStart { replay, live, after: inner.rv })
+            Ok(WatchStart {
+                replay,
+                live,
+                after: inner.rv,
+            })
         }
         Some(rv) if rv < inner.compacted => Err(ApiError::gone(format!(
             "too old resource version: {rv} ({})",
@@ -108,7 +112,11 @@ pub(super) fn start(
                 .filter(|e| e.resource_version > rv && e.concerns(&key, ns))
                 .cloned()
                 .collect();
-            Ok(WatchStart { replay, live, after: inner.rv })
+            Ok(WatchStart {
+                replay,
+                live,
+                after: inner.rv,
+            })
         }
     }
 }

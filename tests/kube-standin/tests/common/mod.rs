@@ -1,6 +1,10 @@
 //! Start a stand-in and a kube-rs client for it.
 #![allow(dead_code, unreachable_pub)]
-#![allow(clippy::unwrap_used, clippy::panic, reason = "test support: failing loudly is the point")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test support: failing loudly is the point"
+)]
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,7 +20,9 @@ pub async fn start() -> (StandIn, kube::Client) {
 
 pub async fn client_for(standin: &StandIn) -> kube::Client {
     let kubeconfig = Kubeconfig::from_yaml(&standin.kubeconfig_yaml()).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .unwrap();
     kube::Client::try_from(config).unwrap()
 }
 
