@@ -7,6 +7,9 @@
 //! [`OpenBao`] runs `bao server -dev` as a child process, talks to it over its HTTP API and
 //! kills it when dropped.
 //!
+//! [`Cluster`] starts kube-standin in-process on its own runtime, writes its kubeconfig, and
+//! can start an OpenBao whose kubernetes auth reviews tokens against it.
+//!
 //! Everything here panics on failure, by design: a test that cannot get its tools must fail
 //! loudly rather than skip. Panic messages never carry secret values (tokens, secret data).
 
@@ -17,8 +20,11 @@
     reason = "test equipment: a failed set-up step must fail the calling test with a panic"
 )]
 
+mod cluster;
 mod openbao;
 mod tools;
+
+pub use cluster::Cluster;
 
 pub use openbao::{BaoResponse, OpenBao};
 pub use tools::{kubectl, kubectl_command, kubectl_ok, tools_bin, tools_path, workspace_root};

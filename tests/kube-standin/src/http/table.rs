@@ -56,11 +56,7 @@ pub(super) fn render(def: &ResourceDef, items: &[&Value], resource_version: &str
 /// `.a.b` and `.a[?(@.type=="X")].b`, the shapes printer columns use.
 fn lookup(item: &Value, path: &str) -> Value {
     let mut current = item.clone();
-    for part in path
-        .trim_start_matches('.')
-        .split('.')
-        .filter(|p| !p.is_empty())
-    {
+    for part in segments(path) {
         current = match part.split_once("[?(@.") {
             Some((field, filter)) => {
                 let filter = filter.trim_end_matches(")]");
@@ -68,22 +64,34 @@ fn lookup(item: &Value, path: &str) -> Value {
                 let want = want.trim_matches(|c| c == '"' || c == '\'');
                 current[field]
                     .as_array()
-                    .and_then(|items| {
-                        items
-                            .iter()
-                            .find(|i| i[key].as_str() == Some(want))
-                            .cloned()
-                    })
+                    .and_then(|items| items.iter().find(|i| i[key].as_str() == Some(want)).cloned())
                     .unwrap_or(Value::Null)
             }
-            None => current[part].clone(),
+            None => current[part.as_str()].clone(),
         };
     }
-    if current.is_null() {
-        json!("")
-    } else {
-        current
+    if current.is_null() { json!("") } else { current }
+}
+
+/// Split a JSONPath on the dots outside `[...]`.
+fn segments(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut depth = 0usize;
+    for c in path.trim_start_matches('.').chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            '.' if depth == 0 => {
+                out.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
     }
+    out.push(current);
+    out.into_iter().filter(|s| !s.is_empty()).collect()
 }
 
 fn age(created: Option<&str>) -> String {

@@ -1,0 +1,87 @@
+//! A kube-standin "cluster" for a test: the stand-in API server on its own tokio runtime (so
+//! tests may block on kubectl or bao without starving it), a kubeconfig in a temporary
+//! directory, and, on request, a real OpenBao dev server whose kubernetes auth reviews tokens
+//! against this stand-in. Dropping the cluster stops the server and removes the directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use kube_standin::{Config, StandIn};
+
+use crate::{OpenBao, kubectl, kubectl_ok};
+
+/// A running stand-in plus its kubeconfig.
+pub struct Cluster {
+    // Field order matters: the stand-in is dropped (stopped) before its runtime goes.
+    standin: StandIn,
+    runtime: Option<tokio::runtime::Runtime>,
+    kubeconfig: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Start kube-standin (HTTPS, random loopback port).
+    pub fn start() -> Cluster {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("kube-standin")
+            .enable_all()
+            .build()
+            .expect("building the stand-in's runtime");
+        let standin = runtime
+            .block_on(StandIn::start(Config::default()))
+            .expect("starting kube-standin");
+        let dir = tempfile::tempdir().expect("creating the kubeconfig directory");
+        let kubeconfig = dir.path().join("kubeconfig");
+        standin.write_kubeconfig(&kubeconfig).expect("writing the kubeconfig");
+        Cluster { standin, runtime: Some(runtime), kubeconfig, _dir: dir }
+    }
+
+    /// The stand-in (store, faults, counters).
+    pub fn standin(&self) -> &StandIn {
+        &self.standin
+    }
+
+    /// The kubeconfig path (mode 0600).
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// Run the real kubectl against this cluster.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        kubectl(&self.kubeconfig, args)
+    }
+
+    /// Run kubectl, require success, return stdout.
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        kubectl_ok(&self.kubeconfig, args)
+    }
+
+    /// A kube-rs client for this cluster (call from inside the test's own runtime).
+    pub async fn client(&self) -> kube::Client {
+        let kubeconfig = kube::config::Kubeconfig::from_yaml(&self.standin.kubeconfig_yaml())
+            .expect("parsing the stand-in's kubeconfig");
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .expect("building the kube-rs config");
+        kube::Client::try_from(config).expect("building the kube-rs client")
+    }
+
+    /// Start a real OpenBao dev server with the kubernetes auth method pointed at this
+    /// stand-in's TokenReview endpoint (over HTTPS, trusting the stand-in's CA).
+    pub fn openbao(&self) -> OpenBao {
+        let bao = OpenBao::start_dev();
+        bao.enable_kubernetes_auth(&self.standin.url(), self.standin.ca_pem());
+        bao
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // The stand-in's own Drop stops its tasks; the runtime then winds down without
+        // blocking (a test may be dropping us from inside another runtime).
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
