@@ -69,10 +69,47 @@ impl Cluster {
 
     /// Start a real OpenBao dev server with the kubernetes auth method pointed at this
     /// stand-in's TokenReview endpoint (over HTTPS, trusting the stand-in's CA).
+    ///
+    /// As with a bao outside the cluster, it reviews with its own credential: a token of the
+    /// service account `kube-system/openbao-reviewer` (API-server audience), so logins with
+    /// tokens of any audience can be reviewed.
     pub fn openbao(&self) -> OpenBao {
         let bao = OpenBao::start_dev();
         bao.enable_kubernetes_auth(&self.standin.url(), self.standin.ca_pem());
+        let reviewer = self.service_account_token("kube-system", "openbao-reviewer", &[], 86_400);
+        bao.write(
+            "auth/kubernetes/config",
+            serde_json::json!({
+                "kubernetes_host": self.standin.url(),
+                "kubernetes_ca_cert": self.standin.ca_pem(),
+                "disable_local_ca_jwt": true,
+                "token_reviewer_jwt": reviewer,
+            }),
+        );
         bao
+    }
+
+    /// Create the service account if needed and issue it a token for `audiences` (empty: the
+    /// API server's), as a TokenRequest would.
+    pub fn service_account_token(&self, namespace: &str, name: &str, audiences: &[&str], seconds: i64) -> String {
+        let store = self.standin.store();
+        let def = store.def("", "v1", "serviceaccounts").expect("serviceaccounts are served");
+        let sa = match store.get(&def, Some(namespace), name) {
+            Ok(sa) => sa,
+            Err(_) => store
+                .create(&def, Some(namespace), serde_json::json!({"metadata": {"name": name}}))
+                .expect("creating the service account"),
+        };
+        let subject = kube_standin::tokens::Subject {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            uid: sa["metadata"]["uid"].as_str().unwrap_or_default().to_owned(),
+        };
+        let audiences: Vec<String> = audiences.iter().map(|a| (*a).to_owned()).collect();
+        self.standin
+            .tokens()
+            .issue(&subject, &audiences, seconds, time::OffsetDateTime::now_utc())
+            .expect("issuing a service-account token")
     }
 }
 
