@@ -542,42 +542,100 @@ async fn token_request_and_token_review() {
     use k8s_openapi::api::core::v1::ServiceAccount;
     let (_standin, client) = start().await;
     let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
-    sas.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "agent"}})).unwrap()).await.unwrap();
+    sas.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "agent"}})).unwrap(),
+    )
+    .await
+    .unwrap();
     let request: TokenRequest =
-        serde_json::from_value(json!({"spec": {"audiences": ["vault"], "expirationSeconds": 900}})).unwrap();
-    let issued: TokenRequest = sas.create_subresource::<TokenRequest, TokenRequest>("token", "agent", &PostParams::default(), &request).await.unwrap();
+        serde_json::from_value(json!({"spec": {"audiences": ["vault"], "expirationSeconds": 900}}))
+            .unwrap();
+    let issued: TokenRequest = sas
+        .create_subresource::<TokenRequest, TokenRequest>(
+            "token",
+            "agent",
+            &PostParams::default(),
+            &request,
+        )
+        .await
+        .unwrap();
     let token = issued.status.unwrap().token;
 
     let reviews: Api<TokenReview> = Api::all(client.clone());
     let review = |token: String, audiences: Vec<&'static str>| {
         let reviews = reviews.clone();
         async move {
-            let body: TokenReview = serde_json::from_value(json!({"spec": {"token": token, "audiences": audiences}})).unwrap();
-            reviews.create(&PostParams::default(), &body).await.unwrap().status.unwrap()
+            let body: TokenReview =
+                serde_json::from_value(json!({"spec": {"token": token, "audiences": audiences}}))
+                    .unwrap();
+            reviews
+                .create(&PostParams::default(), &body)
+                .await
+                .unwrap()
+                .status
+                .unwrap()
         }
     };
     let ok = review(token.clone(), vec!["vault"]).await;
     assert_eq!(ok.authenticated, Some(true));
-    assert_eq!(ok.user.unwrap().username.as_deref(), Some("system:serviceaccount:default:agent"));
+    assert_eq!(
+        ok.user.unwrap().username.as_deref(),
+        Some("system:serviceaccount:default:agent")
+    );
     assert_eq!(ok.audiences, Some(vec!["vault".to_owned()]));
-    assert_eq!(review(token.clone(), vec!["other"]).await.authenticated, Some(false));
-    assert_eq!(review("not-a-token".into(), vec![]).await.authenticated, Some(false));
+    assert_eq!(
+        review(token.clone(), vec!["other"]).await.authenticated,
+        Some(false)
+    );
+    assert_eq!(
+        review("not-a-token".into(), vec![]).await.authenticated,
+        Some(false)
+    );
 
     // Too short a lifetime is refused, as by kube-apiserver; unknown accounts are 404.
-    let short: TokenRequest = serde_json::from_value(json!({"spec": {"expirationSeconds": 60}})).unwrap();
-    let err = sas.create_subresource::<TokenRequest, TokenRequest>("token", "agent", &PostParams::default(), &short).await.unwrap_err();
+    let short: TokenRequest =
+        serde_json::from_value(json!({"spec": {"expirationSeconds": 60}})).unwrap();
+    let err = sas
+        .create_subresource::<TokenRequest, TokenRequest>(
+            "token",
+            "agent",
+            &PostParams::default(),
+            &short,
+        )
+        .await
+        .unwrap_err();
     assert_eq!(api_code(err), 422);
-    let err = sas.create_subresource::<TokenRequest, TokenRequest>("token", "ghost", &PostParams::default(), &request).await.unwrap_err();
+    let err = sas
+        .create_subresource::<TokenRequest, TokenRequest>(
+            "token",
+            "ghost",
+            &PostParams::default(),
+            &request,
+        )
+        .await
+        .unwrap_err();
     assert_eq!(api_code(err), 404);
 
     // A service-account token with the API server's audience authenticates API calls.
     let default_aud: TokenRequest = serde_json::from_value(json!({"spec": {}})).unwrap();
-    let issued: TokenRequest = sas.create_subresource::<TokenRequest, TokenRequest>("token", "agent", &PostParams::default(), &default_aud).await.unwrap();
+    let issued: TokenRequest = sas
+        .create_subresource::<TokenRequest, TokenRequest>(
+            "token",
+            "agent",
+            &PostParams::default(),
+            &default_aud,
+        )
+        .await
+        .unwrap();
     let mut config = kube::Config::new(client_url(&_standin));
     config.root_cert = Some(vec![pem_der(_standin.ca_pem())]);
     config.auth_info.token = Some(issued.status.unwrap().token.into());
     let as_sa = kube::Client::try_from(config).unwrap();
-    Api::<Secret>::namespaced(as_sa, "default").list(&ListParams::default()).await.unwrap();
+    Api::<Secret>::namespaced(as_sa, "default")
+        .list(&ListParams::default())
+        .await
+        .unwrap();
 }
 
 fn client_url(standin: &kube_standin::StandIn) -> http::Uri {
@@ -602,9 +660,14 @@ async fn service_proxy_reaches_the_endpoints() {
             let n = stream.read(&mut buf).await.unwrap();
             let request = String::from_utf8_lossy(&buf[..n]).into_owned();
             let first = request.lines().next().unwrap_or_default().to_owned();
-            let auth = request.lines().any(|l| l.to_ascii_lowercase().starts_with("authorization:"));
+            let auth = request
+                .lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("authorization:"));
             let body = format!("{first} auth={auth}");
-            let reply = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n{body}", body.len());
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
             stream.write_all(reply.as_bytes()).await.unwrap();
         }
     });
@@ -622,11 +685,23 @@ async fn service_proxy_reaches_the_endpoints() {
         .await
         .unwrap();
     for target in ["agent", "agent:http", "http:agent:http", "agent:8080"] {
-        let request = http::Request::get(format!("/api/v1/namespaces/default/services/{target}/proxy/v1/cert.pem?x=1")).body(vec![]).unwrap();
+        let request = http::Request::get(format!(
+            "/api/v1/namespaces/default/services/{target}/proxy/v1/cert.pem?x=1"
+        ))
+        .body(vec![])
+        .unwrap();
         let text = client.request_text(request).await.unwrap();
-        assert_eq!(text, "GET /v1/cert.pem?x=1 HTTP/1.1 auth=false", "via {target}");
+        assert_eq!(
+            text, "GET /v1/cert.pem?x=1 HTTP/1.1 auth=false",
+            "via {target}"
+        );
     }
-    let request = http::Request::get("/api/v1/namespaces/default/services/missing/proxy/").body(vec![]).unwrap();
-    assert_eq!(api_code(client.request_text(request).await.unwrap_err()), 404);
+    let request = http::Request::get("/api/v1/namespaces/default/services/missing/proxy/")
+        .body(vec![])
+        .unwrap();
+    assert_eq!(
+        api_code(client.request_text(request).await.unwrap_err()),
+        404
+    );
     assert!(standin.control().count("services/proxy", "get") >= 4);
 }

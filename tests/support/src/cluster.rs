@@ -33,8 +33,15 @@ impl Cluster {
             .expect("starting kube-standin");
         let dir = tempfile::tempdir().expect("creating the kubeconfig directory");
         let kubeconfig = dir.path().join("kubeconfig");
-        standin.write_kubeconfig(&kubeconfig).expect("writing the kubeconfig");
-        Cluster { standin, runtime: Some(runtime), kubeconfig, _dir: dir }
+        standin
+            .write_kubeconfig(&kubeconfig)
+            .expect("writing the kubeconfig");
+        Cluster {
+            standin,
+            runtime: Some(runtime),
+            kubeconfig,
+            _dir: dir,
+        }
     }
 
     /// The stand-in (store, faults, counters).
@@ -91,24 +98,44 @@ impl Cluster {
 
     /// Create the service account if needed and issue it a token for `audiences` (empty: the
     /// API server's), as a TokenRequest would.
-    pub fn service_account_token(&self, namespace: &str, name: &str, audiences: &[&str], seconds: i64) -> String {
+    pub fn service_account_token(
+        &self,
+        namespace: &str,
+        name: &str,
+        audiences: &[&str],
+        seconds: i64,
+    ) -> String {
         let store = self.standin.store();
-        let def = store.def("", "v1", "serviceaccounts").expect("serviceaccounts are served");
+        let def = store
+            .def("", "v1", "serviceaccounts")
+            .expect("serviceaccounts are served");
         let sa = match store.get(&def, Some(namespace), name) {
             Ok(sa) => sa,
             Err(_) => store
-                .create(&def, Some(namespace), serde_json::json!({"metadata": {"name": name}}))
+                .create(
+                    &def,
+                    Some(namespace),
+                    serde_json::json!({"metadata": {"name": name}}),
+                )
                 .expect("creating the service account"),
         };
         let subject = kube_standin::tokens::Subject {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
-            uid: sa["metadata"]["uid"].as_str().unwrap_or_default().to_owned(),
+            uid: sa["metadata"]["uid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         };
         let audiences: Vec<String> = audiences.iter().map(|a| (*a).to_owned()).collect();
         self.standin
             .tokens()
-            .issue(&subject, &audiences, seconds, time::OffsetDateTime::now_utc())
+            .issue(
+                &subject,
+                &audiences,
+                seconds,
+                time::OffsetDateTime::now_utc(),
+            )
             .expect("issuing a service-account token")
     }
 }

@@ -1,6 +1,10 @@
 //! kube-standin driven by the real kubectl: apply a CRD and a custom resource, read them back,
 //! wait on a JSONPath condition, describe, delete.
-#![allow(clippy::unwrap_used, clippy::panic, reason = "integration test: failing loudly is the point")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration test: failing loudly is the point"
+)]
 
 use test_support::Cluster;
 
@@ -46,46 +50,107 @@ fn apply_get_wait_describe_delete() {
     let crd = write(&dir, "crd.yaml", CRD);
     let gadget = write(&dir, "gadget.yaml", GADGET);
 
-    assert!(cluster.kubectl_ok(&["apply", "-f", &crd]).contains("created"));
-    cluster.kubectl_ok(&["wait", "--for=condition=Established", "crd/gadgets.example.com", "--timeout=10s"]);
-    assert!(cluster.kubectl_ok(&["apply", "-f", &gadget]).contains("gadget.example.com/g1 created"));
-    assert!(cluster.kubectl_ok(&["apply", "-f", &gadget]).contains("unchanged"));
+    assert!(
+        cluster
+            .kubectl_ok(&["apply", "-f", &crd])
+            .contains("created")
+    );
+    cluster.kubectl_ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/gadgets.example.com",
+        "--timeout=10s",
+    ]);
+    assert!(
+        cluster
+            .kubectl_ok(&["apply", "-f", &gadget])
+            .contains("gadget.example.com/g1 created")
+    );
+    assert!(
+        cluster
+            .kubectl_ok(&["apply", "-f", &gadget])
+            .contains("unchanged")
+    );
 
-    let json: serde_json::Value = serde_json::from_str(&cluster.kubectl_ok(&["get", "gadget", "g1", "-o", "json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&cluster.kubectl_ok(&["get", "gadget", "g1", "-o", "json"])).unwrap();
     assert_eq!(json["spec"]["size"], 3);
     assert_eq!(json["metadata"]["generation"], 1);
     let table = cluster.kubectl_ok(&["get", "gd", "-l", "app=demo"]);
-    assert!(table.contains("NAME") && table.contains("READY") && table.contains("g1"), "{table}");
+    assert!(
+        table.contains("NAME") && table.contains("READY") && table.contains("g1"),
+        "{table}"
+    );
 
     // A controller (here: the test, through the store) sets status; kubectl wait sees it.
     let standin = cluster.standin();
     let def = standin.store().def("example.com", "v1", "gadgets").unwrap();
     let waiter = std::thread::scope(|scope| {
         let handle = scope.spawn(|| {
-            cluster.kubectl(&["wait", "--for=jsonpath={.status.conditions[0].status}=True", "gadget/g1", "--timeout=20s"])
+            cluster.kubectl(&[
+                "wait",
+                "--for=jsonpath={.status.conditions[0].status}=True",
+                "gadget/g1",
+                "--timeout=20s",
+            ])
         });
         let mut current = standin.store().get(&def, Some("default"), "g1").unwrap();
-        current["status"] = serde_json::json!({"conditions": [{"type": "Ready", "status": "True"}]});
-        standin.store().update(&def, Some("default"), "g1", current, kube_standin::store::Subresource::Status).unwrap();
+        current["status"] =
+            serde_json::json!({"conditions": [{"type": "Ready", "status": "True"}]});
+        standin
+            .store()
+            .update(
+                &def,
+                Some("default"),
+                "g1",
+                current,
+                kube_standin::store::Subresource::Status,
+            )
+            .unwrap();
         handle.join().unwrap()
     });
-    assert!(waiter.status.success(), "kubectl wait: {}", String::from_utf8_lossy(&waiter.stderr));
+    assert!(
+        waiter.status.success(),
+        "kubectl wait: {}",
+        String::from_utf8_lossy(&waiter.stderr)
+    );
     assert!(cluster.kubectl_ok(&["get", "gadgets"]).contains("True"));
-    assert!(cluster.kubectl_ok(&["describe", "gadget", "g1"]).contains("Size:  3"));
+    assert!(
+        cluster
+            .kubectl_ok(&["describe", "gadget", "g1"])
+            .contains("Size:  3")
+    );
 
     // Editing spec through kubectl apply bumps generation.
     let bigger = write(&dir, "bigger.yaml", &GADGET.replace("size: 3", "size: 4"));
-    assert!(cluster.kubectl_ok(&["apply", "-f", &bigger]).contains("configured"));
-    let generation = cluster.kubectl_ok(&["get", "gadget", "g1", "-o", "jsonpath={.metadata.generation}"]);
+    assert!(
+        cluster
+            .kubectl_ok(&["apply", "-f", &bigger])
+            .contains("configured")
+    );
+    let generation = cluster.kubectl_ok(&[
+        "get",
+        "gadget",
+        "g1",
+        "-o",
+        "jsonpath={.metadata.generation}",
+    ]);
     assert_eq!(generation, "2");
 
-    assert!(cluster.kubectl_ok(&["delete", "-f", &gadget]).contains("deleted"));
+    assert!(
+        cluster
+            .kubectl_ok(&["delete", "-f", &gadget])
+            .contains("deleted")
+    );
     let gone = cluster.kubectl(&["get", "gadget", "g1"]);
     assert!(!gone.status.success());
     assert!(String::from_utf8_lossy(&gone.stderr).contains("NotFound"));
     cluster.kubectl_ok(&["delete", "-f", &crd]);
     let unknown = cluster.kubectl(&["get", "gadgets"]);
-    assert!(!unknown.status.success(), "the resource type is gone with its CRD");
+    assert!(
+        !unknown.status.success(),
+        "the resource type is gone with its CRD"
+    );
 }
 
 #[test]
@@ -98,14 +163,39 @@ fn built_in_kinds_through_kubectl() {
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: team}\nstringData: {password: hunter2}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: team}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: app, image: nginx}]}\n",
     );
     cluster.kubectl_ok(&["apply", "-f", &manifest]);
-    let secret: serde_json::Value = serde_json::from_str(&cluster.kubectl_ok(&["get", "secret", "db", "-n", "team", "-o", "json"])).unwrap();
+    let secret: serde_json::Value = serde_json::from_str(
+        &cluster.kubectl_ok(&["get", "secret", "db", "-n", "team", "-o", "json"]),
+    )
+    .unwrap();
     assert_eq!(secret["type"], "Opaque");
     assert_eq!(secret["data"]["password"], "aHVudGVyMg==");
     let describe = cluster.kubectl_ok(&["describe", "secret", "db", "-n", "team"]);
     assert!(describe.contains("password:  7 bytes"), "{describe}");
     cluster.kubectl_ok(&["rollout", "restart", "deployment/web", "-n", "team"]);
-    let annotations = cluster.kubectl_ok(&["get", "deploy", "web", "-n", "team", "-o", "jsonpath={.spec.template.metadata.annotations}"]);
-    assert!(annotations.contains("kubectl.kubernetes.io/restartedAt"), "{annotations}");
-    cluster.kubectl_ok(&["delete", "namespace", "team", "--wait=true", "--timeout=20s"]);
-    assert!(!cluster.kubectl(&["get", "secret", "db", "-n", "team"]).status.success());
+    let annotations = cluster.kubectl_ok(&[
+        "get",
+        "deploy",
+        "web",
+        "-n",
+        "team",
+        "-o",
+        "jsonpath={.spec.template.metadata.annotations}",
+    ]);
+    assert!(
+        annotations.contains("kubectl.kubernetes.io/restartedAt"),
+        "{annotations}"
+    );
+    cluster.kubectl_ok(&[
+        "delete",
+        "namespace",
+        "team",
+        "--wait=true",
+        "--timeout=20s",
+    ]);
+    assert!(
+        !cluster
+            .kubectl(&["get", "secret", "db", "-n", "team"])
+            .status
+            .success()
+    );
 }

@@ -1,6 +1,10 @@
 //! A real OpenBao's kubernetes auth against kube-standin's TokenReview: tokens the stand-in
 //! issues through TokenRequest log in for the bound service account, and nothing else does.
-#![allow(clippy::unwrap_used, clippy::panic, reason = "integration test: failing loudly is the point")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration test: failing loudly is the point"
+)]
 
 use serde_json::json;
 use test_support::Cluster;
@@ -11,7 +15,11 @@ fn token_request(cluster: &Cluster, ns: &str, sa: &str, audiences: &[&str]) -> S
     let body = dir.path().join("tr.json");
     std::fs::write(&body, json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"audiences": audiences, "expirationSeconds": 600}}).to_string()).unwrap();
     let out = cluster.kubectl_ok(&[
-        "create", "--raw", &format!("/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token"), "-f", body.to_str().unwrap(),
+        "create",
+        "--raw",
+        &format!("/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token"),
+        "-f",
+        body.to_str().unwrap(),
     ]);
     let response: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(response["kind"], "TokenRequest");
@@ -32,14 +40,29 @@ fn kubernetes_auth_logs_in_the_bound_service_account_only() {
     cluster.kubectl_ok(&["apply", "-f", setup.to_str().unwrap()]);
 
     bao.kv2_put("secret", "myapp/db", json!({"password": "s3cr3t"}));
-    bao.write_policy("myapp", "path \"secret/data/myapp/*\" { capabilities = [\"read\"] }");
-    bao.create_role("agent", &["secret-agent"], &["platform"], &["myapp"], Some("vault"));
+    bao.write_policy(
+        "myapp",
+        "path \"secret/data/myapp/*\" { capabilities = [\"read\"] }",
+    );
+    bao.create_role(
+        "agent",
+        &["secret-agent"],
+        &["platform"],
+        &["myapp"],
+        Some("vault"),
+    );
 
     // The bound account, with the audience the role wants: logged in, and the policy works.
     let good = token_request(&cluster, "platform", "secret-agent", &["vault"]);
-    let client_token = bao.login_kubernetes("agent", &good).expect("the bound service account logs in");
+    let client_token = bao
+        .login_kubernetes("agent", &good)
+        .expect("the bound service account logs in");
     let read = bao.request("GET", "secret/data/myapp/db", Some(&client_token), None);
-    assert!(read.is_success(), "reading with the issued token: {}", read.error_text());
+    assert!(
+        read.is_success(),
+        "reading with the issued token: {}",
+        read.error_text()
+    );
     assert_eq!(read.body["data"]["data"]["password"], "s3cr3t");
 
     // Another account of the same namespace: reviewed as authentic, refused by the role.
@@ -60,5 +83,8 @@ fn kubernetes_auth_logs_in_the_bound_service_account_only() {
     // Once the account is deleted, its tokens stop working.
     cluster.kubectl_ok(&["delete", "serviceaccount", "secret-agent", "-n", "platform"]);
     let err = bao.login_kubernetes("agent", &good).unwrap_err();
-    assert!(err.contains("permission denied") || err.contains("403"), "{err}");
+    assert!(
+        err.contains("permission denied") || err.contains("403"),
+        "{err}"
+    );
 }

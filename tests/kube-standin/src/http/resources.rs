@@ -150,6 +150,14 @@ pub(super) fn selectors(
 }
 
 async fn read_json(request: Request<Incoming>) -> Result<Value, ApiError> {
+    let content_type = header_str(&request, header::CONTENT_TYPE).unwrap_or_default();
+    if content_type.contains("protobuf") || content_type.contains("cbor") {
+        // kubectl's typed generators (`kubectl create secret ...`) send protobuf; we only
+        // speak JSON, and say so rather than fail to decode.
+        return Err(ApiError::unsupported_media_type(&format!(
+            "{content_type}: kube-standin accepts JSON only (use kubectl apply -f, or kube-rs)"
+        )));
+    }
     let body = read_body(request).await?;
     serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("decoding the request body as JSON: {e}")))

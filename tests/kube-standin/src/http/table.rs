@@ -64,13 +64,22 @@ fn lookup(item: &Value, path: &str) -> Value {
                 let want = want.trim_matches(|c| c == '"' || c == '\'');
                 current[field]
                     .as_array()
-                    .and_then(|items| items.iter().find(|i| i[key].as_str() == Some(want)).cloned())
+                    .and_then(|items| {
+                        items
+                            .iter()
+                            .find(|i| i[key].as_str() == Some(want))
+                            .cloned()
+                    })
                     .unwrap_or(Value::Null)
             }
             None => current[part.as_str()].clone(),
         };
     }
-    if current.is_null() { json!("") } else { current }
+    if current.is_null() {
+        json!("")
+    } else {
+        current
+    }
 }
 
 /// Split a JSONPath on the dots outside `[...]`.
