@@ -184,10 +184,9 @@ async fn watch_resumes_and_old_versions_are_gone() {
         while let Some(event) = events.try_next().await.unwrap() {
             if let kube::runtime::watcher::Event::Apply(s)
             | kube::runtime::watcher::Event::InitApply(s) = event
+                && s.name_any() == "b"
             {
-                if s.name_any() == "b" {
-                    return true;
-                }
+                return true;
             }
         }
         false

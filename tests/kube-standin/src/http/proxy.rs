@@ -88,7 +88,7 @@ fn pick(svc: &Value, port: Option<&str>, name: &str) -> Result<Target, ApiError>
         None => ports.first(),
         Some(p) => ports
             .iter()
-            .find(|sp| sp["name"].as_str() == Some(p) || sp["port"].to_string() == p),
+            .find(|sp| sp["name"].as_str() == Some(p) || sp["port"] == p),
     };
     let chosen = chosen.ok_or_else(|| {
         ApiError::service_unavailable(format!(

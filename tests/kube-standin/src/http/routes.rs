@@ -82,20 +82,20 @@ fn object(group: &str, version: &str, rest: &[&str], path: &str) -> Option<Route
         ["namespaces", ns, tail @ ..] if !tail.is_empty() => (Some((*ns).to_owned()), tail),
         _ => (None, rest),
     };
-    if group.is_empty() {
-        if let (Some(ns), ["services", service, "proxy", ..]) = (&namespace, rest) {
-            let prefix = format!("/api/{version}/namespaces/{ns}/services/{service}/proxy");
-            let tail = path.strip_prefix(&prefix).unwrap_or("/");
-            return Some(Route::ServiceProxy {
-                namespace: ns.clone(),
-                service: (*service).to_owned(),
-                path: if tail.is_empty() {
-                    "/".to_owned()
-                } else {
-                    tail.to_owned()
-                },
-            });
-        }
+    if group.is_empty()
+        && let (Some(ns), ["services", service, "proxy", ..]) = (&namespace, rest)
+    {
+        let prefix = format!("/api/{version}/namespaces/{ns}/services/{service}/proxy");
+        let tail = path.strip_prefix(&prefix).unwrap_or("/");
+        return Some(Route::ServiceProxy {
+            namespace: ns.clone(),
+            service: (*service).to_owned(),
+            path: if tail.is_empty() {
+                "/".to_owned()
+            } else {
+                tail.to_owned()
+            },
+        });
     }
     let (plural, name, subresource) = match rest {
         [plural] => (owned(plural), None, None),

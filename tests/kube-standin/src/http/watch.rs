@@ -144,14 +144,13 @@ async fn stream(
     let mut live = start.live;
     let mut seen = start.after;
     for event in &start.replay {
-        if let Some((kind, object)) = filter.translate(event) {
-            if tx
+        if let Some((kind, object)) = filter.translate(event)
+            && tx
                 .send(line(&json!({"type": kind, "object": object})))
                 .await
                 .is_err()
-            {
-                return;
-            }
+        {
+            return;
         }
     }
     if send_initial && bookmarks && tx.send(line(&filter.bookmark(seen, true))).await.is_err() {
@@ -171,11 +170,10 @@ async fn stream(
                         continue;
                     }
                     seen = seen.max(event.resource_version);
-                    if let Some((kind, object)) = filter.translate(&event) {
-                        if tx.send(line(&json!({"type": kind, "object": object}))).await.is_err() {
+                    if let Some((kind, object)) = filter.translate(&event)
+                        && tx.send(line(&json!({"type": kind, "object": object}))).await.is_err() {
                             return;
                         }
-                    }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     let gone = ApiError::gone("the watcher fell behind; list again");

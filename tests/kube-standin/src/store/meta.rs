@@ -70,13 +70,13 @@ pub(super) fn decode_continue(token: &str) -> Result<(String, String), ApiError>
 
 /// apiVersion and kind, when given, must be this resource's.
 pub(super) fn check_type(def: &ResourceDef, body: &Value) -> Result<(), ApiError> {
-    if let Some(kind) = body["kind"].as_str() {
-        if kind != def.kind {
-            return Err(ApiError::bad_request(format!(
-                "the kind {kind:?} does not match the resource {} (kind {})",
-                def.plural, def.kind
-            )));
-        }
+    if let Some(kind) = body["kind"].as_str()
+        && kind != def.kind
+    {
+        return Err(ApiError::bad_request(format!(
+            "the kind {kind:?} does not match the resource {} (kind {})",
+            def.plural, def.kind
+        )));
     }
     if let Some(api_version) = body["apiVersion"].as_str() {
         let group = api_version

@@ -175,10 +175,10 @@ impl Store {
             if ns.is_some_and(|ns| ns != obj_ns) {
                 continue;
             }
-            if let Some((after_ns, after_name)) = &start {
-                if (obj_ns, name) <= (after_ns, after_name) {
-                    continue;
-                }
+            if let Some((after_ns, after_name)) = &start
+                && (obj_ns, name) <= (after_ns, after_name)
+            {
+                continue;
             }
             if !filter(obj) {
                 continue;
@@ -433,10 +433,11 @@ impl Inner {
         if def.generation {
             body["metadata"]["generation"] = json!(1);
         }
-        if def.status_subresource && def.plural != "customresourcedefinitions" {
-            if let Some(m) = body.as_object_mut() {
-                m.remove("status");
-            }
+        if def.status_subresource
+            && def.plural != "customresourcedefinitions"
+            && let Some(m) = body.as_object_mut()
+        {
+            m.remove("status");
         }
         if def.plural == "namespaces" {
             body["spec"] = json!({"finalizers": ["kubernetes"]});
@@ -511,22 +512,22 @@ impl Inner {
             .get(&key)
             .cloned()
             .ok_or_else(|| ApiError::not_found(def.target(), name))?;
-        if let Some(body_name) = body["metadata"]["name"].as_str() {
-            if body_name != name {
-                return Err(ApiError::bad_request(format!(
-                    "the name of the object ({body_name}) does not match the name on the URL ({name})"
-                )));
-            }
+        if let Some(body_name) = body["metadata"]["name"].as_str()
+            && body_name != name
+        {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
         }
         if let Some(body_ns) = body["metadata"]["namespace"]
             .as_str()
             .filter(|s| !s.is_empty())
+            && def.namespaced
+            && body_ns != ns
         {
-            if def.namespaced && body_ns != ns {
-                return Err(ApiError::bad_request(
-                    "the namespace of the provided object does not match the namespace sent on the request",
-                ));
-            }
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
         }
         let stale = "the object has been modified; please apply your changes to the latest version and try again";
         match body["metadata"]["resourceVersion"].as_str() {
@@ -535,14 +536,14 @@ impl Inner {
             }
             _ => {}
         }
-        if let Some(body_uid) = body["metadata"]["uid"].as_str() {
-            if body_uid != current["metadata"]["uid"] {
-                return Err(ApiError::conflict(
-                    def.target(),
-                    name,
-                    "Precondition failed: UID in precondition does not match",
-                ));
-            }
+        if let Some(body_uid) = body["metadata"]["uid"].as_str()
+            && body_uid != current["metadata"]["uid"]
+        {
+            return Err(ApiError::conflict(
+                def.target(),
+                name,
+                "Precondition failed: UID in precondition does not match",
+            ));
         }
         let mut desired = match sub {
             Subresource::Status => {

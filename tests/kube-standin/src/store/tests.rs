@@ -7,12 +7,7 @@ fn store() -> Arc<Store> {
 }
 
 fn def(store: &Store, group: &str, plural: &str) -> ResourceDef {
-    let version = if group == "apps" || group.is_empty() {
-        "v1"
-    } else {
-        "v1"
-    };
-    store.def(group, version, plural).unwrap()
+    store.def(group, "v1", plural).unwrap()
 }
 
 fn secret(name: &str) -> Value {
