@@ -88,7 +88,7 @@ fn pick(svc: &Value, port: Option<&str>, name: &str) -> Result<Target, ApiError>
         None => ports.first(),
         Some(p) => ports
             .iter()
-            .find(|sp| sp["name"].as_str() == Some(p) || sp["port"] == p),
+            .find(|sp| sp["name"].as_str() == Some(p) || sp["port"].as_u64().is_some_and(|n| n.to_string() == p)),
     };
     let chosen = chosen.ok_or_else(|| {
         ApiError::service_unavailable(format!(
