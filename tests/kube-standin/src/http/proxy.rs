@@ -86,9 +86,10 @@ fn pick(svc: &Value, port: Option<&str>, name: &str) -> Result<Target, ApiError>
     let ports = svc["spec"]["ports"].as_array().cloned().unwrap_or_default();
     let chosen = match port {
         None => ports.first(),
-        Some(p) => ports
-            .iter()
-            .find(|sp| sp["name"].as_str() == Some(p) || sp["port"].as_u64().is_some_and(|n| n.to_string() == p)),
+        Some(p) => ports.iter().find(|sp| {
+            sp["name"].as_str() == Some(p)
+                || sp["port"].as_u64().is_some_and(|n| n.to_string() == p)
+        }),
     };
     let chosen = chosen.ok_or_else(|| {
         ApiError::service_unavailable(format!(
