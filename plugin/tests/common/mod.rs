@@ -22,63 +22,40 @@ pub struct Keys {
 
 pub fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let cert = dir.path().join("cert.pem");
-        let key = dir.path().join("key.pem");
-        let out = run(
-            &[
-                "keys",
-                "generate",
-                "--cert-out",
-                s(&cert),
-                "--key-out",
-                s(&key),
-            ],
-            None,
-        );
-        assert!(
-            out.status.success(),
-            "keys generate failed: {}",
-            stderr(&out)
-        );
-        Keys {
-            _dir: dir,
-            cert,
-            key,
-        }
-    })
+    KEYS.get_or_init(generate)
 }
 
 /// A second, unrelated key pair.
 pub fn other_keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let cert = dir.path().join("cert.pem");
-        let key = dir.path().join("key.pem");
-        let out = run(
-            &[
-                "keys",
-                "generate",
-                "--cert-out",
-                s(&cert),
-                "--key-out",
-                s(&key),
-            ],
-            None,
-        );
-        assert!(
-            out.status.success(),
-            "keys generate failed: {}",
-            stderr(&out)
-        );
-        Keys {
-            _dir: dir,
-            cert,
-            key,
-        }
-    })
+    KEYS.get_or_init(generate)
+}
+
+fn generate() -> Keys {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    let out = run(
+        &[
+            "keys",
+            "generate",
+            "--cert-out",
+            s(&cert),
+            "--key-out",
+            s(&key),
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "keys generate failed: {}",
+        stderr(&out)
+    );
+    Keys {
+        _dir: dir,
+        cert,
+        key,
+    }
 }
 
 pub fn s(path: &Path) -> &str {

@@ -320,14 +320,7 @@ fn token_request(
         .ok_or_else(|| ApiError::internal("no serviceaccounts"))?;
     let sa = state.store.get(&sa_def, Some(ns), name)?;
     let spec = &body["spec"];
-    let audiences: Vec<String> = spec["audiences"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let audiences = strings(&spec["audiences"]);
     let seconds = spec["expirationSeconds"].as_i64().unwrap_or(3600);
     if seconds < MIN_TOKEN_SECONDS {
         return Err(ApiError::unprocessable(format!(
@@ -371,14 +364,7 @@ fn token_request(
 fn token_review(state: &State, body: &Value) -> Response<Body> {
     let spec = &body["spec"];
     let token = spec["token"].as_str().unwrap_or_default();
-    let audiences: Vec<String> = spec["audiences"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let audiences = strings(&spec["audiences"]);
     let status = state.tokens.review(
         token,
         &audiences,
@@ -395,4 +381,15 @@ fn token_review(state: &State, body: &Value) -> Response<Body> {
             "status": status,
         }),
     )
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -205,10 +205,7 @@ impl Store {
         ns: Option<&str>,
         body: Value,
     ) -> Result<Value, ApiError> {
-        let mut inner = self.lock();
-        let created = inner.create(def, ns, body)?;
-        self.publish(&mut inner);
-        Ok(versioned(def, &created))
+        self.write(def, |inner| inner.create(def, ns, body))
     }
 
     /// Replace an object (PUT), on the main resource or `/status`.
@@ -220,10 +217,7 @@ impl Store {
         body: Value,
         sub: Subresource,
     ) -> Result<Value, ApiError> {
-        let mut inner = self.lock();
-        let updated = inner.update(def, ns, name, body, sub)?;
-        self.publish(&mut inner);
-        Ok(versioned(def, &updated))
+        self.write(def, |inner| inner.update(def, ns, name, body, sub))
     }
 
     /// Read-modify-write under the lock: `change` gets the current object (or `None`) and
@@ -237,9 +231,7 @@ impl Store {
         create_missing: bool,
         change: impl FnOnce(Option<&Value>) -> Result<Value, ApiError>,
     ) -> Result<Value, ApiError> {
-        let mut inner = self.lock();
-        let current = inner.get(def, ns, name).ok();
-        let result = match current {
+        self.write(def, |inner| match inner.get(def, ns, name).ok() {
             Some(current) => {
                 let mut desired = change(Some(&versioned(def, &current)))?;
                 // A patch is against the object read under this lock: no lost update, so a
@@ -256,9 +248,7 @@ impl Store {
                 inner.create(def, ns, desired)
             }
             None => Err(ApiError::not_found(def.target(), name)),
-        }?;
-        self.publish(&mut inner);
-        Ok(versioned(def, &result))
+        })
     }
 
     /// Delete (or mark for deletion when finalizers remain).
@@ -269,11 +259,9 @@ impl Store {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<Value, ApiError> {
-        let mut inner = self.lock();
-        let result = inner.delete(def, ns, name, options)?;
-        self.publish(&mut inner);
+        let result = self.write(def, |inner| inner.delete(def, ns, name, options))?;
         self.background.notify_one();
-        Ok(versioned(def, &result))
+        Ok(result)
     }
 
     /// Garbage-collect objects whose owners are all gone and empty terminating namespaces.
@@ -295,6 +283,18 @@ impl Store {
         let inner = self.lock();
         let receiver = self.events.subscribe();
         watch::start(&inner, def, ns, resource_version, receiver)
+    }
+
+    /// Run one write under the lock, publish its events, answer in the requested version.
+    fn write(
+        &self,
+        def: &ResourceDef,
+        op: impl FnOnce(&mut Inner) -> Result<Value, ApiError>,
+    ) -> Result<Value, ApiError> {
+        let mut inner = self.lock();
+        let result = op(&mut inner);
+        self.publish(&mut inner);
+        result.map(|value| versioned(def, &value))
     }
 
     /// Move events appended by the last operation from `pending` to the log and the channel.
