@@ -225,12 +225,38 @@ fn describe(failures: &[(String, OpenError)]) -> String {
 /// Open every value with any of `keys` and build the Secret (template metadata, type and
 /// immutability; name and namespace forced to the SealedSecret's; `template.data` rendered).
 pub fn unseal(sealed: &SealedSecret, keys: &[PrivateKey]) -> Result<PlainSecret, UnsealError> {
+    let refs: Vec<&PrivateKey> = keys.iter().collect();
+    unseal_with(sealed, &refs, Templates::Render).map(|opened| opened.secret)
+}
+
+/// Whether to render `template.data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Templates {
+    /// Render them (building the Secret).
+    Render,
+    /// Leave them alone: verify and rotate must not render attacker-supplied templates, which
+    /// would turn them into decryption oracles (the Sealed Secrets 2026 fixes).
+    Skip,
+}
+
+/// What [`unseal_with`] opened.
+#[derive(Debug)]
+pub struct Opened {
+    /// The Secret.
+    pub secret: PlainSecret,
+    /// Index in `keys` of the key that opened the values (the first value's), if any value.
+    pub key_index: Option<usize>,
+}
+
+/// [`unseal`] with the keys in the caller's order (put the likely key first) and a choice
+/// about templates; reports which key opened the values.
+pub fn unseal_with(
+    sealed: &SealedSecret,
+    keys: &[&PrivateKey],
+    templates: Templates,
+) -> Result<Opened, UnsealError> {
     let (name, namespace) = sealed.name_and_namespace();
-    let object = if namespace.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{namespace}/{name}")
-    };
+    let object = if namespace.is_empty() { name.to_owned() } else { format!("{namespace}/{name}") };
     let scope = sealed.scope();
     let label = scope.label(namespace, name);
     let template = sealed.spec.template.clone().unwrap_or_default();
@@ -243,17 +269,27 @@ pub fn unseal(sealed: &SealedSecret, keys: &[PrivateKey]) -> Result<PlainSecret,
     };
     if sealed.spec.encrypted_data.is_empty() {
         match &sealed.spec.data {
-            Some(blob) => return unseal_legacy(blob, keys, &label, &object, scope, sealed),
+            Some(blob) => {
+                let secret = unseal_legacy(blob, keys, &label, &object, scope, sealed)?;
+                return Ok(Opened { secret, key_index: None });
+            }
             None if template.data.is_none() => return Err(UnsealError::Empty(object)),
             None => {}
         }
     }
     let mut failures = Vec::new();
+    let mut key_index = None;
     for (key, value) in &sealed.spec.encrypted_data {
-        let opened =
-            crypto::decode(value).and_then(|raw| crypto::open_with_any(keys, &label, &raw));
+        // Once a key has opened one value, try it first for the rest: they were sealed together.
+        let order: Vec<&PrivateKey> = match key_index {
+            Some(i) => std::iter::once(keys[i]).chain(keys.iter().copied().enumerate().filter(|(j, _)| *j != i).map(|(_, k)| k)).collect(),
+            None => keys.to_vec(),
+        };
+        let opened = crypto::decode(value).and_then(|raw| crypto::open_with_any(order.iter().copied(), &label, &raw));
         match opened {
-            Ok((_, plaintext)) => {
+            Ok((index, plaintext)) => {
+                let used = order[index];
+                key_index = keys.iter().position(|k| std::ptr::eq(*k, used));
                 secret.data.insert(key.clone(), plaintext);
             }
             Err(err) => failures.push((key.clone(), err)),
@@ -268,17 +304,76 @@ pub fn unseal(sealed: &SealedSecret, keys: &[PrivateKey]) -> Result<PlainSecret,
             failures,
         });
     }
-    for (key, text) in template.data.unwrap_or_default() {
-        let rendered =
-            template::render(&text, &secret.data).map_err(|source| UnsealError::Template {
-                object: object.clone(),
-                key: key.clone(),
-                source,
+    if templates == Templates::Render {
+        for (key, text) in template.data.unwrap_or_default() {
+            let rendered = template::render(&text, &secret.data).map_err(|source| {
+                UnsealError::Template { object: object.clone(), key: key.clone(), source }
             })?;
-        secret.data.insert(key, rendered);
+            secret.data.insert(key, rendered);
+        }
     }
     force_identity(&mut secret, name, namespace);
-    Ok(secret)
+    Ok(Opened { secret, key_index })
+}
+
+/// Can every value be opened with `keys`? Templates are never rendered here.
+pub fn verify(sealed: &SealedSecret, keys: &[&PrivateKey]) -> Result<(), UnsealError> {
+    unseal_with(sealed, keys, Templates::Skip).map(drop)
+}
+
+/// Re-seal every value to `newest`. The label is the one the object was opened with (its
+/// top-level metadata); the template's name, namespace and scope annotations are overwritten
+/// with the top-level ones, so a request can never widen the scope through the template.
+/// `template.data` is kept as text, never rendered.
+pub fn rotate(
+    sealed: &SealedSecret,
+    keys: &[&PrivateKey],
+    newest: &PublicKey,
+) -> Result<SealedSecret, RotateError> {
+    let opened = unseal_with(sealed, keys, Templates::Skip)?;
+    let (name, namespace) = sealed.name_and_namespace();
+    let scope = sealed.scope();
+    let label = scope.label(namespace, name);
+    let mut out = sealed.clone();
+    out.status = None;
+    for (key, value) in &opened.secret.data {
+        let raw = crypto::seal(newest, &label, value).map_err(|source| RotateError::Seal { key: key.clone(), source })?;
+        out.spec.encrypted_data.insert(key.clone(), crypto::encode(&raw));
+    }
+    let template = out.spec.template.get_or_insert_with(SecretTemplateSpec::default);
+    let meta = template.metadata.get_or_insert_with(ObjectMeta::default);
+    meta.name = (!name.is_empty()).then(|| name.to_owned());
+    meta.namespace = (!namespace.is_empty()).then(|| namespace.to_owned());
+    let mut annotations = meta.annotations.take().unwrap_or_default();
+    scope.apply_annotations(&mut annotations);
+    meta.annotations = non_empty(annotations);
+    let top = &mut out.metadata;
+    for field in [&mut top.creation_timestamp, &mut top.deletion_timestamp] {
+        *field = None;
+    }
+    top.generation = None;
+    top.resource_version = None;
+    top.uid = None;
+    top.managed_fields = None;
+    Ok(out)
+}
+
+/// Why a SealedSecret could not be re-sealed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RotateError {
+    /// Opening failed.
+    #[error(transparent)]
+    Unseal(#[from] UnsealError),
+    /// Sealing a value to the new key failed.
+    #[error("re-sealing data[{key:?}]")]
+    Seal {
+        /// Which key.
+        key: String,
+        /// Why.
+        #[source]
+        source: SealError,
+    },
 }
 
 fn force_identity(secret: &mut PlainSecret, name: &str, namespace: &str) {
@@ -289,14 +384,15 @@ fn force_identity(secret: &mut PlainSecret, name: &str, namespace: &str) {
 /// The deprecated v1 format: the whole Secret JSON sealed as one value.
 fn unseal_legacy(
     blob: &str,
-    keys: &[PrivateKey],
+    keys: &[&PrivateKey],
     label: &[u8],
     object: &str,
     scope: Scope,
     sealed: &SealedSecret,
 ) -> Result<PlainSecret, UnsealError> {
     let (name, namespace) = sealed.name_and_namespace();
-    let opened = crypto::decode(blob).and_then(|raw| crypto::open_with_any(keys, label, &raw));
+    let opened = crypto::decode(blob)
+        .and_then(|raw| crypto::open_with_any(keys.iter().copied(), label, &raw));
     let (_, plaintext) = opened.map_err(|err| UnsealError::Values {
         object: object.to_owned(),
         label: scope.describe_label(namespace, name),

@@ -9,10 +9,12 @@
 mod backup;
 mod certificate;
 mod generate;
+mod ring;
 
 pub use backup::parse_private_keys;
 pub use certificate::Certificate;
 pub use generate::{GeneratedKey, KeyBits, generate};
+pub use ring::{ACTIVE, BITNAMI_KEY_LABEL, KEY_LABEL, KeyRing, RENEW_REQUESTED_AT, SealingKey};
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::{

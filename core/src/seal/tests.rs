@@ -262,3 +262,53 @@ fn namespace_rules_follow_kubeseal() {
     assert_eq!(resolve_namespace(None, None, None).unwrap(), "default");
     assert!(resolve_namespace(Some("a"), Some("b"), None).is_err());
 }
+
+#[test]
+fn verify_opens_without_rendering_templates() {
+    let key = key4096();
+    let mut sealed = seal_secret(&input(), key.certificate.public_key(), Scope::Strict).unwrap();
+    // A template that would fail to render (and could leak through rendering) is not run.
+    sealed.spec.template.as_mut().unwrap().data =
+        Some(BTreeMap::from([("x".into(), "{{ .password | b64dec }}".into())]));
+    verify(&sealed, &[&key.private]).unwrap();
+    let mut moved = sealed.clone();
+    moved.metadata.namespace = Some("elsewhere".into());
+    assert!(matches!(verify(&moved, &[&key.private]), Err(UnsealError::Values { .. })));
+}
+
+#[test]
+fn rotate_reseals_to_the_new_key_and_never_widens_scope() {
+    let old = key4096();
+    let new = crate::keys::generate(
+        crate::keys::KeyBits::Rsa2048,
+        "new",
+        time::OffsetDateTime::now_utc(),
+        time::Duration::days(1),
+    )
+    .unwrap();
+    let mut sealed = seal_secret(&input(), old.certificate.public_key(), Scope::Strict).unwrap();
+    // An attacker widens the template's scope and adds a template: neither takes effect.
+    let template = sealed.spec.template.as_mut().unwrap();
+    template.data = Some(BTreeMap::from([("t".into(), "{{ .username }}".into())]));
+    template.metadata.as_mut().unwrap().annotations.get_or_insert_with(BTreeMap::new)
+        .insert(CLUSTER_WIDE_ANNOTATION.into(), "true".into());
+
+    let rotated = rotate(&sealed, &[&old.private], new.certificate.public_key()).unwrap();
+    assert_eq!(rotated.scope(), Scope::Strict);
+    let t = rotated.spec.template.as_ref().unwrap();
+    assert!(t.metadata.as_ref().unwrap().annotations.as_ref().is_none_or(|a| !a.contains_key(CLUSTER_WIDE_ANNOTATION)));
+    assert_eq!(t.data.as_ref().unwrap()["t"], "{{ .username }}", "templates stay text");
+    assert!(verify(&rotated, &[&old.private]).is_err(), "the old key no longer opens it");
+    let opened = unseal_with(&rotated, &[&new.private], Templates::Render).unwrap();
+    assert_eq!(&opened.secret.data["password"][..], b"s3cr3t");
+    assert_eq!(opened.key_index, Some(0));
+}
+
+#[test]
+fn unseal_with_reports_which_key_opened() {
+    let key = key4096();
+    let sealed = seal_secret(&input(), key.certificate.public_key(), Scope::Strict).unwrap();
+    let other = &key2048().private;
+    let opened = unseal_with(&sealed, &[other, &key.private], Templates::Render).unwrap();
+    assert_eq!(opened.key_index, Some(1));
+}
