@@ -1,0 +1,110 @@
+//! Command line of `secrets-agent`. Every flag has an environment fallback
+//! `SECRETS_AGENT_<FLAG>` (the chart sets those); an explicit flag wins.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The kubectl-secrets in-cluster agent.
+#[derive(Debug, Parser)]
+#[command(name = "secrets-agent", version, about)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Key manager, SealedSecret controller and the HTTP API (the Deployment).
+    Controller(ControllerArgs),
+}
+
+/// Flags of `secrets-agent controller`.
+#[derive(Debug, Clone, Args)]
+pub struct ControllerArgs {
+    /// Namespace holding the sealing keys (default: the pod's namespace).
+    #[arg(long, env = "SECRETS_AGENT_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Address of the HTTP API (/v1/cert.pem, /v1/verify, /v1/rotate, /healthz, /readyz).
+    #[arg(long, env = "SECRETS_AGENT_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: SocketAddr,
+    /// Address of the Prometheus /metrics endpoint.
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_METRICS_ADDR",
+        default_value = "0.0.0.0:8081"
+    )]
+    pub metrics_addr: SocketAddr,
+    /// How often a new sealing key is made (0 disables renewal), e.g. 720h, 30d.
+    #[arg(long, env = "SECRETS_AGENT_KEY_RENEW_PERIOD", default_value = "30d", value_parser = parse_duration)]
+    pub key_renew_period: Duration,
+    /// Keys older than this instant (RFC 3339 or RFC 1123Z) are replaced at start-up.
+    #[arg(long, env = "SECRETS_AGENT_KEY_CUTOFF_TIME")]
+    pub key_cutoff_time: Option<String>,
+    /// SealedSecrets reconciled at the same time.
+    #[arg(long, env = "SECRETS_AGENT_CONCURRENCY", default_value_t = 4)]
+    pub concurrency: u16,
+    /// Also reconcile bitnami.com/v1alpha1 SealedSecrets and load Bitnami's sealing keys.
+    #[arg(long, env = "SECRETS_AGENT_BITNAMI_COMPAT")]
+    pub bitnami_compat: bool,
+    /// Where Bitnami's key Secrets live, in compat mode (default: --namespace).
+    #[arg(long, env = "SECRETS_AGENT_BITNAMI_KEY_NAMESPACE")]
+    pub bitnami_key_namespace: Option<String>,
+    /// tracing filter, e.g. `info` or `secrets_agent=debug`.
+    #[arg(long, env = "SECRETS_AGENT_LOG_FILTER", default_value = "info")]
+    pub log_filter: String,
+    /// Identity in the leader Lease (default: the pod name, else host name and a random suffix).
+    #[arg(long, env = "SECRETS_AGENT_IDENTITY")]
+    pub identity: Option<String>,
+    /// Requests per second allowed on /v1/verify and /v1/rotate, per client.
+    #[arg(long, env = "SECRETS_AGENT_API_RATE", default_value_t = 10)]
+    pub api_rate: u32,
+}
+
+/// `90s`, `15m`, `720h`, `30d`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}: expected e.g. 90s, 15m, 720h, 30d"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        other => {
+            return Err(format!(
+                "invalid duration unit {other:?} in {text:?}: use s, m, h or d"
+            ));
+        }
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("720h"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("5y").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+}

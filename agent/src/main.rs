@@ -1,0 +1,23 @@
+//! `secrets-agent`: parse, set up logging, run, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use secrets_agent::args::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Command::Controller(args) = cli.command;
+    if let Err(err) = secrets_agent::telemetry::init(&args.log_filter) {
+        eprintln!("secrets-agent: {err:#}");
+        return ExitCode::from(2);
+    }
+    match secrets_agent::run_controller(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "secrets-agent stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
