@@ -16,6 +16,7 @@
 pub mod crypto;
 pub mod keys;
 pub mod manifest;
+pub mod reconcile;
 pub mod seal;
 pub mod sealed_secret;
 pub mod secret;
