@@ -59,6 +59,12 @@ pub struct ControllerArgs {
     /// Identity in the leader Lease (default: the pod name, else host name and a random suffix).
     #[arg(long, env = "SECRETS_AGENT_IDENTITY")]
     pub identity: Option<String>,
+    /// How long the leader Lease lasts without renewal.
+    #[arg(long, env = "SECRETS_AGENT_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub lease_duration: Duration,
+    /// How often the leader renews the Lease.
+    #[arg(long, env = "SECRETS_AGENT_LEASE_RENEW", default_value = "5s", value_parser = parse_duration)]
+    pub lease_renew: Duration,
     /// Requests per second allowed on /v1/verify and /v1/rotate, per client.
     #[arg(long, env = "SECRETS_AGENT_API_RATE", default_value_t = 10)]
     pub api_rate: u32,
