@@ -28,8 +28,15 @@ impl Cluster {
             .enable_all()
             .build()
             .expect("building the stand-in's runtime");
-        let standin = runtime
-            .block_on(StandIn::start(Config::default()))
+        // Started by a task on its own runtime and handed back over a channel, so this works
+        // from plain tests and from inside another runtime (async tests) alike.
+        let (tx, rx) = std::sync::mpsc::channel();
+        runtime.spawn(async move {
+            let _ = tx.send(StandIn::start(Config::default()).await);
+        });
+        let standin = rx
+            .recv()
+            .expect("the stand-in's runtime stopped")
             .expect("starting kube-standin");
         let dir = tempfile::tempdir().expect("creating the kubeconfig directory");
         let kubeconfig = dir.path().join("kubeconfig");

@@ -1,0 +1,180 @@
+//! The real `secrets-agent` binary against kube-standin: keys appear, SealedSecrets become
+//! Secrets with the right bytes, updates and deletes flow through, bad objects get a precise
+//! `Ready=False` without affecting others, and no plaintext reaches the logs.
+#![allow(clippy::unwrap_used, clippy::panic, reason = "integration test: failing loudly is the point")]
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::{CustomResourceExt as _, ResourceExt as _};
+use secrets_core::crypto::Scope;
+use secrets_core::keys::{Certificate, KEY_LABEL};
+use secrets_core::sealed_secret::SealedSecret;
+use test_support::Cluster;
+
+const PASSWORD: &str = "correct-horse-battery-staple";
+
+struct Agent {
+    child: Child,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Agent {
+    fn start(cluster: &Cluster) -> Agent {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("agent.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_secrets-agent"))
+            .args(["controller", "--namespace", "kubectl-secrets", "--http-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
+            .args(["--log-filter", "debug", "--lease-duration", "3s", "--lease-renew", "1s"])
+            .env("KUBECONFIG", cluster.kubeconfig())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        Agent { child, log, _dir: dir }
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "agent exit status {status}");
+        self.logs()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_for<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn plain(name: &str, namespace: &str, data: &[(&str, &str)]) -> secrets_core::secret::PlainSecret {
+    let mut secret = secrets_core::secret::PlainSecret::default();
+    secret.metadata.name = Some(name.into());
+    secret.metadata.namespace = Some(namespace.into());
+    secret.metadata.labels = Some(BTreeMap::from([("app".into(), "billing".into())]));
+    secret.type_ = Some("Opaque".into());
+    for (k, v) in data {
+        secret.data.insert((*k).into(), zeroize::Zeroizing::new(v.as_bytes().to_vec()));
+    }
+    secret
+}
+
+fn ready(ss: &SealedSecret) -> Option<(String, String, String)> {
+    let c = ss.status.as_ref()?.conditions.iter().find(|c| c.type_ == "Ready")?;
+    Some((c.status.clone(), c.reason.clone().unwrap_or_default(), c.message.clone().unwrap_or_default()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sealed_secrets_become_secrets() {
+    let cluster = Cluster::start();
+    let client = cluster.client().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.create(&PostParams::default(), &SealedSecret::crd()).await.unwrap();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    for ns in ["kubectl-secrets", "team"] {
+        namespaces.create(&PostParams::default(), &serde_json::from_value(serde_json::json!({"metadata": {"name": ns}})).unwrap()).await.unwrap();
+    }
+    let agent = Agent::start(&cluster);
+
+    // First start makes a key.
+    let key_secrets: Api<Secret> = Api::namespaced(client.clone(), "kubectl-secrets");
+    let key = wait_for("the first sealing key", || {
+        let api = key_secrets.clone();
+        async move { api.list(&ListParams::default().labels(&format!("{KEY_LABEL}=active"))).await.ok()?.items.into_iter().next() }
+    })
+    .await;
+    assert_eq!(key.type_.as_deref(), Some("kubernetes.io/tls"));
+    let cert = Certificate::from_pem(&key.data.as_ref().unwrap()["tls.crt"].0).unwrap();
+    assert_eq!(cert.public_key().bits(), 4096);
+
+    // Seal → apply → the Secret appears with the right bytes, owned by the SealedSecret.
+    let sealed_api: Api<SealedSecret> = Api::namespaced(client.clone(), "team");
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "team");
+    let sealed = secrets_core::seal::seal_secret(&plain("db", "team", &[("password", PASSWORD)]), cert.public_key(), Scope::Strict).unwrap();
+    let created = sealed_api.create(&PostParams::default(), &sealed).await.unwrap();
+    let secret = wait_for("the Secret", || {
+        let api = secrets.clone();
+        async move { api.get_opt("db").await.ok()? }
+    })
+    .await;
+    assert_eq!(secret.data.as_ref().unwrap()["password"].0, PASSWORD.as_bytes());
+    assert_eq!(secret.labels()["app"], "billing");
+    assert_eq!(secret.owner_references()[0].uid, created.uid().unwrap());
+    let status = wait_for("Ready=True", || {
+        let api = sealed_api.clone();
+        async move { ready(&api.get("db").await.ok()?).filter(|r| r.0 == "True") }
+    })
+    .await;
+    assert_eq!(status.1, "Unsealed");
+
+    // Update: a new key in the SealedSecret reaches the Secret.
+    let updated = secrets_core::seal::seal_secret(&plain("db", "team", &[("password", PASSWORD), ("user", "billing-app")]), cert.public_key(), Scope::Strict).unwrap();
+    let mut current = sealed_api.get("db").await.unwrap();
+    current.spec = updated.spec;
+    sealed_api.replace("db", &PostParams::default(), &current).await.unwrap();
+    wait_for("the updated Secret", || {
+        let api = secrets.clone();
+        async move { api.get("db").await.ok()?.data?.get("user").map(|v| v.0 == b"billing-app").filter(|ok| *ok) }
+    })
+    .await;
+
+    // A value sealed for another name: Ready=False with the scope label; others unaffected.
+    let wrong = secrets_core::seal::seal_secret(&plain("other", "team", &[("password", PASSWORD)]), cert.public_key(), Scope::Strict).unwrap();
+    let mut renamed = wrong.clone();
+    renamed.metadata.name = Some("wrong".into());
+    sealed_api.create(&PostParams::default(), &renamed).await.unwrap();
+    let failure = wait_for("Ready=False on the wrong object", || {
+        let api = sealed_api.clone();
+        async move { ready(&api.get("wrong").await.ok()?).filter(|r| r.0 == "False") }
+    })
+    .await;
+    assert_eq!(failure.1, "DecryptionFailed");
+    assert!(failure.2.contains("\"team/wrong\" (strict)"), "{}", failure.2);
+    assert!(secrets.get_opt("wrong").await.unwrap().is_none());
+    assert!(secrets.get_opt("db").await.unwrap().is_some());
+
+    // A deleted Secret is re-created; deleting the SealedSecret takes the Secret along.
+    secrets.delete("db", &DeleteParams::default()).await.unwrap();
+    wait_for("the re-created Secret", || {
+        let api = secrets.clone();
+        async move { api.get_opt("db").await.ok()? }
+    })
+    .await;
+    sealed_api.delete("db", &DeleteParams::default()).await.unwrap();
+    wait_for("the Secret to go with its SealedSecret", || {
+        let api = secrets.clone();
+        async move { api.get_opt("db").await.ok().filter(Option::is_none).map(|_| ()) }
+    })
+    .await;
+
+    let logs = agent.stop();
+    assert!(logs.contains("sealing keys loaded"), "the agent logged: {logs}");
+    assert!(!logs.contains(PASSWORD) && !logs.contains("billing-app"), "a value reached the logs");
+}
