@@ -1,0 +1,247 @@
+//! Per-client token buckets for the POST endpoints.
+//!
+//! Data flow: the API works out a client key from the request ([`client_key`]: the first
+//! `X-Forwarded-For` address, else the peer address) and asks [`RateLimiter::allow`] before
+//! reading the body. Each client has a bucket holding up to `burst` tokens that refills at
+//! `rate` tokens a second; a request takes one token or is refused.
+//!
+//! Memory stays bounded: a bucket that has been idle long enough to refill completely is the
+//! same as no bucket, so such buckets are swept out (at most once per refill period), and when
+//! [`MAX_CLIENTS`] are tracked anyway the least recently seen client is forgotten to make room.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use hyper::HeaderMap;
+
+/// Most clients tracked at once.
+pub(super) const MAX_CLIENTS: usize = 10_000;
+
+/// Token buckets keyed by client address.
+#[derive(Debug)]
+pub(super) struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    /// Time an empty bucket takes to fill up again.
+    refill: Duration,
+    max_clients: usize,
+    state: Mutex<Buckets>,
+}
+
+#[derive(Debug)]
+struct Buckets {
+    clients: HashMap<IpAddr, Bucket>,
+    last_sweep: Instant,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimiter {
+    /// `per_second` requests a second per client, bursts of twice that; `None` for 0, which
+    /// switches limiting off.
+    pub(super) fn new(per_second: u32, now: Instant) -> Option<RateLimiter> {
+        RateLimiter::with_capacity(per_second, MAX_CLIENTS, now)
+    }
+
+    fn with_capacity(per_second: u32, max_clients: usize, now: Instant) -> Option<RateLimiter> {
+        if per_second == 0 {
+            return None;
+        }
+        let rate = f64::from(per_second);
+        let burst = 2.0 * rate;
+        Some(RateLimiter {
+            rate,
+            burst,
+            refill: Duration::from_secs_f64(burst / rate),
+            max_clients: max_clients.max(1),
+            state: Mutex::new(Buckets {
+                clients: HashMap::new(),
+                last_sweep: now,
+            }),
+        })
+    }
+
+    /// Take a token for `client` at `now`; false when its bucket is empty.
+    pub(super) fn allow(&self, client: IpAddr, now: Instant) -> bool {
+        // The map stays consistent whatever panicked while holding the lock.
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if now.saturating_duration_since(state.last_sweep) >= self.refill {
+            self.sweep(&mut state, now);
+        }
+        if !state.clients.contains_key(&client) && state.clients.len() >= self.max_clients {
+            self.sweep(&mut state, now);
+            if state.clients.len() >= self.max_clients {
+                evict_least_recent(&mut state.clients);
+            }
+        }
+        let bucket = state.clients.entry(client).or_insert(Bucket {
+            tokens: self.burst,
+            last: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * self.rate).min(self.burst);
+        bucket.last = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Forget buckets that would be full by now.
+    fn sweep(&self, state: &mut Buckets, now: Instant) {
+        state.clients.retain(|_, bucket| {
+            let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
+            bucket.tokens + elapsed * self.rate < self.burst
+        });
+        state.last_sweep = now;
+    }
+
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clients
+            .len()
+    }
+}
+
+fn evict_least_recent(clients: &mut HashMap<IpAddr, Bucket>) {
+    let oldest = clients
+        .iter()
+        .min_by_key(|(_, bucket)| bucket.last)
+        .map(|(ip, _)| *ip);
+    if let Some(ip) = oldest {
+        clients.remove(&ip);
+    }
+}
+
+/// Whom to charge for a request: the first `X-Forwarded-For` address when it parses (requests
+/// come through the API server's service proxy, so the peer is the API server), else the peer.
+/// IPv6 clients are grouped by /64, the block one host usually gets.
+pub(super) fn client_key(headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(',').next())
+        .and_then(parse_address);
+    normalize(forwarded.unwrap_or_else(|| peer.ip()))
+}
+
+fn parse_address(text: &str) -> Option<IpAddr> {
+    let text = text.trim();
+    text.parse::<IpAddr>()
+        .ok()
+        .or_else(|| text.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
+}
+
+fn normalize(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use hyper::header::HeaderValue;
+
+    use super::*;
+
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))
+    }
+
+    #[test]
+    fn a_burst_of_twice_the_rate_then_the_rate() {
+        let start = Instant::now();
+        let limiter = RateLimiter::new(2, start).unwrap();
+        let allowed = (0..10).filter(|_| limiter.allow(ip(1), start)).count();
+        assert_eq!(allowed, 4);
+        // Another client has its own bucket.
+        assert!(limiter.allow(ip(2), start));
+        // Half a second later one token (2/s) is back, and only one.
+        let later = start + Duration::from_millis(500);
+        assert!(limiter.allow(ip(1), later));
+        assert!(!limiter.allow(ip(1), later));
+    }
+
+    #[test]
+    fn zero_switches_limiting_off() {
+        assert!(RateLimiter::new(0, Instant::now()).is_none());
+    }
+
+    #[test]
+    fn idle_buckets_are_swept_and_the_map_is_bounded() {
+        let start = Instant::now();
+        let limiter = RateLimiter::with_capacity(1, 3, start).unwrap();
+        for last in 1..=3 {
+            assert!(limiter.allow(ip(last), start));
+        }
+        assert_eq!(limiter.tracked(), 3);
+        // A fourth client while all three are still refilling: the least recent one goes.
+        assert!(limiter.allow(ip(4), start + Duration::from_millis(10)));
+        assert_eq!(limiter.tracked(), 3);
+        // Long after, every bucket is full again: all swept, only the newcomer remains.
+        assert!(limiter.allow(ip(5), start + Duration::from_secs(60)));
+        assert_eq!(limiter.tracked(), 1);
+    }
+
+    #[test]
+    fn the_first_forwarded_address_is_the_client() {
+        let peer: SocketAddr = "192.0.2.1:4000".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        assert_eq!(
+            client_key(&headers, peer),
+            "192.0.2.1".parse::<IpAddr>().unwrap()
+        );
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("203.0.113.7, 10.0.0.1"),
+        );
+        assert_eq!(
+            client_key(&headers, peer),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("[2001:db8::1]:443"),
+        );
+        assert_eq!(
+            client_key(&headers, peer),
+            "2001:db8::".parse::<IpAddr>().unwrap()
+        );
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("not an address"),
+        );
+        assert_eq!(
+            client_key(&headers, peer),
+            "192.0.2.1".parse::<IpAddr>().unwrap()
+        );
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("::ffff:198.51.100.2"),
+        );
+        assert_eq!(
+            client_key(&headers, peer),
+            "198.51.100.2".parse::<IpAddr>().unwrap()
+        );
+    }
+}
