@@ -97,11 +97,11 @@ impl KeyRing {
     /// that opened this object last time), then newest to oldest.
     pub fn try_order(&self, hint: Option<&str>) -> Vec<&PrivateKey> {
         let mut order: Vec<&SealingKey> = self.keys.iter().rev().collect();
-        if let Some(hint) = hint {
-            if let Some(pos) = order.iter().position(|k| k.fingerprint() == hint) {
-                let hinted = order.remove(pos);
-                order.insert(0, hinted);
-            }
+        if let Some(hint) = hint
+            && let Some(pos) = order.iter().position(|k| k.fingerprint() == hint)
+        {
+            let hinted = order.remove(pos);
+            order.insert(0, hinted);
         }
         order.into_iter().map(|k| &k.private).collect()
     }
