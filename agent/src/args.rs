@@ -70,7 +70,7 @@ pub struct ControllerArgs {
     pub api_rate: u32,
 }
 
-/// `90s`, `15m`, `720h`, `30d`, or plain seconds.
+/// `500ms`, `90s`, `15m`, `720h`, `30d`, or plain seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = text.split_at(
@@ -81,13 +81,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("invalid duration {text:?}: expected e.g. 90s, 15m, 720h, 30d"))?;
     let seconds = match unit {
+        "ms" => return Ok(Duration::from_millis(n)),
         "" | "s" => n,
         "m" => n * 60,
         "h" => n * 3600,
         "d" => n * 86_400,
         other => {
             return Err(format!(
-                "invalid duration unit {other:?} in {text:?}: use s, m, h or d"
+                "invalid duration unit {other:?} in {text:?}: use ms, s, m, h or d"
             ));
         }
     };
@@ -110,6 +111,8 @@ mod tests {
         assert_eq!(parse_duration("720h"), Ok(Duration::from_secs(30 * 86_400)));
         assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert!(parse_duration("5y").is_err());
         assert!(parse_duration("h").is_err());
     }

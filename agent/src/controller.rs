@@ -47,9 +47,25 @@ pub struct Context {
 
 impl Context {
     /// A context for this client and key channel.
-    pub fn new(client: kube::Client, keys: watch::Receiver<Arc<KeyRing>>, metrics: Arc<Metrics>, options: reconcile::Options, instance: String) -> Context {
-        let reporter = Reporter { controller: "secrets-agent".into(), instance: Some(instance) };
-        Context { recorder: Recorder::new(client.clone(), reporter), client, keys, metrics, options, failures: Mutex::new(HashMap::new()) }
+    pub fn new(
+        client: kube::Client,
+        keys: watch::Receiver<Arc<KeyRing>>,
+        metrics: Arc<Metrics>,
+        options: reconcile::Options,
+        instance: String,
+    ) -> Context {
+        let reporter = Reporter {
+            controller: "secrets-agent".into(),
+            instance: Some(instance),
+        };
+        Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            keys,
+            metrics,
+            options,
+            failures: Mutex::new(HashMap::new()),
+        }
     }
 
     fn backoff(&self, key: &str) -> Duration {
@@ -61,7 +77,10 @@ impl Context {
     }
 
     fn succeeded(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
 }
 
@@ -87,7 +106,16 @@ impl Error {
 }
 
 /// One of the two SealedSecret kinds.
-trait Kind: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope> + Clone + Debug + DeserializeOwned + serde::Serialize + Send + Sync + 'static {
+trait Kind:
+    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Clone
+    + Debug
+    + DeserializeOwned
+    + serde::Serialize
+    + Send
+    + Sync
+    + 'static
+{
     const CONTROLLER: &'static str;
     fn native(&self) -> SealedSecret;
     fn status(&self) -> Option<&SealedSecretStatus>;
@@ -153,7 +181,12 @@ async fn controller<K: Kind>(ctx: Arc<Context>, concurrency: u16) {
 }
 
 fn object_key<K: Kind>(obj: &K) -> String {
-    format!("{}/{}/{}", K::CONTROLLER, obj.namespace().unwrap_or_default(), obj.name_any())
+    format!(
+        "{}/{}/{}",
+        K::CONTROLLER,
+        obj.namespace().unwrap_or_default(),
+        obj.name_any()
+    )
 }
 
 async fn reconcile<K: Kind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -163,7 +196,8 @@ async fn reconcile<K: Kind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Er
         Ok(Outcome::Failed(_)) | Err(_) => "error",
         Ok(_) => "success",
     };
-    ctx.metrics.reconciled(K::CONTROLLER, label, started.elapsed().as_secs_f64());
+    ctx.metrics
+        .reconciled(K::CONTROLLER, label, started.elapsed().as_secs_f64());
     let key = object_key(&*obj);
     match result? {
         Outcome::Failed(failure) => {
@@ -183,7 +217,9 @@ fn error_policy<K: Kind>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action 
 }
 
 fn err_source(err: &Error) -> String {
-    std::error::Error::source(err).map(|s| s.to_string()).unwrap_or_default()
+    std::error::Error::source(err)
+        .map(|s| s.to_string())
+        .unwrap_or_default()
 }
 
 enum Outcome {
@@ -201,7 +237,10 @@ async fn reconcile_inner<K: Kind>(obj: &K, ctx: &Context) -> Result<Outcome, Err
     let name = obj.name_any();
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     // read
-    let existing = secrets.get_opt(&name).await.map_err(Error::api("reading the Secret"))?;
+    let existing = secrets
+        .get_opt(&name)
+        .await
+        .map_err(Error::api("reading the Secret"))?;
     let keys = ctx.keys.borrow().clone();
     let owner = Owner {
         api_version: K::api_version(&()).into_owned(),
@@ -211,12 +250,21 @@ async fn reconcile_inner<K: Kind>(obj: &K, ctx: &Context) -> Result<Outcome, Err
     };
     // decide (pure; the RSA work happens here, off the async threads)
     let options = ctx.options;
-    let decision = tokio::task::block_in_place(|| reconcile::decide(&sealed, &owner, existing.as_ref(), &keys, options));
+    let decision = tokio::task::block_in_place(|| {
+        reconcile::decide(&sealed, &owner, existing.as_ref(), &keys, options)
+    });
     // apply
     let outcome = match decision {
         Decision::UpToDate => Ok(None),
-        Decision::Write { mut secret, key_fingerprint, create } => {
-            let params = PostParams { field_manager: Some("secrets-agent".into()), ..Default::default() };
+        Decision::Write {
+            mut secret,
+            key_fingerprint,
+            create,
+        } => {
+            let params = PostParams {
+                field_manager: Some("secrets-agent".into()),
+                ..Default::default()
+            };
             let written = if create {
                 secrets.create(&params, &secret).await
             } else {
@@ -277,7 +325,11 @@ fn next_status(
         .unwrap_or_default();
     let condition = |type_: &str| {
         let old = previous.conditions.iter().find(|c| c.type_ == type_);
-        let unchanged = old.is_some_and(|c| c.status == status && c.reason.as_deref() == Some(reason) && c.message.as_deref() == Some(message.as_str()));
+        let unchanged = old.is_some_and(|c| {
+            c.status == status
+                && c.reason.as_deref() == Some(reason)
+                && c.message.as_deref() == Some(message.as_str())
+        });
         if let (true, Some(old)) = (unchanged, old) {
             return old.clone();
         }
@@ -294,16 +346,40 @@ fn next_status(
             message: Some(message.clone()),
         }
     };
-    let conditions = if bitnami { vec![condition("Synced"), condition("Ready")] } else { vec![condition("Ready"), condition("Synced")] };
-    SealedSecretStatus { observed_generation: generation, conditions }
+    let conditions = if bitnami {
+        vec![condition("Synced"), condition("Ready")]
+    } else {
+        vec![condition("Ready"), condition("Synced")]
+    };
+    SealedSecretStatus {
+        observed_generation: generation,
+        conditions,
+    }
 }
 
 async fn event<K: Kind>(ctx: &Context, obj: &K, outcome: &Result<Option<String>, Failure>) {
     let (type_, reason, note) = match outcome {
-        Ok(fp) => (EventType::Normal, "Unsealed".to_owned(), format!("Secret unsealed (key {})", fp.as_deref().unwrap_or("unchanged"))),
-        Err(f) => (EventType::Warning, format!("Err{}", f.reason), f.message.clone()),
+        Ok(fp) => (
+            EventType::Normal,
+            "Unsealed".to_owned(),
+            format!(
+                "Secret unsealed (key {})",
+                fp.as_deref().unwrap_or("unchanged")
+            ),
+        ),
+        Err(f) => (
+            EventType::Warning,
+            format!("Err{}", f.reason),
+            f.message.clone(),
+        ),
     };
-    let event = Event { type_, reason, note: Some(note), action: "Unseal".into(), secondary: None };
+    let event = Event {
+        type_,
+        reason,
+        note: Some(note),
+        action: "Unseal".into(),
+        secondary: None,
+    };
     if let Err(err) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
         tracing::debug!(error = %err, "publishing an event");
     }
@@ -321,10 +397,19 @@ mod tests {
         assert_eq!(first.observed_generation, Some(1));
         let again = next_status(&first, Some(1), &ok, false);
         assert_eq!(again, first, "an unchanged outcome writes nothing new");
-        let failed: Result<Option<String>, Failure> = Err(Failure { reason: "DecryptionFailed", message: "no".into() });
+        let failed: Result<Option<String>, Failure> = Err(Failure {
+            reason: "DecryptionFailed",
+            message: "no".into(),
+        });
         let bad = next_status(&first, Some(2), &failed, true);
-        assert_eq!(bad.conditions[0].type_, "Synced", "Bitnami's printer columns read conditions[0]");
+        assert_eq!(
+            bad.conditions[0].type_, "Synced",
+            "Bitnami's printer columns read conditions[0]"
+        );
         assert_eq!(bad.conditions[1].status, "False");
-        assert_eq!(bad.conditions[1].reason.as_deref(), Some("DecryptionFailed"));
+        assert_eq!(
+            bad.conditions[1].reason.as_deref(),
+            Some("DecryptionFailed")
+        );
     }
 }

@@ -51,7 +51,9 @@ pub async fn watch_keys(
         let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
         let (reader, writer) = reflector::store();
         let config = watcher::Config::default().labels(&format!("{label}={ACTIVE}"));
-        let stream = reflector(writer, watcher(api, config)).default_backoff().boxed();
+        let stream = reflector(writer, watcher(api, config))
+            .default_backoff()
+            .boxed();
         readers.push(reader);
         streams.push(stream);
     };
@@ -68,7 +70,11 @@ pub async fn watch_keys(
         }
         let all_ready = futures::future::join_all(readers.iter().map(|r| {
             let r = r.clone();
-            async move { tokio::time::timeout(Duration::ZERO, r.wait_until_ready()).await.is_ok() }
+            async move {
+                tokio::time::timeout(Duration::ZERO, r.wait_until_ready())
+                    .await
+                    .is_ok()
+            }
         }))
         .await
         .into_iter()
@@ -78,13 +84,21 @@ pub async fn watch_keys(
         }
         let secrets: Vec<Arc<Secret>> = readers.iter().flat_map(|r| r.state()).collect();
         let new_ring = build_ring(&secrets);
-        let fingerprints: Vec<String> = new_ring.keys().iter().map(SealingKey::fingerprint).collect();
+        let fingerprints: Vec<String> = new_ring
+            .keys()
+            .iter()
+            .map(SealingKey::fingerprint)
+            .collect();
         if fingerprints != last || !*synced.borrow() {
             metrics.set_keys(new_ring.keys().len());
             if let Some(newest) = new_ring.newest() {
                 metrics.set_last_renewal(newest.certificate.not_before());
             }
-            tracing::info!(keys = fingerprints.len(), newest = fingerprints.last().map(String::as_str).unwrap_or("none"), "sealing keys loaded");
+            tracing::info!(
+                keys = fingerprints.len(),
+                newest = fingerprints.last().map(String::as_str).unwrap_or("none"),
+                "sealing keys loaded"
+            );
             last = fingerprints;
             let _ = ring.send(Arc::new(new_ring));
         }
@@ -114,7 +128,9 @@ pub fn build_ring(secrets: &[Arc<Secret>]) -> KeyRing {
             .unwrap_or_default();
         match SealingKey::from_secret_data(&source, created, &data) {
             Ok(key) => keys.push(key),
-            Err(err) => tracing::warn!(secret = %source, error = %err, "ignoring an unusable key secret"),
+            Err(err) => {
+                tracing::warn!(secret = %source, error = %err, "ignoring an unusable key secret")
+            }
         }
         data.values_mut().for_each(|v| v.zeroize());
     }
@@ -147,7 +163,9 @@ pub fn renewal_due(
             Some((cert.not_before(), s))
         })
         .max_by_key(|(not_before, _)| *not_before);
-    let Some((not_before, secret)) = newest else { return Due::Now("no sealing key exists") };
+    let Some((not_before, secret)) = newest else {
+        return Due::Now("no sealing key exists");
+    };
     if cutoff.is_some_and(|cutoff| not_before < cutoff) {
         return Due::Now("the newest key predates --key-cutoff-time");
     }
@@ -156,8 +174,15 @@ pub fn renewal_due(
         .annotations
         .as_ref()
         .and_then(|a| a.get(RENEW_REQUESTED_AT))
-        .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok());
-    let created = secret.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second()).unwrap_or(0);
+        .and_then(|t| {
+            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        });
+    let created = secret
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map(|t| t.0.as_second())
+        .unwrap_or(0);
     if requested.is_some_and(|r| r.unix_timestamp() > created) {
         return Due::Now("a renewal was requested");
     }
@@ -165,7 +190,11 @@ pub fn renewal_due(
         return Due::OnRequest;
     }
     let at = not_before + period;
-    if at <= now { Due::Now("the renewal period has passed") } else { Due::At(at) }
+    if at <= now {
+        Due::Now("the renewal period has passed")
+    } else {
+        Due::At(at)
+    }
 }
 
 /// Parse `--key-cutoff-time`: RFC 3339 or RFC 1123Z (`date -R`).
@@ -173,7 +202,9 @@ pub fn parse_cutoff(text: &str) -> anyhow::Result<OffsetDateTime> {
     use time::format_description::well_known::{Rfc2822, Rfc3339};
     OffsetDateTime::parse(text, &Rfc3339)
         .or_else(|_| OffsetDateTime::parse(text, &Rfc2822))
-        .map_err(|_| anyhow::anyhow!("invalid --key-cutoff-time {text:?}: expected RFC 3339 or RFC 1123Z"))
+        .map_err(|_| {
+            anyhow::anyhow!("invalid --key-cutoff-time {text:?}: expected RFC 3339 or RFC 1123Z")
+        })
 }
 
 /// The leader's loop: make keys when due, until `leading` turns false.
@@ -191,8 +222,12 @@ pub async fn renew_keys(
             Ok(list) => match renewal_due(&list.items, OffsetDateTime::now_utc(), period, cutoff) {
                 Due::Now(reason) => {
                     match create_key(&api, &namespace).await {
-                        Ok(name) => tracing::info!(secret = %name, reason, "made a new sealing key"),
-                        Err(err) => tracing::error!(error = format!("{err:#}"), "making a sealing key"),
+                        Ok(name) => {
+                            tracing::info!(secret = %name, reason, "made a new sealing key")
+                        }
+                        Err(err) => {
+                            tracing::error!(error = format!("{err:#}"), "making a sealing key")
+                        }
                     }
                     Duration::from_secs(1)
                 }
@@ -218,7 +253,12 @@ pub async fn renew_keys(
 /// Generate an RSA-4096 key and store it as a new key Secret.
 async fn create_key(api: &Api<Secret>, namespace: &str) -> anyhow::Result<String> {
     let generated = tokio::task::spawn_blocking(|| {
-        keys::generate(KeyBits::Rsa4096, "kubectl-secrets", OffsetDateTime::now_utc(), KEY_VALIDITY)
+        keys::generate(
+            KeyBits::Rsa4096,
+            "kubectl-secrets",
+            OffsetDateTime::now_utc(),
+            KEY_VALIDITY,
+        )
     })
     .await??;
     let mut secret: Secret = serde_json::from_value(serde_json::json!({
@@ -230,10 +270,24 @@ async fn create_key(api: &Api<Secret>, namespace: &str) -> anyhow::Result<String
         "type": "kubernetes.io/tls",
     }))?;
     secret.data = Some(BTreeMap::from([
-        ("tls.crt".to_owned(), ByteString(generated.certificate.pem().as_bytes().to_vec())),
-        ("tls.key".to_owned(), ByteString(generated.key_pem.as_bytes().to_vec())),
+        (
+            "tls.crt".to_owned(),
+            ByteString(generated.certificate.pem().as_bytes().to_vec()),
+        ),
+        (
+            "tls.key".to_owned(),
+            ByteString(generated.key_pem.as_bytes().to_vec()),
+        ),
     ]));
-    let created = api.create(&PostParams { field_manager: Some("secrets-agent".into()), ..Default::default() }, &secret).await;
+    let created = api
+        .create(
+            &PostParams {
+                field_manager: Some("secrets-agent".into()),
+                ..Default::default()
+            },
+            &secret,
+        )
+        .await;
     if let Some(data) = secret.data.as_mut() {
         data.values_mut().for_each(|v| v.0.zeroize());
     }
@@ -245,15 +299,22 @@ mod tests {
     use super::*;
 
     fn key_secret(not_before: OffsetDateTime, created: i64, requested: Option<&str>) -> Secret {
-        let generated = keys::generate(KeyBits::Rsa2048, "t", not_before, time::Duration::days(1)).unwrap();
+        let generated =
+            keys::generate(KeyBits::Rsa2048, "t", not_before, time::Duration::days(1)).unwrap();
         let mut s: Secret = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "k", "creationTimestamp": OffsetDateTime::from_unix_timestamp(created).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap()},
         }))
         .unwrap();
         if let Some(r) = requested {
-            s.metadata.annotations = Some(BTreeMap::from([(RENEW_REQUESTED_AT.to_owned(), r.to_owned())]));
+            s.metadata.annotations = Some(BTreeMap::from([(
+                RENEW_REQUESTED_AT.to_owned(),
+                r.to_owned(),
+            )]));
         }
-        s.data = Some(BTreeMap::from([("tls.crt".to_owned(), ByteString(generated.certificate.pem().as_bytes().to_vec()))]));
+        s.data = Some(BTreeMap::from([(
+            "tls.crt".to_owned(),
+            ByteString(generated.certificate.pem().as_bytes().to_vec()),
+        )]));
         s
     }
 
@@ -261,17 +322,49 @@ mod tests {
     fn renewal_policy() {
         let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
         let day = Duration::from_secs(86_400);
-        assert_eq!(renewal_due(&[], now, day, None), Due::Now("no sealing key exists"));
-        let fresh = key_secret(now - time::Duration::hours(1), (now - time::Duration::hours(1)).unix_timestamp(), None);
-        assert_eq!(renewal_due(std::slice::from_ref(&fresh), now, day, None), Due::At(now - time::Duration::hours(1) + day));
-        assert_eq!(renewal_due(std::slice::from_ref(&fresh), now, Duration::ZERO, None), Due::OnRequest);
-        assert_eq!(renewal_due(std::slice::from_ref(&fresh), now, day, Some(now)), Due::Now("the newest key predates --key-cutoff-time"));
+        assert_eq!(
+            renewal_due(&[], now, day, None),
+            Due::Now("no sealing key exists")
+        );
+        let fresh = key_secret(
+            now - time::Duration::hours(1),
+            (now - time::Duration::hours(1)).unix_timestamp(),
+            None,
+        );
+        assert_eq!(
+            renewal_due(std::slice::from_ref(&fresh), now, day, None),
+            Due::At(now - time::Duration::hours(1) + day)
+        );
+        assert_eq!(
+            renewal_due(std::slice::from_ref(&fresh), now, Duration::ZERO, None),
+            Due::OnRequest
+        );
+        assert_eq!(
+            renewal_due(std::slice::from_ref(&fresh), now, day, Some(now)),
+            Due::Now("the newest key predates --key-cutoff-time")
+        );
         let old = key_secret(now - time::Duration::days(2), 0, None);
-        assert_eq!(renewal_due(&[old.clone(), fresh.clone()], now, day, None), Due::At(now - time::Duration::hours(1) + day), "the newest key decides");
-        assert_eq!(renewal_due(&[old], now, day, None), Due::Now("the renewal period has passed"));
-        let later = (now + time::Duration::seconds(5)).format(&time::format_description::well_known::Rfc3339).unwrap();
-        let requested = key_secret(now - time::Duration::hours(1), (now - time::Duration::hours(1)).unix_timestamp(), Some(&later));
-        assert_eq!(renewal_due(&[requested], now, day, None), Due::Now("a renewal was requested"));
+        assert_eq!(
+            renewal_due(&[old.clone(), fresh.clone()], now, day, None),
+            Due::At(now - time::Duration::hours(1) + day),
+            "the newest key decides"
+        );
+        assert_eq!(
+            renewal_due(&[old], now, day, None),
+            Due::Now("the renewal period has passed")
+        );
+        let later = (now + time::Duration::seconds(5))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let requested = key_secret(
+            now - time::Duration::hours(1),
+            (now - time::Duration::hours(1)).unix_timestamp(),
+            Some(&later),
+        );
+        assert_eq!(
+            renewal_due(&[requested], now, day, None),
+            Due::Now("a renewal was requested")
+        );
     }
 
     #[test]

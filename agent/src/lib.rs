@@ -29,9 +29,21 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
     let client = kube::Client::try_default()
         .await
         .context("connecting to the API server (in-cluster config, else KUBECONFIG)")?;
-    let namespace = args.namespace.clone().or_else(pod_namespace).unwrap_or_else(|| "kubectl-secrets".to_owned());
-    let identity = args.identity.clone().or_else(|| std::env::var("POD_NAME").ok()).unwrap_or_else(default_identity);
-    let cutoff = args.key_cutoff_time.as_deref().map(keys::parse_cutoff).transpose()?;
+    let namespace = args
+        .namespace
+        .clone()
+        .or_else(pod_namespace)
+        .unwrap_or_else(|| "kubectl-secrets".to_owned());
+    let identity = args
+        .identity
+        .clone()
+        .or_else(|| std::env::var("POD_NAME").ok())
+        .unwrap_or_else(default_identity);
+    let cutoff = args
+        .key_cutoff_time
+        .as_deref()
+        .map(keys::parse_cutoff)
+        .transpose()?;
     tracing::info!(namespace = %namespace, identity = %identity, bitnami_compat = args.bitnami_compat, "starting");
 
     let metrics = Arc::new(metrics::Metrics::new());
@@ -48,12 +60,35 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
 
     let sources = keys::KeySources {
         namespace: namespace.clone(),
-        bitnami_namespace: args.bitnami_compat.then(|| args.bitnami_key_namespace.clone().unwrap_or_else(|| namespace.clone())),
+        bitnami_namespace: args.bitnami_compat.then(|| {
+            args.bitnami_key_namespace
+                .clone()
+                .unwrap_or_else(|| namespace.clone())
+        }),
     };
-    let watcher = tokio::spawn(keys::watch_keys(client.clone(), sources, ring_tx, synced_tx, metrics.clone()));
-    let api_state = http::ApiState { keys: ring_rx.clone(), ready: synced_rx, metrics: metrics.clone(), api_rate: args.api_rate };
-    let api = tokio::spawn(http::serve_api(args.http_addr, api_state, stopped(&stop_rx)));
-    let metrics_server = tokio::spawn(http::serve_metrics(args.metrics_addr, metrics.clone(), stopped(&stop_rx)));
+    let watcher = tokio::spawn(keys::watch_keys(
+        client.clone(),
+        sources,
+        ring_tx,
+        synced_tx,
+        metrics.clone(),
+    ));
+    let api_state = http::ApiState {
+        keys: ring_rx.clone(),
+        ready: synced_rx,
+        metrics: metrics.clone(),
+        api_rate: args.api_rate,
+    };
+    let api = tokio::spawn(http::serve_api(
+        args.http_addr,
+        api_state,
+        stopped(&stop_rx),
+    ));
+    let metrics_server = tokio::spawn(http::serve_metrics(
+        args.metrics_addr,
+        metrics.clone(),
+        stopped(&stop_rx),
+    ));
     let lease = leader::LeaseConfig {
         namespace: namespace.clone(),
         name: LEASE_NAME.to_owned(),
@@ -61,15 +96,29 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
         lease_duration: args.lease_duration,
         renew_every: args.lease_renew,
     };
-    let election = tokio::spawn(leader::run(client.clone(), lease, leading_tx, stop_rx.clone()));
+    let election = tokio::spawn(leader::run(
+        client.clone(),
+        lease,
+        leading_tx,
+        stop_rx.clone(),
+    ));
     let ctx = Arc::new(controller::Context::new(
         client.clone(),
         ring_rx.clone(),
         metrics.clone(),
-        secrets_core::reconcile::Options { bitnami_compat: args.bitnami_compat },
+        secrets_core::reconcile::Options {
+            bitnami_compat: args.bitnami_compat,
+        },
         identity,
     ));
-    let leader_work = tokio::spawn(lead(ctx, args.clone(), namespace, cutoff, leading_rx, stop_rx.clone()));
+    let leader_work = tokio::spawn(lead(
+        ctx,
+        args.clone(),
+        namespace,
+        cutoff,
+        leading_rx,
+        stop_rx.clone(),
+    ));
 
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -80,7 +129,10 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
         let _ = api.await;
         let _ = metrics_server.await;
     };
-    if tokio::time::timeout(Duration::from_secs(20), wind_down).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(20), wind_down)
+        .await
+        .is_err()
+    {
         tracing::warn!("shutdown took longer than 20s; exiting anyway");
     }
     watcher.abort();
@@ -106,7 +158,13 @@ async fn lead(
         let work = async {
             futures::future::join(
                 controller::run(ctx.clone(), args.concurrency, args.bitnami_compat),
-                keys::renew_keys(ctx.client.clone(), namespace.clone(), args.key_renew_period, cutoff, ctx.keys.clone()),
+                keys::renew_keys(
+                    ctx.client.clone(),
+                    namespace.clone(),
+                    args.key_renew_period,
+                    cutoff,
+                    ctx.keys.clone(),
+                ),
             )
             .await
         };
@@ -120,20 +178,33 @@ async fn lead(
 
 fn pod_namespace() -> Option<String> {
     std::env::var("POD_NAMESPACE").ok().or_else(|| {
-        std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace").ok().map(|s| s.trim().to_owned())
+        std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+            .ok()
+            .map(|s| s.trim().to_owned())
     })
 }
 
 fn default_identity() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "agent".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "agent".into());
     let mut suffix = [0u8; 4];
     let _ = getrandom_fill(&mut suffix);
-    format!("{host}-{}", suffix.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "{host}-{}",
+        suffix
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
 }
 
 fn getrandom_fill(buf: &mut [u8]) -> Result<(), ()> {
     // The identity only needs to differ between replicas on one host.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     for (i, b) in buf.iter_mut().enumerate() {
         *b = (nanos >> (i * 8)) as u8 ^ (std::process::id() >> (i * 4)) as u8;
     }

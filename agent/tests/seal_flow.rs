@@ -1,7 +1,11 @@
 //! The real `secrets-agent` binary against kube-standin: keys appear, SealedSecrets become
 //! Secrets with the right bytes, updates and deletes flow through, bad objects get a precise
 //! `Ready=False` without affecting others, and no plaintext reaches the logs.
-#![allow(clippy::unwrap_used, clippy::panic, reason = "integration test: failing loudly is the point")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration test: failing loudly is the point"
+)]
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -29,14 +33,33 @@ impl Agent {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("agent.log");
         let child = Command::new(env!("CARGO_BIN_EXE_secrets-agent"))
-            .args(["controller", "--namespace", "kubectl-secrets", "--http-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
-            .args(["--log-filter", "debug", "--lease-duration", "3s", "--lease-renew", "1s"])
+            .args([
+                "controller",
+                "--namespace",
+                "kubectl-secrets",
+                "--http-addr",
+                "127.0.0.1:0",
+                "--metrics-addr",
+                "127.0.0.1:0",
+            ])
+            .args([
+                "--log-filter",
+                "debug",
+                "--lease-duration",
+                "3s",
+                "--lease-renew",
+                "1s",
+            ])
             .env("KUBECONFIG", cluster.kubeconfig())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        Agent { child, log, _dir: dir }
+        Agent {
+            child,
+            log,
+            _dir: dir,
+        }
     }
 
     fn logs(&self) -> String {
@@ -69,7 +92,10 @@ where
         if let Some(found) = probe().await {
             return found;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -81,14 +107,25 @@ fn plain(name: &str, namespace: &str, data: &[(&str, &str)]) -> secrets_core::se
     secret.metadata.labels = Some(BTreeMap::from([("app".into(), "billing".into())]));
     secret.type_ = Some("Opaque".into());
     for (k, v) in data {
-        secret.data.insert((*k).into(), zeroize::Zeroizing::new(v.as_bytes().to_vec()));
+        secret
+            .data
+            .insert((*k).into(), zeroize::Zeroizing::new(v.as_bytes().to_vec()));
     }
     secret
 }
 
 fn ready(ss: &SealedSecret) -> Option<(String, String, String)> {
-    let c = ss.status.as_ref()?.conditions.iter().find(|c| c.type_ == "Ready")?;
-    Some((c.status.clone(), c.reason.clone().unwrap_or_default(), c.message.clone().unwrap_or_default()))
+    let c = ss
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")?;
+    Some((
+        c.status.clone(),
+        c.reason.clone().unwrap_or_default(),
+        c.message.clone().unwrap_or_default(),
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,10 +133,18 @@ async fn sealed_secrets_become_secrets() {
     let cluster = Cluster::start();
     let client = cluster.client().await;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.create(&PostParams::default(), &SealedSecret::crd()).await.unwrap();
+    crds.create(&PostParams::default(), &SealedSecret::crd())
+        .await
+        .unwrap();
     let namespaces: Api<Namespace> = Api::all(client.clone());
     for ns in ["kubectl-secrets", "team"] {
-        namespaces.create(&PostParams::default(), &serde_json::from_value(serde_json::json!({"metadata": {"name": ns}})).unwrap()).await.unwrap();
+        namespaces
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(serde_json::json!({"metadata": {"name": ns}})).unwrap(),
+            )
+            .await
+            .unwrap();
     }
     let agent = Agent::start(&cluster);
 
@@ -107,7 +152,14 @@ async fn sealed_secrets_become_secrets() {
     let key_secrets: Api<Secret> = Api::namespaced(client.clone(), "kubectl-secrets");
     let key = wait_for("the first sealing key", || {
         let api = key_secrets.clone();
-        async move { api.list(&ListParams::default().labels(&format!("{KEY_LABEL}=active"))).await.ok()?.items.into_iter().next() }
+        async move {
+            api.list(&ListParams::default().labels(&format!("{KEY_LABEL}=active")))
+                .await
+                .ok()?
+                .items
+                .into_iter()
+                .next()
+        }
     })
     .await;
     assert_eq!(key.type_.as_deref(), Some("kubernetes.io/tls"));
@@ -117,14 +169,25 @@ async fn sealed_secrets_become_secrets() {
     // Seal → apply → the Secret appears with the right bytes, owned by the SealedSecret.
     let sealed_api: Api<SealedSecret> = Api::namespaced(client.clone(), "team");
     let secrets: Api<Secret> = Api::namespaced(client.clone(), "team");
-    let sealed = secrets_core::seal::seal_secret(&plain("db", "team", &[("password", PASSWORD)]), cert.public_key(), Scope::Strict).unwrap();
-    let created = sealed_api.create(&PostParams::default(), &sealed).await.unwrap();
+    let sealed = secrets_core::seal::seal_secret(
+        &plain("db", "team", &[("password", PASSWORD)]),
+        cert.public_key(),
+        Scope::Strict,
+    )
+    .unwrap();
+    let created = sealed_api
+        .create(&PostParams::default(), &sealed)
+        .await
+        .unwrap();
     let secret = wait_for("the Secret", || {
         let api = secrets.clone();
         async move { api.get_opt("db").await.ok()? }
     })
     .await;
-    assert_eq!(secret.data.as_ref().unwrap()["password"].0, PASSWORD.as_bytes());
+    assert_eq!(
+        secret.data.as_ref().unwrap()["password"].0,
+        PASSWORD.as_bytes()
+    );
     assert_eq!(secret.labels()["app"], "billing");
     assert_eq!(secret.owner_references()[0].uid, created.uid().unwrap());
     let status = wait_for("Ready=True", || {
@@ -135,46 +198,255 @@ async fn sealed_secrets_become_secrets() {
     assert_eq!(status.1, "Unsealed");
 
     // Update: a new key in the SealedSecret reaches the Secret.
-    let updated = secrets_core::seal::seal_secret(&plain("db", "team", &[("password", PASSWORD), ("user", "billing-app")]), cert.public_key(), Scope::Strict).unwrap();
+    let updated = secrets_core::seal::seal_secret(
+        &plain(
+            "db",
+            "team",
+            &[("password", PASSWORD), ("user", "billing-app")],
+        ),
+        cert.public_key(),
+        Scope::Strict,
+    )
+    .unwrap();
     let mut current = sealed_api.get("db").await.unwrap();
     current.spec = updated.spec;
-    sealed_api.replace("db", &PostParams::default(), &current).await.unwrap();
+    sealed_api
+        .replace("db", &PostParams::default(), &current)
+        .await
+        .unwrap();
     wait_for("the updated Secret", || {
         let api = secrets.clone();
-        async move { api.get("db").await.ok()?.data?.get("user").map(|v| v.0 == b"billing-app").filter(|ok| *ok) }
+        async move {
+            api.get("db")
+                .await
+                .ok()?
+                .data?
+                .get("user")
+                .map(|v| v.0 == b"billing-app")
+                .filter(|ok| *ok)
+        }
     })
     .await;
 
     // A value sealed for another name: Ready=False with the scope label; others unaffected.
-    let wrong = secrets_core::seal::seal_secret(&plain("other", "team", &[("password", PASSWORD)]), cert.public_key(), Scope::Strict).unwrap();
+    let wrong = secrets_core::seal::seal_secret(
+        &plain("other", "team", &[("password", PASSWORD)]),
+        cert.public_key(),
+        Scope::Strict,
+    )
+    .unwrap();
     let mut renamed = wrong.clone();
     renamed.metadata.name = Some("wrong".into());
-    sealed_api.create(&PostParams::default(), &renamed).await.unwrap();
+    sealed_api
+        .create(&PostParams::default(), &renamed)
+        .await
+        .unwrap();
     let failure = wait_for("Ready=False on the wrong object", || {
         let api = sealed_api.clone();
         async move { ready(&api.get("wrong").await.ok()?).filter(|r| r.0 == "False") }
     })
     .await;
     assert_eq!(failure.1, "DecryptionFailed");
-    assert!(failure.2.contains("\"team/wrong\" (strict)"), "{}", failure.2);
+    assert!(
+        failure.2.contains("\"team/wrong\" (strict)"),
+        "{}",
+        failure.2
+    );
     assert!(secrets.get_opt("wrong").await.unwrap().is_none());
     assert!(secrets.get_opt("db").await.unwrap().is_some());
 
     // A deleted Secret is re-created; deleting the SealedSecret takes the Secret along.
-    secrets.delete("db", &DeleteParams::default()).await.unwrap();
+    secrets
+        .delete("db", &DeleteParams::default())
+        .await
+        .unwrap();
     wait_for("the re-created Secret", || {
         let api = secrets.clone();
         async move { api.get_opt("db").await.ok()? }
     })
     .await;
-    sealed_api.delete("db", &DeleteParams::default()).await.unwrap();
+    sealed_api
+        .delete("db", &DeleteParams::default())
+        .await
+        .unwrap();
     wait_for("the Secret to go with its SealedSecret", || {
         let api = secrets.clone();
-        async move { api.get_opt("db").await.ok().filter(Option::is_none).map(|_| ()) }
+        async move {
+            api.get_opt("db")
+                .await
+                .ok()
+                .filter(Option::is_none)
+                .map(|_| ())
+        }
     })
     .await;
 
     let logs = agent.stop();
-    assert!(logs.contains("sealing keys loaded"), "the agent logged: {logs}");
-    assert!(!logs.contains(PASSWORD) && !logs.contains("billing-app"), "a value reached the logs");
+    assert!(
+        logs.contains("sealing keys loaded"),
+        "the agent logged: {logs}"
+    );
+    assert!(
+        !logs.contains(PASSWORD) && !logs.contains("billing-app"),
+        "a value reached the logs"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_replica(cluster: &Cluster, identity: &str, http_port: u16) -> Agent {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("agent.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_secrets-agent"))
+        .args([
+            "controller",
+            "--namespace",
+            "kubectl-secrets",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--identity",
+            identity,
+        ])
+        .args([
+            "--http-addr",
+            &format!("127.0.0.1:{http_port}"),
+            "--lease-duration",
+            "2s",
+            "--lease-renew",
+            "500ms",
+        ])
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Agent {
+        child,
+        log,
+        _dir: dir,
+    }
+}
+
+async fn lease_holder(client: &kube::Client) -> Option<String> {
+    use k8s_openapi::api::coordination::v1::Lease;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "kubectl-secrets");
+    leases
+        .get_opt("secrets-agent-leader")
+        .await
+        .ok()??
+        .spec?
+        .holder_identity
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_one_leads_and_the_other_takes_over() {
+    let cluster = Cluster::start();
+    let client = cluster.client().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.create(&PostParams::default(), &SealedSecret::crd())
+        .await
+        .unwrap();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    for ns in ["kubectl-secrets", "team"] {
+        namespaces
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(serde_json::json!({"metadata": {"name": ns}})).unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    let (port_a, port_b) = (free_port(), free_port());
+    let a = start_replica(&cluster, "replica-a", port_a);
+    let b = start_replica(&cluster, "replica-b", port_b);
+    let first = wait_for("a leader", || {
+        let client = client.clone();
+        async move { lease_holder(&client).await }
+    })
+    .await;
+    let (leader, follower, follower_port) = if first == "replica-a" {
+        (a, b, port_b)
+    } else {
+        (b, a, port_a)
+    };
+
+    // Only one key is made, by the leader, and every replica serves its certificate over the
+    // service proxy, as `kubectl secrets seal` reaches it.
+    let keys: Api<Secret> = Api::namespaced(client.clone(), "kubectl-secrets");
+    let key = wait_for("the key", || {
+        let api = keys.clone();
+        async move {
+            api.list(&ListParams::default().labels(&format!("{KEY_LABEL}=active")))
+                .await
+                .ok()?
+                .items
+                .into_iter()
+                .next()
+        }
+    })
+    .await;
+    let svc = serde_json::json!({"metadata": {"name": "secrets-agent"}, "spec": {"ports": [{"name": "http", "port": 8080}]}});
+    Api::<k8s_openapi::api::core::v1::Service>::namespaced(client.clone(), "kubectl-secrets")
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(svc).unwrap(),
+        )
+        .await
+        .unwrap();
+    let eps = serde_json::json!({"metadata": {"name": "secrets-agent"}, "subsets": [{"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "http", "port": follower_port}]}]});
+    Api::<k8s_openapi::api::core::v1::Endpoints>::namespaced(client.clone(), "kubectl-secrets")
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(eps).unwrap(),
+        )
+        .await
+        .unwrap();
+    let pem = wait_for("the follower to serve the certificate", || {
+        let client = client.clone();
+        async move {
+            let request = http::Request::get("/api/v1/namespaces/kubectl-secrets/services/http:secrets-agent:http/proxy/v1/cert.pem").body(vec![]).unwrap();
+            client.request_text(request).await.ok().filter(|t| t.contains("BEGIN CERTIFICATE"))
+        }
+    })
+    .await;
+    assert_eq!(pem.as_bytes(), &key.data.as_ref().unwrap()["tls.crt"].0[..]);
+
+    // The leader goes away without releasing (killed): the follower takes over and reconciles.
+    drop(leader);
+    let cert = Certificate::from_pem(pem.as_bytes()).unwrap();
+    let sealed = secrets_core::seal::seal_secret(
+        &plain("db", "team", &[("password", PASSWORD)]),
+        cert.public_key(),
+        Scope::Strict,
+    )
+    .unwrap();
+    Api::<SealedSecret>::namespaced(client.clone(), "team")
+        .create(&PostParams::default(), &sealed)
+        .await
+        .unwrap();
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "team");
+    wait_for("the new leader to make the Secret", || {
+        let api = secrets.clone();
+        async move { api.get_opt("db").await.ok()? }
+    })
+    .await;
+    let holder = lease_holder(&client).await.unwrap();
+    assert_ne!(holder, first, "the lease moved to the surviving replica");
+    let keys_now = keys
+        .list(&ListParams::default().labels(&format!("{KEY_LABEL}=active")))
+        .await
+        .unwrap()
+        .items
+        .len();
+    assert_eq!(
+        keys_now, 1,
+        "the new leader found the key and made none of its own"
+    );
+    follower.stop();
 }

@@ -77,7 +77,10 @@ pub struct Failure {
 
 impl Failure {
     fn new(reason: &'static str, message: impl Into<String>) -> Failure {
-        Failure { reason, message: message.into() }
+        Failure {
+            reason,
+            message: message.into(),
+        }
     }
 }
 
@@ -88,21 +91,33 @@ pub fn content_hash(sealed: &SealedSecret) -> String {
     let input = serde_json::json!({
         "name": name, "namespace": namespace, "scope": sealed.scope().as_str(), "spec": sealed.spec,
     });
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input.to_string().as_bytes());
+    let digest =
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input.to_string().as_bytes());
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn annotation<'a>(meta: &'a ObjectMeta, key: &str, options: Options) -> Option<&'a str> {
     let annotations = meta.annotations.as_ref()?;
-    annotations.get(&format!("{PREFIX}{key}")).or_else(|| {
-        options.bitnami_compat.then(|| annotations.get(&format!("{BITNAMI_PREFIX}{key}"))).flatten()
-    }).map(String::as_str)
+    annotations
+        .get(&format!("{PREFIX}{key}"))
+        .or_else(|| {
+            options
+                .bitnami_compat
+                .then(|| annotations.get(&format!("{BITNAMI_PREFIX}{key}")))
+                .flatten()
+        })
+        .map(String::as_str)
 }
 
 fn controlled_by(secret: &Secret, owner: &Owner) -> bool {
-    secret.metadata.owner_references.as_ref().is_some_and(|refs| {
-        refs.iter().any(|r| r.controller == Some(true) && r.uid == owner.uid)
-    })
+    secret
+        .metadata
+        .owner_references
+        .as_ref()
+        .is_some_and(|refs| {
+            refs.iter()
+                .any(|r| r.controller == Some(true) && r.uid == owner.uid)
+        })
 }
 
 /// Decide what the Secret must be.
@@ -114,7 +129,12 @@ pub fn decide(
     options: Options,
 ) -> Decision {
     let hash = content_hash(sealed);
-    let template_meta = sealed.spec.template.as_ref().and_then(|t| t.metadata.clone()).unwrap_or_default();
+    let template_meta = sealed
+        .spec
+        .template
+        .as_ref()
+        .and_then(|t| t.metadata.clone())
+        .unwrap_or_default();
     let (mut managed, mut patch) = (false, false);
     if let Some(secret) = existing {
         managed = annotation(&secret.metadata, "managed", options) == Some("true");
@@ -130,7 +150,11 @@ pub fn decide(
                 ),
             ));
         }
-        let recorded = secret.metadata.annotations.as_ref().and_then(|a| a.get(SEALED_HASH));
+        let recorded = secret
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(SEALED_HASH));
         if ours && recorded == Some(&hash) {
             return Decision::UpToDate;
         }
@@ -145,26 +169,40 @@ pub fn decide(
     let order = keys.try_order(hint);
     let opened = match seal::unseal_with(sealed, &order, Templates::Render) {
         Ok(opened) => opened,
-        Err(err @ UnsealError::Template { .. }) => return Decision::Fail(Failure::new("TemplateError", format!("{err}: {}", source_text(&err)))),
-        Err(err @ UnsealError::Empty(_)) => return Decision::Fail(Failure::new("InvalidSpec", err.to_string())),
+        Err(err @ UnsealError::Template { .. }) => {
+            return Decision::Fail(Failure::new(
+                "TemplateError",
+                format!("{err}: {}", source_text(&err)),
+            ));
+        }
+        Err(err @ UnsealError::Empty(_)) => {
+            return Decision::Fail(Failure::new("InvalidSpec", err.to_string()));
+        }
         Err(err) => return Decision::Fail(Failure::new("DecryptionFailed", err.to_string())),
     };
-    let key_fingerprint = opened.key_index.and_then(|i| order.get(i)).map(|k| k.public().fingerprint());
-    let data: BTreeMap<String, ByteString> =
-        opened.secret.data.iter().map(|(k, v)| (k.clone(), ByteString(v.to_vec()))).collect();
+    let key_fingerprint = opened
+        .key_index
+        .and_then(|i| order.get(i))
+        .map(|k| k.public().fingerprint());
+    let data: BTreeMap<String, ByteString> = opened
+        .secret
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), ByteString(v.to_vec())))
+        .collect();
 
     let mut annotations = template_meta.annotations.clone().unwrap_or_default();
     annotations.insert(SEALED_HASH.to_owned(), hash);
     if let Some(fp) = &key_fingerprint {
         annotations.insert(KEY_FINGERPRINT.to_owned(), fp.clone());
     }
-    let skip_owner = template_meta
-        .annotations
-        .as_ref()
-        .is_some_and(|a| {
-            a.get(&format!("{PREFIX}skip-set-owner-references")).is_some_and(|v| v == "true")
-                || (options.bitnami_compat && a.get(&format!("{BITNAMI_PREFIX}skip-set-owner-references")).is_some_and(|v| v == "true"))
-        });
+    let skip_owner = template_meta.annotations.as_ref().is_some_and(|a| {
+        a.get(&format!("{PREFIX}skip-set-owner-references"))
+            .is_some_and(|v| v == "true")
+            || (options.bitnami_compat
+                && a.get(&format!("{BITNAMI_PREFIX}skip-set-owner-references"))
+                    .is_some_and(|v| v == "true"))
+    });
     let owner_refs = (!skip_owner).then(|| {
         vec![OwnerReference {
             api_version: owner.api_version.clone(),
@@ -192,7 +230,11 @@ pub fn decide(
         ..Secret::default()
     };
     let Some(current) = existing else {
-        return Decision::Write { secret: Box::new(desired), key_fingerprint, create: true };
+        return Decision::Write {
+            secret: Box::new(desired),
+            key_fingerprint,
+            create: true,
+        };
     };
     if patch {
         // Merge: keys, labels and annotations the SealedSecret does not set survive. Owner
@@ -211,22 +253,42 @@ pub fn decide(
         }
     } else if managed {
         // Keep the hand-over annotation so the Secret stays ours after the replace.
-        let annotations = desired.metadata.annotations.get_or_insert_with(BTreeMap::new);
-        for key in [format!("{PREFIX}managed"), format!("{BITNAMI_PREFIX}managed")] {
-            if let Some(v) = current.metadata.annotations.as_ref().and_then(|a| a.get(&key)) {
+        let annotations = desired
+            .metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new);
+        for key in [
+            format!("{PREFIX}managed"),
+            format!("{BITNAMI_PREFIX}managed"),
+        ] {
+            if let Some(v) = current
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(&key))
+            {
                 annotations.insert(key, v.clone());
             }
         }
     }
-    if current.immutable == Some(true) && (current.data != desired.data || desired.immutable != Some(true)) {
+    if current.immutable == Some(true)
+        && (current.data != desired.data || desired.immutable != Some(true))
+    {
         return Decision::Fail(Failure::new(
             "ImmutableSecret",
-            format!("Secret {:?} is immutable and its data would change; delete it so it can be re-created", owner.name),
+            format!(
+                "Secret {:?} is immutable and its data would change; delete it so it can be re-created",
+                owner.name
+            ),
         ));
     }
     desired.metadata.resource_version = current.metadata.resource_version.clone();
     desired.metadata.uid = current.metadata.uid.clone();
-    Decision::Write { secret: Box::new(desired), key_fingerprint, create: false }
+    Decision::Write {
+        secret: Box::new(desired),
+        key_fingerprint,
+        create: false,
+    }
 }
 
 fn source_text(err: &dyn std::error::Error) -> String {

@@ -256,7 +256,11 @@ pub fn unseal_with(
     templates: Templates,
 ) -> Result<Opened, UnsealError> {
     let (name, namespace) = sealed.name_and_namespace();
-    let object = if namespace.is_empty() { name.to_owned() } else { format!("{namespace}/{name}") };
+    let object = if namespace.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{namespace}/{name}")
+    };
     let scope = sealed.scope();
     let label = scope.label(namespace, name);
     let template = sealed.spec.template.clone().unwrap_or_default();
@@ -271,7 +275,10 @@ pub fn unseal_with(
         match &sealed.spec.data {
             Some(blob) => {
                 let secret = unseal_legacy(blob, keys, &label, &object, scope, sealed)?;
-                return Ok(Opened { secret, key_index: None });
+                return Ok(Opened {
+                    secret,
+                    key_index: None,
+                });
             }
             None if template.data.is_none() => return Err(UnsealError::Empty(object)),
             None => {}
@@ -282,10 +289,19 @@ pub fn unseal_with(
     for (key, value) in &sealed.spec.encrypted_data {
         // Once a key has opened one value, try it first for the rest: they were sealed together.
         let order: Vec<&PrivateKey> = match key_index {
-            Some(i) => std::iter::once(keys[i]).chain(keys.iter().copied().enumerate().filter(|(j, _)| *j != i).map(|(_, k)| k)).collect(),
+            Some(i) => std::iter::once(keys[i])
+                .chain(
+                    keys.iter()
+                        .copied()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .map(|(_, k)| k),
+                )
+                .collect(),
             None => keys.to_vec(),
         };
-        let opened = crypto::decode(value).and_then(|raw| crypto::open_with_any(order.iter().copied(), &label, &raw));
+        let opened = crypto::decode(value)
+            .and_then(|raw| crypto::open_with_any(order.iter().copied(), &label, &raw));
         match opened {
             Ok((index, plaintext)) => {
                 let used = order[index];
@@ -306,9 +322,12 @@ pub fn unseal_with(
     }
     if templates == Templates::Render {
         for (key, text) in template.data.unwrap_or_default() {
-            let rendered = template::render(&text, &secret.data).map_err(|source| {
-                UnsealError::Template { object: object.clone(), key: key.clone(), source }
-            })?;
+            let rendered =
+                template::render(&text, &secret.data).map_err(|source| UnsealError::Template {
+                    object: object.clone(),
+                    key: key.clone(),
+                    source,
+                })?;
             secret.data.insert(key, rendered);
         }
     }
@@ -337,10 +356,18 @@ pub fn rotate(
     let mut out = sealed.clone();
     out.status = None;
     for (key, value) in &opened.secret.data {
-        let raw = crypto::seal(newest, &label, value).map_err(|source| RotateError::Seal { key: key.clone(), source })?;
-        out.spec.encrypted_data.insert(key.clone(), crypto::encode(&raw));
+        let raw = crypto::seal(newest, &label, value).map_err(|source| RotateError::Seal {
+            key: key.clone(),
+            source,
+        })?;
+        out.spec
+            .encrypted_data
+            .insert(key.clone(), crypto::encode(&raw));
     }
-    let template = out.spec.template.get_or_insert_with(SecretTemplateSpec::default);
+    let template = out
+        .spec
+        .template
+        .get_or_insert_with(SecretTemplateSpec::default);
     let meta = template.metadata.get_or_insert_with(ObjectMeta::default);
     meta.name = (!name.is_empty()).then(|| name.to_owned());
     meta.namespace = (!namespace.is_empty()).then(|| namespace.to_owned());

@@ -49,16 +49,21 @@ impl SealingKey {
             .get("tls.crt")
             .ok_or_else(|| KeyError::BadBackup(format!("secret {source}: no tls.crt")))?;
         let mut keys = parse_private_keys(key_pem)?;
-        let private = keys
-            .pop()
-            .ok_or(KeyError::NoPem { wanted: "PRIVATE KEY" })?;
+        let private = keys.pop().ok_or(KeyError::NoPem {
+            wanted: "PRIVATE KEY",
+        })?;
         let certificate = Certificate::from_pem(cert_pem)?;
         if certificate.public_key().fingerprint() != private.public().fingerprint() {
             return Err(KeyError::BadBackup(format!(
                 "secret {source}: tls.crt does not belong to tls.key"
             )));
         }
-        Ok(SealingKey { private, certificate, source: source.to_owned(), created })
+        Ok(SealingKey {
+            private,
+            certificate,
+            source: source.to_owned(),
+            created,
+        })
     }
 }
 
@@ -108,6 +113,8 @@ impl KeyRing {
 
     /// The fingerprint of the key at `index` in [`KeyRing::try_order`]`(hint)`.
     pub fn fingerprint_in_order(&self, hint: Option<&str>, index: usize) -> Option<String> {
-        self.try_order(hint).get(index).map(|k| k.public().fingerprint())
+        self.try_order(hint)
+            .get(index)
+            .map(|k| k.public().fingerprint())
     }
 }

@@ -17,7 +17,10 @@ fn ring(keys: &[&crate::keys::GeneratedKey]) -> KeyRing {
             .map(|k| {
                 let data = BTreeMap::from([
                     ("tls.key".to_owned(), k.key_pem.as_bytes().to_vec()),
-                    ("tls.crt".to_owned(), k.certificate.pem().as_bytes().to_vec()),
+                    (
+                        "tls.crt".to_owned(),
+                        k.certificate.pem().as_bytes().to_vec(),
+                    ),
                 ]);
                 SealingKey::from_secret_data("ns/key", OffsetDateTime::now_utc(), &data).unwrap()
             })
@@ -40,12 +43,21 @@ fn make_sealed() -> SealedSecret {
 }
 
 fn owner() -> Owner {
-    Owner { api_version: "kubectl-secrets.io/v1alpha1".into(), kind: "SealedSecret".into(), name: "db".into(), uid: "uid-1".into() }
+    Owner {
+        api_version: "kubectl-secrets.io/v1alpha1".into(),
+        kind: "SealedSecret".into(),
+        name: "db".into(),
+        uid: "uid-1".into(),
+    }
 }
 
 fn written(decision: Decision) -> (Secret, Option<String>, bool) {
     match decision {
-        Decision::Write { secret, key_fingerprint, create } => (*secret, key_fingerprint, create),
+        Decision::Write {
+            secret,
+            key_fingerprint,
+            create,
+        } => (*secret, key_fingerprint, create),
         other => panic!("expected a write, got {other:?}"),
     }
 }
@@ -53,15 +65,25 @@ fn written(decision: Decision) -> (Secret, Option<String>, bool) {
 #[test]
 fn creates_the_secret_with_owner_hash_and_key() {
     let keys = ring(&[key2048(), key4096()]);
-    let (secret, fp, create) = written(decide(&sealed(), &owner(), None, &keys, Options::default()));
+    let (secret, fp, create) =
+        written(decide(&sealed(), &owner(), None, &keys, Options::default()));
     assert!(create);
-    assert_eq!(fp.as_deref(), Some(key4096().private.public().fingerprint().as_str()));
+    assert_eq!(
+        fp.as_deref(),
+        Some(key4096().private.public().fingerprint().as_str())
+    );
     let data = secret.data.unwrap();
     assert_eq!(data["password"].0, b"s3cr3t");
     assert_eq!(secret.metadata.labels.unwrap()["app"], "db");
     let refs = secret.metadata.owner_references.unwrap();
-    assert_eq!((refs[0].uid.as_str(), refs[0].controller), ("uid-1", Some(true)));
-    assert_eq!(secret.metadata.annotations.unwrap()[SEALED_HASH], content_hash(&sealed()));
+    assert_eq!(
+        (refs[0].uid.as_str(), refs[0].controller),
+        ("uid-1", Some(true))
+    );
+    assert_eq!(
+        secret.metadata.annotations.unwrap()[SEALED_HASH],
+        content_hash(&sealed())
+    );
 }
 
 #[test]
@@ -69,10 +91,25 @@ fn unchanged_sealed_secret_needs_no_work() {
     let keys = ring(&[key4096()]);
     let (secret, _, _) = written(decide(&sealed(), &owner(), None, &keys, Options::default()));
     // Even with no keys at all: the hash matches, so nothing is decrypted.
-    assert!(matches!(decide(&sealed(), &owner(), Some(&secret), &KeyRing::default(), Options::default()), Decision::UpToDate));
+    assert!(matches!(
+        decide(
+            &sealed(),
+            &owner(),
+            Some(&secret),
+            &KeyRing::default(),
+            Options::default()
+        ),
+        Decision::UpToDate
+    ));
     let mut changed = sealed();
     changed.spec.template.as_mut().unwrap().type_ = Some("kubernetes.io/basic-auth".into());
-    let (replaced, _, create) = written(decide(&changed, &owner(), Some(&secret), &keys, Options::default()));
+    let (replaced, _, create) = written(decide(
+        &changed,
+        &owner(),
+        Some(&secret),
+        &keys,
+        Options::default(),
+    ));
     assert!(!create);
     assert_eq!(replaced.type_.as_deref(), Some("kubernetes.io/basic-auth"));
 }
@@ -80,16 +117,51 @@ fn unchanged_sealed_secret_needs_no_work() {
 #[test]
 fn unmanaged_secrets_are_not_taken() {
     let keys = ring(&[key4096()]);
-    let foreign = Secret { metadata: ObjectMeta { name: Some("db".into()), ..Default::default() }, ..Default::default() };
-    match decide(&sealed(), &owner(), Some(&foreign), &keys, Options::default()) {
+    let foreign = Secret {
+        metadata: ObjectMeta {
+            name: Some("db".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    match decide(
+        &sealed(),
+        &owner(),
+        Some(&foreign),
+        &keys,
+        Options::default(),
+    ) {
         Decision::Fail(f) => assert_eq!(f.reason, "SecretConflict"),
         other => panic!("{other:?}"),
     }
     // Bitnami's annotation counts only in compat mode.
     let mut bitnami = foreign.clone();
-    bitnami.metadata.annotations = Some(BTreeMap::from([("sealedsecrets.bitnami.com/managed".into(), "true".into())]));
-    assert!(matches!(decide(&sealed(), &owner(), Some(&bitnami), &keys, Options::default()), Decision::Fail(_)));
-    assert!(matches!(decide(&sealed(), &owner(), Some(&bitnami), &keys, Options { bitnami_compat: true }), Decision::Write { .. }));
+    bitnami.metadata.annotations = Some(BTreeMap::from([(
+        "sealedsecrets.bitnami.com/managed".into(),
+        "true".into(),
+    )]));
+    assert!(matches!(
+        decide(
+            &sealed(),
+            &owner(),
+            Some(&bitnami),
+            &keys,
+            Options::default()
+        ),
+        Decision::Fail(_)
+    ));
+    assert!(matches!(
+        decide(
+            &sealed(),
+            &owner(),
+            Some(&bitnami),
+            &keys,
+            Options {
+                bitnami_compat: true
+            }
+        ),
+        Decision::Write { .. }
+    ));
 }
 
 #[test]
@@ -103,18 +175,42 @@ fn managed_replaces_and_patch_merges() {
             resource_version: Some("7".into()),
             ..Default::default()
         },
-        data: Some(BTreeMap::from([("extra".into(), ByteString(b"x".to_vec()))])),
+        data: Some(BTreeMap::from([(
+            "extra".into(),
+            ByteString(b"x".to_vec()),
+        )])),
         ..Default::default()
     };
-    let (replaced, _, _) = written(decide(&sealed(), &owner(), Some(&existing("kubectl-secrets.io/managed")), &keys, Options::default()));
-    assert!(!replaced.data.as_ref().unwrap().contains_key("extra"), "managed replaces data");
+    let (replaced, _, _) = written(decide(
+        &sealed(),
+        &owner(),
+        Some(&existing("kubectl-secrets.io/managed")),
+        &keys,
+        Options::default(),
+    ));
+    assert!(
+        !replaced.data.as_ref().unwrap().contains_key("extra"),
+        "managed replaces data"
+    );
     assert!(replaced.metadata.owner_references.is_some());
     assert_eq!(replaced.metadata.resource_version.as_deref(), Some("7"));
-    let (merged, _, _) = written(decide(&sealed(), &owner(), Some(&existing("kubectl-secrets.io/patch")), &keys, Options::default()));
+    let (merged, _, _) = written(decide(
+        &sealed(),
+        &owner(),
+        Some(&existing("kubectl-secrets.io/patch")),
+        &keys,
+        Options::default(),
+    ));
     let data = merged.data.unwrap();
-    assert!(data.contains_key("extra") && data.contains_key("password"), "patch merges data");
+    assert!(
+        data.contains_key("extra") && data.contains_key("password"),
+        "patch merges data"
+    );
     assert_eq!(merged.metadata.labels.unwrap()["keep"], "me");
-    assert!(merged.metadata.owner_references.is_none(), "patch alone does not take ownership");
+    assert!(
+        merged.metadata.owner_references.is_none(),
+        "patch alone does not take ownership"
+    );
 }
 
 #[test]
@@ -123,18 +219,41 @@ fn failures_have_precise_reasons() {
     match decide(&sealed(), &owner(), None, &keys, Options::default()) {
         Decision::Fail(f) => {
             assert_eq!(f.reason, "DecryptionFailed");
-            assert!(f.message.contains("team/db") && f.message.contains("\"team/db\" (strict)"), "{}", f.message);
+            assert!(
+                f.message.contains("team/db") && f.message.contains("\"team/db\" (strict)"),
+                "{}",
+                f.message
+            );
             assert!(!f.message.contains("s3cr3t"));
         }
         other => panic!("{other:?}"),
     }
     let mut templated = sealed();
-    templated.spec.template.as_mut().unwrap().data = Some(BTreeMap::from([("x".into(), "{{ env \"HOME\" }}".into())]));
-    match decide(&templated, &owner(), None, &ring(&[key4096()]), Options::default()) {
+    templated.spec.template.as_mut().unwrap().data =
+        Some(BTreeMap::from([("x".into(), "{{ env \"HOME\" }}".into())]));
+    match decide(
+        &templated,
+        &owner(),
+        None,
+        &ring(&[key4096()]),
+        Options::default(),
+    ) {
         Decision::Fail(f) => assert_eq!(f.reason, "TemplateError", "{}", f.message),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(decide(&sealed(), &owner(), None, &KeyRing::default(), Options::default()), Decision::Fail(Failure { reason: "NoKeys", .. })));
+    assert!(matches!(
+        decide(
+            &sealed(),
+            &owner(),
+            None,
+            &KeyRing::default(),
+            Options::default()
+        ),
+        Decision::Fail(Failure {
+            reason: "NoKeys",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -142,9 +261,24 @@ fn immutable_secrets_are_not_rewritten() {
     let keys = ring(&[key4096()]);
     let (mut secret, _, _) = written(decide(&sealed(), &owner(), None, &keys, Options::default()));
     secret.immutable = Some(true);
-    secret.metadata.annotations.as_mut().unwrap().insert(SEALED_HASH.into(), "stale".into());
-    secret.data.as_mut().unwrap().insert("password".into(), ByteString(b"old".to_vec()));
-    match decide(&sealed(), &owner(), Some(&secret), &keys, Options::default()) {
+    secret
+        .metadata
+        .annotations
+        .as_mut()
+        .unwrap()
+        .insert(SEALED_HASH.into(), "stale".into());
+    secret
+        .data
+        .as_mut()
+        .unwrap()
+        .insert("password".into(), ByteString(b"old".to_vec()));
+    match decide(
+        &sealed(),
+        &owner(),
+        Some(&secret),
+        &keys,
+        Options::default(),
+    ) {
         Decision::Fail(f) => assert_eq!(f.reason, "ImmutableSecret"),
         other => panic!("{other:?}"),
     }

@@ -268,12 +268,17 @@ fn verify_opens_without_rendering_templates() {
     let key = key4096();
     let mut sealed = seal_secret(&input(), key.certificate.public_key(), Scope::Strict).unwrap();
     // A template that would fail to render (and could leak through rendering) is not run.
-    sealed.spec.template.as_mut().unwrap().data =
-        Some(BTreeMap::from([("x".into(), "{{ .password | b64dec }}".into())]));
+    sealed.spec.template.as_mut().unwrap().data = Some(BTreeMap::from([(
+        "x".into(),
+        "{{ .password | b64dec }}".into(),
+    )]));
     verify(&sealed, &[&key.private]).unwrap();
     let mut moved = sealed.clone();
     moved.metadata.namespace = Some("elsewhere".into());
-    assert!(matches!(verify(&moved, &[&key.private]), Err(UnsealError::Values { .. })));
+    assert!(matches!(
+        verify(&moved, &[&key.private]),
+        Err(UnsealError::Values { .. })
+    ));
 }
 
 #[test]
@@ -290,15 +295,34 @@ fn rotate_reseals_to_the_new_key_and_never_widens_scope() {
     // An attacker widens the template's scope and adds a template: neither takes effect.
     let template = sealed.spec.template.as_mut().unwrap();
     template.data = Some(BTreeMap::from([("t".into(), "{{ .username }}".into())]));
-    template.metadata.as_mut().unwrap().annotations.get_or_insert_with(BTreeMap::new)
+    template
+        .metadata
+        .as_mut()
+        .unwrap()
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
         .insert(CLUSTER_WIDE_ANNOTATION.into(), "true".into());
 
     let rotated = rotate(&sealed, &[&old.private], new.certificate.public_key()).unwrap();
     assert_eq!(rotated.scope(), Scope::Strict);
     let t = rotated.spec.template.as_ref().unwrap();
-    assert!(t.metadata.as_ref().unwrap().annotations.as_ref().is_none_or(|a| !a.contains_key(CLUSTER_WIDE_ANNOTATION)));
-    assert_eq!(t.data.as_ref().unwrap()["t"], "{{ .username }}", "templates stay text");
-    assert!(verify(&rotated, &[&old.private]).is_err(), "the old key no longer opens it");
+    assert!(
+        t.metadata
+            .as_ref()
+            .unwrap()
+            .annotations
+            .as_ref()
+            .is_none_or(|a| !a.contains_key(CLUSTER_WIDE_ANNOTATION))
+    );
+    assert_eq!(
+        t.data.as_ref().unwrap()["t"],
+        "{{ .username }}",
+        "templates stay text"
+    );
+    assert!(
+        verify(&rotated, &[&old.private]).is_err(),
+        "the old key no longer opens it"
+    );
     let opened = unseal_with(&rotated, &[&new.private], Templates::Render).unwrap();
     assert_eq!(&opened.secret.data["password"][..], b"s3cr3t");
     assert_eq!(opened.key_index, Some(0));
