@@ -1,0 +1,221 @@
+//! Fixtures for the agent's end-to-end tests: a kube-standin cluster with our CRDs, the real
+//! agent binary as a child process, polling with deadlines.
+#![allow(dead_code, unreachable_pub)]
+#![allow(clippy::unwrap_used, clippy::panic, reason = "test support: failing loudly is the point")]
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt as _;
+use kube::api::{Api, ListParams, PostParams};
+use secrets_core::keys::{Certificate, KEY_LABEL};
+use secrets_core::sealed_secret::{BitnamiSealedSecret, SealedSecret};
+use test_support::Cluster;
+
+pub const PASSWORD: &str = "correct-horse-battery-staple";
+
+pub struct Agent {
+    pub child: Child,
+    pub log: std::path::PathBuf,
+    pub _dir: tempfile::TempDir,
+}
+
+impl Agent {
+    pub fn start(cluster: &Cluster) -> Agent {
+        Self::start_with(cluster, &[])
+    }
+
+    /// Start with extra flags (e.g. `--bitnami-compat`).
+    pub fn start_with(cluster: &Cluster, extra: &[&str]) -> Agent {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("agent.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_secrets-agent"))
+            .args([
+                "controller",
+                "--namespace",
+                "kubectl-secrets",
+                "--http-addr",
+                "127.0.0.1:0",
+                "--metrics-addr",
+                "127.0.0.1:0",
+            ])
+            .args([
+                "--log-filter",
+                "debug",
+                "--lease-duration",
+                "3s",
+                "--lease-renew",
+                "1s",
+            ])
+            .env("KUBECONFIG", cluster.kubeconfig())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        Agent {
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "agent exit status {status}");
+        self.logs()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn wait_for<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub fn plain(name: &str, namespace: &str, data: &[(&str, &str)]) -> secrets_core::secret::PlainSecret {
+    let mut secret = secrets_core::secret::PlainSecret::default();
+    secret.metadata.name = Some(name.into());
+    secret.metadata.namespace = Some(namespace.into());
+    secret.metadata.labels = Some(BTreeMap::from([("app".into(), "billing".into())]));
+    secret.type_ = Some("Opaque".into());
+    for (k, v) in data {
+        secret
+            .data
+            .insert((*k).into(), zeroize::Zeroizing::new(v.as_bytes().to_vec()));
+    }
+    secret
+}
+
+pub fn ready(ss: &SealedSecret) -> Option<(String, String, String)> {
+    let c = ss
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")?;
+    Some((
+        c.status.clone(),
+        c.reason.clone().unwrap_or_default(),
+        c.message.clone().unwrap_or_default(),
+    ))
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn start_replica(cluster: &Cluster, identity: &str, http_port: u16) -> Agent {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("agent.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_secrets-agent"))
+        .args([
+            "controller",
+            "--namespace",
+            "kubectl-secrets",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--identity",
+            identity,
+        ])
+        .args([
+            "--http-addr",
+            &format!("127.0.0.1:{http_port}"),
+            "--lease-duration",
+            "2s",
+            "--lease-renew",
+            "500ms",
+        ])
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Agent {
+        child,
+        log,
+        _dir: dir,
+    }
+}
+
+pub async fn lease_holder(client: &kube::Client) -> Option<String> {
+    use k8s_openapi::api::coordination::v1::Lease;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "kubectl-secrets");
+    leases
+        .get_opt("secrets-agent-leader")
+        .await
+        .ok()??
+        .spec?
+        .holder_identity
+}
+
+
+/// A cluster with our CRDs (and Bitnami's), the agent namespace and `team`.
+pub async fn cluster() -> (Cluster, kube::Client) {
+    let cluster = Cluster::start();
+    let client = cluster.client().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.create(&PostParams::default(), &SealedSecret::crd()).await.unwrap();
+    crds.create(&PostParams::default(), &BitnamiSealedSecret::crd()).await.unwrap();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    for ns in ["kubectl-secrets", "team"] {
+        namespaces
+            .create(&PostParams::default(), &serde_json::from_value(serde_json::json!({"metadata": {"name": ns}})).unwrap())
+            .await
+            .unwrap();
+    }
+    (cluster, client)
+}
+
+/// The agent's key Secrets, newest certificate last.
+pub async fn key_secrets(client: &kube::Client) -> Vec<Secret> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), "kubectl-secrets");
+    let mut items = api.list(&ListParams::default().labels(&format!("{KEY_LABEL}=active"))).await.unwrap().items;
+    items.sort_by_key(|s| cert_of(s).not_before());
+    items
+}
+
+pub fn cert_of(secret: &Secret) -> Certificate {
+    Certificate::from_pem(&secret.data.as_ref().unwrap()["tls.crt"].0).unwrap()
+}
+
+/// Wait for at least `n` keys and return the newest certificate.
+pub async fn wait_keys(client: &kube::Client, n: usize) -> Certificate {
+    let keys = wait_for("the sealing keys", || {
+        let client = client.clone();
+        async move { Some(key_secrets(&client).await).filter(|k| k.len() >= n) }
+    })
+    .await;
+    cert_of(keys.last().unwrap())
+}
