@@ -46,6 +46,24 @@ pub(crate) struct GlobalFlags {
     /// How long to wait for one request to the API server (e.g. 30s).
     #[arg(long, global = true, value_name = "DURATION")]
     pub(crate) request_timeout: Option<String>,
+    /// Namespace of the secrets agent (its Service and sealing keys).
+    #[arg(
+        long,
+        global = true,
+        value_name = "NS",
+        env = "KUBECTL_SECRETS_AGENT_NAMESPACE",
+        default_value = "kubectl-secrets"
+    )]
+    pub(crate) agent_namespace: String,
+    /// Name of the secrets agent's Service.
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        env = "KUBECTL_SECRETS_AGENT_SERVICE",
+        default_value = "secrets-agent"
+    )]
+    pub(crate) agent_service: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,9 +72,76 @@ pub(crate) enum Command {
     Seal(SealArgs),
     /// Decrypt SealedSecrets offline with private keys (recovery); prints plaintext.
     Unseal(UnsealArgs),
+    /// Re-encrypt SealedSecret files to the newest key, in place (online or offline).
+    Reseal(ResealArgs),
+    /// Ask the agent whether it can open SealedSecrets; never returns plaintext.
+    Verify(VerifyArgs),
+    /// Read from the cluster: the sealing certificate or a Secret.
+    #[command(subcommand)]
+    Fetch(FetchCommand),
+    /// Show the SealedSecrets in the cluster and whether their Secrets were made.
+    Status(StatusArgs),
     /// Manage sealing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// SealedSecret manifest(s), native or Bitnami, multi-document; `-` for stdin.
+    #[arg(value_name = "FILE", required = true)]
+    pub(crate) files: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResealArgs {
+    /// SealedSecret files to rewrite in place (YAML or JSON, multi-document).
+    #[arg(value_name = "FILE", required = true)]
+    pub(crate) files: Vec<std::path::PathBuf>,
+    /// Re-seal offline with this private key (repeatable; PEM or a key backup) instead of
+    /// asking the agent. Needs --cert.
+    #[arg(long, value_name = "PATH", requires = "cert")]
+    pub(crate) private_key: Vec<PathBuf>,
+    /// Offline: the certificate to re-seal to (the newest key's), a PEM file or URL.
+    #[arg(long, value_name = "PATH|URL", requires = "private_key")]
+    pub(crate) cert: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FetchCommand {
+    /// Print the agent's newest sealing certificate (PEM).
+    Cert(FetchCertArgs),
+    /// Show a Secret's keys and sizes; values only with --reveal.
+    Secret(FetchSecretArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FetchCertArgs {
+    /// Write the PEM to this file (atomically) instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) output_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FetchSecretArgs {
+    /// Name of the Secret (in -n, else the context's namespace).
+    pub(crate) name: String,
+    /// Only this key; with --reveal its value is printed raw.
+    #[arg(long, value_name = "KEY")]
+    pub(crate) key: Option<String>,
+    /// Show the values (plaintext on your screen).
+    #[arg(long)]
+    pub(crate) reveal: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// SealedSecrets of every namespace.
+    #[arg(short = 'A', long)]
+    pub(crate) all_namespaces: bool,
+    /// Also list Bitnami SealedSecrets (bitnami.com/v1alpha1).
+    #[arg(long)]
+    pub(crate) bitnami: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -152,6 +237,34 @@ pub(crate) struct UnsealArgs {
 pub(crate) enum KeysCommand {
     /// Generate an RSA-4096 sealing key pair offline (self-signed certificate, 10 years).
     Generate(KeysGenerateArgs),
+    /// List the agent's sealing keys (certificates only, never private keys).
+    List,
+    /// Ask the agent for a new sealing key now (annotates the newest key Secret).
+    Rotate,
+    /// Save the key Secrets (private keys!) to a file, mode 0600.
+    Backup(KeysBackupArgs),
+    /// Create the key Secrets from a backup in the agent namespace.
+    Restore(KeysRestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeysBackupArgs {
+    /// Where to write the backup (a `v1 List` of Secrets).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) output_file: PathBuf,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t)]
+    pub(crate) output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeysRestoreArgs {
+    /// A backup made by `keys backup` (or `kubectl get secret -o yaml`).
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -7,12 +7,16 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+mod agent;
+mod cert_cache;
 mod cli;
+mod cluster;
 mod cmd;
 mod input;
 mod kubeconfig;
 mod output;
 mod prompt;
+mod sealing_keys;
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {

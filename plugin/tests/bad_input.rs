@@ -86,6 +86,10 @@ fn fixtures() -> Fixtures {
     );
     write("big.bin", &vec![b'x'; 1024 * 1024 + 1]);
     write("bad-kubeconfig", b"current-context: [unclosed\n");
+    write(
+        "kubeconfig",
+        b"apiVersion: v1\nkind: Config\ncurrent-context: a\nclusters:\n- name: a\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: a\n  user: {token: t}\ncontexts:\n- name: a\n  context: {cluster: a, user: a}\n",
+    );
     write("bad.env", b"NO_EQUALS_SIGN\n");
     write(
         "configmap.yaml",
@@ -477,6 +481,80 @@ fn cases(f: &Fixtures) -> Vec<Case> {
                 key.clone(),
             ],
             "already exists; pass --force",
+        ),
+        with(
+            "verify without kubeconfig",
+            vec!["verify".into(), f.p("sealed.yaml")],
+            "no kubeconfig found",
+        ),
+        with(
+            "verify a Secret",
+            vec!["verify".into(), "-".into()],
+            "expected a SealedSecret",
+        )
+        .stdin(good),
+        with(
+            "verify bad request timeout",
+            vec![
+                "verify".into(),
+                f.p("sealed.yaml"),
+                "--request-timeout".into(),
+                "soon".into(),
+            ],
+            "--request-timeout \"soon\" is not a duration",
+        )
+        .env("KUBECONFIG", f.p("kubeconfig")),
+        with(
+            "status unknown context",
+            vec!["status".into(), "--context".into(), "nope".into()],
+            "loading context \"nope\"",
+        )
+        .env("KUBECONFIG", f.p("kubeconfig")),
+        with(
+            "reseal key without cert",
+            vec![
+                "reseal".into(),
+                f.p("sealed.yaml"),
+                "--private-key".into(),
+                key.clone(),
+            ],
+            "--cert",
+        ),
+        case("reseal without files", &["reseal"], "FILE"),
+        with(
+            "backup over an existing file",
+            vec![
+                "keys".into(),
+                "backup".into(),
+                "--output-file".into(),
+                f.p("sealed.yaml"),
+            ],
+            "already exists; pass --force",
+        ),
+        with(
+            "restore a PEM key",
+            vec!["keys".into(), "restore".into(), key.clone()],
+            "a PEM key alone is not a backup",
+        ),
+        with(
+            "restore a certificate",
+            vec!["keys".into(), "restore".into(), cert.clone()],
+            "no PRIVATE KEY PEM block",
+        ),
+        with(
+            "restore a missing file",
+            vec![
+                "keys".into(),
+                "restore".into(),
+                "/missing/backup.yaml".into(),
+            ],
+            "reading /missing/backup.yaml",
+        ),
+        case("fetch secret without name", &["fetch", "secret"], "NAME"),
+        case(
+            "fetch cert without kubeconfig",
+            &["fetch", "cert"],
+            "no kubeconfig found",
         ),
         case(
             "unknown subcommand",

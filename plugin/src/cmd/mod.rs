@@ -1,17 +1,38 @@
-//! One module per subcommand; each takes parsed flags and returns an exit code.
+//! One module per subcommand; each takes parsed flags and returns an exit code. Offline
+//! commands never touch the cluster; online ones build their client (and a current-thread
+//! runtime) themselves, through `crate::cluster`.
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, KeysCommand};
+use crate::cli::{Cli, Command, FetchCommand, KeysCommand};
 
+mod fetch_cert;
+mod fetch_secret;
 mod keys;
+mod keys_backup;
+mod keys_list;
+mod keys_restore;
+mod keys_rotate;
+mod reseal;
 mod seal;
+mod status;
 mod unseal;
+mod verify;
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = &cli.global;
     match cli.command {
-        Command::Seal(args) => seal::run(&cli.global, args),
+        Command::Seal(args) => seal::run(global, args),
         Command::Unseal(args) => unseal::run(args),
+        Command::Reseal(args) => reseal::run(global, args),
+        Command::Verify(args) => verify::run(global, args),
+        Command::Fetch(FetchCommand::Cert(args)) => fetch_cert::run(global, args),
+        Command::Fetch(FetchCommand::Secret(args)) => fetch_secret::run(global, args),
+        Command::Status(args) => status::run(global, args),
         Command::Keys(KeysCommand::Generate(args)) => keys::generate(args),
+        Command::Keys(KeysCommand::List) => keys_list::run(global),
+        Command::Keys(KeysCommand::Rotate) => keys_rotate::run(global),
+        Command::Keys(KeysCommand::Backup(args)) => keys_backup::run(global, args),
+        Command::Keys(KeysCommand::Restore(args)) => keys_restore::run(global, args),
     }
 }

@@ -1,7 +1,8 @@
 //! `seal`: Secrets → SealedSecrets with the cluster's certificate.
 //!
 //! Flow: gather input (manifests, `--from-*` flags, or the wizard) → settle each Secret's name,
-//! namespace (kubeseal's rules) and scope → load the certificate → seal → print, write or merge.
+//! namespace (kubeseal's rules) and scope → load the certificate (`--cert`, else the agent's,
+//! fetched through the API server's service proxy and cached) → seal → print, write or merge.
 
 use std::process::ExitCode;
 
@@ -15,7 +16,7 @@ use secrets_core::secret::{self, PlainSecret};
 use crate::cli::{GlobalFlags, OutputFormat, SealArgs, SealFormat};
 use crate::input::{self, load_certificate};
 use crate::output::{emit, render, write_atomic};
-use crate::{kubeconfig, prompt};
+use crate::{agent, kubeconfig, prompt};
 
 const DATA_FLAGS: &str = "-f FILE (or -f - for stdin), --from-literal KEY=VALUE, \
                           --from-file [KEY=]PATH or --from-env-file PATH";
@@ -33,7 +34,7 @@ pub(crate) fn run(global: &GlobalFlags, mut args: SealArgs) -> anyhow::Result<Ex
         }
         return wizard(global, args);
     }
-    let certificate = certificate(&args)?;
+    let certificate = certificate(global, &args)?;
     if args.raw {
         return raw(global, &args, &certificate);
     }
@@ -56,11 +57,13 @@ pub(crate) fn run(global: &GlobalFlags, mut args: SealArgs) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn certificate(args: &SealArgs) -> anyhow::Result<Certificate> {
-    let Some(spec) = &args.cert else {
-        bail!("no sealing certificate: pass --cert PATH|URL (or set KUBECTL_SECRETS_CERT)");
-    };
-    load_certificate(spec)
+/// `--cert`, else the agent's certificate (fetched through the API server, or cached).
+fn certificate(global: &GlobalFlags, args: &SealArgs) -> anyhow::Result<Certificate> {
+    match &args.cert {
+        Some(spec) => load_certificate(spec),
+        None => agent::sealing_certificate(global)
+            .context("no sealing certificate (pass --cert PATH|URL or set KUBECTL_SECRETS_CERT)"),
+    }
 }
 
 /// The Secrets named by `-f` or built from `--from-*`, with `--name`/`--type` applied.

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+pub mod fake_agent;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_kubectl-secrets");
 
 /// A key pair made once per test binary by `keys generate` (RSA-4096 takes a moment).

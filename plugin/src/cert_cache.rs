@@ -1,0 +1,81 @@
+//! The per-cluster cache of the agent's certificate, so `seal` still works when the agent is
+//! briefly unreachable (a certificate is public; caching it exposes nothing).
+//!
+//! Data flow: `seal` fetches → [`store`] writes `<cache dir>/kubectl-secrets/certs/<key>.json`
+//! (server URL, agent namespace and Service, fingerprint, PEM, fetch time) atomically; when a
+//! later fetch fails, [`load`] reads it back. The file name is derived from the server URL and
+//! the agent's name, so two clusters never share an entry.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use crate::output::write_atomic;
+
+/// What identifies a cache entry.
+pub(crate) struct Key<'a> {
+    pub(crate) server: &'a str,
+    pub(crate) namespace: &'a str,
+    pub(crate) service: &'a str,
+}
+
+/// A cached certificate.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Entry {
+    pub(crate) server: String,
+    pub(crate) namespace: String,
+    pub(crate) service: String,
+    pub(crate) fingerprint: String,
+    pub(crate) fetched_at: String,
+    pub(crate) pem: String,
+}
+
+fn path(key: &Key<'_>) -> Option<PathBuf> {
+    let raw = format!("{}_{}_{}", key.server, key.namespace, key.service);
+    // Readable and filesystem-safe: every character outside [A-Za-z0-9.-] becomes '_'.
+    let name: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    dirs::cache_dir().map(|dir| {
+        dir.join("kubectl-secrets")
+            .join("certs")
+            .join(format!("{name}.json"))
+    })
+}
+
+/// The cached entry for `key`, if there is a readable one made for this very key.
+pub(crate) fn load(key: &Key<'_>) -> Option<Entry> {
+    let text = std::fs::read_to_string(path(key)?).ok()?;
+    let entry: Entry = serde_json::from_str(&text).ok()?;
+    (entry.server == key.server && entry.namespace == key.namespace && entry.service == key.service)
+        .then_some(entry)
+}
+
+/// Remember `pem` for `key`.
+pub(crate) fn store(key: &Key<'_>, pem: &str, fingerprint: &str) -> anyhow::Result<()> {
+    let path = path(key).context("no cache directory on this system")?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let fetched_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let entry = Entry {
+        server: key.server.to_owned(),
+        namespace: key.namespace.to_owned(),
+        service: key.service.to_owned(),
+        fingerprint: fingerprint.to_owned(),
+        fetched_at,
+        pem: pem.to_owned(),
+    };
+    let text = serde_json::to_string_pretty(&entry).context("encoding the cache entry")?;
+    write_atomic(&path, text.as_bytes(), Some(0o644))
+}

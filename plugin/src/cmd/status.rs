@@ -1,0 +1,242 @@
+//! `status [-A]`: the SealedSecrets in the cluster and what the agent made of them.
+//!
+//! Flow: connect → list SealedSecrets (ours; with `--bitnami` Bitnami's too) in `-n` (else the
+//! context's namespace) or every namespace → list Secret metadata only (never values) to read
+//! each produced Secret's `kubectl-secrets.io/key-fingerprint` annotation → table on stdout:
+//! NAMESPACE (with -A), NAME, READY, REASON, AGE, KEY.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::ListParams;
+use kube::{Api, Resource};
+use secrets_core::sealed_secret::{BitnamiSealedSecret, SealedSecret, SealedSecretStatus};
+use serde::de::DeserializeOwned;
+
+use crate::cli::{GlobalFlags, StatusArgs};
+use crate::cluster::{self, Cluster, api_error, is_not_found};
+use crate::output::{emit, table};
+
+/// Annotation the agent writes on each Secret it made: the key that opened it.
+const KEY_FINGERPRINT: &str = "kubectl-secrets.io/key-fingerprint";
+/// `SHA256:` and 12 hex digits are plenty to tell keys apart in a table.
+const FINGERPRINT_SHOWN: usize = 19;
+
+/// One row, before formatting.
+struct Row {
+    namespace: String,
+    name: String,
+    group: &'static str,
+    status: Option<SealedSecretStatus>,
+    generation: Option<i64>,
+    created: Option<i64>,
+}
+
+pub(crate) fn run(global: &GlobalFlags, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let (rows, fingerprints, scope) = cluster::block_on(async {
+        let cluster = cluster::connect(global).await?;
+        let ns = (!args.all_namespaces).then(|| cluster.namespace.clone());
+        let mut rows = list::<SealedSecret>(&cluster, ns.as_deref(), "kubectl-secrets.io")
+            .await?
+            .context(
+                "the SealedSecret resource (kubectl-secrets.io/v1alpha1) is not served: \
+                 is the agent's CRD installed?",
+            )?;
+        if args.bitnami {
+            match list::<BitnamiSealedSecret>(&cluster, ns.as_deref(), "bitnami.com").await? {
+                Some(more) => rows.extend(more),
+                None => eprintln!("bitnami.com SealedSecrets are not served in this cluster"),
+            }
+        }
+        let fingerprints = fingerprints(&cluster, ns.as_deref()).await?;
+        let scope = ns.map_or_else(|| "any namespace".to_owned(), |n| format!("namespace {n}"));
+        Ok((rows, fingerprints, scope))
+    })?;
+    if rows.is_empty() {
+        eprintln!("no SealedSecrets found in {scope}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut header = vec!["NAMESPACE", "NAME", "READY", "REASON", "AGE", "KEY"];
+    if args.bitnami {
+        header.push("GROUP");
+    }
+    let mut table_rows: Vec<[String; 7]> = vec![header_row(&header)];
+    for row in &rows {
+        let ready_type = if row.group == "bitnami.com" {
+            "Synced"
+        } else {
+            "Ready"
+        };
+        let condition = row
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == ready_type));
+        let observed = row.status.as_ref().and_then(|s| s.observed_generation);
+        let stale = matches!((observed, row.generation), (Some(o), Some(g)) if o < g);
+        let (ready, reason) = match condition {
+            Some(_) if stale => ("Unknown".to_owned(), "Pending".to_owned()),
+            Some(c) => (c.status.clone(), c.reason.clone().unwrap_or_default()),
+            None => ("Unknown".to_owned(), "NotObserved".to_owned()),
+        };
+        let key = fingerprints
+            .get(&(row.namespace.clone(), row.name.clone()))
+            .map(|f| f.chars().take(FINGERPRINT_SHOWN).collect())
+            .unwrap_or_else(|| "-".to_owned());
+        let age = row.created.map_or_else(|| "-".to_owned(), |t| age(now - t));
+        table_rows.push([
+            row.namespace.clone(),
+            row.name.clone(),
+            ready,
+            reason,
+            age,
+            key,
+            row.group.to_owned(),
+        ]);
+    }
+    let rendered = table(&select(&table_rows, args.all_namespaces, args.bitnami));
+    emit(&rendered, None)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn header_row(header: &[&str]) -> [String; 7] {
+    let mut row: [String; 7] = Default::default();
+    for (cell, text) in row.iter_mut().zip(header) {
+        *cell = (*text).to_owned();
+    }
+    row
+}
+
+/// Drop NAMESPACE without -A and GROUP without --bitnami (by blanking: `table` trims).
+fn select(rows: &[[String; 7]], namespaces: bool, group: bool) -> Vec<[String; 7]> {
+    rows.iter()
+        .map(|row| {
+            let mut cells: Vec<String> = Vec::with_capacity(7);
+            if namespaces {
+                cells.push(row[0].clone());
+            }
+            cells.extend(row[1..6].iter().cloned());
+            if group {
+                cells.push(row[6].clone());
+            }
+            let mut out: [String; 7] = Default::default();
+            for (slot, cell) in out.iter_mut().zip(cells) {
+                *slot = cell;
+            }
+            out
+        })
+        .collect()
+}
+
+/// Rows for one kind; `None` when the API server does not serve it.
+async fn list<K>(
+    cluster: &Cluster,
+    namespace: Option<&str>,
+    group: &'static str,
+) -> anyhow::Result<Option<Vec<Row>>>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + HasStatus,
+{
+    let api: Api<K> = match namespace {
+        Some(ns) => Api::namespaced(cluster.client.clone(), ns),
+        None => Api::all(cluster.client.clone()),
+    };
+    let list = match api.list(&ListParams::default()).await {
+        Ok(list) => list,
+        Err(err) if is_not_found(&err) => return Ok(None),
+        Err(err) => {
+            return Err(api_error(err))
+                .with_context(|| format!("listing {group} SealedSecrets in {}", cluster.describe));
+        }
+    };
+    Ok(Some(
+        list.items
+            .into_iter()
+            .map(|item| {
+                let meta = item.meta();
+                Row {
+                    namespace: meta.namespace.clone().unwrap_or_default(),
+                    name: meta.name.clone().unwrap_or_default(),
+                    group,
+                    generation: meta.generation,
+                    created: meta.creation_timestamp.as_ref().map(|t| t.0.as_second()),
+                    status: item.status().cloned(),
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// Both SealedSecret kinds carry the same status.
+trait HasStatus {
+    fn status(&self) -> Option<&SealedSecretStatus>;
+}
+
+impl HasStatus for SealedSecret {
+    fn status(&self) -> Option<&SealedSecretStatus> {
+        self.status.as_ref()
+    }
+}
+
+impl HasStatus for BitnamiSealedSecret {
+    fn status(&self) -> Option<&SealedSecretStatus> {
+        self.status.as_ref()
+    }
+}
+
+/// `(namespace, name)` → the fingerprint annotation, from Secret metadata only.
+async fn fingerprints(
+    cluster: &Cluster,
+    namespace: Option<&str>,
+) -> anyhow::Result<BTreeMap<(String, String), String>> {
+    let api: Api<Secret> = match namespace {
+        Some(ns) => Api::namespaced(cluster.client.clone(), ns),
+        None => Api::all(cluster.client.clone()),
+    };
+    let list = api
+        .list_metadata(&ListParams::default())
+        .await
+        .map_err(api_error)
+        .with_context(|| format!("listing Secrets in {}", cluster.describe))?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|secret| {
+            let meta = secret.metadata;
+            let fingerprint = meta.annotations?.remove(KEY_FINGERPRINT)?;
+            Some((
+                (meta.namespace.unwrap_or_default(), meta.name?),
+                fingerprint,
+            ))
+        })
+        .collect())
+}
+
+/// kubectl's short age: `42s`, `5m`, `3h`, `12d`.
+fn age(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    match seconds {
+        s if s < 120 => format!("{s}s"),
+        s if s < 2 * 3600 => format!("{}m", s / 60),
+        s if s < 2 * 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ages_read_like_kubectl() {
+        assert_eq!(super::age(5), "5s");
+        assert_eq!(super::age(300), "5m");
+        assert_eq!(super::age(3 * 3600), "3h");
+        assert_eq!(super::age(5 * 86_400), "5d");
+        assert_eq!(super::age(-3), "0s");
+    }
+}

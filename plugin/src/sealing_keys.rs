@@ -1,0 +1,73 @@
+//! The agent's sealing key Secrets as the plugin sees them: `kubernetes.io/tls` Secrets in the
+//! agent namespace labelled `kubectl-secrets.io/sealing-key`. Only the certificate is parsed
+//! here (for listing and picking the newest); private keys are left alone.
+//!
+//! Data flow: list by label → parse `tls.crt` → sort oldest first by certificate notBefore,
+//! then creationTimestamp (the agent's own order, `secrets_core::keys::KeyRing`).
+
+use anyhow::Context as _;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use kube::api::ListParams;
+use secrets_core::keys::{Certificate, KEY_LABEL};
+use time::OffsetDateTime;
+
+use crate::cluster::{Cluster, api_error};
+
+/// One key Secret.
+pub(crate) struct KeySecret {
+    pub(crate) secret: Secret,
+    pub(crate) name: String,
+    /// `None` when `tls.crt` is missing or unreadable (listed as broken).
+    pub(crate) certificate: Option<Certificate>,
+    pub(crate) created: Option<OffsetDateTime>,
+}
+
+/// Every key Secret in `namespace`, oldest first; the last one with a certificate seals.
+pub(crate) async fn list(cluster: &Cluster, namespace: &str) -> anyhow::Result<Vec<KeySecret>> {
+    let api: Api<Secret> = Api::namespaced(cluster.client.clone(), namespace);
+    let secrets = api
+        .list(&ListParams::default().labels(KEY_LABEL))
+        .await
+        .map_err(api_error)
+        .with_context(|| {
+            format!(
+                "listing sealing keys in namespace {namespace} in {}",
+                cluster.describe
+            )
+        })?;
+    let mut keys: Vec<KeySecret> = secrets
+        .items
+        .into_iter()
+        .map(|secret| {
+            let certificate = secret
+                .data
+                .as_ref()
+                .and_then(|d| d.get("tls.crt"))
+                .and_then(|pem| Certificate::from_pem(&pem.0).ok());
+            let created = secret
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .and_then(|t| OffsetDateTime::from_unix_timestamp(t.0.as_second()).ok());
+            KeySecret {
+                name: secret.metadata.name.clone().unwrap_or_default(),
+                secret,
+                certificate,
+                created,
+            }
+        })
+        .collect();
+    keys.sort_by_key(|k| {
+        (
+            k.certificate.as_ref().map(Certificate::not_before),
+            k.created,
+        )
+    });
+    Ok(keys)
+}
+
+/// The index of the newest key with a readable certificate.
+pub(crate) fn newest(keys: &[KeySecret]) -> Option<usize> {
+    keys.iter().rposition(|k| k.certificate.is_some())
+}

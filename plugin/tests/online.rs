@@ -1,0 +1,594 @@
+//! The online commands, end to end: the built binary against kube-standin, with a fake agent
+//! behind the stand-in's service proxy (`common::fake_agent`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration test: failing loudly is the point"
+)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use common::fake_agent::{AGENT_NS, FakeAgent};
+use common::*;
+use secrets_core::keys::parse_private_keys;
+
+/// A stand-in cluster, optionally with the fake agent, and a private cache directory.
+struct Env {
+    cluster: test_support::Cluster,
+    agent: Option<FakeAgent>,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new(with_agent: bool) -> Env {
+        let cluster = test_support::Cluster::start();
+        let agent = with_agent.then(|| {
+            let older = parse_private_keys(&std::fs::read(&keys().key).unwrap()).unwrap();
+            let agent = FakeAgent::start(older);
+            agent.register(&cluster);
+            agent
+        });
+        Env {
+            cluster,
+            agent,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn agent(&self) -> &FakeAgent {
+        self.agent.as_ref().unwrap()
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let path = self.path(name);
+        std::fs::write(&path, text).unwrap();
+        s(&path).to_owned()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let cache = self.path("cache");
+        run_env(
+            args,
+            None,
+            &[
+                ("KUBECONFIG", s(self.cluster.kubeconfig())),
+                ("XDG_CACHE_HOME", s(&cache)),
+            ],
+        )
+    }
+
+    fn ok(&self, args: &[&str]) -> (String, String) {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "kubectl-secrets {args:?} failed: {}",
+            stderr(&out)
+        );
+        (stdout(&out), stderr(&out))
+    }
+
+    /// The fake agent's newest private key and certificate, as files.
+    fn newest_files(&self) -> (String, String) {
+        let key = self.write("newest-key.pem", &self.agent().newest.key_pem);
+        let cert = self.write("newest-cert.pem", self.agent().newest.certificate.pem());
+        (key, cert)
+    }
+
+    fn store_create(
+        &self,
+        plural: &str,
+        group: &str,
+        version: &str,
+        ns: Option<&str>,
+        body: serde_json::Value,
+    ) {
+        let store = self.cluster.standin().store();
+        let def = store.def(group, version, plural).unwrap();
+        store.create(&def, ns, body).unwrap();
+    }
+
+    fn store_get(&self, plural: &str, ns: &str, name: &str) -> serde_json::Value {
+        let store = self.cluster.standin().store();
+        let def = store.def("", "v1", plural).unwrap();
+        store.get(&def, Some(ns), name).unwrap()
+    }
+}
+
+/// Seal `password=<value>` as `ns/<name>` to `cert`.
+fn sealed_to(cert: &str, name: &str, value: &str, extra: &[&str]) -> String {
+    let literal = format!("password={value}");
+    let mut args = vec![
+        "seal",
+        "--from-literal",
+        &literal,
+        "--name",
+        name,
+        "-n",
+        "ns",
+        "--cert",
+        cert,
+    ];
+    args.extend_from_slice(extra);
+    ok(&args, None)
+}
+
+fn unseal_with(key: &str, file: &str) -> Output {
+    run(
+        &["unseal", "-f", file, "--private-key", key, "-o", "json"],
+        None,
+    )
+}
+
+#[test]
+fn seal_fetches_the_agent_certificate_and_falls_back_to_the_cache() {
+    let env = Env::new(true);
+    let out = env.run(&[
+        "seal",
+        "--from-literal",
+        "password=hunter2",
+        "--name",
+        "db",
+        "-n",
+        "ns",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let fingerprint = env.agent().newest.certificate.public_key().fingerprint();
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "using certificate {fingerprint} from {AGENT_NS}/secrets-agent (fetched)"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"));
+    let file = env.write("sealed.yaml", &stdout(&out));
+    let (key, _) = env.newest_files();
+    assert!(unseal_with(&key, &file).status.success());
+    assert!(env.agent().seen().contains(&"GET /v1/cert.pem".to_owned()));
+
+    // The agent loses its key (503): the cached certificate is used, and said so.
+    env.agent().behaviour.lock().unwrap().no_key = true;
+    let out = env.run(&["seal", "--from-literal", "k=v", "--name", "db", "-n", "ns"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("503"), "{err}");
+    assert!(
+        err.contains(&format!("using certificate {fingerprint}")) && err.contains("(cached"),
+        "{err}"
+    );
+
+    // Another agent name is another cache entry: nothing cached, so --cert is named.
+    let out = env.run(&[
+        "seal",
+        "--from-literal",
+        "k=v",
+        "--name",
+        "db",
+        "-n",
+        "ns",
+        "--agent-service",
+        "nope",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("kubectl-secrets: no sealing certificate (pass --cert"),
+        "{err}"
+    );
+    assert!(err.contains("kubectl-secrets/nope"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn no_agent_fails_naming_the_agent_and_the_context() {
+    let env = Env::new(false);
+    let out = env.run(&["seal", "--from-literal", "k=v", "--name", "db", "-n", "ns"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no sealing certificate (pass --cert PATH|URL"),
+        "{err}"
+    );
+    assert!(err.contains("kubectl-secrets/secrets-agent"), "{err}");
+    assert!(err.contains("context \"standin\""), "{err}");
+    let out = env.run(&["fetch", "cert"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("reaching the agent"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn fetch_cert_prints_or_writes_the_pem() {
+    let env = Env::new(true);
+    let pem = env.agent().newest.certificate.pem().to_owned();
+    let (out, err) = env.ok(&["fetch", "cert"]);
+    assert_eq!(out, pem);
+    assert!(err.contains("SHA256:"), "{err}");
+    let target = env.path("cert.pem");
+    let (out, _) = env.ok(&["fetch", "cert", "--output-file", s(&target)]);
+    assert!(out.is_empty());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), pem);
+}
+
+#[test]
+fn verify_reports_each_file_and_exits_1_on_any_failure() {
+    let env = Env::new(true);
+    let (_, cert) = env.newest_files();
+    let good = env.write("good.yaml", &sealed_to(&cert, "db", "hunter2", &[]));
+    // The agent also holds the shared test key, but not the other one.
+    let old = env.write(
+        "old.yaml",
+        &sealed_to(s(&keys().cert), "db", "hunter2", &[]),
+    );
+    let bad = env.write(
+        "bad.yaml",
+        &sealed_to(s(&other_keys().cert), "db", "hunter2", &[]),
+    );
+    let (out, _) = env.ok(&["verify", &good, &old]);
+    assert_eq!(out, format!("{good}: ok\n{old}: ok\n"));
+
+    let out = env.run(&["verify", &good, &bad]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(&format!("{good}: ok")), "{text}");
+    assert!(
+        text.contains(&format!("{bad}: cannot be opened: ")),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"));
+
+    // Multi-document: one line per object.
+    let multi = env.write(
+        "multi.yaml",
+        &format!(
+            "{}{}",
+            sealed_to(&cert, "a", "x", &[]),
+            sealed_to(&cert, "b", "y", &[])
+        ),
+    );
+    let (out, _) = env.ok(&["verify", &multi]);
+    assert_eq!(out, format!("{multi}: ns/a: ok\n{multi}: ns/b: ok\n"));
+}
+
+#[test]
+fn verify_waits_out_rate_limiting() {
+    let env = Env::new(true);
+    let (_, cert) = env.newest_files();
+    let good = env.write("good.yaml", &sealed_to(&cert, "db", "v", &[]));
+    env.agent().behaviour.lock().unwrap().throttle = 2;
+    let (out, err) = env.ok(&["verify", &good]);
+    assert_eq!(out, format!("{good}: ok\n"));
+    assert!(err.contains("rate-limiting; retrying in 1s"), "{err}");
+    let posts = env
+        .agent()
+        .seen()
+        .iter()
+        .filter(|r| r.starts_with("POST"))
+        .count();
+    assert_eq!(posts, 3);
+}
+
+#[test]
+fn reseal_online_rewrites_files_in_place_keeping_format_and_flavor() {
+    let env = Env::new(true);
+    let old_cert = s(&keys().cert).to_owned();
+    let yaml = env.write("a.yaml", &sealed_to(&old_cert, "a", "one", &[]));
+    let json_multi = format!(
+        "{}{}",
+        sealed_to(&old_cert, "b", "two", &["-o", "json"]),
+        sealed_to(
+            &old_cert,
+            "c",
+            "three",
+            &["-o", "json", "--format", "bitnami"]
+        )
+    );
+    let json = env.write("b.json", &json_multi);
+    let foreign_text = sealed_to(s(&other_keys().cert), "d", "four", &[]);
+    let foreign = env.write("d.yaml", &foreign_text);
+
+    let out = env.run(&["reseal", &yaml, &json, &foreign]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("resealed {yaml} (1 object(s))")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("resealed {json} (2 object(s))")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{foreign}: not resealed, left untouched")),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&foreign).unwrap(), foreign_text);
+
+    // Only the agent's newest key opens them now; the old one does not.
+    let (key, _) = env.newest_files();
+    for file in [&yaml, &json] {
+        let opened = unseal_with(&key, file);
+        assert!(opened.status.success(), "{file}: {}", stderr(&opened));
+        assert!(!unseal_with(s(&keys().key), file).status.success());
+    }
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert!(
+        text.trim_start().starts_with('{'),
+        "JSON stays JSON: {text}"
+    );
+    assert!(
+        text.contains("\"bitnami.com/v1alpha1\"")
+            && text.contains("\"kubectl-secrets.io/v1alpha1\"")
+    );
+    assert!(
+        std::fs::read_to_string(&yaml)
+            .unwrap()
+            .contains("apiVersion: kubectl-secrets.io/v1alpha1")
+    );
+}
+
+#[test]
+fn reseal_offline_with_private_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.yaml");
+    std::fs::write(&file, sealed_to(s(&keys().cert), "db", "hunter2", &[])).unwrap();
+    let (_, err) = {
+        let out = run(
+            &[
+                "reseal",
+                s(&file),
+                "--private-key",
+                s(&keys().key),
+                "--cert",
+                s(&other_keys().cert),
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        (stdout(&out), stderr(&out))
+    };
+    assert!(err.contains("resealed"), "{err}");
+    assert!(unseal_with(s(&other_keys().key), s(&file)).status.success());
+    assert!(!unseal_with(s(&keys().key), s(&file)).status.success());
+}
+
+fn key_secret(name: &str, key: &secrets_core::keys::GeneratedKey) -> serde_json::Value {
+    serde_json::json!({
+        "metadata": {"name": name, "labels": {"kubectl-secrets.io/sealing-key": "active"}},
+        "type": "kubernetes.io/tls",
+        "data": {
+            "tls.crt": b64(key.certificate.pem().as_bytes()),
+            "tls.key": b64(key.key_pem.as_bytes()),
+        }
+    })
+}
+
+#[test]
+fn keys_list_rotate_backup_and_restore() {
+    let env = Env::new(true);
+    let then = time::OffsetDateTime::now_utc() - time::Duration::days(40);
+    let old = secrets_core::keys::generate(
+        secrets_core::keys::KeyBits::Rsa2048,
+        "old",
+        then,
+        time::Duration::days(3650),
+    )
+    .unwrap();
+    env.store_create(
+        "secrets",
+        "",
+        "v1",
+        Some(AGENT_NS),
+        key_secret("key-old", &old),
+    );
+    env.store_create(
+        "secrets",
+        "",
+        "v1",
+        Some(AGENT_NS),
+        key_secret("key-new", &env.agent().newest),
+    );
+
+    let (out, _) = env.ok(&["keys", "list"]);
+    let new_fp = env.agent().newest.certificate.public_key().fingerprint();
+    let old_fp = old.certificate.public_key().fingerprint();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("FINGERPRINT"),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains(&old_fp) && !lines[1].contains("NEWEST"),
+        "{out}"
+    );
+    assert!(
+        lines[2].contains(&new_fp) && lines[2].ends_with("NEWEST"),
+        "{out}"
+    );
+    assert!(!out.contains("PRIVATE KEY"));
+
+    let (_, err) = env.ok(&["keys", "rotate"]);
+    assert!(err.contains("key-new"), "{err}");
+    let annotated = env.store_get("secrets", AGENT_NS, "key-new");
+    let at = annotated["metadata"]["annotations"]["kubectl-secrets.io/renew-requested-at"]
+        .as_str()
+        .unwrap();
+    assert!(
+        time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).is_ok()
+    );
+
+    let backup = env.path("backup.yaml");
+    let (out, err) = env.ok(&["keys", "backup", "--output-file", s(&backup)]);
+    assert!(out.is_empty());
+    assert!(err.contains("private keys"), "{err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&backup).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let text = std::fs::read_to_string(&backup).unwrap();
+    assert!(
+        text.contains("kind: List") && !text.contains("resourceVersion") && !text.contains("uid:")
+    );
+    assert_eq!(parse_private_keys(text.as_bytes()).unwrap().len(), 2);
+    let again = env.run(&["keys", "backup", "--output-file", s(&backup)]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("pass --force"));
+
+    // Restore into a fresh cluster, then again: the second time everything exists.
+    let fresh = Env::new(false);
+    let ns = fresh
+        .cluster
+        .standin()
+        .store()
+        .def("", "v1", "namespaces")
+        .unwrap();
+    fresh
+        .cluster
+        .standin()
+        .store()
+        .create(
+            &ns,
+            None,
+            serde_json::json!({"metadata": {"name": AGENT_NS}}),
+        )
+        .unwrap();
+    let (_, err) = fresh.ok(&["keys", "restore", s(&backup)]);
+    assert!(err.contains("restored 2 sealing key(s)"), "{err}");
+    let restored = fresh.store_get("secrets", AGENT_NS, "key-old");
+    assert_eq!(
+        restored["metadata"]["labels"]["kubectl-secrets.io/sealing-key"],
+        "active"
+    );
+    assert_eq!(restored["type"], "kubernetes.io/tls");
+    let (_, err) = fresh.ok(&["keys", "restore", s(&backup)]);
+    assert!(
+        err.contains("already exists; left as it is") && err.contains("restored 0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn fetch_secret_masks_values_unless_revealed() {
+    let env = Env::new(false);
+    env.store_create(
+        "secrets",
+        "",
+        "v1",
+        Some("default"),
+        serde_json::json!({"metadata": {"name": "db"}, "data": {"password": b64(b"hunter2"), "user": b64(b"admin")}}),
+    );
+    let (out, _) = env.ok(&["fetch", "secret", "db"]);
+    assert!(
+        out.contains("password") && out.contains("7B") && out.contains("5B"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("hunter2") && !out.contains("admin\n"),
+        "{out}"
+    );
+    let (out, err) = env.ok(&["fetch", "secret", "db", "--key", "password", "--reveal"]);
+    assert_eq!(out, "hunter2");
+    assert!(err.contains("warning"), "{err}");
+    let (out, err) = env.ok(&["fetch", "secret", "db", "--reveal"]);
+    assert!(out.contains("hunter2"), "{out}");
+    assert!(err.contains("plaintext"), "{err}");
+    let out = env.run(&["fetch", "secret", "missing"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("reading secret default/missing"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn status_lists_sealed_secrets_with_readiness_and_key() {
+    use kube::CustomResourceExt as _;
+    let env = Env::new(false);
+    let crd = serde_json::to_value(secrets_core::sealed_secret::SealedSecret::crd()).unwrap();
+    env.store_create(
+        "customresourcedefinitions",
+        "apiextensions.k8s.io",
+        "v1",
+        None,
+        crd,
+    );
+    let sealed = |name: &str| {
+        serde_json::json!({
+            "apiVersion": "kubectl-secrets.io/v1alpha1",
+            "kind": "SealedSecret",
+            "metadata": {"name": name},
+            "spec": {"encryptedData": {"k": "AgAA"}}
+        })
+    };
+    for name in ["db", "api"] {
+        env.store_create(
+            "sealedsecrets",
+            "kubectl-secrets.io",
+            "v1alpha1",
+            Some("default"),
+            sealed(name),
+        );
+    }
+    env.store_create(
+        "secrets",
+        "",
+        "v1",
+        Some("default"),
+        serde_json::json!({"metadata": {"name": "db", "annotations": {
+            "kubectl-secrets.io/key-fingerprint": "SHA256:0123456789abcdef0123456789abcdef"}},
+            "data": {"k": b64(b"v")}}),
+    );
+    // The agent's status write, through the API as the agent does it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = env.cluster.client().await;
+        let api: kube::Api<secrets_core::sealed_secret::SealedSecret> =
+            kube::Api::namespaced(client, "default");
+        let status = serde_json::json!({"status": {"observedGeneration": 1, "conditions": [
+            {"type": "Ready", "status": "True", "reason": "Unsealed", "message": "made"}]}});
+        api.patch_status(
+            "db",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&status),
+        )
+        .await
+        .unwrap();
+    });
+    let (out, _) = env.ok(&["status"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("READY") && lines[0].ends_with("KEY"),
+        "{out}"
+    );
+    let db = lines.iter().find(|l| l.starts_with("db ")).unwrap();
+    assert!(
+        db.contains("True") && db.contains("Unsealed") && db.contains("SHA256:0123456789ab"),
+        "{out}"
+    );
+    let api = lines.iter().find(|l| l.starts_with("api ")).unwrap();
+    assert!(
+        api.contains("Unknown") && api.contains("NotObserved"),
+        "{out}"
+    );
+    let (out, _) = env.ok(&["status", "-A"]);
+    assert!(
+        out.starts_with("NAMESPACE") && out.contains("default"),
+        "{out}"
+    );
+}
