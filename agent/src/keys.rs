@@ -43,6 +43,7 @@ pub async fn watch_keys(
     sources: KeySources,
     ring: watch::Sender<Arc<KeyRing>>,
     synced: watch::Sender<bool>,
+    changes: watch::Sender<u64>,
     metrics: Arc<Metrics>,
 ) {
     let mut readers = Vec::new();
@@ -103,6 +104,8 @@ pub async fn watch_keys(
             let _ = ring.send(Arc::new(new_ring));
         }
         let _ = synced.send(true);
+        // Any change to a key Secret (an annotation too) wakes the renewal loop.
+        changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 
@@ -213,7 +216,7 @@ pub async fn renew_keys(
     namespace: String,
     period: Duration,
     cutoff: Option<OffsetDateTime>,
-    mut ring: watch::Receiver<Arc<KeyRing>>,
+    mut changes: watch::Receiver<u64>,
 ) {
     let api: Api<Secret> = Api::namespaced(client, &namespace);
     let selector = format!("{KEY_LABEL}={ACTIVE}");
@@ -242,10 +245,10 @@ pub async fn renew_keys(
                 Duration::from_secs(5)
             }
         };
-        // A change of keys (e.g. the annotation of `keys rotate`) wakes us early.
+        // A change to the key Secrets (e.g. the annotation of `keys rotate`) wakes us early.
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            changed = ring.changed() => if changed.is_err() { return },
+            changed = changes.changed() => if changed.is_err() { return },
         }
     }
 }

@@ -49,6 +49,7 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
     let metrics = Arc::new(metrics::Metrics::new());
     let (ring_tx, ring_rx) = watch::channel(Arc::new(KeyRing::default()));
     let (synced_tx, synced_rx) = watch::channel(false);
+    let (changes_tx, changes_rx) = watch::channel(0u64);
     let (stop_tx, stop_rx) = watch::channel(false);
     let (leading_tx, leading_rx) = watch::channel(false);
     let stopped = |rx: &watch::Receiver<bool>| {
@@ -71,6 +72,7 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
         sources,
         ring_tx,
         synced_tx,
+        changes_tx,
         metrics.clone(),
     ));
     let api_state = http::ApiState {
@@ -116,6 +118,7 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
         args.clone(),
         namespace,
         cutoff,
+        changes_rx,
         leading_rx,
         stop_rx.clone(),
     ));
@@ -146,6 +149,7 @@ async fn lead(
     args: args::ControllerArgs,
     namespace: String,
     cutoff: Option<time::OffsetDateTime>,
+    changes: watch::Receiver<u64>,
     mut leading: watch::Receiver<bool>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -163,7 +167,7 @@ async fn lead(
                     namespace.clone(),
                     args.key_renew_period,
                     cutoff,
-                    ctx.keys.clone(),
+                    changes.clone(),
                 ),
             )
             .await

@@ -7,9 +7,7 @@
     reason = "integration test: failing loudly is the point"
 )]
 
-use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+mod common;
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;

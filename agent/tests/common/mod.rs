@@ -1,7 +1,11 @@
 //! Fixtures for the agent's end-to-end tests: a kube-standin cluster with our CRDs, the real
 //! agent binary as a child process, polling with deadlines.
 #![allow(dead_code, unreachable_pub)]
-#![allow(clippy::unwrap_used, clippy::panic, reason = "test support: failing loudly is the point")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test support: failing loudly is the point"
+)]
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -50,6 +54,7 @@ impl Agent {
                 "--lease-renew",
                 "1s",
             ])
+            .args(extra)
             .env("KUBECONFIG", cluster.kubeconfig())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::inherit())
@@ -100,7 +105,11 @@ where
     }
 }
 
-pub fn plain(name: &str, namespace: &str, data: &[(&str, &str)]) -> secrets_core::secret::PlainSecret {
+pub fn plain(
+    name: &str,
+    namespace: &str,
+    data: &[(&str, &str)],
+) -> secrets_core::secret::PlainSecret {
     let mut secret = secrets_core::secret::PlainSecret::default();
     secret.metadata.name = Some(name.into());
     secret.metadata.namespace = Some(namespace.into());
@@ -180,18 +189,24 @@ pub async fn lease_holder(client: &kube::Client) -> Option<String> {
         .holder_identity
 }
 
-
 /// A cluster with our CRDs (and Bitnami's), the agent namespace and `team`.
 pub async fn cluster() -> (Cluster, kube::Client) {
     let cluster = Cluster::start();
     let client = cluster.client().await;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.create(&PostParams::default(), &SealedSecret::crd()).await.unwrap();
-    crds.create(&PostParams::default(), &BitnamiSealedSecret::crd()).await.unwrap();
+    crds.create(&PostParams::default(), &SealedSecret::crd())
+        .await
+        .unwrap();
+    crds.create(&PostParams::default(), &BitnamiSealedSecret::crd())
+        .await
+        .unwrap();
     let namespaces: Api<Namespace> = Api::all(client.clone());
     for ns in ["kubectl-secrets", "team"] {
         namespaces
-            .create(&PostParams::default(), &serde_json::from_value(serde_json::json!({"metadata": {"name": ns}})).unwrap())
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(serde_json::json!({"metadata": {"name": ns}})).unwrap(),
+            )
             .await
             .unwrap();
     }
@@ -201,7 +216,11 @@ pub async fn cluster() -> (Cluster, kube::Client) {
 /// The agent's key Secrets, newest certificate last.
 pub async fn key_secrets(client: &kube::Client) -> Vec<Secret> {
     let api: Api<Secret> = Api::namespaced(client.clone(), "kubectl-secrets");
-    let mut items = api.list(&ListParams::default().labels(&format!("{KEY_LABEL}=active"))).await.unwrap().items;
+    let mut items = api
+        .list(&ListParams::default().labels(&format!("{KEY_LABEL}=active")))
+        .await
+        .unwrap()
+        .items;
     items.sort_by_key(|s| cert_of(s).not_before());
     items
 }
@@ -218,4 +237,40 @@ pub async fn wait_keys(client: &kube::Client, n: usize) -> Certificate {
     })
     .await;
     cert_of(keys.last().unwrap())
+}
+
+/// A Service `secrets-agent` (port `http`) with Endpoints at the agent's loopback port, so the
+/// API server's service proxy reaches it as the plugin does.
+pub async fn expose(client: &kube::Client, port: u16) {
+    let svc = serde_json::json!({"metadata": {"name": "secrets-agent"}, "spec": {"ports": [{"name": "http", "port": 8080}]}});
+    Api::<k8s_openapi::api::core::v1::Service>::namespaced(client.clone(), "kubectl-secrets")
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(svc).unwrap(),
+        )
+        .await
+        .unwrap();
+    let eps = serde_json::json!({"metadata": {"name": "secrets-agent"}, "subsets": [{"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "http", "port": port}]}]});
+    Api::<k8s_openapi::api::core::v1::Endpoints>::namespaced(client.clone(), "kubectl-secrets")
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(eps).unwrap(),
+        )
+        .await
+        .unwrap();
+}
+
+/// POST a body to the agent through the service proxy; status and text.
+pub async fn agent_post(client: &kube::Client, path: &str, body: Vec<u8>) -> (u16, String) {
+    let request = http::Request::post(format!(
+        "/api/v1/namespaces/kubectl-secrets/services/http:secrets-agent:http/proxy{path}"
+    ))
+    .header("Content-Type", "application/json")
+    .body(body)
+    .unwrap();
+    match client.request_text(request).await {
+        Ok(text) => (200, text),
+        Err(kube::Error::Api(status)) => (status.code, status.message),
+        Err(other) => panic!("calling the agent: {other}"),
+    }
 }
