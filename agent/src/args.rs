@@ -19,7 +19,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Key manager, SealedSecret controller and the HTTP API (the Deployment).
-    Controller(ControllerArgs),
+    Controller(Box<ControllerArgs>),
+    /// Print the CustomResourceDefinitions this agent serves (YAML), for `kubectl apply -f -`.
+    Crds,
 }
 
 /// Flags of `secrets-agent controller`.

@@ -186,7 +186,9 @@ pub fn renewal_due(
         .as_ref()
         .map(|t| t.0.as_second())
         .unwrap_or(0);
-    if requested.is_some_and(|r| r.unix_timestamp() > created) {
+    // Timestamps have one-second resolution: a request in the key's own second still counts.
+    // Only the newest key is looked at, so the request is spent once a newer key exists.
+    if requested.is_some_and(|r| r.unix_timestamp() >= created) {
         return Due::Now("a renewal was requested");
     }
     if period.is_zero() {

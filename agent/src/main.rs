@@ -8,7 +8,13 @@ use secrets_agent::args::{Cli, Command};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Controller(args) = cli.command;
+    let args = match cli.command {
+        Command::Controller(args) => *args,
+        Command::Crds => {
+            print!("{}", secrets_agent::crds());
+            return ExitCode::SUCCESS;
+        }
+    };
     if let Err(err) = secrets_agent::telemetry::init(&args.log_filter) {
         eprintln!("secrets-agent: {err:#}");
         return ExitCode::from(2);

@@ -4,7 +4,11 @@
 //! against the running agent; objects sealed for another cluster, tampered with, or moved to
 //! another namespace fail with a precise reason while the rest stay Ready; and Bitnami
 //! SealedSecrets sealed by kubesealpy open in compat mode.
-#![allow(clippy::unwrap_used, clippy::panic, reason = "integration test: failing loudly is the point")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration test: failing loudly is the point"
+)]
 
 mod common;
 
@@ -24,7 +28,11 @@ fn plugin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(Path::parent).unwrap();
     let plugin = dir.join("kubectl-secrets");
-    assert!(plugin.exists(), "{} is missing: build it with `cargo build -p kubectl-secrets` (cargo xtask test does)", plugin.display());
+    assert!(
+        plugin.exists(),
+        "{} is missing: build it with `cargo build -p kubectl-secrets` (cargo xtask test does)",
+        plugin.display()
+    );
     plugin
 }
 
@@ -41,7 +49,11 @@ fn run_plugin(cluster: &Cluster, cache: &Path, args: &[&str]) -> Output {
 
 fn ok(cluster: &Cluster, cache: &Path, args: &[&str]) -> String {
     let out = run_plugin(cluster, cache, args);
-    assert!(out.status.success(), "kubectl-secrets {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kubectl-secrets {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -57,24 +69,67 @@ async fn seal_apply_verify_rotate_reseal_with_the_real_binaries() {
     let file = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
 
     // Seal without --cert: the agent's certificate, fetched through the proxy.
-    let sealed = run_plugin(&cluster, &cache, &["seal", "--name", "db", "-n", "team", "--from-literal", &format!("password={PASSWORD}"), "--output-file", &file("db.yaml")]);
-    assert!(sealed.status.success(), "{}", String::from_utf8_lossy(&sealed.stderr));
-    assert!(String::from_utf8_lossy(&sealed.stderr).contains("using certificate SHA256:"), "{}", String::from_utf8_lossy(&sealed.stderr));
+    let sealed = run_plugin(
+        &cluster,
+        &cache,
+        &[
+            "seal",
+            "--name",
+            "db",
+            "-n",
+            "team",
+            "--from-literal",
+            &format!("password={PASSWORD}"),
+            "--output-file",
+            &file("db.yaml"),
+        ],
+    );
+    assert!(
+        sealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&sealed.stderr).contains("using certificate SHA256:"),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
     cluster.kubectl_ok(&["apply", "-f", &file("db.yaml")]);
     let secrets: Api<Secret> = Api::namespaced(client.clone(), "team");
     wait_for("the Secret from the plugin's SealedSecret", || {
         let api = secrets.clone();
-        async move { api.get_opt("db").await.ok()?.and_then(|s| s.data).filter(|d| d["password"].0 == PASSWORD.as_bytes()) }
+        async move {
+            api.get_opt("db")
+                .await
+                .ok()?
+                .and_then(|s| s.data)
+                .filter(|d| d["password"].0 == PASSWORD.as_bytes())
+        }
     })
     .await;
     assert!(ok(&cluster, &cache, &["verify", &file("db.yaml")]).contains("ok"));
 
     // Other cluster's key, tampering, another namespace: precise failures, others unaffected.
-    let foreign = secrets_core::keys::generate(secrets_core::keys::KeyBits::Rsa2048, "other-cluster", time::OffsetDateTime::now_utc(), time::Duration::days(1)).unwrap();
-    let other = secrets_core::seal::seal_secret(&plain("foreign", "team", &[("k", "v")]), foreign.certificate.public_key(), secrets_core::crypto::Scope::Strict).unwrap();
+    let foreign = secrets_core::keys::generate(
+        secrets_core::keys::KeyBits::Rsa2048,
+        "other-cluster",
+        time::OffsetDateTime::now_utc(),
+        time::Duration::days(1),
+    )
+    .unwrap();
+    let other = secrets_core::seal::seal_secret(
+        &plain("foreign", "team", &[("k", "v")]),
+        foreign.certificate.public_key(),
+        secrets_core::crypto::Scope::Strict,
+    )
+    .unwrap();
     let sealed_api: Api<SealedSecret> = Api::namespaced(client.clone(), "team");
-    sealed_api.create(&PostParams::default(), &other).await.unwrap();
-    let mut tampered: SealedSecret = serde_yaml_ng::from_str(&std::fs::read_to_string(file("db.yaml")).unwrap()).unwrap();
+    sealed_api
+        .create(&PostParams::default(), &other)
+        .await
+        .unwrap();
+    let mut tampered: SealedSecret =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(file("db.yaml")).unwrap()).unwrap();
     tampered.metadata.name = Some("tampered".into());
     let value = tampered.spec.encrypted_data.get_mut("password").unwrap();
     let mut raw = secrets_core::crypto::decode(value).unwrap();
@@ -88,22 +143,37 @@ async fn seal_apply_verify_rotate_reseal_with_the_real_binaries() {
     std::fs::write(&tampered_file, serde_json::to_string(&tampered).unwrap()).unwrap();
     let verify = run_plugin(&cluster, &cache, &["verify", &tampered_file]);
     assert_eq!(verify.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&verify.stdout).contains("tampered"), "{}", String::from_utf8_lossy(&verify.stdout));
+    assert!(
+        String::from_utf8_lossy(&verify.stdout).contains("tampered"),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
     let failure = wait_for("the foreign object's status", || {
         let api = sealed_api.clone();
         async move { ready(&api.get("foreign").await.ok()?).filter(|r| r.0 == "False") }
     })
     .await;
     assert_eq!(failure.1, "DecryptionFailed");
-    assert!(failure.2.contains("1 key(s)") || failure.2.contains("none of the"), "{}", failure.2);
+    assert!(
+        failure.2.contains("1 key(s)") || failure.2.contains("none of the"),
+        "{}",
+        failure.2
+    );
     let status = ok(&cluster, &cache, &["status", "-n", "team"]);
-    assert!(status.contains("db") && status.contains("foreign") && status.contains("DecryptionFailed"), "{status}");
+    assert!(
+        status.contains("db") && status.contains("foreign") && status.contains("DecryptionFailed"),
+        "{status}"
+    );
 
     // keys rotate → a second key; reseal through the agent; the Secret keeps its bytes.
     ok(&cluster, &cache, &["keys", "rotate"]);
     wait_keys(&client, 2).await;
     let list = ok(&cluster, &cache, &["keys", "list"]);
-    assert_eq!(list.lines().filter(|l| l.contains("SHA256:")).count(), 2, "{list}");
+    assert_eq!(
+        list.lines().filter(|l| l.contains("SHA256:")).count(),
+        2,
+        "{list}"
+    );
     let before = std::fs::read_to_string(file("db.yaml")).unwrap();
     ok(&cluster, &cache, &["reseal", &file("db.yaml")]);
     let after = std::fs::read_to_string(file("db.yaml")).unwrap();
@@ -111,7 +181,10 @@ async fn seal_apply_verify_rotate_reseal_with_the_real_binaries() {
     cluster.kubectl_ok(&["apply", "-f", &file("db.yaml")]);
     assert!(ok(&cluster, &cache, &["verify", &file("db.yaml")]).contains("ok"));
     let shown = ok(&cluster, &cache, &["fetch", "secret", "db", "-n", "team"]);
-    assert!(shown.contains("password") && !shown.contains(PASSWORD), "{shown}");
+    assert!(
+        shown.contains("password") && !shown.contains(PASSWORD),
+        "{shown}"
+    );
     let logs = agent.stop();
     assert!(!logs.contains(PASSWORD), "a value reached the agent's logs");
 }
@@ -122,35 +195,71 @@ async fn seal_apply_verify_rotate_reseal_with_the_real_binaries() {
 async fn bitnami_compat_opens_kubesealpy_objects() {
     let (cluster, client) = cluster().await;
     // A Bitnami key Secret, as a migrating cluster has it.
-    let key = secrets_core::keys::generate(secrets_core::keys::KeyBits::Rsa2048, "sealed-secret", time::OffsetDateTime::now_utc(), time::Duration::days(3650)).unwrap();
+    let key = secrets_core::keys::generate(
+        secrets_core::keys::KeyBits::Rsa2048,
+        "sealed-secret",
+        time::OffsetDateTime::now_utc(),
+        time::Duration::days(3650),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cert_path = dir.path().join("cert.pem");
     std::fs::write(&cert_path, key.certificate.pem()).unwrap();
     let mut bitnami_key = Secret::default();
     bitnami_key.metadata.name = Some("sealed-secrets-keyabcde".into());
-    bitnami_key.metadata.labels = Some([("sealedsecrets.bitnami.com/sealed-secrets-key".to_owned(), "active".to_owned())].into());
+    bitnami_key.metadata.labels = Some(
+        [(
+            "sealedsecrets.bitnami.com/sealed-secrets-key".to_owned(),
+            "active".to_owned(),
+        )]
+        .into(),
+    );
     bitnami_key.type_ = Some("kubernetes.io/tls".into());
     bitnami_key.data = Some(
         [
-            ("tls.crt".to_owned(), k8s_openapi::ByteString(key.certificate.pem().as_bytes().to_vec())),
-            ("tls.key".to_owned(), k8s_openapi::ByteString(key.key_pem.as_bytes().to_vec())),
+            (
+                "tls.crt".to_owned(),
+                k8s_openapi::ByteString(key.certificate.pem().as_bytes().to_vec()),
+            ),
+            (
+                "tls.key".to_owned(),
+                k8s_openapi::ByteString(key.key_pem.as_bytes().to_vec()),
+            ),
         ]
         .into(),
     );
-    Api::<Secret>::namespaced(client.clone(), "kubectl-secrets").create(&PostParams::default(), &bitnami_key).await.unwrap();
+    Api::<Secret>::namespaced(client.clone(), "kubectl-secrets")
+        .create(&PostParams::default(), &bitnami_key)
+        .await
+        .unwrap();
     let _agent = Agent::start_with(&cluster, &["--bitnami-compat"]);
 
     let python = test_support::tools_bin().join("python");
-    let peer = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugin/tests/interop/kubesealpy_peer.py");
+    let peer = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../plugin/tests/interop/kubesealpy_peer.py"
+    );
     let mut child = Command::new(&python)
-        .args([peer, "seal", cert_path.to_str().unwrap(), "legacy", "team", "strict"])
+        .args([
+            peer,
+            "seal",
+            cert_path.to_str().unwrap(),
+            "legacy",
+            "team",
+            "strict",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     use std::io::Write as _;
     let value = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, PASSWORD);
-    child.stdin.take().unwrap().write_all(format!("{{\"password\": \"{value}\"}}").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{{\"password\": \"{value}\"}}").as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let manifest = dir.path().join("legacy.yaml");
@@ -164,13 +273,26 @@ async fn bitnami_compat_opens_kubesealpy_objects() {
     })
     .await;
     assert_eq!(secret.data.unwrap()["password"].0, PASSWORD.as_bytes());
-    assert_eq!(secret.metadata.owner_references.unwrap()[0].api_version, "bitnami.com/v1alpha1");
-    let bitnami: Api<secrets_core::sealed_secret::BitnamiSealedSecret> = Api::namespaced(client, "team");
+    assert_eq!(
+        secret.metadata.owner_references.unwrap()[0].api_version,
+        "bitnami.com/v1alpha1"
+    );
+    let bitnami: Api<secrets_core::sealed_secret::BitnamiSealedSecret> =
+        Api::namespaced(client, "team");
     let conditions = wait_for("Bitnami's Synced condition", || {
         let api = bitnami.clone();
-        async move { api.get("legacy").await.ok()?.status.filter(|s| !s.conditions.is_empty()) }
+        async move {
+            api.get("legacy")
+                .await
+                .ok()?
+                .status
+                .filter(|s| !s.conditions.is_empty())
+        }
     })
     .await
     .conditions;
-    assert_eq!((conditions[0].type_.as_str(), conditions[0].status.as_str()), ("Synced", "True"));
+    assert_eq!(
+        (conditions[0].type_.as_str(), conditions[0].status.as_str()),
+        ("Synced", "True")
+    );
 }
