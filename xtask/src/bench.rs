@@ -1,6 +1,7 @@
 //! `cargo xtask bench [FILTER]`: criterion benchmarks of seal/open per backend and key size,
 //! then the wall time of `kubectl-secrets seal` for a 10-key Secret side by side with the same
-//! job done by kubesealpy (alternating runs, medians). Writes `target/bench/report.md`.
+//! job done by kubesealpy (alternating runs, medians); the agent unsealing 1,000 SealedSecrets
+//! before and after a key rotation. Writes `target/bench/report.md`.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,6 +29,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let mut report = String::from("# kubectl-secrets benchmarks\n\n");
     report.push_str(&crypto_table()?);
     report.push_str(&cli_comparison()?);
+    report.push_str(&agent_rows()?);
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("report.md"), &report)?;
@@ -159,4 +161,55 @@ fn quiet(command: &mut Command) -> anyhow::Result<()> {
         bail!("{:?} failed ({status})", command.get_program());
     }
     Ok(())
+}
+
+/// The agent under load: the ignored benchmark test in `agent/tests/bench_agent.rs`, in
+/// release, side by side with the raw aws-lc-rs RSA-4096 private-key rate measured above.
+fn agent_rows() -> anyhow::Result<String> {
+    let tools = tools::ensure()?;
+    let bin = tools
+        .python
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "test",
+            "--release",
+            "-p",
+            "secrets-agent",
+            "--test",
+            "bench_agent",
+            "--",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("KUBECTL_SECRETS_TOOLS_BIN", bin)
+        .current_dir(root())
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !output.status.success() {
+        bail!("the agent benchmark failed ({})", output.status);
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let raw = 1e9 / median_ns("rsa4096", "open_aws-lc-rs")?;
+    let mut out = format!(
+        "\n## Agent: 1,000 SealedSecrets × 5 keys created at once (release, agent concurrency 4, 2 cores shared with the stand-in)\n\n\
+         raw aws-lc-rs RSA-4096 private operation, one core, this run: {raw:.0}/s\n\n\
+         | phase | all Secrets right after | values/s | per object p50 | p99 | agent peak RSS |\n|---|---|---|---|---|---|\n"
+    );
+    for line in stdout.lines().filter_map(|l| l.strip_prefix("BENCH ")) {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        out.push_str(&format!(
+            "| {} | {:.2} s | {:.0} ({:.2}× one core's raw rate) | {:.0} ms | {:.0} ms | {:.1} MiB |\n",
+            v["phase"].as_str().unwrap_or_default(),
+            v["total_s"].as_f64().unwrap_or_default(),
+            v["values_per_s"].as_f64().unwrap_or_default(),
+            v["values_per_s"].as_f64().unwrap_or_default() / raw,
+            v["p50_ms"].as_f64().unwrap_or_default(),
+            v["p99_ms"].as_f64().unwrap_or_default(),
+            v["agent_peak_rss_kib"].as_f64().unwrap_or_default() / 1024.0,
+        ));
+    }
+    Ok(out)
 }

@@ -46,14 +46,12 @@ impl Agent {
                 "--metrics-addr",
                 "127.0.0.1:0",
             ])
-            .args([
-                "--log-filter",
-                "debug",
-                "--lease-duration",
-                "3s",
-                "--lease-renew",
-                "1s",
-            ])
+            .args(if extra.contains(&"--log-filter") {
+                &[][..]
+            } else {
+                &["--log-filter", "debug"][..]
+            })
+            .args(["--lease-duration", "3s", "--lease-renew", "1s"])
             .args(extra)
             .env("KUBECONFIG", cluster.kubeconfig())
             .stdout(std::fs::File::create(&log).unwrap())
