@@ -66,16 +66,15 @@ async fn phase(client: &kube::Client, cert: &Certificate, prefix: &str) -> serde
     let watching = tokio::spawn(async move {
         let mut stream = watcher(secrets, watcher::Config::default()).boxed();
         while let Ok(Some(event)) = stream.try_next().await {
-            if let watcher::Event::Apply(s) | watcher::Event::InitApply(s) = event {
-                if s.name_any().starts_with(&prefix_owned)
-                    && s.data.as_ref().is_some_and(|d| d.len() == KEYS_PER_OBJECT)
-                {
-                    watch_seen
-                        .lock()
-                        .unwrap()
-                        .entry(s.name_any())
-                        .or_insert_with(Instant::now);
-                }
+            if let watcher::Event::Apply(s) | watcher::Event::InitApply(s) = event
+                && s.name_any().starts_with(&prefix_owned)
+                && s.data.as_ref().is_some_and(|d| d.len() == KEYS_PER_OBJECT)
+            {
+                watch_seen
+                    .lock()
+                    .unwrap()
+                    .entry(s.name_any())
+                    .or_insert_with(Instant::now);
             }
         }
     });
