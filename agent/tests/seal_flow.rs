@@ -9,35 +9,18 @@
 
 mod common;
 
-use k8s_openapi::api::core::v1::{Namespace, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt as _;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use kube::{CustomResourceExt as _, ResourceExt as _};
 use secrets_core::crypto::Scope;
 use secrets_core::keys::{Certificate, KEY_LABEL};
 use secrets_core::sealed_secret::SealedSecret;
-use test_support::Cluster;
 
 use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sealed_secrets_become_secrets() {
-    let cluster = Cluster::start();
-    let client = cluster.client().await;
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.create(&PostParams::default(), &SealedSecret::crd())
-        .await
-        .unwrap();
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    for ns in ["kubectl-secrets", "team"] {
-        namespaces
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(serde_json::json!({"metadata": {"name": ns}})).unwrap(),
-            )
-            .await
-            .unwrap();
-    }
+    let (cluster, client) = cluster().await;
     let agent = Agent::start(&cluster);
 
     // First start makes a key.
@@ -186,22 +169,7 @@ async fn sealed_secrets_become_secrets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_one_leads_and_the_other_takes_over() {
-    let cluster = Cluster::start();
-    let client = cluster.client().await;
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.create(&PostParams::default(), &SealedSecret::crd())
-        .await
-        .unwrap();
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    for ns in ["kubectl-secrets", "team"] {
-        namespaces
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(serde_json::json!({"metadata": {"name": ns}})).unwrap(),
-            )
-            .await
-            .unwrap();
-    }
+    let (cluster, client) = cluster().await;
     let (port_a, port_b) = (free_port(), free_port());
     let a = start_replica(&cluster, "replica-a", port_a);
     let b = start_replica(&cluster, "replica-b", port_b);

@@ -32,8 +32,26 @@ impl Agent {
         Self::start_with(cluster, &[])
     }
 
-    /// Start with extra flags (e.g. `--bitnami-compat`).
+    /// Start with extra flags (e.g. `--bitnami-compat`): debug logs, a 3 s lease.
     pub fn start_with(cluster: &Cluster, extra: &[&str]) -> Agent {
+        let mut args = vec![
+            "--http-addr",
+            "127.0.0.1:0",
+            "--lease-duration",
+            "3s",
+            "--lease-renew",
+            "1s",
+        ];
+        if !extra.contains(&"--log-filter") {
+            args.extend(["--log-filter", "debug"]);
+        }
+        args.extend_from_slice(extra);
+        Self::spawn(cluster, &args)
+    }
+
+    /// `secrets-agent controller --namespace kubectl-secrets --metrics-addr 127.0.0.1:0 ARGS`,
+    /// stdout (the JSON log) to a file.
+    pub fn spawn(cluster: &Cluster, args: &[&str]) -> Agent {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("agent.log");
         let child = Command::new(env!("CARGO_BIN_EXE_secrets-agent"))
@@ -41,18 +59,10 @@ impl Agent {
                 "controller",
                 "--namespace",
                 "kubectl-secrets",
-                "--http-addr",
-                "127.0.0.1:0",
                 "--metrics-addr",
                 "127.0.0.1:0",
             ])
-            .args(if extra.contains(&"--log-filter") {
-                &[][..]
-            } else {
-                &["--log-filter", "debug"][..]
-            })
-            .args(["--lease-duration", "3s", "--lease-renew", "1s"])
-            .args(extra)
+            .args(args)
             .env("KUBECONFIG", cluster.kubeconfig())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::inherit())
@@ -144,36 +154,20 @@ pub fn free_port() -> u16 {
 }
 
 pub fn start_replica(cluster: &Cluster, identity: &str, http_port: u16) -> Agent {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("agent.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_secrets-agent"))
-        .args([
-            "controller",
-            "--namespace",
-            "kubectl-secrets",
-            "--metrics-addr",
-            "127.0.0.1:0",
+    let addr = format!("127.0.0.1:{http_port}");
+    Agent::spawn(
+        cluster,
+        &[
             "--identity",
             identity,
-        ])
-        .args([
             "--http-addr",
-            &format!("127.0.0.1:{http_port}"),
+            &addr,
             "--lease-duration",
             "2s",
             "--lease-renew",
             "500ms",
-        ])
-        .env("KUBECONFIG", cluster.kubeconfig())
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    Agent {
-        child,
-        log,
-        _dir: dir,
-    }
+        ],
+    )
 }
 
 pub async fn lease_holder(client: &kube::Client) -> Option<String> {

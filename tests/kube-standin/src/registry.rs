@@ -555,7 +555,7 @@ fn group_json(group: &str, versions: &[String]) -> Value {
     json!({"name": group, "versions": versions, "preferredVersion": preferred})
 }
 
-fn strings(value: &Value) -> Vec<String> {
+pub(crate) fn strings(value: &Value) -> Vec<String> {
     value
         .as_array()
         .map(|a| {

@@ -11,7 +11,7 @@ use super::routes::{self, ObjectRoute};
 use super::{Body, State, json, read_body, table, watch};
 use crate::api::{ApiError, success_status};
 use crate::patch;
-use crate::registry::{ResKey, ResourceDef};
+use crate::registry::{ResKey, ResourceDef, strings};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{DeleteOptions, Store, Subresource};
 use crate::tokens::Subject;
@@ -381,15 +381,4 @@ fn token_review(state: &State, body: &Value) -> Response<Body> {
             "status": status,
         }),
     )
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
