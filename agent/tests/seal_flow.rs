@@ -187,34 +187,9 @@ async fn two_replicas_one_leads_and_the_other_takes_over() {
     // Only one key is made, by the leader, and every replica serves its certificate over the
     // service proxy, as `kubectl secrets seal` reaches it.
     let keys: Api<Secret> = Api::namespaced(client.clone(), "kubectl-secrets");
-    let key = wait_for("the key", || {
-        let api = keys.clone();
-        async move {
-            api.list(&ListParams::default().labels(&format!("{KEY_LABEL}=active")))
-                .await
-                .ok()?
-                .items
-                .into_iter()
-                .next()
-        }
-    })
-    .await;
-    let svc = serde_json::json!({"metadata": {"name": "secrets-agent"}, "spec": {"ports": [{"name": "http", "port": 8080}]}});
-    Api::<k8s_openapi::api::core::v1::Service>::namespaced(client.clone(), "kubectl-secrets")
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(svc).unwrap(),
-        )
-        .await
-        .unwrap();
-    let eps = serde_json::json!({"metadata": {"name": "secrets-agent"}, "subsets": [{"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "http", "port": follower_port}]}]});
-    Api::<k8s_openapi::api::core::v1::Endpoints>::namespaced(client.clone(), "kubectl-secrets")
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(eps).unwrap(),
-        )
-        .await
-        .unwrap();
+    wait_keys(&client, 1).await;
+    let key = key_secrets(&client).await.pop().unwrap();
+    expose(&client, follower_port).await;
     let pem = wait_for("the follower to serve the certificate", || {
         let client = client.clone();
         async move {

@@ -40,7 +40,9 @@ pub(crate) fn block_on<T>(future: impl Future<Output = anyhow::Result<T>>) -> an
     runtime.block_on(future)
 }
 
-fn paths(flags: &GlobalFlags) -> Vec<PathBuf> {
+/// The kubeconfig files kubectl would read: `--kubeconfig`/`$KUBECONFIG` (colon-separated),
+/// else `~/.kube/config`.
+pub(crate) fn kubeconfig_paths(flags: &GlobalFlags) -> Vec<PathBuf> {
     match &flags.kubeconfig {
         Some(list) => std::env::split_paths(list)
             .filter(|p| !p.as_os_str().is_empty())
@@ -55,7 +57,7 @@ fn paths(flags: &GlobalFlags) -> Vec<PathBuf> {
 /// Read and merge the kubeconfig files, skipping missing ones as kubectl does.
 fn load_kubeconfig(flags: &GlobalFlags) -> anyhow::Result<Kubeconfig> {
     let mut merged: Option<Kubeconfig> = None;
-    let paths = paths(flags);
+    let paths = kubeconfig_paths(flags);
     for path in &paths {
         if !path.exists() {
             continue;

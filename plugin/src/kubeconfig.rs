@@ -3,8 +3,6 @@
 //! then `--context` or `current-context`. A missing kubeconfig is not an error: namespace
 //! `default`, as kubectl.
 
-use std::path::PathBuf;
-
 use anyhow::Context as _;
 use serde::Deserialize;
 
@@ -30,22 +28,10 @@ struct ContextBody {
     namespace: Option<String>,
 }
 
-fn paths(flags: &GlobalFlags) -> Vec<PathBuf> {
-    match &flags.kubeconfig {
-        Some(list) => std::env::split_paths(list)
-            .filter(|p| !p.as_os_str().is_empty())
-            .collect(),
-        None => dirs::home_dir()
-            .map(|home| home.join(".kube").join("config"))
-            .into_iter()
-            .collect(),
-    }
-}
-
 /// The namespace of the selected context, if the kubeconfig names one.
 pub(crate) fn context_namespace(flags: &GlobalFlags) -> anyhow::Result<Option<String>> {
     let mut configs = Vec::new();
-    for path in paths(flags) {
+    for path in crate::cluster::kubeconfig_paths(flags) {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
