@@ -536,15 +536,7 @@ impl Inner {
             }
             _ => {}
         }
-        if let Some(body_uid) = body["metadata"]["uid"].as_str()
-            && body_uid != current["metadata"]["uid"]
-        {
-            return Err(ApiError::conflict(
-                def.target(),
-                name,
-                "Precondition failed: UID in precondition does not match",
-            ));
-        }
+        precondition(def, name, &current, "uid", body["metadata"]["uid"].as_str())?;
         let mut desired = match sub {
             Subresource::Status => {
                 let mut next = (*current).clone();
@@ -616,28 +608,14 @@ impl Inner {
             .get(&key)
             .cloned()
             .ok_or_else(|| ApiError::not_found(def.target(), name))?;
-        if options
-            .uid
-            .as_deref()
-            .is_some_and(|uid| uid != current["metadata"]["uid"])
-        {
-            return Err(ApiError::conflict(
-                def.target(),
-                name,
-                "Precondition failed: UID in precondition does not match",
-            ));
-        }
-        if options
-            .resource_version
-            .as_deref()
-            .is_some_and(|rv| rv != current["metadata"]["resourceVersion"])
-        {
-            return Err(ApiError::conflict(
-                def.target(),
-                name,
-                "Precondition failed: resourceVersion in precondition does not match",
-            ));
-        }
+        precondition(def, name, &current, "uid", options.uid.as_deref())?;
+        precondition(
+            def,
+            name,
+            &current,
+            "resourceVersion",
+            options.resource_version.as_deref(),
+        )?;
         self.delete_key(def, key, current)
     }
 
@@ -776,6 +754,27 @@ impl Inner {
                 }
             }
         }
+    }
+}
+
+/// A client's `uid` / `resourceVersion` precondition: 409 when it names another object state.
+fn precondition(
+    def: &ResourceDef,
+    name: &str,
+    current: &Value,
+    field: &str,
+    wanted: Option<&str>,
+) -> Result<(), ApiError> {
+    match wanted {
+        Some(wanted) if current["metadata"][field] != wanted => {
+            let which = if field == "uid" { "UID" } else { field };
+            Err(ApiError::conflict(
+                def.target(),
+                name,
+                &format!("Precondition failed: {which} in precondition does not match"),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 
