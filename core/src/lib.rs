@@ -11,9 +11,12 @@
 //!  [seal::unseal]      ◀─ crypto::open_with_any(keys::PrivateKey…) ◀─ SealedSecret
 //! ```
 //!
+//! The sync pattern's types and decisions are in [`eso`].
+//!
 //! Nothing here prints, prompts or starts a runtime: binaries do that.
 
 pub mod crypto;
+pub mod eso;
 pub mod keys;
 pub mod manifest;
 pub mod reconcile;

@@ -109,7 +109,22 @@ fn annotation<'a>(meta: &'a ObjectMeta, key: &str, options: Options) -> Option<&
         .map(String::as_str)
 }
 
-fn controlled_by(secret: &Secret, owner: &Owner) -> bool {
+impl Owner {
+    /// The controller owner reference to put on the Secret.
+    pub fn reference(&self) -> OwnerReference {
+        OwnerReference {
+            api_version: self.api_version.clone(),
+            kind: self.kind.clone(),
+            name: self.name.clone(),
+            uid: self.uid.clone(),
+            controller: Some(true),
+            block_owner_deletion: None,
+        }
+    }
+}
+
+/// Whether `owner` is the Secret's controller.
+pub(crate) fn controlled_by(secret: &Secret, owner: &Owner) -> bool {
     secret
         .metadata
         .owner_references
@@ -203,16 +218,7 @@ pub fn decide(
                 && a.get(&format!("{BITNAMI_PREFIX}skip-set-owner-references"))
                     .is_some_and(|v| v == "true"))
     });
-    let owner_refs = (!skip_owner).then(|| {
-        vec![OwnerReference {
-            api_version: owner.api_version.clone(),
-            kind: owner.kind.clone(),
-            name: owner.name.clone(),
-            uid: owner.uid.clone(),
-            controller: Some(true),
-            block_owner_deletion: None,
-        }]
-    });
+    let owner_refs = (!skip_owner).then(|| vec![owner.reference()]);
     let (name, namespace) = sealed.name_and_namespace();
     let mut desired = Secret {
         metadata: ObjectMeta {
