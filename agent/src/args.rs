@@ -49,6 +49,15 @@ pub struct ControllerArgs {
     /// SealedSecrets reconciled at the same time.
     #[arg(long, env = "SECRETS_AGENT_CONCURRENCY", default_value_t = 4)]
     pub concurrency: u16,
+    /// ExternalSecrets reconciled at the same time (they mostly wait on providers).
+    #[arg(long, env = "SECRETS_AGENT_SYNC_CONCURRENCY", default_value_t = 16)]
+    pub sync_concurrency: u16,
+    /// Provider reads per second per store (first syncs go ahead of refreshes).
+    #[arg(long, env = "SECRETS_AGENT_STORE_RATE", default_value_t = 50)]
+    pub store_rate: u32,
+    /// Timeout of one provider call.
+    #[arg(long, env = "SECRETS_AGENT_PROVIDER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub provider_timeout: Duration,
     /// Also reconcile bitnami.com/v1alpha1 SealedSecrets and load Bitnami's sealing keys.
     #[arg(long, env = "SECRETS_AGENT_BITNAMI_COMPAT")]
     pub bitnami_compat: bool,

@@ -42,6 +42,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// Decision options.
     pub options: reconcile::Options,
+    /// This replica's identity (event reporter instance).
+    pub instance: String,
     failures: Mutex<HashMap<String, u32>>,
 }
 
@@ -56,7 +58,7 @@ impl Context {
     ) -> Context {
         let reporter = Reporter {
             controller: "secrets-agent".into(),
-            instance: Some(instance),
+            instance: Some(instance.clone()),
         };
         Context {
             recorder: Recorder::new(client.clone(), reporter),
@@ -64,6 +66,7 @@ impl Context {
             keys,
             metrics,
             options,
+            instance,
             failures: Mutex::new(HashMap::new()),
         }
     }

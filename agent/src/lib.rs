@@ -12,6 +12,7 @@ pub mod http;
 pub mod keys;
 pub mod leader;
 pub mod metrics;
+pub mod sync;
 pub mod telemetry;
 
 use std::sync::Arc;
@@ -168,10 +169,20 @@ async fn lead(
             led = leading.wait_for(|l| *l) => if led.is_err() { return },
             _ = stop.wait_for(|s| *s) => return,
         }
-        tracing::info!("leading: reconciling and renewing keys");
+        tracing::info!("leading: reconciling, syncing and renewing keys");
         let work = async {
-            futures::future::join(
+            futures::future::join3(
                 controller::run(ctx.clone(), args.concurrency, args.bitnami_compat),
+                sync::run(
+                    ctx.client.clone(),
+                    ctx.metrics.clone(),
+                    ctx.instance.clone(),
+                    sync::Settings {
+                        concurrency: args.sync_concurrency,
+                        store_rate: args.store_rate,
+                        provider_timeout: args.provider_timeout,
+                    },
+                ),
                 keys::renew_keys(
                     ctx.client.clone(),
                     namespace.clone(),

@@ -2,7 +2,8 @@
 //!
 //! Data flow: the controller calls [`Metrics::reconciled`] and [`Metrics::unseal_failed`] as it
 //! works, the key manager calls [`Metrics::set_keys`] and [`Metrics::set_last_renewal`] whenever
-//! the key ring changes, and the API counts each answer with [`Metrics::http_request`]. Every
+//! the key ring changes, the sync controllers count provider calls with
+//! [`Metrics::provider_call`], and the API counts each answer with [`Metrics::http_request`]. Every
 //! figure lives in a `prometheus-client` registry (prefix `secrets_agent`); a scrape calls
 //! [`Metrics::encode`], which writes the Prometheus text format (version 0.0.4) and works out
 //! `seconds_since_key_renewal` from the stored timestamp at that moment.
@@ -52,6 +53,13 @@ struct HttpLabels {
     code: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderCallLabels {
+    provider: &'static str,
+    call: &'static str,
+    status: &'static str,
+}
+
 type HistogramFamily = Family<ControllerLabel, Histogram, fn() -> Histogram>;
 
 fn duration_histogram() -> Histogram {
@@ -72,6 +80,7 @@ pub struct Metrics {
     keys: Gauge,
     renewal: Arc<RenewalClock>,
     http_requests: Family<HttpLabels, Counter>,
+    provider_calls: Family<ProviderCallLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -114,8 +123,15 @@ impl Metrics {
             "Answers of the HTTP API, by path and status code",
             http_requests.clone(),
         );
+        let provider_calls = Family::<ProviderCallLabels, Counter>::default();
+        registry.register(
+            "provider_calls",
+            "Calls to secret providers, by provider, call (login, lookup, renew, read, list, revoke) and status",
+            provider_calls.clone(),
+        );
         Metrics {
             registry,
+            provider_calls,
             reconciles,
             reconcile_duration,
             unseal_failures,
@@ -164,6 +180,13 @@ impl Metrics {
     pub fn http_request(&self, path: &'static str, code: u16) {
         self.http_requests
             .get_or_create(&HttpLabels { path, code })
+            .inc();
+    }
+
+    /// One call to a provider; all three labels are fixed names.
+    pub fn provider_call(&self, provider: &'static str, call: &'static str, status: &'static str) {
+        self.provider_calls
+            .get_or_create(&ProviderCallLabels { provider, call, status })
             .inc();
     }
 

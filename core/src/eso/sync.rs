@@ -442,3 +442,14 @@ fn remove_ours(s: &Secret) -> Decision {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(feature = "vault")]
+impl RemoteSecret for crate::vault::KvSecret {
+    fn select(&self, property: Option<&str>) -> Result<Bytes, String> {
+        crate::vault::KvSecret::select(self, property).map_err(|e| e.to_string())
+    }
+
+    fn entries(&self) -> Result<BTreeMap<String, Bytes>, String> {
+        Ok(crate::vault::KvSecret::entries(self))
+    }
+}

@@ -1,0 +1,441 @@
+//! Store resolution and provider sessions: an ExternalSecret's `secretStoreRef` → the store
+//! object (from a reflector cache, no API call) → checks (spec problems, ClusterSecretStore
+//! namespace conditions) → one [`Session`] per store: one Vault client and one token, renewed
+//! before it expires instead of a login per reconcile. Editing a store replaces its session.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
+use kube::api::{Api, PostParams};
+use kube::runtime::reflector::{ObjectRef, Store};
+use secrets_core::eso::store::{CaProviderType, KvVersion, StoreKind, VaultProvider};
+use secrets_core::eso::{ClusterSecretStore, SecretKeySelector, SecretStore, SecretStoreSpec, validate};
+use secrets_core::vault::{self, KvSecret, Observer, Token, VaultClient, VaultConfig, VaultError};
+use zeroize::Zeroizing;
+
+use super::limiter::PriorityLimiter;
+
+/// Lifetime asked of service-account tokens for Vault logins (ESO uses the same).
+const SA_TOKEN_SECONDS: i64 = 600;
+
+/// Why a store cannot be used; the message goes into `Ready=False` as it is (never a value).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such store.
+    #[error("{kind} {name:?} not found{where_}")]
+    NotFound {
+        /// Kind.
+        kind: &'static str,
+        /// Name.
+        name: String,
+        /// ` in namespace "x"` or empty.
+        where_: String,
+    },
+    /// The store's spec has problems.
+    #[error("{kind} {name:?} is invalid: {problems}")]
+    Invalid {
+        /// Kind.
+        kind: &'static str,
+        /// Name.
+        name: String,
+        /// What is wrong.
+        problems: String,
+    },
+    /// A ClusterSecretStore's conditions exclude the namespace.
+    #[error("ClusterSecretStore {name:?} does not allow namespace {namespace:?} (see its spec.conditions)")]
+    NamespaceNotAllowed {
+        /// Store name.
+        name: String,
+        /// The ExternalSecret's namespace.
+        namespace: String,
+    },
+    /// Getting credentials from Kubernetes failed.
+    #[error("{doing}: {cause}")]
+    Credentials {
+        /// What we were doing.
+        doing: String,
+        /// Why it failed.
+        cause: String,
+    },
+    /// Vault answered with an error.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+impl StoreError {
+    /// Whether retrying soon may help (the provider or the API had trouble).
+    pub fn transient(&self) -> bool {
+        match self {
+            StoreError::Vault(e) => e.is_transient(),
+            StoreError::Credentials { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// Identity of a store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StoreKey {
+    /// Its kind.
+    pub kind: StoreKind,
+    /// Its namespace (empty for a ClusterSecretStore).
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl std::fmt::Display for StoreKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {:?}", self.kind.as_str(), self.name)
+    }
+}
+
+enum Auth {
+    Token(SecretKeySelector),
+    Kubernetes {
+        mount: String,
+        role: String,
+        namespace: String,
+        service_account: String,
+        audiences: Vec<String>,
+    },
+    AppRole {
+        mount: String,
+        role_id: String,
+        secret: SecretKeySelector,
+    },
+}
+
+/// A logged-in view of one store.
+pub struct Session {
+    /// The store.
+    pub key: StoreKey,
+    spec_hash: String,
+    client: VaultClient,
+    mount: String,
+    engine: vault::KvVersion,
+    auth: Auth,
+    /// Namespace where credential refs without one live (the SecretStore's).
+    ref_namespace: String,
+    kube: kube::Client,
+    token: tokio::sync::Mutex<Option<Token>>,
+    /// Reads per second towards this store.
+    pub limiter: PriorityLimiter,
+}
+
+fn secret_key(sel: &SecretKeySelector, default_key: &str) -> String {
+    sel.key.clone().unwrap_or_else(|| default_key.to_owned())
+}
+
+impl Session {
+    async fn secret_value(&self, sel: &SecretKeySelector, default_key: &str) -> Result<Zeroizing<String>, StoreError> {
+        let namespace = sel.namespace.clone().unwrap_or_else(|| self.ref_namespace.clone());
+        let key = secret_key(sel, default_key);
+        let doing = format!("reading key {key:?} of Secret {namespace}/{} for {}", sel.name, self.key);
+        let api: Api<Secret> = Api::namespaced(self.kube.clone(), &namespace);
+        let secret = api
+            .get_opt(&sel.name)
+            .await
+            .map_err(|e| StoreError::Credentials { doing: doing.clone(), cause: e.to_string() })?
+            .ok_or_else(|| StoreError::Credentials { doing: doing.clone(), cause: "the Secret does not exist".into() })?;
+        let bytes = secret
+            .data
+            .and_then(|mut d| d.remove(&key))
+            .ok_or_else(|| StoreError::Credentials { doing: doing.clone(), cause: "the Secret has no such key".into() })?;
+        let text = String::from_utf8(bytes.0)
+            .map_err(|_| StoreError::Credentials { doing, cause: "the value is not UTF-8".into() })?;
+        Ok(Zeroizing::new(text.trim().to_owned()))
+    }
+
+    async fn service_account_token(&self, namespace: &str, name: &str, audiences: &[String]) -> Result<Zeroizing<String>, StoreError> {
+        let api: Api<ServiceAccount> = Api::namespaced(self.kube.clone(), namespace);
+        let request = TokenRequest {
+            spec: TokenRequestSpec {
+                audiences: audiences.to_vec(),
+                expiration_seconds: Some(SA_TOKEN_SECONDS),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let answer = api
+            .create_token_request(name, &PostParams::default(), &request)
+            .await
+            .map_err(|e| StoreError::Credentials {
+                doing: format!("requesting a token for service account {namespace}/{name} for {}", self.key),
+                cause: e.to_string(),
+            })?;
+        let token = answer.status.map(|s| s.token).unwrap_or_default();
+        Ok(Zeroizing::new(token))
+    }
+
+    async fn login(&self) -> Result<Token, StoreError> {
+        Ok(match &self.auth {
+            Auth::Token(sel) => self.client.login_token(self.secret_value(sel, "token").await?).await?,
+            Auth::Kubernetes { mount, role, namespace, service_account, audiences } => {
+                let jwt = self.service_account_token(namespace, service_account, audiences).await?;
+                self.client.login_kubernetes(mount, role, &jwt).await?
+            }
+            Auth::AppRole { mount, role_id, secret } => {
+                let secret_id = self.secret_value(secret, "secretId").await?;
+                self.client.login_approle(mount, role_id, &secret_id).await?
+            }
+        })
+    }
+
+    /// A usable token: the cached one, renewed when past two thirds of its life, else a login.
+    pub async fn token(&self) -> Result<Token, StoreError> {
+        let mut slot = self.token.lock().await;
+        let now = Instant::now();
+        if let Some(token) = slot.as_ref() {
+            if !token.needs_renewal(now) {
+                return Ok(token.clone());
+            }
+            if token.renewable() && !token.is_expired(now) {
+                match self.client.renew_self(token, None).await {
+                    Ok(renewed) => {
+                        *slot = Some(renewed.clone());
+                        return Ok(renewed);
+                    }
+                    Err(err) => tracing::info!(store = %self.key, error = %err, "token renewal failed; logging in again"),
+                }
+            }
+        }
+        let token = self.login().await?;
+        *slot = Some(token.clone());
+        Ok(token)
+    }
+
+    async fn forget_token(&self) {
+        *self.token.lock().await = None;
+    }
+
+    /// Read one remote secret. `NotFound` is an answer, not a failure.
+    pub async fn read(&self, key: &str, version: Option<u64>) -> Result<KvSecret, StoreError> {
+        let token = self.token().await?;
+        match self.client.kv_read(&token, &self.mount, self.engine, key, version).await {
+            Err(err @ VaultError::PermissionDenied { .. }) => {
+                // The token may have been revoked: the next attempt logs in again.
+                self.forget_token().await;
+                Err(err.into())
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Check that the store works: a token and a lookup of it.
+    pub async fn validate(&self) -> Result<(), StoreError> {
+        let token = self.token().await?;
+        if let Err(err) = self.client.lookup_self(&token).await {
+            self.forget_token().await;
+            return Err(err.into());
+        }
+        Ok(())
+    }
+
+    /// Give the token back to Vault (a login we made; never a token from a Secret).
+    async fn close(&self) {
+        if matches!(self.auth, Auth::Token(_)) {
+            return;
+        }
+        if let Some(token) = self.token.lock().await.take()
+            && let Err(err) = self.client.revoke_self(&token).await
+        {
+            tracing::debug!(store = %self.key, error = %err, "revoking a replaced store's token");
+        }
+    }
+}
+
+/// All sessions, and the caches of stores they are made from.
+pub struct Stores {
+    kube: kube::Client,
+    secret_stores: Store<SecretStore>,
+    cluster_stores: Store<ClusterSecretStore>,
+    sessions: Mutex<HashMap<StoreKey, Arc<Session>>>,
+    observer: Observer,
+    rate: u32,
+    timeout: Duration,
+}
+
+impl Stores {
+    /// Sessions over these reflector caches; `rate` reads per second per store.
+    pub fn new(
+        kube: kube::Client,
+        secret_stores: Store<SecretStore>,
+        cluster_stores: Store<ClusterSecretStore>,
+        observer: Observer,
+        rate: u32,
+        timeout: Duration,
+    ) -> Stores {
+        Stores { kube, secret_stores, cluster_stores, sessions: Mutex::new(HashMap::new()), observer, rate, timeout }
+    }
+
+    /// The spec of a store, from the cache.
+    pub fn spec(&self, key: &StoreKey) -> Option<SecretStoreSpec> {
+        match key.kind {
+            StoreKind::SecretStore => self
+                .secret_stores
+                .get(&ObjectRef::new(&key.name).within(&key.namespace))
+                .map(|s| s.spec.clone()),
+            StoreKind::ClusterSecretStore => self
+                .cluster_stores
+                .get(&ObjectRef::new(&key.name))
+                .map(|s| s.spec.inner.clone()),
+        }
+    }
+
+    /// The session for the store an ExternalSecret in `namespace` names, after every check.
+    pub async fn for_external_secret(&self, kind: StoreKind, name: &str, namespace: &str) -> Result<Arc<Session>, StoreError> {
+        let key = StoreKey {
+            kind,
+            namespace: if kind == StoreKind::SecretStore { namespace.to_owned() } else { String::new() },
+            name: name.to_owned(),
+        };
+        let spec = self.spec(&key).ok_or_else(|| StoreError::NotFound {
+            kind: kind.as_str(),
+            name: name.to_owned(),
+            where_: if kind == StoreKind::SecretStore { format!(" in namespace {namespace:?}") } else { String::new() },
+        })?;
+        if kind == StoreKind::ClusterSecretStore && !self.namespace_allowed(&spec, namespace).await? {
+            return Err(StoreError::NamespaceNotAllowed { name: name.to_owned(), namespace: namespace.to_owned() });
+        }
+        self.session(&key, &spec).await
+    }
+
+    async fn namespace_allowed(&self, spec: &SecretStoreSpec, namespace: &str) -> Result<bool, StoreError> {
+        let Some(conditions) = &spec.conditions else { return Ok(true) };
+        let mut labels = None;
+        for c in conditions {
+            if c.namespaces.iter().flatten().any(|n| n == namespace) {
+                return Ok(true);
+            }
+            if let Some(selector) = &c.namespace_selector {
+                if labels.is_none() {
+                    let ns = Api::<Namespace>::all(self.kube.clone())
+                        .get_opt(namespace)
+                        .await
+                        .map_err(|e| StoreError::Credentials { doing: format!("reading namespace {namespace:?}"), cause: e.to_string() })?;
+                    labels = Some(ns.and_then(|n| n.metadata.labels).unwrap_or_default());
+                }
+                if super::selector_matches(selector, labels.as_ref().unwrap_or(&Default::default())) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// The session for a store spec, made (or remade after an edit) as needed.
+    pub async fn session(&self, key: &StoreKey, spec: &SecretStoreSpec) -> Result<Arc<Session>, StoreError> {
+        let kind = key.kind.as_str();
+        let problems = validate::store(spec, key.kind == StoreKind::ClusterSecretStore);
+        if !problems.is_empty() {
+            return Err(StoreError::Invalid { kind, name: key.name.clone(), problems: problems.join("; ") });
+        }
+        let spec_hash = serde_json::to_string(spec).unwrap_or_default();
+        let replaced = {
+            let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            match sessions.get(key) {
+                Some(s) if s.spec_hash == spec_hash => return Ok(s.clone()),
+                other => other.cloned(),
+            }
+        };
+        let Some(vault_spec) = &spec.provider.vault else {
+            return Err(StoreError::Invalid { kind, name: key.name.clone(), problems: "no provider".into() });
+        };
+        let session = Arc::new(self.open(key, vault_spec, spec_hash).await?);
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone(), session.clone());
+        if let Some(old) = replaced {
+            tokio::spawn(async move { old.close().await });
+        }
+        Ok(session)
+    }
+
+    /// Forget sessions of stores that no longer exist.
+    pub async fn forget(&self, key: &StoreKey) {
+        let old = self.sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        if let Some(old) = old {
+            old.close().await;
+        }
+    }
+
+    async fn open(&self, key: &StoreKey, spec: &VaultProvider, spec_hash: String) -> Result<Session, StoreError> {
+        let ref_namespace = key.namespace.clone();
+        let mut config = VaultConfig::new(spec.server.clone()).with_timeout(self.timeout);
+        if let Some(ns) = &spec.namespace {
+            config = config.with_namespace(ns.clone());
+        }
+        if let Some(b64) = &spec.ca_bundle {
+            use base64::Engine as _;
+            let pem = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|_| StoreError::Invalid { kind: key.kind.as_str(), name: key.name.clone(), problems: "spec.provider.vault.caBundle is not base64".into() })?;
+            config = config.with_ca_bundle(pem);
+        }
+        if let Some(ca) = &spec.ca_provider {
+            let namespace = ca.namespace.clone().unwrap_or_else(|| ref_namespace.clone());
+            let doing = format!("reading the CA bundle {:?} key {:?} in {namespace:?} for {key}", ca.name, ca.key);
+            let fail = |cause: String| StoreError::Credentials { doing: doing.clone(), cause };
+            let pem = match ca.type_ {
+                CaProviderType::Secret => Api::<Secret>::namespaced(self.kube.clone(), &namespace)
+                    .get_opt(&ca.name)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?
+                    .and_then(|s| s.data)
+                    .and_then(|mut d| d.remove(&ca.key))
+                    .map(|b| b.0),
+                CaProviderType::ConfigMap => Api::<ConfigMap>::namespaced(self.kube.clone(), &namespace)
+                    .get_opt(&ca.name)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?
+                    .and_then(|c| c.data)
+                    .and_then(|mut d| d.remove(&ca.key))
+                    .map(String::into_bytes),
+            }
+            .ok_or_else(|| fail("not found".into()))?;
+            config = config.with_ca_bundle(pem);
+        }
+        let client = VaultClient::new(&config)?.with_observer(self.observer.clone());
+        let auth = &spec.auth;
+        let auth = if let Some(sel) = &auth.token_secret_ref {
+            Auth::Token(sel.clone())
+        } else if let Some(k) = &auth.kubernetes {
+            let sa = k.service_account_ref.clone().unwrap_or_default();
+            Auth::Kubernetes {
+                mount: k.mount_path.clone().unwrap_or_else(|| "kubernetes".into()),
+                role: k.role.clone(),
+                namespace: sa.namespace.unwrap_or_else(|| ref_namespace.clone()),
+                service_account: sa.name,
+                audiences: sa.audiences.unwrap_or_default(),
+            }
+        } else if let Some(a) = &auth.app_role {
+            Auth::AppRole {
+                mount: a.path.clone().unwrap_or_else(|| "approle".into()),
+                role_id: a.role_id.clone().unwrap_or_default(),
+                secret: a.secret_ref.clone(),
+            }
+        } else {
+            return Err(StoreError::Invalid { kind: key.kind.as_str(), name: key.name.clone(), problems: "no auth method".into() });
+        };
+        Ok(Session {
+            key: key.clone(),
+            spec_hash,
+            client,
+            mount: spec.mount().to_owned(),
+            engine: match spec.kv_version() {
+                KvVersion::V1 => vault::KvVersion::V1,
+                KvVersion::V2 => vault::KvVersion::V2,
+            },
+            auth,
+            ref_namespace,
+            kube: self.kube.clone(),
+            token: tokio::sync::Mutex::new(None),
+            limiter: PriorityLimiter::new(self.rate, self.rate.saturating_mul(2)),
+        })
+    }
+}
