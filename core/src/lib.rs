@@ -11,6 +11,9 @@
 //!  [seal::unseal]      ◀─ crypto::open_with_any(keys::PrivateKey…) ◀─ SealedSecret
 //! ```
 //!
+//! With the `vault` feature, the `vault` module is the client for HashiCorp Vault / OpenBao
+//! that the sync pattern reads from.
+//!
 //! Nothing here prints, prompts or starts a runtime: binaries do that.
 
 pub mod crypto;
@@ -21,3 +24,5 @@ pub mod seal;
 pub mod sealed_secret;
 pub mod secret;
 pub mod template;
+#[cfg(feature = "vault")]
+pub mod vault;
