@@ -12,6 +12,8 @@
 //! ```
 //!
 //! The sync pattern's types and decisions are in [`eso`].
+//! With the `vault` feature, the `vault` module is the client for HashiCorp Vault / OpenBao
+//! that the sync pattern reads from.
 //!
 //! Nothing here prints, prompts or starts a runtime: binaries do that.
 
@@ -24,3 +26,5 @@ pub mod seal;
 pub mod sealed_secret;
 pub mod secret;
 pub mod template;
+#[cfg(feature = "vault")]
+pub mod vault;
