@@ -186,7 +186,11 @@ impl Metrics {
     /// One call to a provider; all three labels are fixed names.
     pub fn provider_call(&self, provider: &'static str, call: &'static str, status: &'static str) {
         self.provider_calls
-            .get_or_create(&ProviderCallLabels { provider, call, status })
+            .get_or_create(&ProviderCallLabels {
+                provider,
+                call,
+                status,
+            })
             .inc();
     }
 

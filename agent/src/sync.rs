@@ -13,9 +13,9 @@
 mod external_secret;
 mod limiter;
 mod reads;
-mod restart;
+pub mod restart;
 mod store_status;
-pub mod stores;
+mod stores;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -25,12 +25,12 @@ use futures::StreamExt as _;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::ResourceExt as _;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt as _, watcher};
-use kube::ResourceExt as _;
 use secrets_core::eso::store::StoreKind;
 use secrets_core::eso::sync::MANAGED_BY_LABEL;
 use secrets_core::eso::{ClusterSecretStore, ExternalSecret, SecretStore};
@@ -71,18 +71,27 @@ impl Context {
     }
 
     fn succeeded(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
 
     fn remember(&self, namespace: &str, name: &str, secret: &Secret) {
         self.written
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert((namespace.to_owned(), name.to_owned()), external_secret::secret_digest(secret));
+            .insert(
+                (namespace.to_owned(), name.to_owned()),
+                external_secret::secret_digest(secret),
+            );
     }
 
     fn forget(&self, namespace: &str, name: &str) {
-        self.written.lock().unwrap_or_else(|p| p.into_inner()).remove(&(namespace.to_owned(), name.to_owned()));
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(namespace.to_owned(), name.to_owned()));
     }
 
     fn drifted(&self, namespace: &str, name: &str, secret: &Secret) -> bool {
@@ -156,21 +165,49 @@ fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, String>)
 }
 
 /// Run the sync controllers until the future is dropped.
-pub async fn run(client: kube::Client, metrics: Arc<Metrics>, instance: String, settings: Settings) {
+pub async fn run(
+    client: kube::Client,
+    metrics: Arc<Metrics>,
+    instance: String,
+    settings: Settings,
+) {
     let (ss_reader, ss_writer) = reflector::store::<SecretStore>();
     let (css_reader, css_writer) = reflector::store::<ClusterSecretStore>();
-    let ss_stream = reflector::reflector(ss_writer, watcher(Api::<SecretStore>::all(client.clone()), watcher::Config::default()))
-        .default_backoff()
-        .touched_objects();
-    let css_stream = reflector::reflector(css_writer, watcher(Api::<ClusterSecretStore>::all(client.clone()), watcher::Config::default()))
-        .default_backoff()
-        .touched_objects();
+    let ss_stream = reflector::reflector(
+        ss_writer,
+        watcher(
+            Api::<SecretStore>::all(client.clone()),
+            watcher::Config::default(),
+        ),
+    )
+    .default_backoff()
+    .for_each(|_| async {});
+    let css_stream = reflector::reflector(
+        css_writer,
+        watcher(
+            Api::<ClusterSecretStore>::all(client.clone()),
+            watcher::Config::default(),
+        ),
+    )
+    .default_backoff()
+    .for_each(|_| async {});
     let observer_metrics = metrics.clone();
-    let observer: secrets_core::vault::Observer =
-        Arc::new(move |call, outcome| observer_metrics.provider_call("vault", call.as_str(), outcome.as_str()));
-    let reporter = Reporter { controller: "secrets-agent".into(), instance: Some(instance) };
+    let observer: secrets_core::vault::Observer = Arc::new(move |call, outcome| {
+        observer_metrics.provider_call("vault", call.as_str(), outcome.as_str())
+    });
+    let reporter = Reporter {
+        controller: "secrets-agent".into(),
+        instance: Some(instance),
+    };
     let ctx = Arc::new(Context {
-        stores: stores::Stores::new(client.clone(), ss_reader.clone(), css_reader.clone(), observer, settings.store_rate, settings.provider_timeout),
+        stores: stores::Stores::new(
+            client.clone(),
+            ss_reader.clone(),
+            css_reader.clone(),
+            observer,
+            settings.store_rate,
+            settings.provider_timeout,
+        ),
         reads: reads::ReadCache::default(),
         recorder: Recorder::new(client.clone(), reporter),
         client: client.clone(),
@@ -212,8 +249,18 @@ pub async fn run(client: kube::Client, metrics: Arc<Metrics>, instance: String, 
                 })
             },
         )
-        .watches_stream(ss_stream, move |ss: SecretStore| by_ss(StoreKind::SecretStore, ss.namespace(), ss.name_any()))
-        .watches_stream(css_stream, move |css: ClusterSecretStore| by_css(StoreKind::ClusterSecretStore, None, css.name_any()))
+        .watches(
+            Api::<SecretStore>::all(client.clone()),
+            watcher::Config::default(),
+            move |ss: SecretStore| by_ss(StoreKind::SecretStore, ss.namespace(), ss.name_any()),
+        )
+        .watches(
+            Api::<ClusterSecretStore>::all(client.clone()),
+            watcher::Config::default(),
+            move |css: ClusterSecretStore| {
+                by_css(StoreKind::ClusterSecretStore, None, css.name_any())
+            },
+        )
         .with_config(kube::runtime::controller::Config::default().concurrency(settings.concurrency))
         .run(external_secret::reconcile, error_policy, ctx.clone())
         .for_each(|r| async move {
@@ -221,18 +268,51 @@ pub async fn run(client: kube::Client, metrics: Arc<Metrics>, instance: String, 
                 tracing::debug!(error = %err, "externalsecret queue");
             }
         });
-    let ss_controller = Controller::new(Api::<SecretStore>::all(client.clone()), watcher::Config::default())
-        .run(store_status::reconcile::<SecretStore>, error_policy, ctx.clone())
-        .for_each(|_| async {});
-    let css_controller = Controller::new(Api::<ClusterSecretStore>::all(client), watcher::Config::default())
-        .run(store_status::reconcile::<ClusterSecretStore>, error_policy, ctx)
-        .for_each(|_| async {});
-    futures::future::join3(es_controller, ss_controller, css_controller).await;
+    let ss_controller = Controller::new(
+        Api::<SecretStore>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .run(
+        store_status::reconcile::<SecretStore>,
+        error_policy,
+        ctx.clone(),
+    )
+    .for_each(|_| async {});
+    let css_controller = Controller::new(
+        Api::<ClusterSecretStore>::all(client),
+        watcher::Config::default(),
+    )
+    .run(
+        store_status::reconcile::<ClusterSecretStore>,
+        error_policy,
+        ctx,
+    )
+    .for_each(|_| async {});
+    // The reflectors feed `Stores`; the controllers' own watches only requeue.
+    futures::future::join5(
+        ss_stream,
+        css_stream,
+        es_controller,
+        ss_controller,
+        css_controller,
+    )
+    .await;
 }
 
-fn error_policy<K: kube::Resource<DynamicType = ()>>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action {
-    let key = format!("{}/{}/{}", K::kind(&()), obj.meta().namespace.clone().unwrap_or_default(), obj.meta().name.clone().unwrap_or_default());
-    let cause = std::error::Error::source(err).map(|s| s.to_string()).unwrap_or_default();
+fn error_policy<K: kube::Resource<DynamicType = ()>>(
+    obj: Arc<K>,
+    err: &Error,
+    ctx: Arc<Context>,
+) -> Action {
+    let key = format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        obj.meta().namespace.clone().unwrap_or_default(),
+        obj.meta().name.clone().unwrap_or_default()
+    );
+    let cause = std::error::Error::source(err)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     tracing::warn!(object = %key, error = %err, cause, "reconcile failed; retrying");
     Action::requeue(ctx.backoff(&key))
 }
@@ -245,12 +325,23 @@ mod tests {
     #[test]
     fn selectors_match_labels_and_expressions() {
         let labels: BTreeMap<String, String> = [("team".to_owned(), "a".to_owned())].into();
-        let mut s = LabelSelector { match_labels: Some(labels.clone()), ..Default::default() };
+        let mut s = LabelSelector {
+            match_labels: Some(labels.clone()),
+            ..Default::default()
+        };
         assert!(selector_matches(&s, &labels));
         assert!(!selector_matches(&s, &BTreeMap::new()));
-        s.match_expressions = Some(vec![LabelSelectorRequirement { key: "env".into(), operator: "DoesNotExist".into(), values: None }]);
+        s.match_expressions = Some(vec![LabelSelectorRequirement {
+            key: "env".into(),
+            operator: "DoesNotExist".into(),
+            values: None,
+        }]);
         assert!(selector_matches(&s, &labels));
-        s.match_expressions = Some(vec![LabelSelectorRequirement { key: "team".into(), operator: "NotIn".into(), values: Some(vec!["a".into()]) }]);
+        s.match_expressions = Some(vec![LabelSelectorRequirement {
+            key: "team".into(),
+            operator: "NotIn".into(),
+            values: Some(vec!["a".into()]),
+        }]);
         assert!(!selector_matches(&s, &labels));
     }
 

@@ -29,9 +29,16 @@ const CONTROLLER: &str = "externalsecret";
 /// What a reconcile ended with, for status, metrics and requeue.
 enum Outcome {
     /// Synced (or nothing due); look again after this long, if ever.
-    Synced { next: Option<Duration>, changed: Option<SyncRecord> },
+    Synced {
+        next: Option<Duration>,
+        changed: Option<SyncRecord>,
+    },
     /// Failed; the Secret is as it was.
-    Failed { reason: &'static str, message: String, retry: Option<Duration> },
+    Failed {
+        reason: &'static str,
+        message: String,
+        retry: Option<Duration>,
+    },
 }
 
 /// What a successful sync records in status.
@@ -41,15 +48,20 @@ struct SyncRecord {
 }
 
 /// Reconcile one ExternalSecret.
-pub async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub(super) async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
-    let key = format!("{CONTROLLER}/{}/{}", es.namespace().unwrap_or_default(), es.name_any());
+    let key = format!(
+        "{CONTROLLER}/{}/{}",
+        es.namespace().unwrap_or_default(),
+        es.name_any()
+    );
     let result = reconcile_inner(&es, &ctx).await;
     let label = match &result {
         Ok(Outcome::Synced { .. }) => "success",
         _ => "error",
     };
-    ctx.metrics.reconciled(CONTROLLER, label, started.elapsed().as_secs_f64());
+    ctx.metrics
+        .reconciled(CONTROLLER, label, started.elapsed().as_secs_f64());
     let outcome = result?;
     write_status(&es, &ctx, &outcome).await?;
     Ok(match outcome {
@@ -57,7 +69,9 @@ pub async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Act
             ctx.succeeded(&key);
             next.map_or_else(Action::await_change, Action::requeue)
         }
-        Outcome::Failed { retry: Some(wait), .. } => Action::requeue(wait),
+        Outcome::Failed {
+            retry: Some(wait), ..
+        } => Action::requeue(wait),
         Outcome::Failed { retry: None, .. } => Action::requeue(ctx.backoff(&key)),
     })
 }
@@ -65,7 +79,10 @@ pub async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Act
 #[tracing::instrument(skip_all, fields(name = %es.name_any(), namespace = es.namespace().unwrap_or_default()))]
 async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, Error> {
     if es.meta().deletion_timestamp.is_some() {
-        return Ok(Outcome::Synced { next: None, changed: None });
+        return Ok(Outcome::Synced {
+            next: None,
+            changed: None,
+        });
     }
     let interval = match validate::external_secret(&es.spec) {
         Ok(i) => i,
@@ -82,15 +99,24 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
     let target = es.target_name().to_owned();
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     // read
-    let existing = secrets.get_opt(&target).await.map_err(Error::api("reading the target Secret"))?;
+    let existing = secrets
+        .get_opt(&target)
+        .await
+        .map_err(Error::api("reading the target Secret"))?;
     let policy = es.creation_policy();
     let writes = matches!(policy, CreationPolicy::Owner | CreationPolicy::Orphan);
     let last_read = es
         .status
         .as_ref()
         .and_then(|s| s.refresh_time.as_deref())
-        .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok());
-    let since_read = last_read.map(|t| (OffsetDateTime::now_utc() - t).try_into().unwrap_or(Duration::ZERO));
+        .and_then(|t| {
+            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        });
+    let since_read = last_read.map(|t| {
+        (OffsetDateTime::now_utc() - t)
+            .try_into()
+            .unwrap_or(Duration::ZERO)
+    });
     let mut due = schedule::due(es, interval, since_read, writes && existing.is_none());
     if let (Due::Later(_), Some(secret)) = (due, &existing)
         && ctx.drifted(&namespace, &target, secret)
@@ -98,14 +124,23 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
         due = Due::Repair;
     }
     let (urgency, fresh) = match due {
-        Due::Later(next) => return Ok(Outcome::Synced { next, changed: None }),
+        Due::Later(next) => {
+            return Ok(Outcome::Synced {
+                next,
+                changed: None,
+            });
+        }
         Due::First => (Urgency::Urgent, false),
         Due::Changed { fresh } => (Urgency::Urgent, fresh),
         Due::Repair => (Urgency::Urgent, false),
         Due::Periodic => (Urgency::Refresh, false),
     };
     let store_ref = &es.spec.secret_store_ref;
-    let session = match ctx.stores.for_external_secret(es.store_kind(), &store_ref.name, &namespace).await {
+    let session = match ctx
+        .stores
+        .for_external_secret(es.store_kind(), &store_ref.name, &namespace)
+        .await
+    {
         Ok(s) => s,
         Err(err) => return Ok(failed_store(err.to_string(), err.transient())),
     };
@@ -113,7 +148,11 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
     let not_before = fresh.then_some(Instant::now());
     let mut fetched: Vec<(sync::ReadKey, Arc<Fetched>)> = Vec::new();
     for read in sync::reads(es) {
-        match ctx.reads.get(&session, &read, window, not_before, urgency).await {
+        match ctx
+            .reads
+            .get(&session, &read, window, not_before, urgency)
+            .await
+        {
             Ok(f) => fetched.push((read, f)),
             Err(ReadError::Throttled(wait)) => {
                 return Ok(Outcome::Failed {
@@ -128,14 +167,26 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
             }
         }
     }
-    let read_at = fetched.iter().map(|(_, f)| f.wall).min().unwrap_or_else(OffsetDateTime::now_utc);
+    let read_at = fetched
+        .iter()
+        .map(|(_, f)| f.wall)
+        .min()
+        .unwrap_or_else(OffsetDateTime::now_utc);
     // decide
-    let answer = |k: &sync::ReadKey| fetched.iter().find(|(r, _)| r == k).map(|(_, f)| f.answer());
+    let answer = |k: &sync::ReadKey| {
+        fetched
+            .iter()
+            .find(|(r, _)| r == k)
+            .map(|(_, f)| f.answer())
+    };
     let store_name = session.key.to_string();
     let decision = sync::decide(es, existing.as_ref(), &answer, &store_name);
     // apply
     let next = (interval > Duration::ZERO).then(|| interval + schedule::jitter(es, interval));
-    let params = PostParams { field_manager: Some("secrets-agent".into()), ..Default::default() };
+    let params = PostParams {
+        field_manager: Some("secrets-agent".into()),
+        ..Default::default()
+    };
     let message = match decision {
         Decision::UpToDate => {
             if let Some(s) = &existing {
@@ -144,7 +195,11 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
             "secret synced"
         }
         Decision::NothingToWrite => "secret data read; creationPolicy None writes nothing",
-        Decision::Write { mut secret, create, data_changed } => {
+        Decision::Write {
+            mut secret,
+            create,
+            data_changed,
+        } => {
             let written = if create {
                 secrets.create(&params, &secret).await
             } else {
@@ -161,7 +216,10 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
                 Err(kube::Error::Api(status)) if status.code == 422 => {
                     return Ok(Outcome::Failed {
                         reason: "SecretSyncedError",
-                        message: format!("the API server refused Secret {target:?}: {}", status.message),
+                        message: format!(
+                            "the API server refused Secret {target:?}: {}",
+                            status.message
+                        ),
                         retry: None,
                     });
                 }
@@ -170,21 +228,33 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
             if data_changed {
                 restart::rollout(ctx, es, &namespace).await;
             }
-            if create { "secret created" } else { "secret updated" }
+            if create {
+                "secret created"
+            } else {
+                "secret updated"
+            }
         }
         Decision::Delete => {
             match secrets.delete(&target, &DeleteParams::default()).await {
-                Ok(_) | Err(kube::Error::Api(kube::core::ErrorResponse { code: 404, .. })) => {}
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
                 Err(err) => return Err(Error::api("deleting the target Secret")(err)),
             }
             ctx.forget(&namespace, &target);
             "every remote secret is gone; deletionPolicy Delete removed the Secret"
         }
         Decision::Fail { reason, message } => {
-            return Ok(Outcome::Failed { reason, message, retry: None });
+            return Ok(Outcome::Failed {
+                reason,
+                message,
+                retry: None,
+            });
         }
     };
-    Ok(Outcome::Synced { next, changed: Some(SyncRecord { read_at, message }) })
+    Ok(Outcome::Synced {
+        next,
+        changed: Some(SyncRecord { read_at, message }),
+    })
 }
 
 fn failed_store(message: String, transient: bool) -> Outcome {
@@ -201,7 +271,9 @@ async fn write_status(es: &ExternalSecret, ctx: &Context, outcome: &Outcome) -> 
     let now = rfc3339(OffsetDateTime::now_utc());
     let mut status = ExternalSecretStatus {
         observed_generation: es.meta().generation,
-        binding: Some(Binding { name: es.target_name().to_owned() }),
+        binding: Some(Binding {
+            name: es.target_name().to_owned(),
+        }),
         ..previous.clone()
     };
     let (ok, reason, message) = match outcome {
@@ -213,12 +285,16 @@ async fn write_status(es: &ExternalSecret, ctx: &Context, outcome: &Outcome) -> 
             status.conditions = previous.conditions.clone();
             (true, "", String::new())
         }
-        Outcome::Synced { changed: Some(rec), .. } => {
+        Outcome::Synced {
+            changed: Some(rec), ..
+        } => {
             status.refresh_time = Some(rfc3339(rec.read_at));
             status.synced_resource_version = Some(schedule::synced_version(es));
             (true, "SecretSynced", rec.message.to_owned())
         }
-        Outcome::Failed { reason, message, .. } => (false, *reason, message.clone()),
+        Outcome::Failed {
+            reason, message, ..
+        } => (false, *reason, message.clone()),
     };
     if !reason.is_empty() {
         let ready = Condition::ready(ok, reason, message.clone(), &previous.conditions, &now);
@@ -227,16 +303,31 @@ async fn write_status(es: &ExternalSecret, ctx: &Context, outcome: &Outcome) -> 
     if status == previous {
         return Ok(());
     }
-    let api: Api<ExternalSecret> = Api::namespaced(ctx.client.clone(), &es.namespace().unwrap_or_default());
-    api.patch_status(&es.name_any(), &PatchParams::default(), &Patch::Merge(serde_json::json!({ "status": status })))
-        .await
-        .map_err(Error::api("writing the status"))?;
-    let was = secrets_core::eso::ready_condition(&previous.conditions).map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()));
-    let now_ready = secrets_core::eso::ready_condition(&status.conditions).map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()));
+    let api: Api<ExternalSecret> =
+        Api::namespaced(ctx.client.clone(), &es.namespace().unwrap_or_default());
+    api.patch_status(
+        &es.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(serde_json::json!({ "status": status })),
+    )
+    .await
+    .map_err(Error::api("writing the status"))?;
+    let was = secrets_core::eso::ready_condition(&previous.conditions)
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()));
+    let now_ready = secrets_core::eso::ready_condition(&status.conditions)
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()));
     if was != now_ready && !reason.is_empty() {
         let event = Event {
-            type_: if ok { EventType::Normal } else { EventType::Warning },
-            reason: if ok { "Updated".into() } else { "UpdateFailed".into() },
+            type_: if ok {
+                EventType::Normal
+            } else {
+                EventType::Warning
+            },
+            reason: if ok {
+                "Updated".into()
+            } else {
+                "UpdateFailed".into()
+            },
             note: Some(message),
             action: "Sync".into(),
             secondary: None,
@@ -252,6 +343,6 @@ async fn write_status(es: &ExternalSecret, ctx: &Context, outcome: &Outcome) -> 
 }
 
 /// Digest of a Secret's data, as remembered for drift detection.
-pub fn secret_digest(secret: &Secret) -> [u8; 32] {
+pub(super) fn secret_digest(secret: &Secret) -> [u8; 32] {
     data_digest(secret.data.as_ref())
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 /// Token bucket with a priority lane.
 #[derive(Debug)]
-pub struct PriorityLimiter {
+pub(super) struct PriorityLimiter {
     rate: f64,
     burst: f64,
     state: Mutex<State>,
@@ -22,7 +22,7 @@ struct State {
 
 impl PriorityLimiter {
     /// `rate` reads per second, bursts of `burst`.
-    pub fn new(rate: u32, burst: u32) -> PriorityLimiter {
+    pub(super) fn new(rate: u32, burst: u32) -> PriorityLimiter {
         let rate = f64::from(rate.max(1));
         let burst = f64::from(burst.max(1));
         PriorityLimiter {
@@ -49,7 +49,7 @@ impl PriorityLimiter {
     }
 
     /// A refresh: a token now, or how long to wait before trying again.
-    pub fn try_take(&self) -> Result<(), Duration> {
+    pub(super) fn try_take(&self) -> Result<(), Duration> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         self.refill(&mut state);
         if state.urgent_waiting == 0 && state.tokens >= 1.0 {
@@ -62,7 +62,7 @@ impl PriorityLimiter {
     }
 
     /// A first sync or forced refresh: wait for a token.
-    pub async fn take_urgent(&self) {
+    pub(super) async fn take_urgent(&self) {
         let mut registered = false;
         loop {
             let wait = {
@@ -96,7 +96,10 @@ mod tests {
         assert!(l.try_take().is_ok());
         assert!(l.try_take().is_ok());
         let wait = l.try_take().unwrap_err();
-        assert!(wait > Duration::ZERO && wait <= Duration::from_millis(150), "{wait:?}");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_millis(150),
+            "{wait:?}"
+        );
     }
 
     #[tokio::test]
@@ -119,6 +122,9 @@ mod tests {
         if !waiter.is_finished() {
             assert!(l.try_take().is_err());
         }
-        tokio::time::timeout(Duration::from_secs(2), waiter).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(2), waiter)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }

@@ -18,18 +18,18 @@ use super::stores::{Session, StoreError, StoreKey};
 const RETAIN: Duration = Duration::from_secs(11 * 60);
 
 /// One read's result.
-pub struct Fetched {
+pub(super) struct Fetched {
     /// When it was read (monotonic).
-    pub at: Instant,
+    pub(super) at: Instant,
     /// When it was read (wall clock, for `status.refreshTime`).
-    pub wall: OffsetDateTime,
+    pub(super) wall: OffsetDateTime,
     /// The secret, or `None` when the provider said it does not exist.
-    pub secret: Option<KvSecret>,
+    pub(super) secret: Option<KvSecret>,
 }
 
 impl Fetched {
     /// As the pure decision takes it.
-    pub fn answer(&self) -> Answer<'_> {
+    pub(super) fn answer(&self) -> Answer<'_> {
         match &self.secret {
             Some(s) => Answer::Found(s as &dyn RemoteSecret),
             None => Answer::Gone,
@@ -39,7 +39,7 @@ impl Fetched {
 
 /// How urgently a read is wanted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Urgency {
+pub(super) enum Urgency {
     /// First sync or forced refresh: waits for the rate limiter.
     Urgent,
     /// A periodic refresh: yields to urgent reads.
@@ -48,7 +48,7 @@ pub enum Urgency {
 
 /// Why a read gave no answer.
 #[derive(Debug, thiserror::Error)]
-pub enum ReadError {
+pub(super) enum ReadError {
     /// The store's rate limit: come back after this long.
     #[error("rate limited by the store; retrying in {0:?}")]
     Throttled(Duration),
@@ -61,7 +61,7 @@ type Slot = Arc<tokio::sync::Mutex<Option<Arc<Fetched>>>>;
 
 /// The cache.
 #[derive(Default)]
-pub struct ReadCache {
+pub(super) struct ReadCache {
     slots: Mutex<HashMap<(StoreKey, ReadKey), Slot>>,
     inserts: std::sync::atomic::AtomicU64,
 }
@@ -69,7 +69,7 @@ pub struct ReadCache {
 impl ReadCache {
     /// A read no older than `window`, and not older than `not_before` when given (a forced
     /// refresh accepts only reads made after it started).
-    pub async fn get(
+    pub(super) async fn get(
         &self,
         session: &Session,
         read: &ReadKey,
@@ -107,7 +107,12 @@ impl ReadCache {
         });
         *entry = Some(fetched.clone());
         drop(entry);
-        if self.inserts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 256 == 255 {
+        if self
+            .inserts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % 256
+            == 255
+        {
             self.purge();
         }
         Ok(fetched)

@@ -2,9 +2,9 @@
 //! pod-template annotation bump `kubectl rollout restart` makes, under our prefix.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use kube::Resource as _;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType};
-use kube::Resource as _;
 use secrets_core::eso::ExternalSecret;
 use secrets_core::eso::external_secret::WorkloadKind;
 
@@ -23,17 +23,49 @@ pub async fn rollout(ctx: &Context, es: &ExternalSecret, namespace: &str) {
     for target in &es.spec.rollout_restart_targets {
         let client = ctx.client.clone();
         let patch = Patch::Merge(&patch);
-        let params = PatchParams { field_manager: params.field_manager.clone(), ..Default::default() };
+        let params = PatchParams {
+            field_manager: params.field_manager.clone(),
+            ..Default::default()
+        };
         let result = match target.kind {
-            WorkloadKind::Deployment => Api::<Deployment>::namespaced(client, namespace).patch(&target.name, &params, &patch).await.map(drop),
-            WorkloadKind::StatefulSet => Api::<StatefulSet>::namespaced(client, namespace).patch(&target.name, &params, &patch).await.map(drop),
-            WorkloadKind::DaemonSet => Api::<DaemonSet>::namespaced(client, namespace).patch(&target.name, &params, &patch).await.map(drop),
+            WorkloadKind::Deployment => Api::<Deployment>::namespaced(client, namespace)
+                .patch(&target.name, &params, &patch)
+                .await
+                .map(drop),
+            WorkloadKind::StatefulSet => Api::<StatefulSet>::namespaced(client, namespace)
+                .patch(&target.name, &params, &patch)
+                .await
+                .map(drop),
+            WorkloadKind::DaemonSet => Api::<DaemonSet>::namespaced(client, namespace)
+                .patch(&target.name, &params, &patch)
+                .await
+                .map(drop),
         };
         let (type_, reason, note) = match result {
-            Ok(()) => (EventType::Normal, "RolloutRestart", format!("restarted {:?} {:?}: the synced data changed", target.kind, target.name)),
-            Err(err) => (EventType::Warning, "RolloutRestartFailed", format!("could not restart {:?} {:?}: {err}", target.kind, target.name)),
+            Ok(()) => (
+                EventType::Normal,
+                "RolloutRestart",
+                format!(
+                    "restarted {:?} {:?}: the synced data changed",
+                    target.kind, target.name
+                ),
+            ),
+            Err(err) => (
+                EventType::Warning,
+                "RolloutRestartFailed",
+                format!(
+                    "could not restart {:?} {:?}: {err}",
+                    target.kind, target.name
+                ),
+            ),
         };
-        let event = Event { type_, reason: reason.into(), note: Some(note), action: "RolloutRestart".into(), secondary: None };
+        let event = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(note),
+            action: "RolloutRestart".into(),
+            secondary: None,
+        };
         if let Err(err) = ctx.recorder.publish(&event, &es.object_ref(&())).await {
             tracing::debug!(error = %err, "publishing an event");
         }

@@ -10,7 +10,9 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt as _};
 use secrets_core::eso::store::StoreKind;
-use secrets_core::eso::{ClusterSecretStore, Condition, SecretStore, SecretStoreSpec, SecretStoreStatus};
+use secrets_core::eso::{
+    ClusterSecretStore, Condition, SecretStore, SecretStoreSpec, SecretStoreStatus,
+};
 use serde::de::DeserializeOwned;
 
 use super::stores::{StoreError, StoreKey};
@@ -20,8 +22,15 @@ use super::{Context, Error, rfc3339};
 const DEFAULT_REVALIDATE: Duration = Duration::from_secs(300);
 
 /// One of the two store kinds.
-pub trait StoreObject:
-    Resource<DynamicType = ()> + Clone + std::fmt::Debug + DeserializeOwned + serde::Serialize + Send + Sync + 'static
+pub(super) trait StoreObject:
+    Resource<DynamicType = ()>
+    + Clone
+    + std::fmt::Debug
+    + DeserializeOwned
+    + serde::Serialize
+    + Send
+    + Sync
+    + 'static
 {
     /// Its kind.
     const KIND: StoreKind;
@@ -60,9 +69,16 @@ impl StoreObject for ClusterSecretStore {
 }
 
 /// Validate one store and write its status.
-pub async fn reconcile<S: StoreObject>(store: Arc<S>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub(super) async fn reconcile<S: StoreObject>(
+    store: Arc<S>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
     let namespace = store.namespace().unwrap_or_default();
-    let key = StoreKey { kind: S::KIND, namespace: namespace.clone(), name: store.name_any() };
+    let key = StoreKey {
+        kind: S::KIND,
+        namespace: namespace.clone(),
+        name: store.name_any(),
+    };
     if store.meta().deletion_timestamp.is_some() {
         ctx.stores.forget(&key).await;
         return Ok(Action::await_change());
@@ -80,13 +96,23 @@ pub async fn reconcile<S: StoreObject>(store: Arc<S>, ctx: Arc<Context>) -> Resu
     let previous = store.status().cloned().unwrap_or_default();
     let now = rfc3339(time::OffsetDateTime::now_utc());
     let status = SecretStoreStatus {
-        conditions: vec![Condition::ready(ok, reason, message, &previous.conditions, &now)],
+        conditions: vec![Condition::ready(
+            ok,
+            reason,
+            message,
+            &previous.conditions,
+            &now,
+        )],
         capabilities: Some("ReadOnly".into()),
         observed_generation: store.meta().generation,
     };
     if status != previous {
         S::api(ctx.client.clone(), &namespace)
-            .patch_status(&store.name_any(), &PatchParams::default(), &Patch::Merge(serde_json::json!({ "status": status })))
+            .patch_status(
+                &store.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({ "status": status })),
+            )
             .await
             .map_err(Error::api("writing the store status"))?;
     }
@@ -95,5 +121,11 @@ pub async fn reconcile<S: StoreObject>(store: Arc<S>, ctx: Arc<Context>) -> Resu
         .and_then(|s| u64::try_from(s).ok())
         .filter(|s| *s > 0)
         .map_or(DEFAULT_REVALIDATE, Duration::from_secs);
-    Ok(Action::requeue(if ok || matches!(result, Err(StoreError::Invalid { .. })) { every } else { every.min(Duration::from_secs(30)) }))
+    Ok(Action::requeue(
+        if ok || matches!(result, Err(StoreError::Invalid { .. })) {
+            every
+        } else {
+            every.min(Duration::from_secs(30))
+        },
+    ))
 }

@@ -12,7 +12,9 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
 use kube::api::{Api, PostParams};
 use kube::runtime::reflector::{ObjectRef, Store};
 use secrets_core::eso::store::{CaProviderType, KvVersion, StoreKind, VaultProvider};
-use secrets_core::eso::{ClusterSecretStore, SecretKeySelector, SecretStore, SecretStoreSpec, validate};
+use secrets_core::eso::{
+    ClusterSecretStore, SecretKeySelector, SecretStore, SecretStoreSpec, validate,
+};
 use secrets_core::vault::{self, KvSecret, Observer, Token, VaultClient, VaultConfig, VaultError};
 use zeroize::Zeroizing;
 
@@ -23,7 +25,7 @@ const SA_TOKEN_SECONDS: i64 = 600;
 
 /// Why a store cannot be used; the message goes into `Ready=False` as it is (never a value).
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub(super) enum StoreError {
     /// No such store.
     #[error("{kind} {name:?} not found{where_}")]
     NotFound {
@@ -45,7 +47,9 @@ pub enum StoreError {
         problems: String,
     },
     /// A ClusterSecretStore's conditions exclude the namespace.
-    #[error("ClusterSecretStore {name:?} does not allow namespace {namespace:?} (see its spec.conditions)")]
+    #[error(
+        "ClusterSecretStore {name:?} does not allow namespace {namespace:?} (see its spec.conditions)"
+    )]
     NamespaceNotAllowed {
         /// Store name.
         name: String,
@@ -67,7 +71,7 @@ pub enum StoreError {
 
 impl StoreError {
     /// Whether retrying soon may help (the provider or the API had trouble).
-    pub fn transient(&self) -> bool {
+    pub(super) fn transient(&self) -> bool {
         match self {
             StoreError::Vault(e) => e.is_transient(),
             StoreError::Credentials { .. } => true,
@@ -77,14 +81,14 @@ impl StoreError {
 }
 
 /// Identity of a store.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StoreKey {
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct StoreKey {
     /// Its kind.
-    pub kind: StoreKind,
+    pub(super) kind: StoreKind,
     /// Its namespace (empty for a ClusterSecretStore).
-    pub namespace: String,
+    pub(super) namespace: String,
     /// Its name.
-    pub name: String,
+    pub(super) name: String,
 }
 
 impl std::fmt::Display for StoreKey {
@@ -110,9 +114,9 @@ enum Auth {
 }
 
 /// A logged-in view of one store.
-pub struct Session {
+pub(super) struct Session {
     /// The store.
-    pub key: StoreKey,
+    pub(super) key: StoreKey,
     spec_hash: String,
     client: VaultClient,
     mount: String,
@@ -123,7 +127,7 @@ pub struct Session {
     kube: kube::Client,
     token: tokio::sync::Mutex<Option<Token>>,
     /// Reads per second towards this store.
-    pub limiter: PriorityLimiter,
+    pub(super) limiter: PriorityLimiter,
 }
 
 fn secret_key(sel: &SecretKeySelector, default_key: &str) -> String {
@@ -131,26 +135,52 @@ fn secret_key(sel: &SecretKeySelector, default_key: &str) -> String {
 }
 
 impl Session {
-    async fn secret_value(&self, sel: &SecretKeySelector, default_key: &str) -> Result<Zeroizing<String>, StoreError> {
-        let namespace = sel.namespace.clone().unwrap_or_else(|| self.ref_namespace.clone());
+    async fn secret_value(
+        &self,
+        sel: &SecretKeySelector,
+        default_key: &str,
+    ) -> Result<Zeroizing<String>, StoreError> {
+        let namespace = sel
+            .namespace
+            .clone()
+            .unwrap_or_else(|| self.ref_namespace.clone());
         let key = secret_key(sel, default_key);
-        let doing = format!("reading key {key:?} of Secret {namespace}/{} for {}", sel.name, self.key);
+        let doing = format!(
+            "reading key {key:?} of Secret {namespace}/{} for {}",
+            sel.name, self.key
+        );
         let api: Api<Secret> = Api::namespaced(self.kube.clone(), &namespace);
         let secret = api
             .get_opt(&sel.name)
             .await
-            .map_err(|e| StoreError::Credentials { doing: doing.clone(), cause: e.to_string() })?
-            .ok_or_else(|| StoreError::Credentials { doing: doing.clone(), cause: "the Secret does not exist".into() })?;
+            .map_err(|e| StoreError::Credentials {
+                doing: doing.clone(),
+                cause: e.to_string(),
+            })?
+            .ok_or_else(|| StoreError::Credentials {
+                doing: doing.clone(),
+                cause: "the Secret does not exist".into(),
+            })?;
         let bytes = secret
             .data
             .and_then(|mut d| d.remove(&key))
-            .ok_or_else(|| StoreError::Credentials { doing: doing.clone(), cause: "the Secret has no such key".into() })?;
-        let text = String::from_utf8(bytes.0)
-            .map_err(|_| StoreError::Credentials { doing, cause: "the value is not UTF-8".into() })?;
+            .ok_or_else(|| StoreError::Credentials {
+                doing: doing.clone(),
+                cause: "the Secret has no such key".into(),
+            })?;
+        let text = String::from_utf8(bytes.0).map_err(|_| StoreError::Credentials {
+            doing,
+            cause: "the value is not UTF-8".into(),
+        })?;
         Ok(Zeroizing::new(text.trim().to_owned()))
     }
 
-    async fn service_account_token(&self, namespace: &str, name: &str, audiences: &[String]) -> Result<Zeroizing<String>, StoreError> {
+    async fn service_account_token(
+        &self,
+        namespace: &str,
+        name: &str,
+        audiences: &[String],
+    ) -> Result<Zeroizing<String>, StoreError> {
         let api: Api<ServiceAccount> = Api::namespaced(self.kube.clone(), namespace);
         let request = TokenRequest {
             spec: TokenRequestSpec {
@@ -164,7 +194,10 @@ impl Session {
             .create_token_request(name, &PostParams::default(), &request)
             .await
             .map_err(|e| StoreError::Credentials {
-                doing: format!("requesting a token for service account {namespace}/{name} for {}", self.key),
+                doing: format!(
+                    "requesting a token for service account {namespace}/{name} for {}",
+                    self.key
+                ),
                 cause: e.to_string(),
             })?;
         let token = answer.status.map(|s| s.token).unwrap_or_default();
@@ -173,20 +206,38 @@ impl Session {
 
     async fn login(&self) -> Result<Token, StoreError> {
         Ok(match &self.auth {
-            Auth::Token(sel) => self.client.login_token(self.secret_value(sel, "token").await?).await?,
-            Auth::Kubernetes { mount, role, namespace, service_account, audiences } => {
-                let jwt = self.service_account_token(namespace, service_account, audiences).await?;
+            Auth::Token(sel) => {
+                self.client
+                    .login_token(self.secret_value(sel, "token").await?)
+                    .await?
+            }
+            Auth::Kubernetes {
+                mount,
+                role,
+                namespace,
+                service_account,
+                audiences,
+            } => {
+                let jwt = self
+                    .service_account_token(namespace, service_account, audiences)
+                    .await?;
                 self.client.login_kubernetes(mount, role, &jwt).await?
             }
-            Auth::AppRole { mount, role_id, secret } => {
+            Auth::AppRole {
+                mount,
+                role_id,
+                secret,
+            } => {
                 let secret_id = self.secret_value(secret, "secretId").await?;
-                self.client.login_approle(mount, role_id, &secret_id).await?
+                self.client
+                    .login_approle(mount, role_id, &secret_id)
+                    .await?
             }
         })
     }
 
     /// A usable token: the cached one, renewed when past two thirds of its life, else a login.
-    pub async fn token(&self) -> Result<Token, StoreError> {
+    pub(super) async fn token(&self) -> Result<Token, StoreError> {
         let mut slot = self.token.lock().await;
         let now = Instant::now();
         if let Some(token) = slot.as_ref() {
@@ -199,7 +250,9 @@ impl Session {
                         *slot = Some(renewed.clone());
                         return Ok(renewed);
                     }
-                    Err(err) => tracing::info!(store = %self.key, error = %err, "token renewal failed; logging in again"),
+                    Err(err) => {
+                        tracing::info!(store = %self.key, error = %err, "token renewal failed; logging in again")
+                    }
                 }
             }
         }
@@ -213,9 +266,17 @@ impl Session {
     }
 
     /// Read one remote secret. `NotFound` is an answer, not a failure.
-    pub async fn read(&self, key: &str, version: Option<u64>) -> Result<KvSecret, StoreError> {
+    pub(super) async fn read(
+        &self,
+        key: &str,
+        version: Option<u64>,
+    ) -> Result<KvSecret, StoreError> {
         let token = self.token().await?;
-        match self.client.kv_read(&token, &self.mount, self.engine, key, version).await {
+        match self
+            .client
+            .kv_read(&token, &self.mount, self.engine, key, version)
+            .await
+        {
             Err(err @ VaultError::PermissionDenied { .. }) => {
                 // The token may have been revoked: the next attempt logs in again.
                 self.forget_token().await;
@@ -226,7 +287,7 @@ impl Session {
     }
 
     /// Check that the store works: a token and a lookup of it.
-    pub async fn validate(&self) -> Result<(), StoreError> {
+    pub(super) async fn validate(&self) -> Result<(), StoreError> {
         let token = self.token().await?;
         if let Err(err) = self.client.lookup_self(&token).await {
             self.forget_token().await;
@@ -249,7 +310,7 @@ impl Session {
 }
 
 /// All sessions, and the caches of stores they are made from.
-pub struct Stores {
+pub(super) struct Stores {
     kube: kube::Client,
     secret_stores: Store<SecretStore>,
     cluster_stores: Store<ClusterSecretStore>,
@@ -261,7 +322,7 @@ pub struct Stores {
 
 impl Stores {
     /// Sessions over these reflector caches; `rate` reads per second per store.
-    pub fn new(
+    pub(super) fn new(
         kube: kube::Client,
         secret_stores: Store<SecretStore>,
         cluster_stores: Store<ClusterSecretStore>,
@@ -269,11 +330,19 @@ impl Stores {
         rate: u32,
         timeout: Duration,
     ) -> Stores {
-        Stores { kube, secret_stores, cluster_stores, sessions: Mutex::new(HashMap::new()), observer, rate, timeout }
+        Stores {
+            kube,
+            secret_stores,
+            cluster_stores,
+            sessions: Mutex::new(HashMap::new()),
+            observer,
+            rate,
+            timeout,
+        }
     }
 
     /// The spec of a store, from the cache.
-    pub fn spec(&self, key: &StoreKey) -> Option<SecretStoreSpec> {
+    pub(super) fn spec(&self, key: &StoreKey) -> Option<SecretStoreSpec> {
         match key.kind {
             StoreKind::SecretStore => self
                 .secret_stores
@@ -287,25 +356,49 @@ impl Stores {
     }
 
     /// The session for the store an ExternalSecret in `namespace` names, after every check.
-    pub async fn for_external_secret(&self, kind: StoreKind, name: &str, namespace: &str) -> Result<Arc<Session>, StoreError> {
+    pub(super) async fn for_external_secret(
+        &self,
+        kind: StoreKind,
+        name: &str,
+        namespace: &str,
+    ) -> Result<Arc<Session>, StoreError> {
         let key = StoreKey {
             kind,
-            namespace: if kind == StoreKind::SecretStore { namespace.to_owned() } else { String::new() },
+            namespace: if kind == StoreKind::SecretStore {
+                namespace.to_owned()
+            } else {
+                String::new()
+            },
             name: name.to_owned(),
         };
         let spec = self.spec(&key).ok_or_else(|| StoreError::NotFound {
             kind: kind.as_str(),
             name: name.to_owned(),
-            where_: if kind == StoreKind::SecretStore { format!(" in namespace {namespace:?}") } else { String::new() },
+            where_: if kind == StoreKind::SecretStore {
+                format!(" in namespace {namespace:?}")
+            } else {
+                String::new()
+            },
         })?;
-        if kind == StoreKind::ClusterSecretStore && !self.namespace_allowed(&spec, namespace).await? {
-            return Err(StoreError::NamespaceNotAllowed { name: name.to_owned(), namespace: namespace.to_owned() });
+        if kind == StoreKind::ClusterSecretStore
+            && !self.namespace_allowed(&spec, namespace).await?
+        {
+            return Err(StoreError::NamespaceNotAllowed {
+                name: name.to_owned(),
+                namespace: namespace.to_owned(),
+            });
         }
         self.session(&key, &spec).await
     }
 
-    async fn namespace_allowed(&self, spec: &SecretStoreSpec, namespace: &str) -> Result<bool, StoreError> {
-        let Some(conditions) = &spec.conditions else { return Ok(true) };
+    async fn namespace_allowed(
+        &self,
+        spec: &SecretStoreSpec,
+        namespace: &str,
+    ) -> Result<bool, StoreError> {
+        let Some(conditions) = &spec.conditions else {
+            return Ok(true);
+        };
         let mut labels = None;
         for c in conditions {
             if c.namespaces.iter().flatten().any(|n| n == namespace) {
@@ -316,10 +409,14 @@ impl Stores {
                     let ns = Api::<Namespace>::all(self.kube.clone())
                         .get_opt(namespace)
                         .await
-                        .map_err(|e| StoreError::Credentials { doing: format!("reading namespace {namespace:?}"), cause: e.to_string() })?;
+                        .map_err(|e| StoreError::Credentials {
+                            doing: format!("reading namespace {namespace:?}"),
+                            cause: e.to_string(),
+                        })?;
                     labels = Some(ns.and_then(|n| n.metadata.labels).unwrap_or_default());
                 }
-                if super::selector_matches(selector, labels.as_ref().unwrap_or(&Default::default())) {
+                if super::selector_matches(selector, labels.as_ref().unwrap_or(&Default::default()))
+                {
                     return Ok(true);
                 }
             }
@@ -328,11 +425,19 @@ impl Stores {
     }
 
     /// The session for a store spec, made (or remade after an edit) as needed.
-    pub async fn session(&self, key: &StoreKey, spec: &SecretStoreSpec) -> Result<Arc<Session>, StoreError> {
+    pub(super) async fn session(
+        &self,
+        key: &StoreKey,
+        spec: &SecretStoreSpec,
+    ) -> Result<Arc<Session>, StoreError> {
         let kind = key.kind.as_str();
         let problems = validate::store(spec, key.kind == StoreKind::ClusterSecretStore);
         if !problems.is_empty() {
-            return Err(StoreError::Invalid { kind, name: key.name.clone(), problems: problems.join("; ") });
+            return Err(StoreError::Invalid {
+                kind,
+                name: key.name.clone(),
+                problems: problems.join("; "),
+            });
         }
         let spec_hash = serde_json::to_string(spec).unwrap_or_default();
         let replaced = {
@@ -343,7 +448,11 @@ impl Stores {
             }
         };
         let Some(vault_spec) = &spec.provider.vault else {
-            return Err(StoreError::Invalid { kind, name: key.name.clone(), problems: "no provider".into() });
+            return Err(StoreError::Invalid {
+                kind,
+                name: key.name.clone(),
+                problems: "no provider".into(),
+            });
         };
         let session = Arc::new(self.open(key, vault_spec, spec_hash).await?);
         self.sessions
@@ -357,14 +466,23 @@ impl Stores {
     }
 
     /// Forget sessions of stores that no longer exist.
-    pub async fn forget(&self, key: &StoreKey) {
-        let old = self.sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    pub(super) async fn forget(&self, key: &StoreKey) {
+        let old = self
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
         if let Some(old) = old {
             old.close().await;
         }
     }
 
-    async fn open(&self, key: &StoreKey, spec: &VaultProvider, spec_hash: String) -> Result<Session, StoreError> {
+    async fn open(
+        &self,
+        key: &StoreKey,
+        spec: &VaultProvider,
+        spec_hash: String,
+    ) -> Result<Session, StoreError> {
         let ref_namespace = key.namespace.clone();
         let mut config = VaultConfig::new(spec.server.clone()).with_timeout(self.timeout);
         if let Some(ns) = &spec.namespace {
@@ -374,13 +492,26 @@ impl Stores {
             use base64::Engine as _;
             let pem = base64::engine::general_purpose::STANDARD
                 .decode(b64.trim())
-                .map_err(|_| StoreError::Invalid { kind: key.kind.as_str(), name: key.name.clone(), problems: "spec.provider.vault.caBundle is not base64".into() })?;
+                .map_err(|_| StoreError::Invalid {
+                    kind: key.kind.as_str(),
+                    name: key.name.clone(),
+                    problems: "spec.provider.vault.caBundle is not base64".into(),
+                })?;
             config = config.with_ca_bundle(pem);
         }
         if let Some(ca) = &spec.ca_provider {
-            let namespace = ca.namespace.clone().unwrap_or_else(|| ref_namespace.clone());
-            let doing = format!("reading the CA bundle {:?} key {:?} in {namespace:?} for {key}", ca.name, ca.key);
-            let fail = |cause: String| StoreError::Credentials { doing: doing.clone(), cause };
+            let namespace = ca
+                .namespace
+                .clone()
+                .unwrap_or_else(|| ref_namespace.clone());
+            let doing = format!(
+                "reading the CA bundle {:?} key {:?} in {namespace:?} for {key}",
+                ca.name, ca.key
+            );
+            let fail = |cause: String| StoreError::Credentials {
+                doing: doing.clone(),
+                cause,
+            };
             let pem = match ca.type_ {
                 CaProviderType::Secret => Api::<Secret>::namespaced(self.kube.clone(), &namespace)
                     .get_opt(&ca.name)
@@ -389,13 +520,15 @@ impl Stores {
                     .and_then(|s| s.data)
                     .and_then(|mut d| d.remove(&ca.key))
                     .map(|b| b.0),
-                CaProviderType::ConfigMap => Api::<ConfigMap>::namespaced(self.kube.clone(), &namespace)
-                    .get_opt(&ca.name)
-                    .await
-                    .map_err(|e| fail(e.to_string()))?
-                    .and_then(|c| c.data)
-                    .and_then(|mut d| d.remove(&ca.key))
-                    .map(String::into_bytes),
+                CaProviderType::ConfigMap => {
+                    Api::<ConfigMap>::namespaced(self.kube.clone(), &namespace)
+                        .get_opt(&ca.name)
+                        .await
+                        .map_err(|e| fail(e.to_string()))?
+                        .and_then(|c| c.data)
+                        .and_then(|mut d| d.remove(&ca.key))
+                        .map(String::into_bytes)
+                }
             }
             .ok_or_else(|| fail("not found".into()))?;
             config = config.with_ca_bundle(pem);
@@ -420,7 +553,11 @@ impl Stores {
                 secret: a.secret_ref.clone(),
             }
         } else {
-            return Err(StoreError::Invalid { kind: key.kind.as_str(), name: key.name.clone(), problems: "no auth method".into() });
+            return Err(StoreError::Invalid {
+                kind: key.kind.as_str(),
+                name: key.name.clone(),
+                problems: "no auth method".into(),
+            });
         };
         Ok(Session {
             key: key.clone(),

@@ -19,6 +19,8 @@ use secrets_core::keys::{Certificate, KEY_LABEL};
 use secrets_core::sealed_secret::{BitnamiSealedSecret, SealedSecret};
 use test_support::Cluster;
 
+pub mod sync;
+
 pub const PASSWORD: &str = "correct-horse-battery-staple";
 
 pub struct Agent {

@@ -1,0 +1,229 @@
+//! Fixtures for the sync tests: a stand-in cluster with our CRDs, a real OpenBao dev server
+//! wired for kubernetes auth, a read-only policy and token, a token-auth SecretStore `vault`
+//! in `team`, and the agent.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt as _;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use secrets_core::eso::{ClusterSecretStore, ExternalSecret, SecretStore};
+use test_support::{Cluster, OpenBao};
+
+use super::{Agent, cluster, wait_for};
+
+pub struct SyncEnv {
+    pub cluster: Cluster,
+    pub client: kube::Client,
+    pub bao: OpenBao,
+    pub agent: Agent,
+}
+
+pub const READER_POLICY: &str = r#"
+path "secret/data/*" { capabilities = ["read"] }
+path "secret/metadata/*" { capabilities = ["read", "list"] }
+path "kv1/*" { capabilities = ["read", "list"] }
+"#;
+
+/// Everything up, the `vault` SecretStore Ready.
+pub async fn sync_env(agent_args: &[&str]) -> SyncEnv {
+    let (cluster, client) = cluster().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in [
+        ExternalSecret::crd(),
+        SecretStore::crd(),
+        ClusterSecretStore::crd(),
+    ] {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    let bao = cluster.openbao();
+    bao.write_policy("reader", READER_POLICY);
+    let token = bao.create_token(&["reader"]);
+    create_secret(&client, "team", "vault-token", &[("token", &token)]).await;
+    let mut args = vec!["--provider-timeout", "2s"];
+    args.extend_from_slice(agent_args);
+    let agent = Agent::start_with(&cluster, &args);
+    let env = SyncEnv {
+        cluster,
+        client,
+        bao,
+        agent,
+    };
+    env.apply(&format!(
+        "apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {{name: vault, namespace: team}}\nspec:\n  provider:\n    vault:\n      server: {}\n      path: secret\n      version: v2\n      auth:\n        tokenSecretRef: {{name: vault-token, key: token}}\n",
+        env.bao.addr()
+    ))
+    .await;
+    let (ok, reason, message) = env.store_ready("team", "vault").await;
+    assert!(ok, "store not valid: {reason}: {message}");
+    env
+}
+
+pub async fn create_secret(client: &kube::Client, ns: &str, name: &str, data: &[(&str, &str)]) {
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name},
+        "stringData": data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+}
+
+impl SyncEnv {
+    /// `kubectl apply -f -` with the real kubectl.
+    pub async fn apply(&self, yaml: &str) {
+        let kubeconfig = self.cluster.kubeconfig().to_owned();
+        let yaml = yaml.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut child = test_support::kubectl_command(&kubeconfig)
+                .args(["apply", "-f", "-"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(yaml.as_bytes())
+                .unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "kubectl apply: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        })
+        .await
+        .unwrap();
+    }
+
+    /// `Ready` of a store once it has one: (true?, reason, message).
+    pub async fn store_ready(&self, ns: &str, name: &str) -> (bool, String, String) {
+        let api: Api<SecretStore> = Api::namespaced(self.client.clone(), ns);
+        wait_for(&format!("store {name} status"), || async {
+            let s = api.get_opt(name).await.ok()??;
+            let c = s
+                .status?
+                .conditions
+                .into_iter()
+                .find(|c| c.type_ == "Ready")?;
+            Some((
+                c.status == "True",
+                c.reason.unwrap_or_default(),
+                c.message.unwrap_or_default(),
+            ))
+        })
+        .await
+    }
+
+    /// Wait until the ExternalSecret's Ready is `want` and return (reason, message).
+    pub async fn es_ready(&self, ns: &str, name: &str, want: bool) -> (String, String) {
+        let api: Api<ExternalSecret> = Api::namespaced(self.client.clone(), ns);
+        wait_for(
+            &format!("ExternalSecret {ns}/{name} Ready={want}"),
+            || async {
+                let es = api.get_opt(name).await.ok()??;
+                let c = es
+                    .status?
+                    .conditions
+                    .into_iter()
+                    .find(|c| c.type_ == "Ready")?;
+                ((c.status == "True") == want)
+                    .then(|| (c.reason.unwrap_or_default(), c.message.unwrap_or_default()))
+            },
+        )
+        .await
+    }
+
+    pub async fn es(&self, ns: &str, name: &str) -> ExternalSecret {
+        Api::<ExternalSecret>::namespaced(self.client.clone(), ns)
+            .get(name)
+            .await
+            .unwrap()
+    }
+
+    /// The Secret's data as strings, if it exists.
+    pub async fn data(&self, ns: &str, name: &str) -> Option<BTreeMap<String, String>> {
+        let s = Api::<Secret>::namespaced(self.client.clone(), ns)
+            .get_opt(name)
+            .await
+            .unwrap()?;
+        Some(
+            s.data
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, String::from_utf8(v.0).unwrap()))
+                .collect(),
+        )
+    }
+
+    /// Wait until the Secret `name` (made by the ExternalSecret of the same name) has
+    /// `key` = `value`; on timeout the panic shows the ExternalSecret's status.
+    pub async fn wait_value(&self, ns: &str, name: &str, key: &str, value: &str) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(data) = self.data(ns, name).await
+                && data.get(key).map(String::as_str) == Some(value)
+            {
+                return;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let es = Api::<ExternalSecret>::namespaced(self.client.clone(), ns)
+                    .get_opt(name)
+                    .await;
+                panic!(
+                    "timed out waiting for Secret {ns}/{name} {key}; ExternalSecret status: {:?}",
+                    es.map(|e| e.map(|e| e.status))
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Ask for a fresh read, as `kubectl secrets sync now` does.
+    pub async fn force_sync(&self, ns: &str, name: &str, value: &str) {
+        let patch = serde_json::json!({"metadata": {"annotations": {"kubectl-secrets.io/force-sync": value}}});
+        Api::<ExternalSecret>::namespaced(self.client.clone(), ns)
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+    }
+
+    /// A metric's value from the agent's metrics endpoint (summed over matching series).
+    pub async fn metric(&self, series_prefix: &str) -> f64 {
+        let addr = metrics_addr(&self.agent).await;
+        let body = tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(addr).unwrap();
+            use std::io::{Read as _, Write as _};
+            write!(stream, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+            let mut out = String::new();
+            stream.read_to_string(&mut out).unwrap();
+            out
+        })
+        .await
+        .unwrap();
+        body.lines()
+            .filter(|l| l.starts_with(series_prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+}
+
+/// The metrics server's address, from the agent's "listening" log line.
+pub async fn metrics_addr(agent: &Agent) -> String {
+    wait_for("the metrics listener", || async {
+        agent.logs().lines().find_map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).ok()?;
+            let f = v.get("fields")?;
+            (f.get("server")?.as_str()? == "metrics")
+                .then(|| f.get("address")?.as_str().map(str::to_owned))?
+        })
+    })
+    .await
+}
