@@ -25,11 +25,18 @@ use tokio::sync::watch;
 /// The CRDs this agent serves, as a YAML stream (generated from `secrets-core`'s types).
 pub fn crds() -> String {
     use kube::CustomResourceExt as _;
+    use secrets_core::eso::{ClusterSecretStore, ExternalSecret, SecretStore};
     use secrets_core::sealed_secret::{BitnamiSealedSecret, SealedSecret};
-    [SealedSecret::crd(), BitnamiSealedSecret::crd()]
-        .iter()
-        .map(|crd| format!("---\n{}", serde_yaml_ng::to_string(crd).unwrap_or_default()))
-        .collect()
+    [
+        SealedSecret::crd(),
+        BitnamiSealedSecret::crd(),
+        ExternalSecret::crd(),
+        SecretStore::crd(),
+        ClusterSecretStore::crd(),
+    ]
+    .iter()
+    .map(|crd| format!("---\n{}", serde_yaml_ng::to_string(crd).unwrap_or_default()))
+    .collect()
 }
 
 /// Name of the leader Lease in the agent namespace.

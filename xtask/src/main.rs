@@ -1,7 +1,7 @@
 //! `cargo xtask <task>`: the project's developer tasks, one entry point for people and CI.
 //!
 //! - `test`: install the test tools (`.tools/`), then fmt check, clippy, every test.
-//! - `demo`: the seal pattern end to end with the built plugin, values masked.
+//! - `demo`: the seal and sync patterns end to end with the built plugin, values masked.
 //! - `bench`: criterion benchmarks plus the CLI comparison; report in `target/bench/`.
 
 use std::process::ExitCode;

@@ -1,9 +1,12 @@
-//! `cargo xtask demo`: the seal pattern end to end on a local stand-in cluster.
+//! `cargo xtask demo`: the seal and sync patterns end to end on a local stand-in cluster.
 //!
 //! kube-standin (the test API server) + the real `secrets-agent` + the real `kubectl secrets`
 //! and kubectl: the agent makes its key; the plugin fetches the certificate through the API
 //! server's service proxy and seals a Secret; kubectl applies it; the agent unseals it; then
-//! verify, rotate keys, reseal, and check again. Values are never printed.
+//! verify, rotate keys, reseal, and check again. Then the sync pattern with a real OpenBao
+//! (`sync.rs`). Values are never printed.
+
+mod sync;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -62,7 +65,7 @@ impl Demo {
     }
 
     fn command(&self, program: &str) -> Command {
-        let program = if program == "kubectl" {
+        let program = if program == "kubectl" || program == "bao" {
             self.tools.join("kubectl")
         } else {
             self.bin.join(program)
@@ -301,8 +304,9 @@ pub(crate) fn run() -> anyhow::Result<()> {
     if logs.contains("correct-horse-battery-staple") {
         bail!("a secret value reached the agent's log");
     }
+    sync::run(&demo, &mut guard)?;
     step(
-        "done: sealed → applied → unsealed → verified → keys rotated → resealed; no value printed or logged",
+        "done: sealed → applied → unsealed → verified → keys rotated → resealed; synced from OpenBao → changed → re-synced; no value printed or logged",
     );
     Ok(())
 }

@@ -1,0 +1,235 @@
+//! The sync pattern in the demo: a real OpenBao dev server with kubernetes auth reviewing
+//! tokens against kube-standin; a SecretStore that logs in as a service account; an
+//! ExternalSecret whose Secret follows a change in OpenBao. Values are never printed: they go
+//! to OpenBao from a file, and the Secret is shown masked.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::Stdio;
+
+use anyhow::{Context as _, bail};
+use base64::Engine as _;
+
+use super::{Demo, Guard, s, step};
+
+const DB_PASSWORD: &str = "sync-demo-password-1";
+const ROTATED: &str = "sync-demo-password-rotated";
+
+/// Start OpenBao, read its root token from its banner, wait until it answers.
+fn start_openbao(demo: &Demo, guard: &mut Guard) -> anyhow::Result<(String, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let addr = format!("http://127.0.0.1:{port}");
+    let mut bao = demo
+        .command("bao")
+        .args([
+            "server",
+            "-dev",
+            &format!("-dev-listen-address=127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting bao server -dev")?;
+    let stdout = bao.stdout.take().context("bao stdout")?;
+    guard.0.push(bao);
+    let mut root = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        if let Some(token) = line.trim().strip_prefix("Root Token: ") {
+            root = Some(token.trim().to_owned());
+            break;
+        }
+    }
+    let root = root.context("bao printed no root token")?;
+    println!("OpenBao dev server at {addr} (root token kept in the environment, not shown)");
+    Ok((addr, root))
+}
+
+pub(super) fn run(demo: &Demo, guard: &mut Guard) -> anyhow::Result<()> {
+    step("7. sync: start OpenBao and let it check Kubernetes service-account tokens");
+    let (addr, root) = start_openbao(demo, guard)?;
+    let bao = |args: &[&str]| -> anyhow::Result<String> {
+        println!("$ bao {}", args.join(" "));
+        let out = demo
+            .command("bao")
+            .args(args)
+            .env("BAO_ADDR", &addr)
+            .env("BAO_TOKEN", &root)
+            .stdin(Stdio::null())
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "bao {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    demo.wait("OpenBao", || bao(&["status"]).is_ok())?;
+    let server = demo.run(
+        "kubectl",
+        &[
+            "config",
+            "view",
+            "--raw",
+            "-o",
+            "jsonpath={.clusters[0].cluster.server}",
+        ],
+    )?;
+    let ca_b64 = demo.run(
+        "kubectl",
+        &[
+            "config",
+            "view",
+            "--raw",
+            "-o",
+            "jsonpath={.clusters[0].cluster.certificate-authority-data}",
+        ],
+    )?;
+    let ca = base64::engine::general_purpose::STANDARD
+        .decode(ca_b64.trim())
+        .context("decoding the stand-in's CA")?;
+    std::fs::write(demo.path("ca.pem"), ca)?;
+    std::fs::write(
+        demo.path("accounts.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system}\n---\n\
+         apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: openbao-reviewer, namespace: kube-system}\n---\n\
+         apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: billing-reader, namespace: demo}\n",
+    )?;
+    print!(
+        "{}",
+        demo.run("kubectl", &["apply", "-f", s(&demo.path("accounts.yaml"))])?
+    );
+    std::fs::write(
+        demo.path("token-request.json"),
+        r#"{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":86400}}"#,
+    )?;
+    let answer = demo.run(
+        "kubectl",
+        &[
+            "create",
+            "--raw",
+            "/api/v1/namespaces/kube-system/serviceaccounts/openbao-reviewer/token",
+            "-f",
+            s(&demo.path("token-request.json")),
+        ],
+    )?;
+    let reviewer: serde_json::Value =
+        serde_json::from_str(&answer).context("reading the TokenRequest answer")?;
+    let reviewer = reviewer["status"]["token"]
+        .as_str()
+        .context("no reviewer token")?;
+    std::fs::write(demo.path("reviewer.jwt"), reviewer)?;
+    bao(&["auth", "enable", "kubernetes"])?;
+    bao(&[
+        "write",
+        "auth/kubernetes/config",
+        &format!("kubernetes_host={}", server.trim()),
+        &format!("kubernetes_ca_cert=@{}", s(&demo.path("ca.pem"))),
+        &format!("token_reviewer_jwt=@{}", s(&demo.path("reviewer.jwt"))),
+        "disable_local_ca_jwt=true",
+    ])?;
+    std::fs::write(
+        demo.path("reader.hcl"),
+        "path \"secret/data/billing/*\" { capabilities = [\"read\"] }\n",
+    )?;
+    bao(&[
+        "policy",
+        "write",
+        "billing-reader",
+        s(&demo.path("reader.hcl")),
+    ])?;
+    bao(&[
+        "write",
+        "auth/kubernetes/role/billing",
+        "bound_service_account_names=billing-reader",
+        "bound_service_account_namespaces=demo",
+        "policies=billing-reader",
+        "audience=openbao",
+        "ttl=1h",
+    ])?;
+    let put = |value: &str| -> anyhow::Result<()> {
+        let file = demo.path("value.json");
+        std::fs::write(
+            &file,
+            serde_json::json!({"username": "billing-app", "password": value}).to_string(),
+        )?;
+        bao(&[
+            "kv",
+            "put",
+            "-mount=secret",
+            "billing/db",
+            &format!("@{}", s(&file)),
+        ])?;
+        std::fs::remove_file(file)?;
+        Ok(())
+    };
+    put(DB_PASSWORD)?;
+
+    step("8. a SecretStore that logs in as the service account, and an ExternalSecret");
+    let manifests = format!(
+        "apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {{name: openbao, namespace: demo}}\nspec:\n  provider:\n    vault:\n      server: {addr}\n      path: secret\n      version: v2\n      auth:\n        kubernetes:\n          role: billing\n          serviceAccountRef: {{name: billing-reader, audiences: [openbao]}}\n---\n\
+         apiVersion: kubectl-secrets.io/v1alpha1\nkind: ExternalSecret\nmetadata: {{name: billing-db, namespace: demo}}\nspec:\n  secretStoreRef: {{name: openbao}}\n  refreshInterval: 1h\n  target:\n    template:\n      data:\n        DATABASE_URL: 'postgres://{{{{ .username }}}}:{{{{ .password }}}}@db:5432/billing'\n  dataFrom:\n  - extract: {{key: billing/db}}\n"
+    );
+    std::fs::write(demo.path("sync.yaml"), &manifests)?;
+    println!("{manifests}");
+    print!(
+        "{}",
+        demo.run("kubectl", &["apply", "-f", s(&demo.path("sync.yaml"))])?
+    );
+    demo.wait("the synced Secret", || {
+        demo.quiet_ok("kubectl", &["get", "secret", "billing-db", "-n", "demo"])
+    })?;
+    print!(
+        "{}",
+        demo.run(
+            "kubectl",
+            &["get", "secretstores,externalsecrets", "-n", "demo"]
+        )?
+    );
+    let first = demo.run(
+        "kubectl-secrets",
+        &["fetch", "secret", "billing-db", "-n", "demo"],
+    )?;
+    print!("{first}");
+
+    step("9. the password changes in OpenBao; a forced sync brings it in");
+    put(ROTATED)?;
+    demo.run(
+        "kubectl",
+        &[
+            "annotate",
+            "externalsecret",
+            "billing-db",
+            "-n",
+            "demo",
+            "--overwrite",
+            "kubectl-secrets.io/force-sync=demo-1",
+        ],
+    )?;
+    let want = format!("postgres://billing-app:{ROTATED}@db:5432/billing").len();
+    demo.wait("the Secret to follow OpenBao", || {
+        demo.command("kubectl-secrets")
+            .args(["fetch", "secret", "billing-db", "-n", "demo"])
+            .output()
+            .is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout).lines().any(|l| {
+                    l.starts_with("DATABASE_URL") && l.trim_end().ends_with(&format!("{want}B"))
+                })
+            })
+    })?;
+    print!(
+        "{}",
+        demo.run(
+            "kubectl-secrets",
+            &["fetch", "secret", "billing-db", "-n", "demo"]
+        )?
+    );
+    let logs = std::fs::read_to_string(demo.path("agent.log")).unwrap_or_default();
+    if logs.contains(DB_PASSWORD) || logs.contains(ROTATED) || logs.contains(&root) {
+        bail!("a secret value reached the agent's log");
+    }
+    Ok(())
+}
