@@ -103,6 +103,41 @@ impl Cluster {
         bao
     }
 
+    /// A token for the existing service account `namespace/name`, asked for through the API
+    /// (`POST .../serviceaccounts/NAME/token`, a TokenRequest, sent by the real kubectl) for
+    /// `audiences`, valid for `seconds`: what the agent does before a kubernetes-auth login.
+    pub fn token_request(
+        &self,
+        namespace: &str,
+        name: &str,
+        audiences: &[&str],
+        seconds: i64,
+    ) -> String {
+        let dir = tempfile::tempdir().expect("creating a directory for the TokenRequest");
+        let body = dir.path().join("token-request.json");
+        let request = serde_json::json!({
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"audiences": audiences, "expirationSeconds": seconds},
+        });
+        std::fs::write(&body, request.to_string()).expect("writing the TokenRequest");
+        let body_arg = body.to_str().expect("a UTF-8 temporary path");
+        let out = self.kubectl_ok(&[
+            "create",
+            "--raw",
+            &format!("/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"),
+            "-f",
+            body_arg,
+        ]);
+        let response: serde_json::Value =
+            serde_json::from_str(&out).expect("the TokenRequest answer is JSON");
+        assert_eq!(response["kind"], "TokenRequest", "answer to a TokenRequest");
+        response["status"]["token"]
+            .as_str()
+            .expect("the TokenRequest answer holds a token")
+            .to_owned()
+    }
+
     /// Create the service account if needed and issue it a token for `audiences` (empty: the
     /// API server's), as a TokenRequest would.
     pub fn service_account_token(
