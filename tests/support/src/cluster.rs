@@ -71,6 +71,31 @@ impl Cluster {
         kubectl_ok(&self.kubeconfig, args)
     }
 
+    /// `kubectl apply` the manifests in `yaml` (one or more documents), through a temporary
+    /// file; returns kubectl's stdout.
+    pub fn apply(&self, yaml: &str) -> String {
+        let dir = tempfile::tempdir().expect("creating a directory for the manifests");
+        let file = dir.path().join("manifests.yaml");
+        std::fs::write(&file, yaml).expect("writing the manifests");
+        self.kubectl_ok(&[
+            "apply",
+            "-f",
+            file.to_str().expect("a UTF-8 temporary path"),
+        ])
+    }
+
+    /// Apply the namespace `namespace` and the service accounts `names` in it.
+    pub fn create_service_accounts(&self, namespace: &str, names: &[&str]) {
+        let mut yaml =
+            format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {namespace}}}\n");
+        for name in names {
+            yaml.push_str(&format!(
+                "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {name}, namespace: {namespace}}}\n"
+            ));
+        }
+        self.apply(&yaml);
+    }
+
     /// A kube-rs client for this cluster (call from inside the test's own runtime).
     pub async fn client(&self) -> kube::Client {
         let kubeconfig = kube::config::Kubeconfig::from_yaml(&self.standin.kubeconfig_yaml())

@@ -13,14 +13,7 @@ use test_support::Cluster;
 fn kubernetes_auth_logs_in_the_bound_service_account_only() {
     let cluster = Cluster::start();
     let bao = cluster.openbao();
-    let dir = tempfile::tempdir().unwrap();
-    let setup = dir.path().join("setup.yaml");
-    std::fs::write(
-        &setup,
-        "apiVersion: v1\nkind: Namespace\nmetadata: {name: platform}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: secret-agent, namespace: platform}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: intruder, namespace: platform}\n",
-    )
-    .unwrap();
-    cluster.kubectl_ok(&["apply", "-f", setup.to_str().unwrap()]);
+    cluster.create_service_accounts("platform", &["secret-agent", "intruder"]);
 
     bao.kv2_put("secret", "myapp/db", json!({"password": "s3cr3t"}));
     bao.write_policy(
