@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use secrets_core::vault::{
-    Call, KvVersion, Outcome, SelectError, Token, VaultClient, VaultConfig, VaultError,
+    Call, KvSecret, KvVersion, Outcome, SelectError, Token, VaultClient, VaultConfig, VaultError,
 };
 use serde_json::{Value, json};
 use test_support::{Cluster, OpenBao};
@@ -40,6 +40,18 @@ fn assert_clean(err: &(impl Display + Debug), secrets: &[&str]) {
     }
 }
 
+/// Read `key` from the dev server's KV v2 mount `secret/`, latest version.
+async fn read_v2(vault: &VaultClient, token: &Token, key: &str) -> Result<KvSecret, VaultError> {
+    vault
+        .kv_read(token, "secret", KvVersion::V2, key, None)
+        .await
+}
+
+/// The selected property as text.
+fn property(secret: &KvSecret, name: &str) -> String {
+    String::from_utf8(secret.select(Some(name)).unwrap().to_vec()).unwrap()
+}
+
 fn text(bytes: &Zeroizing<Vec<u8>>) -> &str {
     std::str::from_utf8(bytes).unwrap()
 }
@@ -60,27 +72,21 @@ async fn kv2_reads_the_latest_or_a_pinned_version() {
         json!({"user": "app", "password": PASSWORD}),
     );
 
-    let latest = vault
-        .kv_read(&token, "secret", KvVersion::V2, "app/db", None)
-        .await
-        .unwrap();
+    let latest = read_v2(&vault, &token, "app/db").await.unwrap();
     assert_eq!(latest.version(), Some(2));
     assert_eq!(latest.path(), "secret/data/app/db");
-    assert_eq!(text(&latest.select(Some("password")).unwrap()), PASSWORD);
+    assert_eq!(property(&latest, "password"), PASSWORD);
 
     let first = vault
         .kv_read(&token, "secret", KvVersion::V2, "app/db", Some(1))
         .await
         .unwrap();
     assert_eq!(first.version(), Some(1));
-    assert_eq!(text(&first.select(Some("password")).unwrap()), "first");
+    assert_eq!(property(&first, "password"), "first");
 
     // Keys carrying the mount (ESO's buildPath) read the same secret.
     for key in ["secret/app/db", "secret/data/app/db", "/app/db"] {
-        let again = vault
-            .kv_read(&token, "secret", KvVersion::V2, key, None)
-            .await
-            .unwrap();
+        let again = read_v2(&vault, &token, key).await.unwrap();
         assert_eq!(again.version(), Some(2), "{key}");
         assert_eq!(again.path(), "secret/data/app/db", "{key}");
     }
@@ -102,7 +108,7 @@ async fn kv1_reads_and_refuses_versions() {
         .unwrap();
     assert_eq!(secret.version(), None);
     assert_eq!(secret.path(), "kv1/app/db");
-    assert_eq!(text(&secret.select(Some("password")).unwrap()), PASSWORD);
+    assert_eq!(property(&secret, "password"), PASSWORD);
 
     let err = vault
         .kv_read(&token, "kv1", KvVersion::V1, "app/db", Some(2))
@@ -131,19 +137,16 @@ async fn properties_select_literal_keys_then_paths() {
         }),
     );
     let vault = client(&bao);
-    let secret = vault
-        .kv_read(&root(&bao), "secret", KvVersion::V2, "app/config", None)
-        .await
-        .unwrap();
+    let secret = read_v2(&vault, &root(&bao), "app/config").await.unwrap();
 
-    assert_eq!(text(&secret.select(Some("tls.crt")).unwrap()), "literal");
-    assert_eq!(text(&secret.select(Some("tls.chain.1")).unwrap()), "root");
+    assert_eq!(property(&secret, "tls.crt"), "literal");
+    assert_eq!(property(&secret, "tls.chain.1"), "root");
     assert_eq!(
-        text(&secret.select(Some("tls")).unwrap()),
+        property(&secret, "tls"),
         r#"{"chain":["leaf","root"],"crt":"nested"}"#
     );
-    assert_eq!(text(&secret.select(Some("port")).unwrap()), "5432");
-    assert_eq!(text(&secret.select(Some("enabled")).unwrap()), "true");
+    assert_eq!(property(&secret, "port"), "5432");
+    assert_eq!(property(&secret, "enabled"), "true");
     let whole: Value = serde_json::from_slice(&secret.select(None).unwrap()).unwrap();
     assert_eq!(whole["password"], PASSWORD);
     assert_eq!(whole["tls"]["crt"], "nested");
@@ -211,7 +214,7 @@ async fn not_found_means_never_written_or_deleted_and_nothing_else() {
     let old = read("secret", KvVersion::V2, "gone", Some(1))
         .await
         .unwrap();
-    assert_eq!(text(&old.select(Some("password")).unwrap()), "old");
+    assert_eq!(property(&old, "password"), "old");
 
     // A destroyed version: not found.
     bao.write("secret/destroy/gone", json!({"versions": [1]}));
@@ -266,16 +269,10 @@ async fn a_policy_that_forbids_the_path_is_permission_denied() {
         .await
         .unwrap();
 
-    let ok = vault
-        .kv_read(&token, "secret", KvVersion::V2, "allowed/app", None)
-        .await
-        .unwrap();
-    assert_eq!(text(&ok.select(Some("password")).unwrap()), "fine");
+    let ok = read_v2(&vault, &token, "allowed/app").await.unwrap();
+    assert_eq!(property(&ok, "password"), "fine");
 
-    let err = vault
-        .kv_read(&token, "secret", KvVersion::V2, "forbidden/app", None)
-        .await
-        .unwrap_err();
+    let err = read_v2(&vault, &token, "forbidden/app").await.unwrap_err();
     match &err {
         VaultError::PermissionDenied { path, detail } => {
             assert_eq!(path, "secret/data/forbidden/app");
@@ -292,10 +289,7 @@ async fn a_policy_that_forbids_the_path_is_permission_denied() {
 
     // A token Vault does not know is refused the same way.
     let unknown = Token::from_secret(Zeroizing::new("s.not-a-real-token".to_owned()));
-    let err = vault
-        .kv_read(&unknown, "secret", KvVersion::V2, "allowed/app", None)
-        .await
-        .unwrap_err();
+    let err = read_v2(&vault, &unknown, "allowed/app").await.unwrap_err();
     assert!(
         matches!(err, VaultError::PermissionDenied { .. }),
         "{err:?}"
@@ -364,16 +358,7 @@ async fn a_given_token_is_looked_up_renewed_and_revoked() {
 async fn kubernetes_auth_logs_in_with_a_token_request() {
     let cluster = Cluster::start();
     let bao = cluster.openbao();
-    let dir = tempfile::tempdir().unwrap();
-    let setup = dir.path().join("setup.yaml");
-    std::fs::write(
-        &setup,
-        "apiVersion: v1\nkind: Namespace\nmetadata: {name: platform}\n---\n\
-         apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: secrets-agent, namespace: platform}\n---\n\
-         apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: intruder, namespace: platform}\n",
-    )
-    .unwrap();
-    cluster.kubectl_ok(&["apply", "-f", setup.to_str().unwrap()]);
+    cluster.create_service_accounts("platform", &["secrets-agent", "intruder"]);
     bao.kv2_put("secret", "app/db", json!({"password": PASSWORD}));
     bao.write_policy(
         "app",
@@ -395,11 +380,8 @@ async fn kubernetes_auth_logs_in_with_a_token_request() {
         .unwrap();
     assert!(token.renewable());
     assert!(token.lease_duration() > Duration::ZERO);
-    let secret = vault
-        .kv_read(&token, "secret", KvVersion::V2, "app/db", None)
-        .await
-        .unwrap();
-    assert_eq!(text(&secret.select(Some("password")).unwrap()), PASSWORD);
+    let secret = read_v2(&vault, &token, "app/db").await.unwrap();
+    assert_eq!(property(&secret, "password"), PASSWORD);
 
     // A role that does not exist.
     let err = vault
@@ -462,11 +444,8 @@ async fn approle_logs_in_with_role_and_secret_id() {
         .login_approle("approle", &role_id, &secret_id)
         .await
         .unwrap();
-    let secret = vault
-        .kv_read(&token, "secret", KvVersion::V2, "app", None)
-        .await
-        .unwrap();
-    assert_eq!(text(&secret.select(Some("password")).unwrap()), PASSWORD);
+    let secret = read_v2(&vault, &token, "app").await.unwrap();
+    assert_eq!(property(&secret, "password"), PASSWORD);
 
     let wrong = "00000000-0000-0000-0000-000000000000";
     let err = vault
@@ -511,18 +490,12 @@ async fn a_stopped_server_is_unavailable_at_once_and_the_client_recovers() {
     let vault = client(&bao);
     let token = root(&bao);
     // A pooled connection exists from here on.
-    vault
-        .kv_read(&token, "secret", KvVersion::V2, "app", None)
-        .await
-        .unwrap();
+    read_v2(&vault, &token, "app").await.unwrap();
 
     bao.stop();
     for _ in 0..2 {
         let started = Instant::now();
-        let err = vault
-            .kv_read(&token, "secret", KvVersion::V2, "app", None)
-            .await
-            .unwrap_err();
+        let err = read_v2(&vault, &token, "app").await.unwrap_err();
         assert!(
             started.elapsed() < VaultConfig::DEFAULT_TIMEOUT / 2,
             "took {:?}",
@@ -542,11 +515,8 @@ async fn a_stopped_server_is_unavailable_at_once_and_the_client_recovers() {
     // Back (empty, as dev servers are): the same client works again.
     bao.restart();
     bao.kv2_put("secret", "app", json!({"password": "again"}));
-    let secret = vault
-        .kv_read(&token, "secret", KvVersion::V2, "app", None)
-        .await
-        .unwrap();
-    assert_eq!(text(&secret.select(Some("password")).unwrap()), "again");
+    let secret = read_v2(&vault, &token, "app").await.unwrap();
+    assert_eq!(property(&secret, "password"), "again");
 }
 
 #[tokio::test]
@@ -559,10 +529,7 @@ async fn a_server_that_never_answers_times_out() {
         .unwrap();
     let token = Token::from_secret(Zeroizing::new("s.token".to_owned()));
     let started = Instant::now();
-    let err = vault
-        .kv_read(&token, "secret", KvVersion::V2, "app", None)
-        .await
-        .unwrap_err();
+    let err = read_v2(&vault, &token, "app").await.unwrap_err();
     let took = started.elapsed();
     assert!(took >= timeout && took < timeout * 10, "took {took:?}");
     assert_eq!(
@@ -583,10 +550,7 @@ async fn a_sealed_server_says_so() {
     bao.kv2_put("secret", "app", json!({"password": PASSWORD}));
     bao.write("sys/seal", json!({}));
     let vault = client(&bao);
-    let err = vault
-        .kv_read(&root(&bao), "secret", KvVersion::V2, "app", None)
-        .await
-        .unwrap_err();
+    let err = read_v2(&vault, &root(&bao), "app").await.unwrap_err();
     assert_eq!(
         err,
         VaultError::Sealed {
@@ -606,20 +570,14 @@ async fn tls_trusts_the_ca_bundle_and_nothing_else() {
 
     let trusted =
         VaultClient::new(&VaultConfig::new(bao.addr()).with_ca_bundle(ca.into_bytes())).unwrap();
-    let secret = trusted
-        .kv_read(&token, "secret", KvVersion::V2, "app", None)
-        .await
-        .unwrap();
-    assert_eq!(text(&secret.select(Some("password")).unwrap()), PASSWORD);
+    let secret = read_v2(&trusted, &token, "app").await.unwrap();
+    assert_eq!(property(&secret, "password"), PASSWORD);
 
     // Another CA (a second dev server's): the certificate is not trusted.
     let other = OpenBao::start_dev_tls();
     let other_ca = other.ca_pem().unwrap().as_bytes().to_vec();
     let wrong = VaultClient::new(&VaultConfig::new(bao.addr()).with_ca_bundle(other_ca)).unwrap();
-    let err = wrong
-        .kv_read(&token, "secret", KvVersion::V2, "app", None)
-        .await
-        .unwrap_err();
+    let err = read_v2(&wrong, &token, "app").await.unwrap_err();
     match &err {
         VaultError::Unavailable { cause, .. } => {
             assert!(cause.contains("certificate"), "{cause}")
@@ -632,10 +590,7 @@ async fn tls_trusts_the_ca_bundle_and_nothing_else() {
     // system roots at all the client refuses to be built, which is just as safe.)
     match VaultClient::new(&VaultConfig::new(bao.addr())) {
         Ok(system) => {
-            let err = system
-                .kv_read(&token, "secret", KvVersion::V2, "app", None)
-                .await
-                .unwrap_err();
+            let err = read_v2(&system, &token, "app").await.unwrap_err();
             assert!(matches!(err, VaultError::Unavailable { .. }), "{err:?}");
         }
         Err(err) => assert!(
@@ -665,7 +620,7 @@ async fn the_namespace_header_selects_the_namespace() {
         .kv_read(&token, "team-kv", KvVersion::V2, "app", None)
         .await
         .unwrap();
-    assert_eq!(text(&secret.select(Some("password")).unwrap()), PASSWORD);
+    assert_eq!(property(&secret, "password"), PASSWORD);
 
     let outside = client(&bao);
     let err = outside
@@ -691,23 +646,14 @@ async fn the_observer_sees_one_outcome_per_call() {
         .login_token(Zeroizing::new(bao.root_token().to_owned()))
         .await
         .unwrap();
-    let _found = vault
-        .kv_read(&token, "secret", KvVersion::V2, "app", None)
-        .await
-        .unwrap();
-    let _missing = vault
-        .kv_read(&token, "secret", KvVersion::V2, "missing", None)
-        .await
-        .unwrap_err();
+    let _found = read_v2(&vault, &token, "app").await.unwrap();
+    let _missing = read_v2(&vault, &token, "missing").await.unwrap_err();
     let _rejected = vault
         .kv_list(&token, "nomount", KvVersion::V2, "")
         .await
         .unwrap_err();
     // Refused before sending: no call, no outcome.
-    let _invalid = vault
-        .kv_read(&token, "secret", KvVersion::V2, "../sys", None)
-        .await
-        .unwrap_err();
+    let _invalid = read_v2(&vault, &token, "../sys").await.unwrap_err();
 
     assert_eq!(
         *seen.lock().unwrap(),
