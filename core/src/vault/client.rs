@@ -131,8 +131,46 @@ impl VaultClient {
         token: Option<&Token>,
         body: Option<Zeroizing<Vec<u8>>>,
     ) -> Result<Answer, VaultError> {
-        let request = self.request(method, path, query, token, body)?;
-        let exchange = async {
+        let uri = match query {
+            Some(query) => format!("{}/v1/{path}?{query}", self.inner.base),
+            None => format!("{}/v1/{path}", self.inner.base),
+        };
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(USER_AGENT, USER_AGENT_VALUE)
+            // What Vault's own clients send; Vault Agent/Proxy refuse requests without it.
+            .header("X-Vault-Request", "true");
+        if let Some(namespace) = &self.inner.namespace {
+            builder = builder.header("X-Vault-Namespace", namespace.clone());
+        }
+        if let Some(token) = token {
+            let mut value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
+                VaultError::invalid_config("the token holds characters an HTTP header cannot carry")
+            })?;
+            value.set_sensitive(true);
+            builder = builder.header("X-Vault-Token", value);
+        }
+        let body = match body {
+            Some(bytes) => {
+                builder = builder.header(CONTENT_TYPE, "application/json");
+                SecretBuf::new(bytes)
+            }
+            None => SecretBuf::empty(),
+        };
+        let request = builder.body(Full::new(body)).map_err(|err| {
+            VaultError::invalid_config(format!("building the request for {path}: {err}"))
+        })?;
+        self.exchange(path, request).await
+    }
+
+    /// Send `request`, read and parse the answer, all under the timeout.
+    async fn exchange(
+        &self,
+        path: &str,
+        request: Request<Full<SecretBuf>>,
+    ) -> Result<Answer, VaultError> {
+        let round_trip = async {
             let response = self
                 .inner
                 .http
@@ -143,7 +181,7 @@ impl VaultClient {
             let bytes = self.read_body(response.into_body(), path).await?;
             Ok::<_, VaultError>((status, bytes))
         };
-        let (status, bytes) = tokio::time::timeout(self.inner.timeout, exchange)
+        let (status, bytes) = tokio::time::timeout(self.inner.timeout, round_trip)
             .await
             .map_err(|_| VaultError::Timeout {
                 server: self.inner.base.clone(),
@@ -173,46 +211,6 @@ impl VaultClient {
         Ok(Answer {
             status,
             json: WipedJson(json),
-        })
-    }
-
-    fn request(
-        &self,
-        method: Method,
-        path: &str,
-        query: Option<&str>,
-        token: Option<&Token>,
-        body: Option<Zeroizing<Vec<u8>>>,
-    ) -> Result<Request<Full<SecretBuf>>, VaultError> {
-        let uri = match query {
-            Some(query) => format!("{}/v1/{path}?{query}", self.inner.base),
-            None => format!("{}/v1/{path}", self.inner.base),
-        };
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(USER_AGENT, USER_AGENT_VALUE)
-            // What Vault's own clients send; Vault Agent/Proxy refuse requests without it.
-            .header("X-Vault-Request", "true");
-        if let Some(namespace) = &self.inner.namespace {
-            builder = builder.header("X-Vault-Namespace", namespace.clone());
-        }
-        if let Some(token) = token {
-            let mut value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
-                VaultError::invalid_config("the token holds characters an HTTP header cannot carry")
-            })?;
-            value.set_sensitive(true);
-            builder = builder.header("X-Vault-Token", value);
-        }
-        let body = match body {
-            Some(bytes) => {
-                builder = builder.header(CONTENT_TYPE, "application/json");
-                SecretBuf::new(bytes)
-            }
-            None => SecretBuf::empty(),
-        };
-        builder.body(Full::new(body)).map_err(|err| {
-            VaultError::invalid_config(format!("building the request for {path}: {err}"))
         })
     }
 

@@ -166,11 +166,18 @@ impl VaultError {
     }
 }
 
-/// Vault's `errors` array as one line: Go's multi-error framing (`1 error occurred:\n\t* …`)
-/// removed, entries joined with "; ", cut at [`MAX_DETAIL_CHARS`]. "no detail" when empty.
+/// Vault's `errors` array (or, when that is empty, its `warnings`, where KV puts "Invalid path
+/// for a versioned K/V secrets engine") as one line: Go's multi-error framing (`1 error
+/// occurred:\n\t* …`) removed, entries joined with "; ", cut at [`MAX_DETAIL_CHARS`].
+/// "no detail" when there is none.
 pub(super) fn error_detail(body: &Value) -> String {
     let mut parts = Vec::new();
-    if let Some(errors) = body.get("errors").and_then(Value::as_array) {
+    let listed = |key| {
+        body.get(key)
+            .and_then(Value::as_array)
+            .filter(|items| !items.is_empty())
+    };
+    if let Some(errors) = listed("errors").or_else(|| listed("warnings")) {
         for error in errors.iter().filter_map(Value::as_str) {
             for line in error.lines() {
                 let line = line.trim().trim_start_matches("* ").trim();
@@ -203,6 +210,18 @@ mod tests {
         assert_eq!(error_detail(&body), "permission denied");
         let body = json!({"errors": ["2 errors occurred:\n\t* a\n\t* b\n\n", "c"]});
         assert_eq!(error_detail(&body), "a; b; c");
+    }
+
+    #[test]
+    fn warnings_stand_in_for_missing_errors() {
+        let body =
+            json!({"errors": [], "warnings": ["Invalid path for a versioned K/V secrets engine."]});
+        assert_eq!(
+            error_detail(&body),
+            "Invalid path for a versioned K/V secrets engine."
+        );
+        let both = json!({"errors": ["e"], "warnings": ["w"]});
+        assert_eq!(error_detail(&both), "e");
     }
 
     #[test]

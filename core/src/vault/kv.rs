@@ -5,10 +5,11 @@
 //! into a [`KvSecret`] → [`KvSecret::select`] / [`KvSecret::entries`] → Secret bytes.
 //!
 //! What counts as [`VaultError::NotFound`]: a 404 with an empty `errors` list (never written),
-//! and KV v2's answer for a deleted or destroyed version (404, or 200 with `data.data: null`,
-//! and `metadata.deletion_time` or `destroyed` set). A 404 that carries an error message ("no
-//! handler for route": no engine at that mount) is [`VaultError::Rejected`], so a mistyped
-//! mount can never look like deleted secrets.
+//! and KV v2's answer for a deleted or destroyed version (404, or 200, with `data.data: null`
+//! beside the version's metadata). Any other 404 is [`VaultError::Rejected`] with Vault's text:
+//! "no handler for route" (no engine at that mount) or the warning "Invalid path for a
+//! versioned K/V secrets engine" (a KV v1 store pointed at a v2 mount). So a mistyped mount or
+//! version can never look like deleted secrets.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -173,8 +174,7 @@ impl VaultClient {
         let Answer { status, json } = answer;
         match status {
             200 => Ok(json),
-            404 if has_error_text(&json) => Err(self.status_error(path, status, &json)),
-            404 => Err(VaultError::NotFound {
+            404 if says_not_found(&json) => Err(VaultError::NotFound {
                 path: path.to_owned(),
             }),
             _ => Err(self.status_error(path, status, &json)),
@@ -213,12 +213,16 @@ impl VaultClient {
     }
 }
 
-/// True when the answer's `errors` list says something (Vault's 404 for "no such secret" has
-/// an empty list; for "no such route" a message).
-fn has_error_text(json: &WipedJson) -> bool {
-    json.get("/errors")
+/// Whether a 404's body is KV's "no secret here": an empty `errors` list (never written), or a
+/// version's metadata without data (KV v2, deleted or destroyed).
+fn says_not_found(json: &WipedJson) -> bool {
+    let no_errors = json
+        .get("/errors")
         .and_then(Value::as_array)
-        .is_some_and(|errors| !errors.is_empty())
+        .is_some_and(Vec::is_empty);
+    let deleted_version = json.get("/data/metadata").is_some_and(Value::is_object)
+        && json.get("/data/data").is_some_and(Value::is_null);
+    no_errors || deleted_version
 }
 
 #[cfg(test)]

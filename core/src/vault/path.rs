@@ -122,41 +122,31 @@ mod tests {
     }
 
     #[test]
-    fn v2_reads_go_to_the_data_tree() {
-        assert_eq!(
-            read("secret", KvVersion::V2, "app/db"),
-            "secret/data/app/db"
-        );
-        assert_eq!(
-            read("/secret/", KvVersion::V2, "/app/db"),
-            "secret/data/app/db"
-        );
-        assert_eq!(read("kv/team-a", KvVersion::V2, "db"), "kv/team-a/data/db");
-    }
-
-    #[test]
-    fn v1_reads_go_straight_under_the_mount() {
-        assert_eq!(read("kv", KvVersion::V1, "app/db"), "kv/app/db");
-    }
-
-    #[test]
-    fn the_mount_prefix_is_not_doubled() {
-        assert_eq!(
-            read("secret", KvVersion::V2, "secret/app"),
-            "secret/data/app"
-        );
-        assert_eq!(
-            read("secret", KvVersion::V2, "secret/data/app"),
-            "secret/data/app"
-        );
-        assert_eq!(read("kv", KvVersion::V1, "kv/app"), "kv/app");
-        // KV v1 has no data/ tree: a key data/x is a real path.
-        assert_eq!(read("kv", KvVersion::V1, "kv/data/x"), "kv/data/x");
-        // Only a whole leading segment counts.
-        assert_eq!(
-            read("secret", KvVersion::V2, "secrets/app"),
-            "secret/data/secrets/app"
-        );
+    fn reads_build_esos_paths() {
+        use KvVersion::{V1, V2};
+        let cases = [
+            // v2 reads go to the data tree; slashes around mount and key do not matter.
+            ("secret", V2, "app/db", "secret/data/app/db"),
+            ("/secret/", V2, "/app/db", "secret/data/app/db"),
+            ("kv/team-a", V2, "db", "kv/team-a/data/db"),
+            // v1 reads go straight under the mount.
+            ("kv", V1, "app/db", "kv/app/db"),
+            // The mount prefix is not doubled (and for v2 neither is data/).
+            ("secret", V2, "secret/app", "secret/data/app"),
+            ("secret", V2, "secret/data/app", "secret/data/app"),
+            ("kv", V1, "kv/app", "kv/app"),
+            // KV v1 has no data/ tree: a key data/x is a real path.
+            ("kv", V1, "kv/data/x", "kv/data/x"),
+            // Only a whole leading segment counts as the mount.
+            ("secret", V2, "secrets/app", "secret/data/secrets/app"),
+        ];
+        for (mount, version, key, expected) in cases {
+            assert_eq!(
+                read(mount, version, key),
+                expected,
+                "{mount} {version:?} {key}"
+            );
+        }
     }
 
     #[test]

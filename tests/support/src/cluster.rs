@@ -71,6 +71,31 @@ impl Cluster {
         kubectl_ok(&self.kubeconfig, args)
     }
 
+    /// `kubectl apply` the manifests in `yaml` (one or more documents), through a temporary
+    /// file; returns kubectl's stdout.
+    pub fn apply(&self, yaml: &str) -> String {
+        let dir = tempfile::tempdir().expect("creating a directory for the manifests");
+        let file = dir.path().join("manifests.yaml");
+        std::fs::write(&file, yaml).expect("writing the manifests");
+        self.kubectl_ok(&[
+            "apply",
+            "-f",
+            file.to_str().expect("a UTF-8 temporary path"),
+        ])
+    }
+
+    /// Apply the namespace `namespace` and the service accounts `names` in it.
+    pub fn create_service_accounts(&self, namespace: &str, names: &[&str]) {
+        let mut yaml =
+            format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {namespace}}}\n");
+        for name in names {
+            yaml.push_str(&format!(
+                "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {name}, namespace: {namespace}}}\n"
+            ));
+        }
+        self.apply(&yaml);
+    }
+
     /// A kube-rs client for this cluster (call from inside the test's own runtime).
     pub async fn client(&self) -> kube::Client {
         let kubeconfig = kube::config::Kubeconfig::from_yaml(&self.standin.kubeconfig_yaml())
@@ -101,6 +126,41 @@ impl Cluster {
             }),
         );
         bao
+    }
+
+    /// A token for the existing service account `namespace/name`, asked for through the API
+    /// (`POST .../serviceaccounts/NAME/token`, a TokenRequest, sent by the real kubectl) for
+    /// `audiences`, valid for `seconds`: what the agent does before a kubernetes-auth login.
+    pub fn token_request(
+        &self,
+        namespace: &str,
+        name: &str,
+        audiences: &[&str],
+        seconds: i64,
+    ) -> String {
+        let dir = tempfile::tempdir().expect("creating a directory for the TokenRequest");
+        let body = dir.path().join("token-request.json");
+        let request = serde_json::json!({
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"audiences": audiences, "expirationSeconds": seconds},
+        });
+        std::fs::write(&body, request.to_string()).expect("writing the TokenRequest");
+        let body_arg = body.to_str().expect("a UTF-8 temporary path");
+        let out = self.kubectl_ok(&[
+            "create",
+            "--raw",
+            &format!("/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"),
+            "-f",
+            body_arg,
+        ]);
+        let response: serde_json::Value =
+            serde_json::from_str(&out).expect("the TokenRequest answer is JSON");
+        assert_eq!(response["kind"], "TokenRequest", "answer to a TokenRequest");
+        response["status"]["token"]
+            .as_str()
+            .expect("the TokenRequest answer holds a token")
+            .to_owned()
     }
 
     /// Create the service account if needed and issue it a token for `audiences` (empty: the

@@ -8,15 +8,20 @@
 //! (or none, for logins) and hand back the JSON answer. Dropping the value kills the server
 //! and reaps it, so no test leaves a process behind.
 //!
-//! Only `http://` is spoken: the dev server listens without TLS, so the HTTP client carries no
-//! TLS stack. Kubernetes auth is the exception in the other direction: bao itself calls the
-//! Kubernetes API (`TokenReview`), possibly over https, using the CA the test configures.
+//! [`OpenBao::start_dev_tls`] starts the server with `-dev-tls` instead: it generates a CA and
+//! a certificate for 127.0.0.1 into the private directory, and from then on the helpers here
+//! speak `https://` trusting only that CA. [`OpenBao::stop`] and [`OpenBao::restart`] let
+//! tests take the server away and bring a fresh one back on the same address.
+//!
+//! Kubernetes auth goes the other way: bao itself calls the Kubernetes API (`TokenReview`),
+//! possibly over https, using the CA the test configures.
 
 use std::fmt;
 use std::fs::File;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -37,6 +42,8 @@ const MAX_PROBE_INTERVAL: Duration = Duration::from_millis(100);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Per-probe limit during start-up: a probe that hangs must not eat the whole deadline.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Where, under the server's private directory, `-dev-tls` writes its CA, certificate and key.
+const TLS_DIR: &str = "tls";
 /// Log lines shown when start-up fails.
 const LOG_TAIL_LINES: usize = 40;
 
@@ -60,8 +67,19 @@ pub struct OpenBao {
     addr: String,
     root_token: String,
     agent: ureq::Agent,
-    /// The server's `HOME` and log file; deleted after the child is reaped.
+    listener: Listener,
+    /// Over TLS, the CA the server generated (once it has).
+    ca_pem: Option<String>,
+    /// The server's `HOME`, log file and (over TLS) certificates; deleted after the child is
+    /// reaped.
     dir: TempDir,
+}
+
+/// Plain HTTP or TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listener {
+    Http,
+    Https,
 }
 
 /// The status and JSON body of one API call ([`Value::Null`] for an empty body, a
@@ -98,29 +116,31 @@ enum StartFailure {
 
 impl OpenBao {
     /// Start a dev server on a free 127.0.0.1 port with a random root token and wait until it
-    /// serves requests.
+    /// serves requests (plain `http://`).
     ///
     /// # Panics
     /// If the tools are missing or the server does not become ready in time; the message
     /// carries the tail of the server's log with the root token and unseal key hidden.
     pub fn start_dev() -> Self {
+        Self::start(Listener::Http)
+    }
+
+    /// Like [`OpenBao::start_dev`], but the server speaks `https://` with a certificate (for
+    /// `127.0.0.1` and `localhost`) from a CA it generates at start-up: `bao server -dev
+    /// -dev-tls`. [`OpenBao::ca_pem`] is that CA; this crate's own requests trust only it.
+    pub fn start_dev_tls() -> Self {
+        Self::start(Listener::Https)
+    }
+
+    fn start(listener: Listener) -> Self {
         let bao = tools_bin().join("bao");
         let mut failures = Vec::new();
         for attempt in 1..=START_ATTEMPTS {
-            let mut server = Self::spawn_dev(&bao);
-            match server.wait_ready(Instant::now() + START_DEADLINE) {
-                Ok(()) => return server,
-                Err(StartFailure::Exited(status)) => failures.push(format!(
-                    "attempt {attempt}: bao exited during start-up ({status}); log tail:\n{}",
-                    server.redacted_log_tail()
-                )),
-                Err(StartFailure::TimedOut) => panic!(
-                    "bao dev server at {} not ready within {START_DEADLINE:?}; log tail:\n{}",
-                    server.addr,
-                    server.redacted_log_tail()
-                ),
+            match Self::spawn_ready(&bao, listener, free_port(), random_token()) {
+                Ok(server) => return server,
+                Err(failure) => failures.push(format!("attempt {attempt}: {failure}")),
             }
-            // `server` drops here: the failed child is reaped before the next attempt.
+            // The failed child was reaped before the next attempt.
         }
         panic!(
             "bao dev server failed to start {START_ATTEMPTS} times:\n{}",
@@ -128,24 +148,84 @@ impl OpenBao {
         );
     }
 
-    fn spawn_dev(bao: &Path) -> Self {
+    /// Spawn and wait until ready. `Err` (with the log tail) only when the server exited
+    /// during start-up, which is what losing the port to another process looks like.
+    fn spawn_ready(
+        bao: &Path,
+        listener: Listener,
+        port: u16,
+        root_token: String,
+    ) -> Result<Self, String> {
+        let mut server = Self::spawn_dev(bao, listener, port, root_token);
+        match server.wait_ready(Instant::now() + START_DEADLINE) {
+            Ok(()) => Ok(server),
+            Err(StartFailure::Exited(status)) => Err(format!(
+                "bao exited during start-up ({status}); log tail:\n{}",
+                server.redacted_log_tail()
+            )),
+            Err(StartFailure::TimedOut) => panic!(
+                "bao dev server at {} not ready within {START_DEADLINE:?}; log tail:\n{}",
+                server.addr,
+                server.redacted_log_tail()
+            ),
+        }
+    }
+
+    /// Kill the server (SIGKILL) and reap it; the port then refuses connections. Calling it
+    /// twice is harmless.
+    pub fn stop(&mut self) {
+        // `kill` fails only if the child already exited; `wait` reaps it either way.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stop the server if it runs and start a new one on the same address with the same root
+    /// token. Dev servers keep everything in memory, so the new one starts empty (only the
+    /// dev `secret/` mount): callers write again what they need. Over TLS the new server has
+    /// a new CA.
+    ///
+    /// # Panics
+    /// If the new server does not start (for instance because the port was taken meanwhile).
+    pub fn restart(&mut self) {
+        self.stop();
+        let port = self
+            .addr
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .expect("the address ends in a port");
+        let bao = tools_bin().join("bao");
+        match Self::spawn_ready(&bao, self.listener, port, self.root_token.clone()) {
+            // The old value drops here; its child is already reaped.
+            Ok(server) => *self = server,
+            Err(failure) => panic!("restarting bao on {}: {failure}", self.addr),
+        }
+    }
+
+    fn spawn_dev(bao: &Path, listener: Listener, port: u16, root_token: String) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("openbao-dev-")
             .tempdir()
             .expect("creating a temporary directory for bao");
         let log = File::create(dir.path().join("bao.log")).expect("creating the bao log file");
         let log_err = log.try_clone().expect("duplicating the bao log handle");
-        let port = free_port();
-        let root_token = random_token();
         let mut command = Command::new(bao);
+        command.args([
+            "server",
+            "-dev",
+            // Without this the dev server writes the root token to ~/.vault-token.
+            "-dev-no-store-token",
+            &format!("-dev-listen-address=127.0.0.1:{port}"),
+        ]);
+        if listener == Listener::Https {
+            let certs = dir.path().join(TLS_DIR);
+            std::fs::create_dir(&certs).expect("creating the bao TLS directory");
+            command.args([
+                "-dev-tls".to_owned(),
+                format!("-dev-tls-cert-dir={}", certs.display()),
+            ]);
+        }
         command
-            .args([
-                "server",
-                "-dev",
-                // Without this the dev server writes the root token to ~/.vault-token.
-                "-dev-no-store-token",
-                &format!("-dev-listen-address=127.0.0.1:{port}"),
-            ])
             // Through the environment, not argv, so `ps` does not show it.
             .env("BAO_DEV_ROOT_TOKEN_ID", &root_token)
             // A private HOME keeps the server away from the developer's CLI config and token.
@@ -158,20 +238,40 @@ impl OpenBao {
             command.env_remove(name);
         }
         let child = command.spawn().expect("spawning `bao server -dev`");
-        let agent = ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                // bao's error answers carry JSON bodies we want to read and report.
-                .http_status_as_error(false)
-                .timeout_global(Some(REQUEST_TIMEOUT))
-                .build(),
-        );
+        let scheme = match listener {
+            Listener::Http => "http",
+            Listener::Https => "https",
+        };
         Self {
             child,
-            addr: format!("http://127.0.0.1:{port}"),
+            addr: format!("{scheme}://127.0.0.1:{port}"),
             root_token,
-            agent,
+            // Over TLS this agent trusts nothing; `wait_ready` replaces it once the server
+            // has written its CA.
+            agent: agent(None),
+            listener,
+            ca_pem: None,
             dir,
         }
+    }
+
+    /// Over TLS: once the server has written its CA, keep it and trust only it from now on.
+    /// True when requests can be made (always, over plain HTTP).
+    fn load_ca(&mut self) -> bool {
+        if self.listener == Listener::Http || self.ca_pem.is_some() {
+            return true;
+        }
+        let path = self.dir.path().join(TLS_DIR).join("vault-ca.pem");
+        // The server writes the file at start-up; a short or missing file means "not yet".
+        let Ok(pem) = std::fs::read_to_string(&path) else {
+            return false;
+        };
+        let Ok(ca) = ureq::tls::Certificate::from_pem(pem.as_bytes()) else {
+            return false;
+        };
+        self.agent = agent(Some(ca.to_owned()));
+        self.ca_pem = Some(pem);
+        true
     }
 
     /// Poll until this server answers as unsealed and its `secret/` KV v2 mount serves reads
@@ -184,7 +284,9 @@ impl OpenBao {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(StartFailure::Exited(status));
             }
-            if self.probe("sys/health", None) && self.probe("secret/config", Some(&self.root_token))
+            if self.load_ca()
+                && self.probe("sys/health", None)
+                && self.probe("secret/config", Some(&self.root_token))
             {
                 return Ok(());
             }
@@ -229,9 +331,16 @@ impl OpenBao {
         lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
     }
 
-    /// The API address, `http://127.0.0.1:PORT` (what `BAO_ADDR`/`VAULT_ADDR` take).
+    /// The API address, `http://127.0.0.1:PORT` (`https://` for [`OpenBao::start_dev_tls`]),
+    /// what `BAO_ADDR`/`VAULT_ADDR` take.
     pub fn addr(&self) -> &str {
         &self.addr
+    }
+
+    /// The PEM CA certificate that signed the server's certificate ([`OpenBao::start_dev_tls`]
+    /// only; `None` over plain HTTP).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The root token (what `BAO_TOKEN`/`VAULT_TOKEN` take).
@@ -356,6 +465,46 @@ impl OpenBao {
         client_token(&answer).unwrap_or_else(|| panic!("bao token create returned no token"))
     }
 
+    /// Mount a KV secrets engine of `version` (1 or 2) at `mount` (the dev server already has
+    /// KV v2 at `secret/`).
+    pub fn enable_kv(&self, mount: &str, version: u8) {
+        let mount = mount.trim_matches('/');
+        self.write(
+            &format!("sys/mounts/{mount}"),
+            json!({ "type": "kv", "options": { "version": version.to_string() } }),
+        );
+    }
+
+    /// Enable the auth method `kind` (`approle`, `kubernetes`, ...) at `auth/{mount}`.
+    pub fn enable_auth(&self, kind: &str, mount: &str) {
+        let mount = mount.trim_matches('/');
+        self.write(&format!("sys/auth/{mount}"), json!({ "type": kind }));
+    }
+
+    /// Create or replace the AppRole `role` under the AppRole method at `auth/{mount}` (see
+    /// [`OpenBao::enable_auth`]), granting `policies`, and return a `(role_id, secret_id)`
+    /// pair that logs in as it.
+    pub fn approle_credentials(
+        &self,
+        mount: &str,
+        role: &str,
+        policies: &[&str],
+    ) -> (String, String) {
+        let mount = mount.trim_matches('/');
+        let role_path = format!("auth/{mount}/role/{role}");
+        self.write(&role_path, json!({ "token_policies": policies }));
+        let role_id = self
+            .read(&format!("{role_path}/role-id"))
+            .and_then(|answer| answer["data"]["role_id"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| panic!("bao returned no role_id for {role_path}"));
+        let secret_id =
+            self.write(&format!("{role_path}/secret-id"), json!({}))["data"]["secret_id"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| panic!("bao returned no secret_id for {role_path}"));
+        (role_id, secret_id)
+    }
+
     /// Enable the kubernetes auth method at `auth/kubernetes` and point it at a Kubernetes API
     /// (`kubernetes_host`, e.g. the stand-in's `https://127.0.0.1:PORT`).
     ///
@@ -365,7 +514,7 @@ impl OpenBao {
     /// server's certificate; for an http host any CA certificate will do. No reviewer JWT is
     /// set, so bao sends each login's own JWT as the TokenReview bearer token.
     pub fn enable_kubernetes_auth(&self, kubernetes_host: &str, ca_pem: &str) {
-        self.write("sys/auth/kubernetes", json!({ "type": "kubernetes" }));
+        self.enable_auth("kubernetes", "kubernetes");
         self.write(
             "auth/kubernetes/config",
             json!({
@@ -432,12 +581,31 @@ impl fmt::Debug for OpenBao {
 
 impl Drop for OpenBao {
     fn drop(&mut self) {
-        // SIGKILL is fine: a dev server holds nothing on disk worth a clean shutdown. `kill`
-        // fails only if the child already exited; `wait` reaps it either way, so no zombie
-        // or stray server outlives the test.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // SIGKILL is fine: a dev server holds nothing on disk worth a clean shutdown. Reaped,
+        // so no zombie or stray server outlives the test.
+        self.stop();
     }
+}
+
+/// The HTTP agent for one server: error statuses are answers (bao's error bodies are JSON we
+/// read and report), every request has a deadline, and with `ca` TLS trusts only that CA
+/// (through aws-lc-rs, the provider the rest of the workspace uses).
+fn agent(ca: Option<ureq::tls::Certificate<'static>>) -> ureq::Agent {
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(REQUEST_TIMEOUT));
+    if let Some(ca) = ca {
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(ureq::tls::TlsProvider::Rustls)
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&[ca]))
+                .unversioned_rustls_crypto_provider(Arc::new(
+                    rustls::crypto::aws_lc_rs::default_provider(),
+                ))
+                .build(),
+        );
+    }
+    ureq::Agent::new_with_config(config.build())
 }
 
 /// `auth.client_token` of a login or token-create answer.

@@ -1,5 +1,6 @@
 //! The OpenBao harness against the real `bao` dev server: start-up, KV v2, policies and
-//! tokens, and clean-up on drop. Each test starts its own server, so they run in parallel.
+//! tokens, KV v1 and AppRole set-up, TLS, stop/restart, and clean-up on drop. Each test starts
+//! its own server, so they run in parallel.
 
 use std::path::Path;
 use std::time::Instant;
@@ -145,4 +146,65 @@ fn server_is_killed_and_reaped_on_drop() {
         std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_err(),
         "something still listens on the dropped server's port"
     );
+}
+
+#[test]
+fn stop_frees_the_port_and_restart_brings_an_empty_server_back() {
+    let mut bao = OpenBao::start_dev();
+    bao.kv2_put("secret", "app", json!({ "k": "v" }));
+    let addr = bao.addr().to_owned();
+    let token = bao.root_token().to_owned();
+    let port = addr.rsplit(':').next().expect("the address has a port");
+
+    bao.stop();
+    bao.stop();
+    assert!(
+        std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_err(),
+        "something still listens on the stopped server's port"
+    );
+
+    bao.restart();
+    assert_eq!(bao.addr(), addr);
+    assert_eq!(bao.root_token(), token);
+    assert_eq!(
+        bao.kv2_read("secret", "app"),
+        None,
+        "dev servers start empty"
+    );
+    bao.kv2_put("secret", "app", json!({ "k": "again" }));
+    assert_eq!(bao.kv2_read("secret", "app"), Some(json!({ "k": "again" })));
+}
+
+#[test]
+fn tls_dev_server_is_spoken_to_with_its_own_ca() {
+    let bao = OpenBao::start_dev_tls();
+    assert!(bao.addr().starts_with("https://127.0.0.1:"));
+    let ca = bao.ca_pem().expect("a TLS server has a CA");
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
+    // The helpers work over TLS, trusting that CA.
+    bao.kv2_put("secret", "app", json!({ "k": "v" }));
+    assert_eq!(bao.kv2_read("secret", "app"), Some(json!({ "k": "v" })));
+    assert_eq!(OpenBao::start_dev().ca_pem(), None);
+}
+
+#[test]
+fn kv1_mounts_and_approle_credentials() {
+    let bao = OpenBao::start_dev();
+    bao.enable_kv("kv1", 1);
+    bao.write("kv1/app", json!({ "k": "v" }));
+    assert_eq!(
+        bao.read("kv1/app").expect("written")["data"],
+        json!({ "k": "v" })
+    );
+
+    bao.enable_auth("approle", "approle");
+    let (role_id, secret_id) = bao.approle_credentials("approle", "app", &["default"]);
+    let login = bao.request(
+        "POST",
+        "auth/approle/login",
+        None,
+        Some(&json!({ "role_id": role_id, "secret_id": secret_id })),
+    );
+    assert!(login.is_success(), "{}", login.error_text());
+    assert!(login.body["auth"]["client_token"].is_string());
 }

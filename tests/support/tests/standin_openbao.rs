@@ -9,35 +9,11 @@
 use serde_json::json;
 use test_support::Cluster;
 
-/// A TokenRequest over the API, as the agent will make it.
-fn token_request(cluster: &Cluster, ns: &str, sa: &str, audiences: &[&str]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let body = dir.path().join("tr.json");
-    std::fs::write(&body, json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"audiences": audiences, "expirationSeconds": 600}}).to_string()).unwrap();
-    let out = cluster.kubectl_ok(&[
-        "create",
-        "--raw",
-        &format!("/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token"),
-        "-f",
-        body.to_str().unwrap(),
-    ]);
-    let response: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(response["kind"], "TokenRequest");
-    response["status"]["token"].as_str().unwrap().to_owned()
-}
-
 #[test]
 fn kubernetes_auth_logs_in_the_bound_service_account_only() {
     let cluster = Cluster::start();
     let bao = cluster.openbao();
-    let dir = tempfile::tempdir().unwrap();
-    let setup = dir.path().join("setup.yaml");
-    std::fs::write(
-        &setup,
-        "apiVersion: v1\nkind: Namespace\nmetadata: {name: platform}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: secret-agent, namespace: platform}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: intruder, namespace: platform}\n",
-    )
-    .unwrap();
-    cluster.kubectl_ok(&["apply", "-f", setup.to_str().unwrap()]);
+    cluster.create_service_accounts("platform", &["secret-agent", "intruder"]);
 
     bao.kv2_put("secret", "myapp/db", json!({"password": "s3cr3t"}));
     bao.write_policy(
@@ -53,7 +29,7 @@ fn kubernetes_auth_logs_in_the_bound_service_account_only() {
     );
 
     // The bound account, with the audience the role wants: logged in, and the policy works.
-    let good = token_request(&cluster, "platform", "secret-agent", &["vault"]);
+    let good = cluster.token_request("platform", "secret-agent", &["vault"], 600);
     let client_token = bao
         .login_kubernetes("agent", &good)
         .expect("the bound service account logs in");
@@ -66,12 +42,12 @@ fn kubernetes_auth_logs_in_the_bound_service_account_only() {
     assert_eq!(read.body["data"]["data"]["password"], "s3cr3t");
 
     // Another account of the same namespace: reviewed as authentic, refused by the role.
-    let other = token_request(&cluster, "platform", "intruder", &["vault"]);
+    let other = cluster.token_request("platform", "intruder", &["vault"], 600);
     let err = bao.login_kubernetes("agent", &other).unwrap_err();
     assert!(err.contains("service account name not authorized"), "{err}");
 
     // The right account with the wrong audience: the review fails.
-    let wrong_audience = token_request(&cluster, "platform", "secret-agent", &["not-vault"]);
+    let wrong_audience = cluster.token_request("platform", "secret-agent", &["not-vault"], 600);
     assert!(bao.login_kubernetes("agent", &wrong_audience).is_err());
 
     // A forged token (signature altered) is refused.
