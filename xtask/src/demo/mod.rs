@@ -66,7 +66,7 @@ impl Demo {
 
     fn command(&self, program: &str) -> Command {
         let program = if program == "kubectl" || program == "bao" {
-            self.tools.join("kubectl")
+            self.tools.join(program)
         } else {
             self.bin.join(program)
         };

@@ -28,7 +28,7 @@ fn start_openbao(demo: &Demo, guard: &mut Guard) -> anyhow::Result<(String, Stri
             &format!("-dev-listen-address=127.0.0.1:{port}"),
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(demo.path("bao.log"))?)
         .spawn()
         .context("starting bao server -dev")?;
     let stdout = bao.stdout.take().context("bao stdout")?;
@@ -41,7 +41,13 @@ fn start_openbao(demo: &Demo, guard: &mut Guard) -> anyhow::Result<(String, Stri
             break;
         }
     }
-    let root = root.context("bao printed no root token")?;
+    let root = root.with_context(|| {
+        let log = std::fs::read_to_string(demo.path("bao.log")).unwrap_or_default();
+        format!(
+            "bao printed no root token; its log ends:\n{}",
+            log.lines().rev().take(5).collect::<Vec<_>>().join("\n")
+        )
+    })?;
     println!("OpenBao dev server at {addr} (root token kept in the environment, not shown)");
     Ok((addr, root))
 }
