@@ -30,6 +30,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     report.push_str(&crypto_table()?);
     report.push_str(&cli_comparison()?);
     report.push_str(&agent_rows()?);
+    report.push_str(&sync_rows()?);
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("report.md"), &report)?;
@@ -166,32 +167,7 @@ fn quiet(command: &mut Command) -> anyhow::Result<()> {
 /// The agent under load: the ignored benchmark test in `agent/tests/bench_agent.rs`, in
 /// release, side by side with the raw aws-lc-rs RSA-4096 private-key rate measured above.
 fn agent_rows() -> anyhow::Result<String> {
-    let tools = tools::ensure()?;
-    let bin = tools
-        .python
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "test",
-            "--release",
-            "-p",
-            "secrets-agent",
-            "--test",
-            "bench_agent",
-            "--",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env("KUBECTL_SECRETS_TOOLS_BIN", bin)
-        .current_dir(root())
-        .stderr(Stdio::inherit())
-        .output()?;
-    if !output.status.success() {
-        bail!("the agent benchmark failed ({})", output.status);
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = ignored_test("bench_agent")?;
     let raw = 1e9 / median_ns("rsa4096", "open_aws-lc-rs")?;
     let mut out = format!(
         "\n## Agent: 1,000 SealedSecrets × 5 keys created at once (release, agent concurrency 4, 2 cores shared with the stand-in)\n\n\
@@ -209,6 +185,58 @@ fn agent_rows() -> anyhow::Result<String> {
             v["p50_ms"].as_f64().unwrap_or_default(),
             v["p99_ms"].as_f64().unwrap_or_default(),
             v["agent_peak_rss_kib"].as_f64().unwrap_or_default() / 1024.0,
+        ));
+    }
+    Ok(out)
+}
+
+/// Run one ignored benchmark test of the agent in release and return its stdout.
+fn ignored_test(name: &str) -> anyhow::Result<String> {
+    let tools = tools::ensure()?;
+    let bin = tools
+        .python
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "test",
+            "--release",
+            "-p",
+            "secrets-agent",
+            "--test",
+            name,
+            "--",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("KUBECTL_SECRETS_TOOLS_BIN", bin)
+        .current_dir(root())
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !output.status.success() {
+        bail!("the benchmark {name} failed ({})", output.status);
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The sync controllers under load: `agent/tests/bench_sync.rs`.
+fn sync_rows() -> anyhow::Result<String> {
+    let stdout = ignored_test("bench_sync")?;
+    let mut out = String::from(
+        "\n## Agent: 1,000 ExternalSecrets over 100 OpenBao paths created at once (release, 2 cores shared with the stand-in and OpenBao)\n\n\
+         | all Ready after | provider reads, first sync | provider reads, one refresh cycle (goal 100) | Vault logins | agent peak RSS |\n|---|---|---|---|---|\n",
+    );
+    for line in stdout.lines().filter_map(|l| l.strip_prefix("BENCH_SYNC ")) {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let f = |k: &str| v[k].as_f64().unwrap_or_default();
+        out.push_str(&format!(
+            "| {:.2} s | {:.0} | {:.0} | {:.0} | {:.1} MiB |\n",
+            f("all_ready_s"),
+            f("first_sync_reads"),
+            f("refresh_cycle_reads"),
+            f("logins"),
+            f("agent_peak_rss_kib") / 1024.0,
         ));
     }
     Ok(out)

@@ -1,0 +1,124 @@
+//! Sync benchmark (run by `cargo xtask bench`, in release): 1,000 ExternalSecrets over 100
+//! OpenBao paths created at once → time until all are Ready, provider reads for the first sync
+//! and for one full refresh cycle (the goal: exactly one read per path), agent peak RSS.
+//! Prints one `BENCH_SYNC {json}` line. Ignored in normal runs: a measurement, not a check.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "benchmark harness: failing loudly is the point"
+)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::sync::sync_env;
+use kube::api::{Api, ListParams, PostParams};
+use secrets_core::eso::ExternalSecret;
+
+const OBJECTS: usize = 1_000;
+const PATHS: usize = 100;
+const INTERVAL: &str = "60s";
+const READS: &str = "secrets_agent_provider_calls_total{provider=\"vault\",call=\"read\"";
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// (ready count, refresh times) of every benchmark object.
+async fn snapshot(api: &Api<ExternalSecret>) -> (usize, Vec<String>) {
+    let list = api.list(&ListParams::default()).await.unwrap();
+    let mut ready = 0;
+    let mut times = Vec::new();
+    for es in list.items {
+        let status = es.status.unwrap_or_default();
+        if status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True")
+        {
+            ready += 1;
+        }
+        times.push(status.refresh_time.unwrap_or_default());
+    }
+    (ready, times)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run by `cargo xtask bench` (release build)"]
+async fn sync_thousand_external_secrets_over_hundred_paths() {
+    let env = sync_env(&["--log-filter", "warn"]).await;
+    for p in 0..PATHS {
+        env.bao.kv2_put(
+            "secret",
+            &format!("bench/{p:03}"),
+            serde_json::json!({"value": format!("value-{p}"), "user": "app"}),
+        );
+    }
+    let api: Api<ExternalSecret> = Api::namespaced(env.client.clone(), "team");
+    let objects: Vec<ExternalSecret> = (0..OBJECTS)
+        .map(|i| {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "kubectl-secrets.io/v1alpha1", "kind": "ExternalSecret",
+                "metadata": {"name": format!("es-{i:04}")},
+                "spec": {"secretStoreRef": {"name": "vault"}, "refreshInterval": INTERVAL,
+                         "data": [{"secretKey": "value", "remoteRef": {"key": format!("bench/{:03}", i % PATHS), "property": "value"}},
+                                  {"secretKey": "user", "remoteRef": {"key": format!("bench/{:03}", i % PATHS), "property": "user"}}]}
+            }))
+            .unwrap()
+        })
+        .collect();
+    let before = env.metric(READS).await;
+    let started = Instant::now();
+    futures::StreamExt::for_each_concurrent(futures::stream::iter(objects), 16, |es| {
+        let api = api.clone();
+        async move {
+            api.create(&PostParams::default(), &es).await.unwrap();
+        }
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let times = loop {
+        let (ready, times) = snapshot(&api).await;
+        if ready == OBJECTS {
+            break times;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {ready} of {OBJECTS} Ready after 600 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let all_ready = started.elapsed();
+    let first_reads = env.metric(READS).await - before;
+    // One refresh cycle: wait until every object's refreshTime has moved on.
+    let cycle_deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let (_, now) = snapshot(&api).await;
+        if now.iter().zip(&times).all(|(a, b)| a != b) {
+            break;
+        }
+        assert!(
+            Instant::now() < cycle_deadline,
+            "the refresh cycle did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let cycle_reads = env.metric(READS).await - before - first_reads;
+    let logins = env
+        .metric("secrets_agent_provider_calls_total{provider=\"vault\",call=\"login\"")
+        .await;
+    let line = serde_json::json!({
+        "objects": OBJECTS, "paths": PATHS, "refresh_interval": INTERVAL,
+        "all_ready_s": all_ready.as_secs_f64(),
+        "first_sync_reads": first_reads, "refresh_cycle_reads": cycle_reads, "logins": logins,
+        "agent_peak_rss_kib": peak_rss_kib(env.agent.child.id()),
+    });
+    println!("BENCH_SYNC {line}");
+}
