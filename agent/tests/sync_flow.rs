@@ -489,3 +489,45 @@ async fn cluster_store_conditions_limit_namespaces() {
     );
     assert!(env.data("other", "app").await.is_none());
 }
+
+/// A short-lived Vault token is renewed before it expires, not replaced by a login per read.
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_are_renewed_rather_than_logging_in_again() {
+    let env = sync_env(&[]).await;
+    env.bao
+        .kv2_put("secret", "app/db", json!({"password": DB_PASSWORD}));
+    env.cluster
+        .service_account_token("team", "vault-reader", &["vault"], 600);
+    env.bao.write(
+        "auth/kubernetes/role/short",
+        json!({"bound_service_account_names": ["vault-reader"], "bound_service_account_namespaces": ["team"],
+               "policies": ["reader"], "audience": "vault", "token_ttl": "3s", "token_max_ttl": "10m"}),
+    );
+    env.apply(&format!(
+        "apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {{name: short, namespace: team}}\nspec:\n  provider:\n    vault:\n      server: {}\n      auth:\n        kubernetes:\n          role: short\n          serviceAccountRef: {{name: vault-reader, audiences: [vault]}}\n",
+        env.bao.addr()
+    ))
+    .await;
+    env.apply(&es("often", "short", "  refreshInterval: 500ms\n  data:\n  - secretKey: password\n    remoteRef: {key: app/db, property: password}\n")).await;
+    env.es_ready("team", "often", true).await;
+    let calls = |call: &'static str| {
+        let env = &env;
+        async move {
+            env.metric(&format!("secrets_agent_provider_calls_total{{provider=\"vault\",call=\"{call}\",status=\"ok\"")).await
+        }
+    };
+    let logins_before = calls("login").await;
+    // Reads go on every half second; over several token lifetimes the token is renewed.
+    wait_for("three renewals", || async {
+        (calls("renew").await >= 3.0).then_some(())
+    })
+    .await;
+    let reads = calls("read").await;
+    assert!(reads >= 6.0, "the object kept refreshing ({reads} reads)");
+    // Logins for the store: one, plus the token-auth store of the fixture.
+    assert_eq!(
+        calls("login").await,
+        logins_before,
+        "no new login while renewals work"
+    );
+}
