@@ -251,6 +251,13 @@ async fn kubernetes_approle_and_kv1_auth_and_precise_failures() {
         "v1-value-5150"
     );
 
+    // A provider we do not implement: the store says which field.
+    env.apply("apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {name: aws, namespace: team}\nspec:\n  provider:\n    aws: {service: SecretsManager, region: eu-west-1}\n").await;
+    let (ok, reason, message) = env.store_ready("team", "aws").await;
+    assert!(!ok);
+    assert_eq!(reason, "InvalidProviderConfig");
+    assert!(message.contains("spec.provider.aws is not supported"), "{message}");
+
     // An unimplemented ESO field is named, never ignored.
     env.apply(&es(
         "unsupported",
