@@ -7,9 +7,8 @@
 //! objects waiting for a restored key open as soon as it arrives. Failures back off per object
 //! (exponential, capped); the counter resets on success.
 
-use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
@@ -44,7 +43,7 @@ pub struct Context {
     pub options: reconcile::Options,
     /// This replica's identity (event reporter instance).
     pub instance: String,
-    failures: Mutex<HashMap<String, u32>>,
+    failures: crate::backoff::Backoff,
 }
 
 impl Context {
@@ -67,23 +66,16 @@ impl Context {
             metrics,
             options,
             instance,
-            failures: Mutex::new(HashMap::new()),
+            failures: crate::backoff::Backoff::default(),
         }
     }
 
     fn backoff(&self, key: &str) -> Duration {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let count = failures.entry(key.to_owned()).or_insert(0);
-        *count = count.saturating_add(1);
-        // 1s, 2s, 4s … capped at 5 minutes.
-        Duration::from_secs(1u64 << (*count - 1).min(8)).min(Duration::from_secs(300))
+        self.failures.failed(key)
     }
 
     fn succeeded(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+        self.failures.succeeded(key);
     }
 }
 
@@ -103,7 +95,8 @@ pub enum Error {
 }
 
 impl Error {
-    fn api(action: &'static str) -> impl FnOnce(kube::Error) -> Error {
+    /// Wrap a kube error with what we were doing.
+    pub fn api(action: &'static str) -> impl FnOnce(kube::Error) -> Error {
         move |source| Error::Api { action, source }
     }
 }

@@ -7,6 +7,7 @@
 //! stopping both the moment it loses the Lease.
 
 pub mod args;
+pub mod backoff;
 pub mod controller;
 pub mod http;
 pub mod keys;

@@ -55,7 +55,7 @@ pub struct Context {
     reads: reads::ReadCache,
     metrics: Arc<Metrics>,
     recorder: Recorder,
-    failures: Mutex<HashMap<String, u32>>,
+    failures: crate::backoff::Backoff,
     /// Digest of the data we last wrote or saw, per Secret: drift shows as a mismatch. Kept in
     /// memory only (a digest of secret values is never published).
     written: Mutex<HashMap<(String, String), [u8; 32]>>,
@@ -63,18 +63,11 @@ pub struct Context {
 
 impl Context {
     fn backoff(&self, key: &str) -> Duration {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let count = failures.entry(key.to_owned()).or_insert(0);
-        *count = count.saturating_add(1);
-        // 1s, 2s, 4s … capped at 5 minutes.
-        Duration::from_secs(1u64 << (*count - 1).min(8)).min(Duration::from_secs(300))
+        self.failures.failed(key)
     }
 
     fn succeeded(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+        self.failures.succeeded(key);
     }
 
     fn remember(&self, namespace: &str, name: &str, secret: &Secret) {
@@ -103,25 +96,7 @@ impl Context {
     }
 }
 
-/// Why a reconcile failed in a way worth retrying (API trouble); bad objects get a status.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Talking to the API server failed.
-    #[error("{action}")]
-    Api {
-        /// What we were doing.
-        action: &'static str,
-        /// Why.
-        #[source]
-        source: kube::Error,
-    },
-}
-
-impl Error {
-    fn api(action: &'static str) -> impl FnOnce(kube::Error) -> Error {
-        move |source| Error::Api { action, source }
-    }
-}
+pub use crate::controller::Error;
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
     t.replace_nanosecond(0)
@@ -212,7 +187,7 @@ pub async fn run(
         recorder: Recorder::new(client.clone(), reporter),
         client: client.clone(),
         metrics,
-        failures: Mutex::new(HashMap::new()),
+        failures: crate::backoff::Backoff::default(),
         written: Mutex::new(HashMap::new()),
     });
 

@@ -29,16 +29,6 @@ use common::*;
 const OBJECTS: usize = 1_000;
 const KEYS_PER_OBJECT: usize = 5;
 
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 async fn phase(client: &kube::Client, cert: &Certificate, prefix: &str) -> serde_json::Value {
     let values: Vec<(String, String)> = (0..KEYS_PER_OBJECT)
         .map(|i| (format!("key{i}"), format!("value-{i}-{}", "x".repeat(32))))

@@ -12,6 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::peak_rss_kib;
 use common::sync::sync_env;
 use kube::api::{Api, ListParams, PostParams};
 use secrets_core::eso::ExternalSecret;
@@ -20,16 +21,6 @@ const OBJECTS: usize = 1_000;
 const PATHS: usize = 100;
 const INTERVAL: &str = "60s";
 const READS: &str = "secrets_agent_provider_calls_total{provider=\"vault\",call=\"read\"";
-
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 /// (ready count, refresh times) of every benchmark object.
 async fn snapshot(api: &Api<ExternalSecret>) -> (usize, Vec<String>) {

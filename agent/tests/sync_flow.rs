@@ -256,7 +256,10 @@ async fn kubernetes_approle_and_kv1_auth_and_precise_failures() {
     let (ok, reason, message) = env.store_ready("team", "aws").await;
     assert!(!ok);
     assert_eq!(reason, "InvalidProviderConfig");
-    assert!(message.contains("spec.provider.aws is not supported"), "{message}");
+    assert!(
+        message.contains("spec.provider.aws is not supported"),
+        "{message}"
+    );
 
     // An unimplemented ESO field is named, never ignored.
     env.apply(&es(
