@@ -17,7 +17,7 @@ impl Backoff {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let count = failures.entry(key.to_owned()).or_insert(0);
         *count = count.saturating_add(1);
-        Duration::from_secs(1u64 << (*count - 1).min(8)).min(Duration::from_secs(300))
+        Duration::from_secs(1u64 << (*count - 1).min(9)).min(Duration::from_secs(300))
     }
 
     /// `key` succeeded: start from 1 s next time.
@@ -38,7 +38,7 @@ mod tests {
         let b = Backoff::default();
         let waits: Vec<u64> = (0..12).map(|_| b.failed("x").as_secs()).collect();
         assert_eq!(&waits[..4], &[1, 2, 4, 8]);
-        assert_eq!(*waits.last().unwrap(), 256.min(300));
+        assert_eq!(*waits.last().unwrap(), 300);
         b.succeeded("x");
         assert_eq!(b.failed("x").as_secs(), 1);
         assert_eq!(b.failed("y").as_secs(), 1);
