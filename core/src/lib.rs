@@ -11,8 +11,11 @@
 //!  [seal::unseal]      ◀─ crypto::open_with_any(keys::PrivateKey…) ◀─ SealedSecret
 //! ```
 //!
+//! [`crds`] turns the custom resource types into the CRDs the chart ships.
+//!
 //! Nothing here prints, prompts or starts a runtime: binaries do that.
 
+pub mod crds;
 pub mod crypto;
 pub mod keys;
 pub mod manifest;

@@ -3,15 +3,17 @@
 //! - `test`: install the test tools (`.tools/`), then fmt check, clippy, every test.
 //! - `demo`: the seal pattern end to end with the built plugin, values masked.
 //! - `bench`: criterion benchmarks plus the CLI comparison; report in `target/bench/`.
+//! - `gen`: regenerate committed generated files (the chart's CRDs).
 
 use std::process::ExitCode;
 
 mod bench;
 mod demo;
+mod generate;
 mod tools;
 mod util;
 
-const USAGE: &str = "usage: cargo xtask <test|demo|bench>";
+const USAGE: &str = "usage: cargo xtask <test|demo|bench|gen>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,6 +21,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("demo") => demo::run(),
         Some("bench") => bench::run(&args[1..]),
+        Some("gen") => generate::run(),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
