@@ -4,16 +4,18 @@
 //! - `demo`: the seal pattern end to end with the built plugin, values masked.
 //! - `bench`: criterion benchmarks plus the CLI comparison; report in `target/bench/`.
 //! - `gen`: regenerate committed generated files (the chart's CRDs).
+//! - `release-manifest`: the krew manifest of a release, from its checksum file.
 
 use std::process::ExitCode;
 
 mod bench;
 mod demo;
 mod generate;
+mod krew;
 mod tools;
 mod util;
 
-const USAGE: &str = "usage: cargo xtask <test|demo|bench|gen>";
+const USAGE: &str = "usage: cargo xtask <test|demo|bench|gen|release-manifest>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("gen") => generate::run(),
+        Some("release-manifest") => krew::release_manifest(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
