@@ -17,9 +17,7 @@
 )]
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
@@ -188,26 +186,8 @@ pub fn render(kubeconfig: &Path) -> Rendered {
         "refused": refused,
     });
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("render.py");
-    let mut child = Command::new(python())
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting render.py");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(job.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "rendering the chart failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = test_support::run_python(&script, &[], &[], &job, "rendering the chart");
+    let result: Value = serde_json::from_slice(&out).unwrap();
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
             .unwrap()
@@ -241,13 +221,6 @@ pub fn crd_files() -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-/// The venv's python (`KUBECTL_SECRETS_TEST_PYTHON` from `cargo xtask test`, else the venv's).
-fn python() -> PathBuf {
-    std::env::var_os("KUBECTL_SECRETS_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| test_support::tools_bin().join("python"))
 }
 
 /// A tool from the venv's `bin/` (`kubernetes-validate`, `checkov`), checked to be there.

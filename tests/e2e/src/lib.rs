@@ -21,9 +21,8 @@
     reason = "test equipment: a failed step must fail the calling test with a panic"
 )]
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -79,30 +78,10 @@ impl Install {
         install
     }
 
-    fn helm(&self, action: &str, job: serde_json::Value) -> Output {
+    fn helm(&self, action: &str, job: serde_json::Value) {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("helm.py");
-        let mut child = Command::new(python())
-            .arg(script)
-            .arg(action)
-            .env("KUBECONFIG", &self.kubeconfig)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(job.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "helm {action} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        let env = [("KUBECONFIG", self.kubeconfig.as_os_str())];
+        test_support::run_python(&script, &[action], &env, &job, &format!("helm {action}"));
     }
 
     /// kubectl against the cluster; the output whatever the exit status.
@@ -214,13 +193,6 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         );
         std::thread::sleep(Duration::from_secs(1));
     }
-}
-
-/// The venv's python (helm-python-sdk).
-fn python() -> PathBuf {
-    std::env::var_os("KUBECTL_SECRETS_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| test_support::tools_bin().join("python"))
 }
 
 /// Merge `overlay` into `base`, objects key by key, anything else replaced.
