@@ -21,7 +21,15 @@ pub enum Command {
     /// Key manager, SealedSecret controller and the HTTP API (the Deployment).
     Controller(Box<ControllerArgs>),
     /// Print the CustomResourceDefinitions this agent serves (YAML), for `kubectl apply -f -`.
-    Crds,
+    Crds(CrdsArgs),
+}
+
+/// Flags of `secrets-agent crds`.
+#[derive(Debug, Clone, Args)]
+pub struct CrdsArgs {
+    /// Write one file per CRD (`<plural>.<group>.yaml`) into this directory instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<std::path::PathBuf>,
 }
 
 /// Flags of `secrets-agent controller`.

@@ -23,21 +23,21 @@ use anyhow::Context as _;
 use secrets_core::keys::KeyRing;
 use tokio::sync::watch;
 
-/// The CRDs this agent serves, as a YAML stream (generated from `secrets-core`'s types).
+/// The CRDs this agent serves, as a YAML stream: the chart's CRDs, from the same function.
 pub fn crds() -> String {
-    use kube::CustomResourceExt as _;
-    use secrets_core::eso::{ClusterSecretStore, ExternalSecret, SecretStore};
-    use secrets_core::sealed_secret::{BitnamiSealedSecret, SealedSecret};
-    [
-        SealedSecret::crd(),
-        BitnamiSealedSecret::crd(),
-        ExternalSecret::crd(),
-        SecretStore::crd(),
-        ClusterSecretStore::crd(),
-    ]
-    .iter()
-    .map(|crd| format!("---\n{}", serde_yaml_ng::to_string(crd).unwrap_or_default()))
-    .collect()
+    secrets_core::crds::all_yaml()
+}
+
+/// Write each CRD to `dir/<plural>.<group>.yaml` as the chart holds it (`cargo xtask gen`).
+pub fn write_crds(dir: &std::path::Path) -> anyhow::Result<()> {
+    use secrets_core::crds;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for crd in crds::all() {
+        let path = dir.join(crds::file_name(&crd));
+        std::fs::write(&path, crds::chart_file(&crd))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Name of the leader Lease in the agent namespace.

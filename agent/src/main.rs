@@ -10,9 +10,20 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Command::Controller(args) => *args,
-        Command::Crds => {
-            print!("{}", secrets_agent::crds());
-            return ExitCode::SUCCESS;
+        Command::Crds(crds) => {
+            return match crds.output_dir {
+                None => {
+                    print!("{}", secrets_agent::crds());
+                    ExitCode::SUCCESS
+                }
+                Some(dir) => match secrets_agent::write_crds(&dir) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(err) => {
+                        eprintln!("secrets-agent: {err:#}");
+                        ExitCode::FAILURE
+                    }
+                },
+            };
         }
     };
     if let Err(err) = secrets_agent::telemetry::init(&args.log_filter) {

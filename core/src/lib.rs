@@ -14,9 +14,11 @@
 //! The sync pattern's types and decisions are in [`eso`].
 //! With the `vault` feature, the `vault` module is the client for HashiCorp Vault / OpenBao
 //! that the sync pattern reads from.
+//! [`crds`] turns the custom resource types into the CRDs the chart ships.
 //!
 //! Nothing here prints, prompts or starts a runtime: binaries do that.
 
+pub mod crds;
 pub mod crypto;
 pub mod eso;
 pub mod keys;

@@ -30,7 +30,8 @@ pub const BITNAMI_API_VERSION: &str = "bitnami.com/v1alpha1";
     status = "SealedSecretStatus",
     shortname = "seal",
     derive = "PartialEq",
-    derive = "Default"
+    derive = "Default",
+    doc = "Secret values sealed with the cluster's public key; the agent unseals them into a Secret of the same name."
 )]
 #[serde(rename_all = "camelCase")]
 pub struct SealedSecretSpec {
@@ -105,6 +106,7 @@ pub struct SealedSecretCondition {
     version = "v1alpha1",
     kind = "SealedSecret",
     root = "BitnamiSealedSecret",
+    doc = "Bitnami Sealed Secrets' SealedSecret, unsealed by the agent in compat mode (--bitnami-compat).",
     derive = "PartialEq",
     derive = "Default",
     namespaced,

@@ -515,9 +515,12 @@ fn fetch_secret_masks_values_unless_revealed() {
 
 #[test]
 fn status_lists_sealed_secrets_with_readiness_and_key() {
-    use kube::CustomResourceExt as _;
     let env = Env::new(false);
-    let crd = serde_json::to_value(secrets_core::sealed_secret::SealedSecret::crd()).unwrap();
+    let crd = secrets_core::crds::all()
+        .into_iter()
+        .find(|crd| crd.metadata.name.as_deref() == Some("sealedsecrets.kubectl-secrets.io"))
+        .unwrap();
+    let crd = serde_json::to_value(crd).unwrap();
     env.store_create(
         "customresourcedefinitions",
         "apiextensions.k8s.io",

@@ -3,15 +3,21 @@
 //! - `test`: install the test tools (`.tools/`), then fmt check, clippy, every test.
 //! - `demo`: the seal and sync patterns end to end with the built plugin, values masked.
 //! - `bench`: criterion benchmarks plus the CLI comparison; report in `target/bench/`.
+//! - `gen`: regenerate committed generated files (the chart's CRDs).
+//! - `release-manifest`: the krew manifest of a release, from its checksum file.
+//! - `e2e`: build and load the image, then the end-to-end suite against `KUBECONFIG`.
 
 use std::process::ExitCode;
 
 mod bench;
 mod demo;
+mod e2e;
+mod generate;
+mod krew;
 mod tools;
 mod util;
 
-const USAGE: &str = "usage: cargo xtask <test|demo|bench>";
+const USAGE: &str = "usage: cargo xtask <test|demo|bench|gen|release-manifest|e2e>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,6 +25,9 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("demo") => demo::run(),
         Some("bench") => bench::run(&args[1..]),
+        Some("gen") => generate::run(),
+        Some("e2e") => e2e::run_e2e(),
+        Some("release-manifest") => krew::release_manifest(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

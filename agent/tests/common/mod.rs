@@ -13,10 +13,9 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt as _;
 use kube::api::{Api, ListParams, PostParams};
 use secrets_core::keys::{Certificate, KEY_LABEL};
-use secrets_core::sealed_secret::{BitnamiSealedSecret, SealedSecret};
+use secrets_core::sealed_secret::SealedSecret;
 use test_support::Cluster;
 
 pub mod sync;
@@ -194,17 +193,14 @@ pub async fn lease_holder(client: &kube::Client) -> Option<String> {
         .holder_identity
 }
 
-/// A cluster with our CRDs (and Bitnami's), the agent namespace and `team`.
+/// A cluster with the CRDs the chart ships (ours and Bitnami's), the agent namespace and `team`.
 pub async fn cluster() -> (Cluster, kube::Client) {
     let cluster = Cluster::start();
     let client = cluster.client().await;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.create(&PostParams::default(), &SealedSecret::crd())
-        .await
-        .unwrap();
-    crds.create(&PostParams::default(), &BitnamiSealedSecret::crd())
-        .await
-        .unwrap();
+    for crd in secrets_core::crds::all() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
     let namespaces: Api<Namespace> = Api::all(client.clone());
     for ns in ["kubectl-secrets", "team"] {
         namespaces

@@ -1,14 +1,12 @@
-//! Fixtures for the sync tests: a stand-in cluster with our CRDs, a real OpenBao dev server
+//! Fixtures for the sync tests: a stand-in cluster with our CRDs (see `cluster`), a real OpenBao dev server
 //! wired for kubernetes auth, a read-only policy and token, a token-auth SecretStore `vault`
 //! in `team`, and the agent.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt as _;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use secrets_core::eso::{ClusterSecretStore, ExternalSecret, SecretStore};
+use secrets_core::eso::{ExternalSecret, SecretStore};
 use test_support::{Cluster, OpenBao};
 
 use super::{Agent, cluster, wait_for};

@@ -19,6 +19,9 @@ use super::{Condition, Unknown};
     namespaced,
     status = "ExternalSecretStatus",
     shortname = "es",
+    printcolumn = r#"{"name":"Store","type":"string","jsonPath":".spec.secretStoreRef.name"}"#,
+    printcolumn = r#"{"name":"Refresh Interval","type":"string","jsonPath":".spec.refreshInterval"}"#,
+    printcolumn = r#"{"name":"Last Sync","type":"date","jsonPath":".status.refreshTime"}"#,
     derive = "PartialEq",
     derive = "Default"
 )]

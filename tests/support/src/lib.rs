@@ -4,7 +4,8 @@
 //! Data flow: [`tools_bin`] finds the venv's `bin/` (from `KUBECTL_SECRETS_TOOLS_BIN`, which
 //! `cargo xtask test` exports, or the workspace's own `.tools/venv/bin`). [`kubectl`] runs the
 //! venv's kubectl against a kubeconfig the test supplies (usually the kube stand-in's).
-//! [`OpenBao`] runs `bao server -dev` as a child process, talks to it over its HTTP API and
+//! [`run_python`] runs a script with the venv's [`python`] (helm-python-sdk, kubesealpy),
+//! JSON in, stdout back. [`OpenBao`] runs `bao server -dev` as a child process, talks to it over its HTTP API and
 //! kills it when dropped.
 //!
 //! [`Cluster`] starts kube-standin in-process on its own runtime, writes its kubeconfig, and
@@ -27,4 +28,6 @@ mod tools;
 pub use cluster::Cluster;
 
 pub use openbao::{BaoResponse, OpenBao};
-pub use tools::{kubectl, kubectl_command, kubectl_ok, tools_bin, tools_path, workspace_root};
+pub use tools::{
+    kubectl, kubectl_command, kubectl_ok, python, run_python, tools_bin, tools_path, workspace_root,
+};

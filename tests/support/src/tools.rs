@@ -6,9 +6,10 @@
 //! performs finds the same tools, and a kubectl from elsewhere on the machine never answers)
 //! and `KUBECONFIG` pointing at the test's kubeconfig.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// The environment variable `cargo xtask test` sets to the venv's `bin/` directory.
 const TOOLS_BIN_ENV: &str = "KUBECTL_SECRETS_TOOLS_BIN";
@@ -102,6 +103,54 @@ pub fn kubectl_ok(kubeconfig: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr).trim_end(),
     );
     String::from_utf8(output.stdout).expect("kubectl printed non-UTF-8 output")
+}
+
+/// The venv's python (with kubesealpy and helm-python-sdk): `KUBECTL_SECRETS_TEST_PYTHON`, which
+/// `cargo xtask` sets, else `python` in [`tools_bin`].
+pub fn python() -> PathBuf {
+    std::env::var_os("KUBECTL_SECRETS_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tools_bin().join("python"))
+}
+
+/// Run a Python script with [`python`], `input` as JSON on its stdin, and return its stdout.
+///
+/// # Panics
+/// When it cannot start or exits non-zero; the message names `what` and carries its stderr.
+pub fn run_python(
+    script: &Path,
+    args: &[&str],
+    env: &[(&str, &OsStr)],
+    input: &serde_json::Value,
+    what: &str,
+) -> Vec<u8> {
+    let mut command = Command::new(python());
+    command
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|err| panic!("{what}: starting {}: {err}", script.display()));
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input.to_string().as_bytes())
+        .expect("writing the script's input");
+    let out = child.wait_with_output().expect("waiting for the script");
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 /// The arguments for a message, each cut at its first `=` so inline values stay out of logs.
