@@ -44,7 +44,8 @@ async fn snapshot(api: &Api<ExternalSecret>) -> (usize, Vec<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run by `cargo xtask bench` (release build)"]
 async fn sync_thousand_external_secrets_over_hundred_paths() {
-    let env = sync_env(&["--log-filter", "warn"]).await;
+    // Info from the HTTP module only: the metrics address comes from its "listening" line.
+    let env = sync_env(&["--log-filter", "warn,secrets_agent::http=info"]).await;
     for p in 0..PATHS {
         env.bao.kv2_put(
             "secret",
