@@ -47,6 +47,11 @@ pub struct Install {
 impl Install {
     /// Install the chart with `values` (merged over the image the suite built).
     pub fn new(values: serde_json::Value) -> Install {
+        Install::with_values(|_| values)
+    }
+
+    /// Install the chart with values made from the namespace it goes into.
+    pub fn with_values(values: impl FnOnce(&str) -> serde_json::Value) -> Install {
         let suffix = random_suffix();
         let install = Install {
             namespace: format!("secrets-e2e-{suffix}"),
@@ -61,7 +66,7 @@ impl Install {
         let mut merged = json!({
             "image": {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
         });
-        merge(&mut merged, values);
+        merge(&mut merged, values(&install.namespace));
         eprintln!(
             "e2e: installing {} into {}",
             install.release, install.namespace
