@@ -27,14 +27,6 @@ path "kv1/*" { capabilities = ["read", "list"] }
 /// Everything up, the `vault` SecretStore Ready.
 pub async fn sync_env(agent_args: &[&str]) -> SyncEnv {
     let (cluster, client) = cluster().await;
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in [
-        ExternalSecret::crd(),
-        SecretStore::crd(),
-        ClusterSecretStore::crd(),
-    ] {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
     let bao = cluster.openbao();
     bao.write_policy("reader", READER_POLICY);
     let token = bao.create_token(&["reader"]);
