@@ -19,30 +19,34 @@ use crate::{cluster, stores};
 pub(crate) fn run(global: &GlobalFlags, args: FetchRemoteArgs) -> anyhow::Result<ExitCode> {
     let credentials = Credentials::from_env()?;
     let kind = args.store_kind.map(Into::into).unwrap_or_default();
-    let secret = cluster::block_on(async {
+    let (secret, source) = cluster::block_on(async {
         let cluster = cluster::connect(global).await?;
         let store = stores::get(&cluster, kind, &args.store, &cluster.namespace).await?;
         let coordinates = store.coordinates(&cluster).await?;
         let session =
             Session::open(coordinates, &credentials, args.vault.vault_addr.as_deref()).await?;
-        eprintln!(
+        let secret = session.read(&args.key).await?;
+        let source = format!(
             "{} at {} mount {} (your token from {})",
             store.describe(),
             session.server(),
             session.mount(),
             credentials.source()
         );
-        session.read(&args.key).await
+        Ok((secret, source))
     })?;
+    // Said only once everything worked, so a failure stays one line.
     match &args.property {
         Some(property) => {
             let value = secret
                 .select(Some(property))
                 .context("selecting the property")?;
+            eprintln!("{source}");
             emit_value(property, &value, args.reveal)?;
         }
         None => {
             let entries = secret.entries();
+            eprintln!("{source}");
             eprintln!("{} ({} key(s))", secret.path(), entries.len());
             emit_entries(
                 entries.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
