@@ -124,7 +124,7 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCo
     }
     for item in &es.spec.data {
         let property = item.remote_ref.property.as_deref().unwrap_or_default();
-        eprintln!("  key             {property} → {}", item.secret_key);
+        eprintln!("  key             {property} -> {}", item.secret_key);
     }
     eprintln!("  Secret          {namespace}/{}", es.target_name());
     eprintln!(

@@ -38,7 +38,7 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncCreateArgs) -> anyhow::Result<
         cluster::apply(&cluster, &es).await
     })?;
     eprintln!(
-        "externalsecret {namespace}/{} applied: {} {} key {:?} → Secret {}",
+        "externalsecret {namespace}/{} applied: {} {} key {:?} -> Secret {}",
         args.name,
         es.store_kind().as_str(),
         args.store,
