@@ -143,15 +143,8 @@ pub(crate) struct FetchSecretArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct FetchRemoteArgs {
-    /// The SecretStore (in -n) or ClusterSecretStore that names the Vault server and mount.
-    #[arg(long, value_name = "NAME")]
-    pub(crate) store: String,
-    /// Kind of --store.
-    #[arg(long, value_enum, value_name = "KIND")]
-    pub(crate) store_kind: Option<StoreKindArg>,
-    /// Path of the secret under the store's mount, e.g. app/db.
-    #[arg(long, value_name = "PATH")]
-    pub(crate) key: String,
+    #[command(flatten)]
+    pub(crate) remote: RemoteSecret,
     /// Only this property (a key, or a dotted path); with --reveal its value is printed raw.
     #[arg(long, value_name = "PROPERTY")]
     pub(crate) property: Option<String>,
@@ -160,6 +153,20 @@ pub(crate) struct FetchRemoteArgs {
     pub(crate) reveal: bool,
     #[command(flatten)]
     pub(crate) vault: VaultFlags,
+}
+
+/// A secret in a store: which store, and the path under its mount.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct RemoteSecret {
+    /// The SecretStore (in -n) or ClusterSecretStore to read through.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) store: String,
+    /// Kind of --store [ESO's default: SecretStore].
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub(crate) store_kind: Option<StoreKindArg>,
+    /// Path of the secret under the store's mount, e.g. app/db.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) key: String,
 }
 
 /// How the plugin reaches Vault from this machine.
@@ -235,15 +242,8 @@ impl ManifestOutput {
 pub(crate) struct SyncCreateArgs {
     /// Name of the ExternalSecret (in -n, else the context's namespace).
     pub(crate) name: String,
-    /// The SecretStore (in the same namespace) or ClusterSecretStore to read from.
-    #[arg(long, value_name = "NAME")]
-    pub(crate) store: String,
-    /// Kind of --store [ESO's default: SecretStore].
-    #[arg(long, value_enum, value_name = "KIND")]
-    pub(crate) store_kind: Option<StoreKindArg>,
-    /// Path of the remote secret under the store's mount, e.g. app/db.
-    #[arg(long, value_name = "PATH")]
-    pub(crate) key: String,
+    #[command(flatten)]
+    pub(crate) remote: RemoteSecret,
     /// A property of the remote secret (a key, or a dotted path); repeat for several. None:
     /// every key of the remote secret (dataFrom.extract).
     #[arg(long, value_name = "PROPERTY")]

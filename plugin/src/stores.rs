@@ -75,22 +75,14 @@ impl Found {
                     ca.key
                 );
                 let pem = match ca.type_ {
-                    CaProviderType::Secret => {
-                        Api::<Secret>::namespaced(cluster.client.clone(), &ns)
-                            .get(&ca.name)
-                            .await
-                            .map_err(api_error)
-                            .with_context(|| format!("reading {what}"))?
-                            .data
-                            .and_then(|mut d| d.remove(&ca.key))
-                            .map(|v| v.0)
-                    }
+                    CaProviderType::Secret => get_object::<Secret>(cluster, &ns, &ca.name, &what)
+                        .await?
+                        .data
+                        .and_then(|mut d| d.remove(&ca.key))
+                        .map(|v| v.0),
                     CaProviderType::ConfigMap => {
-                        Api::<ConfigMap>::namespaced(cluster.client.clone(), &ns)
-                            .get(&ca.name)
-                            .await
-                            .map_err(api_error)
-                            .with_context(|| format!("reading {what}"))?
+                        get_object::<ConfigMap>(cluster, &ns, &ca.name, &what)
+                            .await?
                             .data
                             .and_then(|mut d| d.remove(&ca.key))
                             .map(String::into_bytes)
@@ -108,6 +100,21 @@ impl Found {
             ca_bundle,
         })
     }
+}
+
+/// A namespaced object the store points at (its CA), `what` naming it in the error.
+async fn get_object<K>(cluster: &Cluster, ns: &str, name: &str, what: &str) -> anyhow::Result<K>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    Api::<K>::namespaced(cluster.client.clone(), ns)
+        .get(name)
+        .await
+        .map_err(api_error)
+        .with_context(|| format!("reading {what}"))
 }
 
 /// The store an ExternalSecret in `namespace` would use.

@@ -26,6 +26,15 @@ use secrets_core::eso::ExternalSecret;
 use secrets_core::eso::schedule::{FORCE_SYNC, synced_version};
 use serde_json::{Value, json};
 
+/// `sync create NAME -n NS --store vault --key KEY EXTRA…`
+fn create_args<'a>(name: &'a str, ns: &'a str, key: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "sync", "create", name, "-n", ns, "--store", "vault", "--key", key,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 fn one_error_line(out: &std::process::Output, expect: &str) {
     let err = stderr(out);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -41,29 +50,25 @@ fn one_error_line(out: &std::process::Output, expect: &str) {
 #[test]
 fn sync_create_applies_exactly_the_given_fields() {
     let env = SyncEnv::start();
-    let (_, err) = env.ok(&[
-        "sync",
-        "create",
+    let (_, err) = env.ok(&create_args(
         "db",
-        "-n",
         "team",
-        "--store",
-        "vault",
-        "--key",
         "app/db",
-        "--property",
-        "password",
-        "--property",
-        "conn.user",
-        "--secret-key",
-        "db-password",
-        "--refresh",
-        "15m",
-        "--target",
-        "db-secret",
-        "--creation-policy",
-        "Orphan",
-    ]);
+        &[
+            "--property",
+            "password",
+            "--property",
+            "conn.user",
+            "--secret-key",
+            "db-password",
+            "--refresh",
+            "15m",
+            "--target",
+            "db-secret",
+            "--creation-policy",
+            "Orphan",
+        ],
+    ));
     assert!(err.contains("externalsecret team/db applied"), "{err}");
     let es = env.es("team", "db").unwrap();
     assert_eq!(
@@ -87,26 +92,14 @@ fn sync_create_applies_exactly_the_given_fields() {
     assert_eq!(managers, ["kubectl-secrets"]);
 
     // No property: the whole secret; nothing but the store and the key is written.
-    env.ok(&[
-        "sync",
-        "create",
-        "config",
-        "-n",
-        "team",
-        "--store",
-        "vault",
-        "--key",
-        "app/config",
-    ]);
+    env.ok(&create_args("config", "team", "app/config", &[]));
     assert_eq!(
         spec(&env.es("team", "config").unwrap()),
         &json!({"secretStoreRef": {"name": "vault"}, "dataFrom": [{"extract": {"key": "app/config"}}]})
     );
 
     // Applying again replaces what we applied before (server-side apply, one manager).
-    env.ok(&[
-        "sync", "create", "db", "-n", "team", "--store", "vault", "--key", "app/db",
-    ]);
+    env.ok(&create_args("db", "team", "app/db", &[]));
     assert_eq!(
         spec(&env.es("team", "db").unwrap()),
         &json!({"secretStoreRef": {"name": "vault"}, "dataFrom": [{"extract": {"key": "app/db"}}]})
@@ -163,19 +156,7 @@ fn sync_create_refuses_a_store_that_is_not_there() {
 #[test]
 fn sync_create_output_is_the_manifest_without_defaults_and_applies_nothing() {
     let env = SyncEnv::start();
-    let args = [
-        "sync",
-        "create",
-        "db",
-        "-n",
-        "team",
-        "--store",
-        "vault",
-        "--key",
-        "app/db",
-        "--property",
-        "password",
-    ];
+    let args = create_args("db", "team", "app/db", &["--property", "password"]);
     let expected = json!({
         "apiVersion": "kubectl-secrets.io/v1alpha1",
         "kind": "ExternalSecret",
@@ -262,9 +243,7 @@ fn force_sync_value(env: &SyncEnv, name: &str) -> Option<String> {
 fn sync_now_asks_the_agent_and_reports_its_answer() {
     let env = SyncEnv::start();
     for name in ["db", "broken"] {
-        env.ok(&[
-            "sync", "create", name, "-n", "team", "--store", "vault", "--key", "app/db",
-        ]);
+        env.ok(&create_args(name, "team", "app/db", &[]));
     }
 
     // Nobody answers: --wait=false returns at once, a short --timeout fails clearly.
@@ -330,39 +309,9 @@ fn sync_now_asks_the_agent_and_reports_its_answer() {
 #[test]
 fn sync_status_shows_a_table_and_json() {
     let env = SyncEnv::start();
-    env.ok(&[
-        "sync",
-        "create",
-        "db",
-        "-n",
-        "team",
-        "--store",
-        "vault",
-        "--key",
-        "app/db",
-        "--refresh",
-        "1h",
-    ]);
-    env.create(
-        "ops",
-        json!({"apiVersion": "kubectl-secrets.io/v1alpha1", "kind": "SecretStore",
-               "metadata": {"name": "vault", "namespace": "ops"},
-               "spec": {"provider": {"vault": {"server": env.bao.addr(),
-                   "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}}}}}}),
-    );
-    env.ok(&[
-        "sync",
-        "create",
-        "once",
-        "-n",
-        "ops",
-        "--store",
-        "vault",
-        "--key",
-        "app/db",
-        "--refresh",
-        "0",
-    ]);
+    env.ok(&create_args("db", "team", "app/db", &["--refresh", "1h"]));
+    env.token_store("ops", "vault", env.bao.addr());
+    env.ok(&create_args("once", "ops", "app/db", &["--refresh", "0"]));
     let now = time::OffsetDateTime::now_utc() - time::Duration::minutes(5);
     let refreshed = now
         .format(&time::format_description::well_known::Rfc3339)
@@ -562,13 +511,25 @@ fn fetch_remote_uses_only_the_persons_own_token() {
         ),
         "cannot reach vault at http://127.0.0.1:1",
     );
+    // The store's CA comes from the cluster; a missing one is named.
     env.create(
         "team",
         json!({"apiVersion": "kubectl-secrets.io/v1alpha1", "kind": "SecretStore",
-               "metadata": {"name": "in-cluster", "namespace": "team"},
-               "spec": {"provider": {"vault": {"server": "http://127.0.0.1:1",
+               "metadata": {"name": "with-ca", "namespace": "team"},
+               "spec": {"provider": {"vault": {"server": env.bao.addr(),
+                   "caProvider": {"type": "ConfigMap", "name": "vault-ca", "key": "ca.crt"},
                    "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}}}}}}),
     );
+    one_error_line(
+        &env.run(
+            &[
+                "fetch", "remote", "-n", "team", "--store", "with-ca", "--key", "app/db",
+            ],
+            &[("VAULT_TOKEN", &env.person_token)],
+        ),
+        "reading the CA of SecretStore team/with-ca (team/vault-ca key ca.crt)",
+    );
+    env.token_store("team", "in-cluster", "http://127.0.0.1:1");
     let in_cluster = [
         "fetch",
         "remote",

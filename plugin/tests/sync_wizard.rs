@@ -10,11 +10,9 @@
 
 mod common;
 
-use std::time::Duration;
-
+use common::pty;
 use common::sync::{DB_PASSWORD, SyncEnv, spec};
-use rexpect::reader::Options;
-use rexpect::session::{PtySession, spawn_with_options};
+use rexpect::session::PtySession;
 use serde_json::{Value, json};
 
 const DOWN: &str = "\x1b[B";
@@ -22,23 +20,10 @@ const DOWN: &str = "\x1b[B";
 /// The wizard in a pty, with the person's token (unless `token` says otherwise) and
 /// VAULT_ADDR pointing at the test's OpenBao.
 fn spawn(env: &SyncEnv, args: &[&str], token: &str) -> PtySession {
-    let mut command = env.command(
+    pty(env.command(
         args,
-        &[
-            ("TERM", "xterm-256color"),
-            ("VAULT_TOKEN", token),
-            ("VAULT_ADDR", env.bao.addr()),
-        ],
-    );
-    command.env("TERM", "xterm-256color");
-    let timeout = Duration::from_secs(30).as_millis() as u64;
-    spawn_with_options(
-        command,
-        Options::new()
-            .timeout_ms(Some(timeout))
-            .strip_ansi_escape_codes(true),
-    )
-    .unwrap()
+        &[("VAULT_TOKEN", token), ("VAULT_ADDR", env.bao.addr())],
+    ))
 }
 
 /// Everything the person saw.

@@ -18,14 +18,15 @@ use crate::{cluster, stores};
 
 pub(crate) fn run(global: &GlobalFlags, args: FetchRemoteArgs) -> anyhow::Result<ExitCode> {
     let credentials = Credentials::from_env()?;
-    let kind = args.store_kind.map(Into::into).unwrap_or_default();
+    let remote = &args.remote;
+    let kind = remote.store_kind.map(Into::into).unwrap_or_default();
     let (secret, source) = cluster::block_on(async {
         let cluster = cluster::connect(global).await?;
-        let store = stores::get(&cluster, kind, &args.store, &cluster.namespace).await?;
+        let store = stores::get(&cluster, kind, &remote.store, &cluster.namespace).await?;
         let coordinates = store.coordinates(&cluster).await?;
         let session =
             Session::open(coordinates, &credentials, args.vault.vault_addr.as_deref()).await?;
-        let secret = session.read(&args.key).await?;
+        let secret = session.read(&remote.key).await?;
         let source = format!(
             "{} at {} mount {} (your token from {})",
             store.describe(),

@@ -18,9 +18,9 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncCreateArgs) -> anyhow::Result<
     let es = sync_manifest::external_secret(&ExternalSecretRequest {
         name: args.name.clone(),
         namespace: namespace.clone(),
-        store: args.store.clone(),
-        store_kind: args.store_kind.map(Into::into),
-        key: args.key.clone(),
+        store: args.remote.store.clone(),
+        store_kind: args.remote.store_kind.map(Into::into),
+        key: args.remote.key.clone(),
         properties: args.property,
         secret_keys: args.secret_key,
         refresh: args.refresh,
@@ -34,15 +34,15 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncCreateArgs) -> anyhow::Result<
     }
     cluster::block_on(async {
         let cluster = cluster::connect(global).await?;
-        stores::get(&cluster, es.store_kind(), &args.store, &namespace).await?;
+        stores::get(&cluster, es.store_kind(), &args.remote.store, &namespace).await?;
         cluster::apply(&cluster, &es).await
     })?;
     eprintln!(
         "externalsecret {namespace}/{} applied: {} {} key {:?} -> Secret {}",
         args.name,
         es.store_kind().as_str(),
-        args.store,
-        args.key,
+        args.remote.store,
+        args.remote.key,
         es.target_name()
     );
     Ok(ExitCode::SUCCESS)

@@ -93,18 +93,24 @@ impl SyncEnv {
                 .await
                 .unwrap();
         });
-        env.create(
-            "team",
+        env.token_store("team", "vault", env.bao.addr());
+        env
+    }
+
+    /// A SecretStore for `server`'s `secret/` mount (KV v2) that logs in with the token in
+    /// the namespace's Secret `vault-token`.
+    pub fn token_store(&self, namespace: &str, name: &str, server: &str) {
+        self.create(
+            namespace,
             json!({
                 "apiVersion": "kubectl-secrets.io/v1alpha1", "kind": "SecretStore",
-                "metadata": {"name": "vault", "namespace": "team"},
+                "metadata": {"name": name, "namespace": namespace},
                 "spec": {"provider": {"vault": {
-                    "server": env.bao.addr(), "path": "secret", "version": "v2",
+                    "server": server, "path": "secret", "version": "v2",
                     "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}}
                 }}}
             }),
         );
-        env
     }
 
     pub fn kubeconfig(&self) -> &Path {
@@ -179,26 +185,32 @@ impl SyncEnv {
         });
     }
 
-    /// The ExternalSecret as the API server holds it, as JSON.
-    pub fn es(&self, namespace: &str, name: &str) -> Option<Value> {
+    /// A namespaced object as the API server holds it, as JSON.
+    fn get<K>(&self, namespace: &str, name: &str) -> Option<Value>
+    where
+        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + serde::Serialize
+            + std::fmt::Debug,
+    {
         self.rt.block_on(async {
-            Api::<ExternalSecret>::namespaced(self.client.clone(), namespace)
+            Api::<K>::namespaced(self.client.clone(), namespace)
                 .get_opt(name)
                 .await
                 .unwrap()
-                .map(|es| serde_json::to_value(es).unwrap())
+                .map(|o| serde_json::to_value(o).unwrap())
         })
     }
 
-    /// The SecretStore as the API server holds it, as JSON.
+    /// The ExternalSecret, as JSON.
+    pub fn es(&self, namespace: &str, name: &str) -> Option<Value> {
+        self.get::<ExternalSecret>(namespace, name)
+    }
+
+    /// The SecretStore, as JSON.
     pub fn store(&self, namespace: &str, name: &str) -> Option<Value> {
-        self.rt.block_on(async {
-            Api::<SecretStore>::namespaced(self.client.clone(), namespace)
-                .get_opt(name)
-                .await
-                .unwrap()
-                .map(|s| serde_json::to_value(s).unwrap())
-        })
+        self.get::<SecretStore>(namespace, name)
     }
 
     /// Write an ExternalSecret's status, as the agent would.
