@@ -12,7 +12,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use k8s_openapi::api::core::v1::Secret;
@@ -21,20 +21,6 @@ use secrets_core::sealed_secret::SealedSecret;
 use test_support::Cluster;
 
 use common::*;
-
-/// The plugin binary of this workspace build (`cargo test --workspace` and `cargo xtask test`
-/// build it next to this test's own directory).
-fn plugin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let plugin = dir.join("kubectl-secrets");
-    assert!(
-        plugin.exists(),
-        "{} is missing: build it with `cargo build -p kubectl-secrets` (cargo xtask test does)",
-        plugin.display()
-    );
-    plugin
-}
 
 fn run_plugin(cluster: &Cluster, cache: &Path, args: &[&str]) -> Output {
     Command::new(plugin())

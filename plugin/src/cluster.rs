@@ -31,13 +31,50 @@ pub(crate) struct Cluster {
     pub(crate) namespace: String,
 }
 
-/// Run `future` to completion on a fresh current-thread runtime.
-pub(crate) fn block_on<T>(future: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// Field manager of everything the plugin applies (server-side apply).
+pub(crate) const FIELD_MANAGER: &str = "kubectl-secrets";
+
+/// A current-thread runtime, for commands that interleave questions and API calls: a client
+/// must be used on the runtime it was built on.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(future)
+        .context("starting the async runtime")
+}
+
+/// Run `future` to completion on a fresh current-thread runtime.
+pub(crate) fn block_on<T>(future: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    runtime()?.block_on(future)
+}
+
+/// Server-side apply `object` (field manager [`FIELD_MANAGER`]) into its namespace; returns
+/// what the API server stored.
+pub(crate) async fn apply<K>(cluster: &Cluster, object: &K) -> anyhow::Result<K>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let name = object.meta().name.clone().unwrap_or_default();
+    let namespace = object.meta().namespace.clone().unwrap_or_default();
+    let api: kube::Api<K> = kube::Api::namespaced(cluster.client.clone(), &namespace);
+    api.patch(
+        &name,
+        &kube::api::PatchParams::apply(FIELD_MANAGER),
+        &kube::api::Patch::Apply(object),
+    )
+    .await
+    .map_err(api_error)
+    .with_context(|| {
+        format!(
+            "applying {} {namespace}/{name} in {}",
+            K::kind(&()),
+            cluster.describe
+        )
+    })
 }
 
 /// The kubeconfig files kubectl would read: `--kubeconfig`/`$KUBECONFIG` (colon-separated),

@@ -62,3 +62,11 @@ pub(crate) fn context_namespace(flags: &GlobalFlags) -> anyhow::Result<Option<St
         None => Ok(None),
     }
 }
+
+/// The namespace a command works in: `-n`, else the context's, else `default` (as kubectl).
+pub(crate) fn namespace(flags: &GlobalFlags) -> anyhow::Result<String> {
+    match &flags.namespace {
+        Some(ns) => Ok(ns.clone()),
+        None => Ok(context_namespace(flags)?.unwrap_or_else(|| "default".to_owned())),
+    }
+}

@@ -17,6 +17,10 @@ mod kubeconfig;
 mod output;
 mod prompt;
 mod sealing_keys;
+mod stores;
+mod sync_manifest;
+mod sync_prompt;
+mod vault_access;
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {

@@ -74,6 +74,24 @@ pub(crate) fn emit(text: &str, output_file: Option<&Path>) -> anyhow::Result<()>
     }
 }
 
+/// Manifests (`-o`, `--output-file`, `--dry-run`): rendered one after the other, to the file
+/// (atomically, then a note on stderr) or stdout.
+pub(crate) fn emit_manifests<T: Serialize>(
+    objects: &[T],
+    how: &crate::cli::ManifestOutput,
+) -> anyhow::Result<()> {
+    let format = how.format().unwrap_or_default();
+    let mut text = String::new();
+    for object in objects {
+        text.push_str(&render(object, format)?);
+    }
+    emit(&text, how.output_file.as_deref())?;
+    if let Some(path) = &how.output_file {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
 /// A closed pipe downstream (`| head`) is not an error worth reporting.
 pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
@@ -84,22 +102,103 @@ pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// A kubectl-style table: columns padded to their widest cell, three spaces apart, no
-/// trailing blanks. The first row is the header.
-pub(crate) fn table<const N: usize>(rows: &[[String; N]]) -> String {
-    let mut widths = [0usize; N];
+/// trailing blanks. The first row is the header; rows may be arrays or vectors.
+pub(crate) fn table<R: AsRef<[String]>>(rows: &[R]) -> String {
+    let columns = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
+    let mut widths = vec![0usize; columns];
     for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
+        for (width, cell) in widths.iter_mut().zip(row.as_ref()) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let mut out = String::new();
     for row in rows {
         let mut line = String::new();
-        for (cell, width) in row.iter().zip(widths) {
+        for (cell, width) in row.as_ref().iter().zip(&widths) {
             line.push_str(&format!("{cell:<width$}   "));
         }
         out.push_str(line.trim_end());
         out.push('\n');
     }
     out
+}
+
+/// kubectl's short age: `42s`, `5m`, `3h`, `12d`.
+pub(crate) fn age(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    match seconds {
+        s if s < 120 => format!("{s}s"),
+        s if s < 2 * 3600 => format!("{}m", s / 60),
+        s if s < 2 * 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// One secret value on stdout: with `reveal` the raw bytes (for piping) after a warning on
+/// stderr, else only its key and size.
+pub(crate) fn emit_value(key: &str, value: &[u8], reveal: bool) -> anyhow::Result<()> {
+    if reveal {
+        eprintln!("warning: printing a secret value");
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(value)?;
+        stdout.flush()?;
+    } else {
+        println!("{key}\t{} bytes", value.len());
+    }
+    Ok(())
+}
+
+/// What a secret holds, on stdout: KEY and SIZE per key, and VALUE (escaped) only with
+/// `reveal`, after a warning on stderr. The rendered text is zeroized.
+pub(crate) fn emit_entries<'a>(
+    entries: impl Iterator<Item = (&'a str, &'a [u8])> + Clone,
+    reveal: bool,
+) -> anyhow::Result<()> {
+    let width = entries
+        .clone()
+        .map(|(k, _)| k.len())
+        .max()
+        .unwrap_or(3)
+        .max(3);
+    let mut out = Zeroizing::new(String::new());
+    if reveal {
+        eprintln!("warning: the output holds plaintext secret values; do not share it");
+        out.push_str(&format!("{:<width$}  {:>8}  VALUE\n", "KEY", "SIZE"));
+    } else {
+        out.push_str(&format!("{:<width$}  {:>8}\n", "KEY", "SIZE"));
+    }
+    for (key, value) in entries {
+        let size = format!("{}B", value.len());
+        if reveal {
+            let shown = String::from_utf8_lossy(value);
+            out.push_str(&format!(
+                "{key:<width$}  {size:>8}  {}\n",
+                shown.escape_debug()
+            ));
+        } else {
+            out.push_str(&format!("{key:<width$}  {size:>8}\n"));
+        }
+    }
+    emit(&out, None)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ages_read_like_kubectl() {
+        assert_eq!(super::age(5), "5s");
+        assert_eq!(super::age(300), "5m");
+        assert_eq!(super::age(3 * 3600), "3h");
+        assert_eq!(super::age(5 * 86_400), "5d");
+        assert_eq!(super::age(-3), "0s");
+    }
+
+    #[test]
+    fn tables_pad_columns_and_trim_lines() {
+        let rows = vec![
+            vec!["NAME".to_owned(), "READY".to_owned()],
+            vec!["a-long-name".to_owned(), String::new()],
+        ];
+        assert_eq!(super::table(&rows), "NAME          READY\na-long-name\n");
+    }
 }

@@ -95,6 +95,8 @@ fn fixtures() -> Fixtures {
         "configmap.yaml",
         b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
     );
+    // A home directory without ~/.vault-token.
+    std::fs::create_dir(dir.path().join("empty-home")).unwrap();
     Fixtures { dir }
 }
 
@@ -158,6 +160,13 @@ fn cases(f: &Fixtures) -> Vec<Case> {
         expect,
     };
     let good = "kind: Secret\nmetadata: {name: x, namespace: ns}\nstringData: {k: v}\n";
+    let sync_create = |extra: &[&'static str]| {
+        let mut args = vec![
+            "sync", "create", "db", "-n", "team", "--store", "vault", "--key", "app/db",
+        ];
+        args.extend_from_slice(extra);
+        args
+    };
     vec![
         with("malformed yaml", seal(&[]), "invalid YAML").stdin("kind: Secret\nmetadata: [\n"),
         with("malformed json", seal(&[]), "invalid JSON").stdin("{\"kind\": \"Secret\", "),
@@ -555,6 +564,78 @@ fn cases(f: &Fixtures) -> Vec<Case> {
             "fetch cert without kubeconfig",
             &["fetch", "cert"],
             "no kubeconfig found",
+        ),
+        case(
+            "sync create bad duration",
+            &sync_create(&["--refresh", "1d"]),
+            "spec.refreshInterval: duration \"1d\" has unknown unit \"d\"",
+        ),
+        case(
+            "sync create bad secret key",
+            &sync_create(&["--property", "password", "--secret-key", "bad key"]),
+            "spec.data[0].secretKey \"bad key\" must match",
+        ),
+        case(
+            "sync create two keys for one property",
+            &sync_create(&["--property", "p", "--secret-key", "a", "--secret-key", "b"]),
+            "at most one Secret key per property",
+        ),
+        case(
+            "sync create bad name",
+            &[
+                "sync", "create", "Bad_Name", "--store", "s", "--key", "k", "-o", "yaml",
+            ],
+            "checking the ExternalSecret's name",
+        ),
+        case(
+            "sync create without store",
+            &["sync", "create", "db", "--key", "app/db"],
+            "required arguments were not provided: --store <NAME>",
+        ),
+        case(
+            "sync create bad store kind",
+            &sync_create(&["--store-kind", "Cluster"]),
+            "invalid value 'Cluster' for '--store-kind <KIND>'",
+        ),
+        case(
+            "sync create bad creation policy",
+            &sync_create(&["--creation-policy", "owner"]),
+            "[possible values: Owner, Orphan, Merge, None]",
+        ),
+        case(
+            "sync wizard unattended",
+            &["sync"],
+            "`sync` alone is a wizard for a person at a terminal: pass `sync create NAME",
+        ),
+        case(
+            "sync now bad timeout",
+            &["sync", "now", "db", "--timeout", "soon"],
+            "--timeout: duration \"soon\"",
+        ),
+        case(
+            "sync status name and -A",
+            &["sync", "status", "db", "-A"],
+            "cannot be used with",
+        ),
+        with(
+            "fetch remote without credentials",
+            vec![
+                "fetch".into(),
+                "remote".into(),
+                "--store".into(),
+                "vault".into(),
+                "--key".into(),
+                "app/db".into(),
+            ],
+            "no vault token of yours: not in VAULT_TOKEN or BAO_TOKEN, nor in",
+        )
+        .env("HOME", f.p("empty-home"))
+        .env("VAULT_TOKEN", String::new())
+        .env("BAO_TOKEN", String::new()),
+        case(
+            "fetch remote without key",
+            &["fetch", "remote", "--store", "vault"],
+            "--key <PATH>",
         ),
         case(
             "unknown subcommand",

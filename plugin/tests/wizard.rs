@@ -9,11 +9,9 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
 use common::*;
-use rexpect::reader::Options;
-use rexpect::session::{PtySession, spawn_with_options};
+use rexpect::session::PtySession;
 
 const DOWN: &str = "\x1b[B";
 
@@ -21,17 +19,9 @@ fn spawn(args: &[&str]) -> PtySession {
     let mut command = Command::new(BIN);
     command
         .args(args)
-        .env("TERM", "xterm-256color")
         .env("KUBECONFIG", "/nonexistent/kubeconfig")
         .env_remove("KUBECTL_SECRETS_CERT");
-    let timeout = Duration::from_secs(30).as_millis() as u64;
-    spawn_with_options(
-        command,
-        Options::new()
-            .timeout_ms(Some(timeout))
-            .strip_ansi_escape_codes(true),
-    )
-    .unwrap()
+    pty(command)
 }
 
 #[test]

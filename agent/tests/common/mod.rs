@@ -20,6 +20,20 @@ use test_support::Cluster;
 
 pub mod sync;
 
+/// The plugin binary of this workspace build (`cargo test --workspace` and `cargo xtask test`
+/// build it next to this test's own directory).
+pub fn plugin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(std::path::Path::parent).unwrap();
+    let plugin = dir.join("kubectl-secrets");
+    assert!(
+        plugin.exists(),
+        "{} is missing: build it with `cargo build -p kubectl-secrets` (cargo xtask test does)",
+        plugin.display()
+    );
+    plugin
+}
+
 pub const PASSWORD: &str = "correct-horse-battery-staple";
 
 pub struct Agent {

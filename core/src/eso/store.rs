@@ -275,6 +275,17 @@ impl VaultProvider {
     }
 }
 
+#[cfg(feature = "vault")]
+impl From<KvVersion> for crate::vault::KvVersion {
+    /// The client's name for the same engine version.
+    fn from(version: KvVersion) -> Self {
+        match version {
+            KvVersion::V1 => crate::vault::KvVersion::V1,
+            KvVersion::V2 => crate::vault::KvVersion::V2,
+        }
+    }
+}
+
 impl From<ClusterSecretStore> for SecretStore {
     /// View a cluster store through the shared spec (the object stays cluster-scoped).
     fn from(c: ClusterSecretStore) -> Self {

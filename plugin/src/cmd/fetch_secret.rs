@@ -10,11 +10,10 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use zeroize::Zeroizing;
 
 use crate::cli::{FetchSecretArgs, GlobalFlags};
 use crate::cluster::{self, api_error};
-use crate::output::emit;
+use crate::output::{emit_entries, emit_value};
 
 pub(crate) fn run(global: &GlobalFlags, args: FetchSecretArgs) -> anyhow::Result<ExitCode> {
     let (secret, namespace) = cluster::block_on(async {
@@ -43,14 +42,7 @@ pub(crate) fn run(global: &GlobalFlags, args: FetchSecretArgs) -> anyhow::Result
                 keys.join(", ")
             );
         };
-        if args.reveal {
-            eprintln!("warning: printing a secret value");
-            let mut stdout = std::io::stdout().lock();
-            std::io::Write::write_all(&mut stdout, &value.0)?;
-            std::io::Write::flush(&mut stdout)?;
-        } else {
-            println!("{key}\t{} bytes", value.0.len());
-        }
+        emit_value(key, &value.0, args.reveal)?;
         return Ok(ExitCode::SUCCESS);
     }
     let type_ = secret.type_.as_deref().unwrap_or("Opaque");
@@ -59,26 +51,9 @@ pub(crate) fn run(global: &GlobalFlags, args: FetchSecretArgs) -> anyhow::Result
         args.name,
         data.len()
     );
-    let width = data.keys().map(String::len).max().unwrap_or(3).max(3);
-    let mut out = Zeroizing::new(String::new());
-    if args.reveal {
-        eprintln!("warning: the output holds plaintext secret values; do not share it");
-        out.push_str(&format!("{:<width$}  {:>8}  VALUE\n", "KEY", "SIZE"));
-    } else {
-        out.push_str(&format!("{:<width$}  {:>8}\n", "KEY", "SIZE"));
-    }
-    for (key, value) in &data {
-        let size = format!("{}B", value.0.len());
-        if args.reveal {
-            let shown = String::from_utf8_lossy(&value.0);
-            out.push_str(&format!(
-                "{key:<width$}  {size:>8}  {}\n",
-                shown.escape_debug()
-            ));
-        } else {
-            out.push_str(&format!("{key:<width$}  {size:>8}\n"));
-        }
-    }
-    emit(&out, None)?;
+    emit_entries(
+        data.iter().map(|(k, v)| (k.as_str(), v.0.as_slice())),
+        args.reveal,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,9 +4,10 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, FetchCommand, KeysCommand};
+use crate::cli::{Cli, Command, FetchCommand, KeysCommand, SyncCommand};
 
 mod fetch_cert;
+mod fetch_remote;
 mod fetch_secret;
 mod keys;
 mod keys_backup;
@@ -16,6 +17,10 @@ mod keys_rotate;
 mod reseal;
 mod seal;
 mod status;
+mod sync;
+mod sync_create;
+mod sync_now;
+mod sync_status;
 mod unseal;
 mod verify;
 
@@ -28,11 +33,18 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => verify::run(global, args),
         Command::Fetch(FetchCommand::Cert(args)) => fetch_cert::run(global, args),
         Command::Fetch(FetchCommand::Secret(args)) => fetch_secret::run(global, args),
+        Command::Fetch(FetchCommand::Remote(args)) => fetch_remote::run(global, args),
         Command::Status(args) => status::run(global, args),
         Command::Keys(KeysCommand::Generate(args)) => keys::generate(args),
         Command::Keys(KeysCommand::List) => keys_list::run(global),
         Command::Keys(KeysCommand::Rotate) => keys_rotate::run(global),
         Command::Keys(KeysCommand::Backup(args)) => keys_backup::run(global, args),
         Command::Keys(KeysCommand::Restore(args)) => keys_restore::run(global, args),
+        Command::Sync(args) => match args.command {
+            None => sync::run(global, args),
+            Some(SyncCommand::Create(create)) => sync_create::run(global, create),
+            Some(SyncCommand::Now(now)) => sync_now::run(global, now),
+            Some(SyncCommand::Status(status)) => sync_status::run(global, status),
+        },
     }
 }

@@ -226,10 +226,7 @@ fn merge(
 
 /// The attended path: ask for everything, show a summary without values, then seal.
 fn wizard(global: &GlobalFlags, args: SealArgs) -> anyhow::Result<ExitCode> {
-    let default_ns = match &global.namespace {
-        Some(ns) => ns.clone(),
-        None => kubeconfig::context_namespace(global)?.unwrap_or_else(|| "default".to_owned()),
-    };
+    let default_ns = kubeconfig::namespace(global)?;
     let answers = prompt::seal_wizard(&prompt::SealDefaults {
         name: args.name.clone(),
         namespace: default_ns,

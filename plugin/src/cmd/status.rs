@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use crate::cli::{GlobalFlags, StatusArgs};
 use crate::cluster::{self, Cluster, api_error, is_not_found};
-use crate::output::{emit, table};
+use crate::output::{age, emit, table};
 
 /// Annotation the agent writes on each Secret it made: the key that opened it.
 const KEY_FINGERPRINT: &str = "kubectl-secrets.io/key-fingerprint";
@@ -216,27 +216,4 @@ async fn fingerprints(
             ))
         })
         .collect())
-}
-
-/// kubectl's short age: `42s`, `5m`, `3h`, `12d`.
-fn age(seconds: i64) -> String {
-    let seconds = seconds.max(0);
-    match seconds {
-        s if s < 120 => format!("{s}s"),
-        s if s < 2 * 3600 => format!("{}m", s / 60),
-        s if s < 2 * 86_400 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn ages_read_like_kubectl() {
-        assert_eq!(super::age(5), "5s");
-        assert_eq!(super::age(300), "5m");
-        assert_eq!(super::age(3 * 3600), "3h");
-        assert_eq!(super::age(5 * 86_400), "5d");
-        assert_eq!(super::age(-3), "0s");
-    }
 }

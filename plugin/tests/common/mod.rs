@@ -12,6 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 pub mod fake_agent;
+pub mod sync;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_kubectl-secrets");
 
@@ -92,6 +93,20 @@ pub fn run_env(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Out
         let _ = pipe.write_all(input);
     }
     child.wait_with_output().unwrap()
+}
+
+/// `command` in a pseudo-terminal, as a person would run it: 30 s per expectation, ANSI
+/// escapes stripped from what is read.
+pub fn pty(mut command: Command) -> rexpect::session::PtySession {
+    command.env("TERM", "xterm-256color");
+    let timeout = std::time::Duration::from_secs(30).as_millis() as u64;
+    rexpect::session::spawn_with_options(
+        command,
+        rexpect::reader::Options::new()
+            .timeout_ms(Some(timeout))
+            .strip_ansi_escape_codes(true),
+    )
+    .unwrap()
 }
 
 pub fn stdout(out: &Output) -> String {

@@ -1,0 +1,196 @@
+//! `sync` with no subcommand: the wizard, for a person at a terminal.
+//!
+//! Flow: the person's Vault token (checked first: browsing needs it) → connect (one runtime
+//! for the whole conversation: a client lives on the runtime that built it) → namespace →
+//! stores listed from the cluster → pick one, or answer for a new SecretStore → log in to its
+//! Vault with the person's token → browse the mount with `kv_list` (folders end in `/`) → read
+//! the chosen secret for its key names only → every key (`dataFrom.extract`) or chosen keys
+//! with their Secret keys → names and refresh interval → `sync_manifest` builds and checks →
+//! summary without values → apply (the new store first, server-side apply) or, with
+//! `-o`/`--output-file`/`--dry-run`, write the manifests.
+//!
+//! `--yes` or no terminal: never asks; fails naming `sync create`'s flags.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use dialoguer::theme::ColorfulTheme;
+use secrets_core::eso::store::StoreKind;
+use tokio::runtime::Runtime;
+
+use crate::cli::{GlobalFlags, SyncArgs};
+use crate::output::emit_manifests;
+use crate::sync_manifest::{self, ExternalSecretRequest};
+use crate::sync_prompt::{self as ask, Browse};
+use crate::vault_access::{self, Coordinates, Credentials, Session};
+use crate::{cluster, prompt, stores};
+
+pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCode> {
+    if !prompt::attended(global.yes) {
+        bail!(
+            "`sync` alone is a wizard for a person at a terminal: pass `sync create NAME --store \
+             STORE --key PATH [--property P]… [--secret-key K]… [--refresh 1h]` (or use `sync \
+             now NAME`, `sync status`)"
+        );
+    }
+    let credentials = Credentials::from_env()?;
+    let rt = cluster::runtime()?;
+    let cluster = rt.block_on(cluster::connect(global))?;
+    let theme = ColorfulTheme::default();
+    eprintln!(
+        "Syncing a secret from Vault / OpenBao into a Kubernetes Secret. You browse with your own \
+         token (from {}); values are never shown.",
+        credentials.source()
+    );
+    let namespace = ask::namespace(&theme, cluster.namespace.clone())?;
+    let found = rt.block_on(stores::list(&cluster, &namespace))?;
+    let (kind, store_name, new_store, coordinates) = match ask::choose_store(&theme, &found)? {
+        Some(index) => {
+            let store = &found[index];
+            let coordinates = rt.block_on(store.coordinates(&cluster))?;
+            (store.kind, store.name.clone(), None, coordinates)
+        }
+        None => {
+            let request = ask::new_store(
+                &theme,
+                &namespace,
+                vault_access::default_addr(),
+                vault_access::default_namespace(),
+            )?;
+            let store = sync_manifest::secret_store(&request)?;
+            let coordinates = Coordinates {
+                server: request.server.clone(),
+                mount: request.mount.clone(),
+                engine: request.version.into(),
+                namespace: request.vault_namespace.clone(),
+                ca_bundle: None,
+            };
+            (
+                StoreKind::SecretStore,
+                request.name,
+                Some(store),
+                coordinates,
+            )
+        }
+    };
+    let session = rt.block_on(Session::open(
+        coordinates,
+        &credentials,
+        args.vault.vault_addr.as_deref(),
+    ))?;
+    let key = browse(&rt, &theme, &session)?;
+    let pairs = match rt.block_on(session.read(&key)) {
+        Ok(secret) => {
+            let keys: Vec<String> = secret.keys().map(str::to_owned).collect();
+            drop(secret);
+            ask::choose_properties(&theme, &keys)?
+        }
+        Err(err) => {
+            eprintln!("Cannot read {key} with your token ({err:#}); type the properties instead.");
+            ask::type_properties(&theme)?
+        }
+    };
+    let naming = ask::naming(&theme, ask::name_from_path(&key))?;
+    let (properties, secret_keys) = pairs.into_iter().unzip();
+    let es = sync_manifest::external_secret(&ExternalSecretRequest {
+        name: naming.name.clone(),
+        namespace: namespace.clone(),
+        store: store_name.clone(),
+        store_kind: (kind != StoreKind::SecretStore).then_some(kind),
+        key: key.clone(),
+        properties,
+        secret_keys,
+        refresh: naming.refresh.clone(),
+        target: naming.target.clone(),
+        ..ExternalSecretRequest::default()
+    })?;
+
+    eprintln!(
+        "\nAbout to {}:",
+        if args.manifest.format().is_some() {
+            "write"
+        } else {
+            "apply"
+        }
+    );
+    if new_store.is_some() {
+        eprintln!("  SecretStore     {namespace}/{store_name} (new)");
+    }
+    eprintln!("  ExternalSecret  {namespace}/{}", naming.name);
+    eprintln!("  store           {} {store_name}", kind.as_str());
+    eprintln!("  remote secret   {key} under mount {}", session.mount());
+    if es.spec.data.is_empty() {
+        eprintln!("  keys            every key of the remote secret");
+    }
+    for item in &es.spec.data {
+        let property = item.remote_ref.property.as_deref().unwrap_or_default();
+        eprintln!("  key             {property} -> {}", item.secret_key);
+    }
+    eprintln!("  Secret          {namespace}/{}", es.target_name());
+    eprintln!(
+        "  refresh         {}",
+        naming.refresh.as_deref().unwrap_or(ask::DEFAULT_REFRESH)
+    );
+    let question = if args.manifest.format().is_some() {
+        "Write the manifests?"
+    } else {
+        "Apply to the cluster?"
+    };
+    if !ask::confirm(&theme, question)? {
+        bail!("cancelled: nothing was applied or written");
+    }
+    if args.manifest.format().is_some() {
+        let mut docs = Vec::new();
+        if let Some(store) = &new_store {
+            docs.push(serde_json::to_value(store)?);
+        }
+        docs.push(serde_json::to_value(&es)?);
+        emit_manifests(&docs, &args.manifest)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    rt.block_on(async {
+        if let Some(store) = &new_store {
+            cluster::apply(&cluster, store).await?;
+            eprintln!("secretstore {namespace}/{store_name} applied");
+        }
+        cluster::apply(&cluster, &es).await
+    })?;
+    eprintln!(
+        "externalsecret {namespace}/{} applied; follow it with `kubectl secrets sync status {}`",
+        naming.name, naming.name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Walk the mount folder by folder until the person picks a secret (or types its path, when
+/// listing is not allowed or finds nothing).
+fn browse(rt: &Runtime, theme: &ColorfulTheme, session: &Session) -> anyhow::Result<String> {
+    let mut prefix = String::new();
+    loop {
+        let location = format!("{}/{prefix}", session.mount());
+        match rt.block_on(session.list(&prefix)) {
+            Ok(entries) if !entries.is_empty() => {
+                match ask::browse(theme, &location, prefix.is_empty(), &entries)? {
+                    Browse::Into(folder) => prefix.push_str(&folder),
+                    Browse::Up => {
+                        let trimmed = prefix.trim_end_matches('/');
+                        prefix = match trimmed.rfind('/') {
+                            Some(at) => trimmed[..=at].to_owned(),
+                            None => String::new(),
+                        };
+                    }
+                    Browse::Pick(secret) => return Ok(format!("{prefix}{secret}")),
+                    Browse::Type => return ask::type_path(theme, session.mount()),
+                }
+            }
+            Ok(_) => {
+                eprintln!("Nothing under {location}.");
+                return ask::type_path(theme, session.mount());
+            }
+            Err(err) => {
+                eprintln!("Cannot list {location} with your token ({err}).");
+                return ask::type_path(theme, session.mount());
+            }
+        }
+    }
+}
