@@ -146,7 +146,14 @@ impl Install {
             ],
             vec!["get", "events", "-n", ns, "--sort-by=.lastTimestamp"],
             vec!["get", "sealedsecrets", "-n", ns, "-o", "wide"],
-            vec!["get", "secretstores,externalsecrets", "-n", ns, "-o", "wide"],
+            vec![
+                "get",
+                "secretstores,externalsecrets",
+                "-n",
+                ns,
+                "-o",
+                "wide",
+            ],
         ] {
             let out = self.kubectl(&args);
             eprintln!(
