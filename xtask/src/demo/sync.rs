@@ -195,6 +195,10 @@ pub(super) fn run(demo: &Demo, guard: &mut Guard) -> anyhow::Result<()> {
             &["get", "secretstores,externalsecrets", "-n", "demo"]
         )?
     );
+    print!(
+        "{}",
+        demo.run("kubectl-secrets", &["sync", "status", "-n", "demo"])?
+    );
     let first = demo.run(
         "kubectl-secrets",
         &["fetch", "secret", "billing-db", "-n", "demo"],
@@ -203,18 +207,13 @@ pub(super) fn run(demo: &Demo, guard: &mut Guard) -> anyhow::Result<()> {
 
     step("9. the password changes in OpenBao; a forced sync brings it in");
     put(ROTATED)?;
-    demo.run(
-        "kubectl",
-        &[
-            "annotate",
-            "externalsecret",
-            "billing-db",
-            "-n",
-            "demo",
-            "--overwrite",
-            "kubectl-secrets.io/force-sync=demo-1",
-        ],
-    )?;
+    print!(
+        "{}",
+        demo.run(
+            "kubectl-secrets",
+            &["sync", "now", "billing-db", "-n", "demo"]
+        )?
+    );
     let want = format!("postgres://billing-app:{ROTATED}@db:5432/billing").len();
     demo.wait("the Secret to follow OpenBao", || {
         demo.command("kubectl-secrets")
