@@ -233,10 +233,12 @@ async fn reconcile_inner<K: Kind>(obj: &K, ctx: &Context) -> Result<Outcome, Err
     let name = obj.name_any();
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     // read
-    let existing = secrets
-        .get_opt(&name)
-        .await
-        .map_err(Error::api("reading the Secret"))?;
+    let existing = crate::wipe::Wiped(
+        secrets
+            .get_opt(&name)
+            .await
+            .map_err(Error::api("reading the Secret"))?,
+    );
     let keys = ctx.keys.borrow().clone();
     let owner = Owner {
         api_version: K::api_version(&()).into_owned(),

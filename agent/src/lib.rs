@@ -15,6 +15,7 @@ pub mod leader;
 pub mod metrics;
 pub mod sync;
 pub mod telemetry;
+pub mod wipe;
 
 use std::sync::Arc;
 use std::time::Duration;

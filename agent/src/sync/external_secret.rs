@@ -99,10 +99,12 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
     let target = es.target_name().to_owned();
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     // read
-    let existing = secrets
-        .get_opt(&target)
-        .await
-        .map_err(Error::api("reading the target Secret"))?;
+    let existing = crate::wipe::Wiped(
+        secrets
+            .get_opt(&target)
+            .await
+            .map_err(Error::api("reading the target Secret"))?,
+    );
     let policy = es.creation_policy();
     let writes = matches!(policy, CreationPolicy::Owner | CreationPolicy::Orphan);
     let last_read = es
@@ -118,7 +120,7 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
             .unwrap_or(Duration::ZERO)
     });
     let mut due = schedule::due(es, interval, since_read, writes && existing.is_none());
-    if let (Due::Later(_), Some(secret)) = (due, &existing)
+    if let (Due::Later(_), Some(secret)) = (due, &*existing)
         && ctx.drifted(&namespace, &target, secret)
     {
         due = Due::Repair;
@@ -189,7 +191,7 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
     };
     let message = match decision {
         Decision::UpToDate => {
-            if let Some(s) = &existing {
+            if let Some(s) = &*existing {
                 ctx.remember(&namespace, &target, s);
             }
             "secret synced"
