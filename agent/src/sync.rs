@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::ResourceExt as _;
 use kube::api::Api;
@@ -139,6 +139,32 @@ fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, String>)
     labels_ok && exprs_ok
 }
 
+/// A reflector cache of every `K` and the future that keeps it filled.
+fn cache<K>(
+    client: &kube::Client,
+) -> (
+    reflector::Store<K>,
+    impl std::future::Future<Output = ()> + use<K>,
+)
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store::<K>();
+    let stream = reflector::reflector(
+        writer,
+        watcher(Api::<K>::all(client.clone()), watcher::Config::default()),
+    )
+    .default_backoff()
+    .for_each(|_| async {});
+    (reader, stream)
+}
+
 /// Run the sync controllers until the future is dropped.
 pub async fn run(
     client: kube::Client,
@@ -146,26 +172,9 @@ pub async fn run(
     instance: String,
     settings: Settings,
 ) {
-    let (ss_reader, ss_writer) = reflector::store::<SecretStore>();
-    let (css_reader, css_writer) = reflector::store::<ClusterSecretStore>();
-    let ss_stream = reflector::reflector(
-        ss_writer,
-        watcher(
-            Api::<SecretStore>::all(client.clone()),
-            watcher::Config::default(),
-        ),
-    )
-    .default_backoff()
-    .for_each(|_| async {});
-    let css_stream = reflector::reflector(
-        css_writer,
-        watcher(
-            Api::<ClusterSecretStore>::all(client.clone()),
-            watcher::Config::default(),
-        ),
-    )
-    .default_backoff()
-    .for_each(|_| async {});
+    let (ss_reader, ss_stream) = cache::<SecretStore>(&client);
+    let (css_reader, css_stream) = cache::<ClusterSecretStore>(&client);
+    let (ns_reader, ns_stream) = cache::<Namespace>(&client);
     let observer_metrics = metrics.clone();
     let observer: secrets_core::vault::Observer = Arc::new(move |call, outcome| {
         observer_metrics.provider_call("vault", call.as_str(), outcome.as_str())
@@ -177,8 +186,11 @@ pub async fn run(
     let ctx = Arc::new(Context {
         stores: stores::Stores::new(
             client.clone(),
-            ss_reader.clone(),
-            css_reader.clone(),
+            stores::Caches {
+                secret_stores: ss_reader,
+                cluster_stores: css_reader,
+                namespaces: ns_reader,
+            },
             observer,
             settings.store_rate,
             settings.provider_timeout,
@@ -264,9 +276,8 @@ pub async fn run(
     )
     .for_each(|_| async {});
     // The reflectors feed `Stores`; the controllers' own watches only requeue.
-    futures::future::join5(
-        ss_stream,
-        css_stream,
+    futures::future::join4(
+        futures::future::join3(ss_stream, css_stream, ns_stream),
         es_controller,
         ss_controller,
         css_controller,

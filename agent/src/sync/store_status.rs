@@ -84,7 +84,8 @@ pub(super) async fn reconcile<S: StoreObject>(
         return Ok(Action::await_change());
     }
     let spec = store.spec();
-    let result = match ctx.stores.session(&key, spec).await {
+    let version = super::stores::version(store.meta());
+    let result = match ctx.stores.session(&key, spec, &version).await {
         Ok(session) => session.validate().await,
         Err(err) => Err(err),
     };

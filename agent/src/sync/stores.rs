@@ -117,7 +117,8 @@ enum Auth {
 pub(super) struct Session {
     /// The store.
     pub(super) key: StoreKey,
-    spec_hash: String,
+    /// The store's uid and generation it was made from.
+    version: String,
     client: VaultClient,
     mount: String,
     engine: vault::KvVersion,
@@ -309,11 +310,31 @@ impl Session {
     }
 }
 
+/// The reflector caches sessions are made from.
+pub(super) struct Caches {
+    /// SecretStores.
+    pub(super) secret_stores: Store<SecretStore>,
+    /// ClusterSecretStores.
+    pub(super) cluster_stores: Store<ClusterSecretStore>,
+    /// Namespaces (their labels, for ClusterSecretStore conditions).
+    pub(super) namespaces: Store<Namespace>,
+}
+
+/// What identifies one edit of a store: its uid and generation.
+pub(super) fn version(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    format!(
+        "{}/{}",
+        meta.uid.as_deref().unwrap_or_default(),
+        meta.generation.unwrap_or_default()
+    )
+}
+
 /// All sessions, and the caches of stores they are made from.
 pub(super) struct Stores {
     kube: kube::Client,
     secret_stores: Store<SecretStore>,
     cluster_stores: Store<ClusterSecretStore>,
+    namespaces: Store<Namespace>,
     sessions: Mutex<HashMap<StoreKey, Arc<Session>>>,
     observer: Observer,
     rate: u32,
@@ -324,16 +345,16 @@ impl Stores {
     /// Sessions over these reflector caches; `rate` reads per second per store.
     pub(super) fn new(
         kube: kube::Client,
-        secret_stores: Store<SecretStore>,
-        cluster_stores: Store<ClusterSecretStore>,
+        caches: Caches,
         observer: Observer,
         rate: u32,
         timeout: Duration,
     ) -> Stores {
         Stores {
             kube,
-            secret_stores,
-            cluster_stores,
+            secret_stores: caches.secret_stores,
+            cluster_stores: caches.cluster_stores,
+            namespaces: caches.namespaces,
             sessions: Mutex::new(HashMap::new()),
             observer,
             rate,
@@ -341,17 +362,17 @@ impl Stores {
         }
     }
 
-    /// The spec of a store, from the cache.
-    pub(super) fn spec(&self, key: &StoreKey) -> Option<SecretStoreSpec> {
+    /// The spec of a store and its version (uid and generation), from the cache.
+    pub(super) fn spec(&self, key: &StoreKey) -> Option<(SecretStoreSpec, String)> {
         match key.kind {
             StoreKind::SecretStore => self
                 .secret_stores
                 .get(&ObjectRef::new(&key.name).within(&key.namespace))
-                .map(|s| s.spec.clone()),
+                .map(|s| (s.spec.clone(), version(&s.metadata))),
             StoreKind::ClusterSecretStore => self
                 .cluster_stores
                 .get(&ObjectRef::new(&key.name))
-                .map(|s| s.spec.inner.clone()),
+                .map(|s| (s.spec.inner.clone(), version(&s.metadata))),
         }
     }
 
@@ -371,7 +392,7 @@ impl Stores {
             },
             name: name.to_owned(),
         };
-        let spec = self.spec(&key).ok_or_else(|| StoreError::NotFound {
+        let (spec, version) = self.spec(&key).ok_or_else(|| StoreError::NotFound {
             kind: kind.as_str(),
             name: name.to_owned(),
             where_: if kind == StoreKind::SecretStore {
@@ -380,48 +401,31 @@ impl Stores {
                 String::new()
             },
         })?;
-        if kind == StoreKind::ClusterSecretStore
-            && !self.namespace_allowed(&spec, namespace).await?
-        {
+        if kind == StoreKind::ClusterSecretStore && !self.namespace_allowed(&spec, namespace) {
             return Err(StoreError::NamespaceNotAllowed {
                 name: name.to_owned(),
                 namespace: namespace.to_owned(),
             });
         }
-        self.session(&key, &spec).await
+        self.session(&key, &spec, &version).await
     }
 
-    async fn namespace_allowed(
-        &self,
-        spec: &SecretStoreSpec,
-        namespace: &str,
-    ) -> Result<bool, StoreError> {
+    fn namespace_allowed(&self, spec: &SecretStoreSpec, namespace: &str) -> bool {
         let Some(conditions) = &spec.conditions else {
-            return Ok(true);
+            return true;
         };
-        let mut labels = None;
-        for c in conditions {
-            if c.namespaces.iter().flatten().any(|n| n == namespace) {
-                return Ok(true);
-            }
-            if let Some(selector) = &c.namespace_selector {
-                if labels.is_none() {
-                    let ns = Api::<Namespace>::all(self.kube.clone())
-                        .get_opt(namespace)
-                        .await
-                        .map_err(|e| StoreError::Credentials {
-                            doing: format!("reading namespace {namespace:?}"),
-                            cause: e.to_string(),
-                        })?;
-                    labels = Some(ns.and_then(|n| n.metadata.labels).unwrap_or_default());
-                }
-                if super::selector_matches(selector, labels.as_ref().unwrap_or(&Default::default()))
-                {
-                    return Ok(true);
-                }
-            }
-        }
-        Ok(false)
+        // Labels from the namespace cache: no API call per reconcile.
+        let labels = self
+            .namespaces
+            .get(&ObjectRef::new(namespace))
+            .and_then(|n| n.metadata.labels.clone())
+            .unwrap_or_default();
+        conditions.iter().any(|c| {
+            c.namespaces.iter().flatten().any(|n| n == namespace)
+                || c.namespace_selector
+                    .as_ref()
+                    .is_some_and(|selector| super::selector_matches(selector, &labels))
+        })
     }
 
     /// The session for a store spec, made (or remade after an edit) as needed.
@@ -429,7 +433,16 @@ impl Stores {
         &self,
         key: &StoreKey,
         spec: &SecretStoreSpec,
+        version: &str,
     ) -> Result<Arc<Session>, StoreError> {
+        let replaced = {
+            let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            match sessions.get(key) {
+                // The hot path: the store has not changed since its session was made.
+                Some(s) if s.version == version => return Ok(s.clone()),
+                other => other.cloned(),
+            }
+        };
         let kind = key.kind.as_str();
         let problems = validate::store(spec, key.kind == StoreKind::ClusterSecretStore);
         if !problems.is_empty() {
@@ -439,14 +452,6 @@ impl Stores {
                 problems: problems.join("; "),
             });
         }
-        let spec_hash = serde_json::to_string(spec).unwrap_or_default();
-        let replaced = {
-            let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-            match sessions.get(key) {
-                Some(s) if s.spec_hash == spec_hash => return Ok(s.clone()),
-                other => other.cloned(),
-            }
-        };
         let Some(vault_spec) = &spec.provider.vault else {
             return Err(StoreError::Invalid {
                 kind,
@@ -454,7 +459,7 @@ impl Stores {
                 problems: "no provider".into(),
             });
         };
-        let session = Arc::new(self.open(key, vault_spec, spec_hash).await?);
+        let session = Arc::new(self.open(key, vault_spec, version.to_owned()).await?);
         self.sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -481,7 +486,7 @@ impl Stores {
         &self,
         key: &StoreKey,
         spec: &VaultProvider,
-        spec_hash: String,
+        version: String,
     ) -> Result<Session, StoreError> {
         let ref_namespace = key.namespace.clone();
         let mut config = VaultConfig::new(spec.server.clone()).with_timeout(self.timeout);
@@ -561,7 +566,7 @@ impl Stores {
         };
         Ok(Session {
             key: key.clone(),
-            spec_hash,
+            version,
             client,
             mount: spec.mount().to_owned(),
             engine: match spec.kv_version() {
