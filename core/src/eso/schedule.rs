@@ -79,10 +79,12 @@ pub fn due(
     let status = es.status.as_ref();
     let policy = es.spec.refresh_policy.unwrap_or_default();
     let synced = status.and_then(|s| s.synced_resource_version.as_deref());
-    if policy != RefreshPolicy::CreatedOnce && synced != Some(synced_version(es).as_str()) {
-        let old_force = synced.and_then(|v| v.split_once('-')).map(|(_, f)| f);
-        let new = synced_version(es);
-        let new_force = new.split_once('-').map(|(_, f)| f);
+    let current = synced_version(es);
+    if policy != RefreshPolicy::CreatedOnce && synced != Some(current.as_str()) {
+        // The part after the generation is the force-sync value's digest.
+        let force = |v: &str| v.split_once('-').map(|(_, f)| f.to_owned());
+        let old_force = synced.and_then(force);
+        let new_force = force(&current);
         return Due::Changed {
             fresh: old_force != new_force,
         };

@@ -127,6 +127,15 @@ impl Install {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Wait until `kind/name` in the install's namespace reports `Ready=True`.
+    pub fn wait_ready(&self, kind: &str, name: &str, timeout: Duration) {
+        let ready = r#"jsonpath={.status.conditions[?(@.type=="Ready")].status}"#;
+        wait_for(&format!("{kind} {name} to be Ready"), timeout, || {
+            let out = self.kubectl(&["get", kind, name, "-n", &self.namespace, "-o", ready]);
+            (String::from_utf8_lossy(&out.stdout) == "True").then_some(())
+        });
+    }
+
     /// Print what helps find out why a test failed: pods, the agent's logs, events.
     fn dump(&self) {
         let selector = format!("app.kubernetes.io/instance={}", self.release);

@@ -44,15 +44,7 @@ fn seal_apply_unseal_on_a_real_cluster() {
     ]);
     install.kubectl_ok(&["apply", "-f", sealed.to_str().unwrap()]);
 
-    let ready = r#"jsonpath={.status.conditions[?(@.type=="Ready")].status}"#;
-    wait_for(
-        "the SealedSecret to be Ready",
-        Duration::from_secs(90),
-        || {
-            let out = install.kubectl(&["get", "sealedsecret", "db", "-n", ns, "-o", ready]);
-            (String::from_utf8_lossy(&out.stdout) == "True").then_some(())
-        },
-    );
+    install.wait_ready("sealedsecret", "db", Duration::from_secs(90));
     let value = install.kubectl_ok(&[
         "get",
         "secret",
@@ -166,15 +158,7 @@ fn sync_from_an_in_cluster_openbao() {
     )
     .unwrap();
     install.kubectl_ok(&["apply", "-f", manifests.to_str().unwrap()]);
-    let ready = r#"jsonpath={.status.conditions[?(@.type=="Ready")].status}"#;
-    wait_for(
-        "the ExternalSecret to be Ready",
-        Duration::from_secs(120),
-        || {
-            let out = install.kubectl(&["get", "externalsecret", "db", "-n", ns, "-o", ready]);
-            (String::from_utf8_lossy(&out.stdout) == "True").then_some(())
-        },
-    );
+    install.wait_ready("externalsecret", "db", Duration::from_secs(120));
     let password = || {
         install.kubectl_ok(&[
             "get",
