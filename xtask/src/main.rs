@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: the project's developer tasks, one entry point for people and CI.
 //!
-//! - `test`: install the test tools (`.tools/`), then fmt check, clippy, every test.
+//! - `test`: no merge-conflict markers, install the test tools (`.tools/`), then fmt check,
+//!   clippy, every test.
 //! - `demo`: the seal and sync patterns end to end with the built plugin, values masked.
 //! - `bench`: criterion benchmarks plus the CLI comparison; report in `target/bench/`.
 //! - `gen`: regenerate committed generated files (the chart's CRDs).
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
 }
 
 fn test() -> anyhow::Result<()> {
+    util::no_conflict_markers()?;
     let tools = tools::ensure()?;
     util::cargo(&["fmt", "--all", "--", "--check"])
         .map_err(|e| e.context("formatting differs: run `cargo fmt --all`"))?;

@@ -24,12 +24,24 @@ async fn ready_line_kubeconfig_and_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Both pipes are drained for the server's whole life: a reader dropped after the ready
+    // line would make its next write fail (and kill a Go server with SIGPIPE).
     let stdout = child.stdout.take().unwrap();
-    // The ready line is the signal to go on; reading it blocks, so off the runtime.
-    let line = tokio::task::spawn_blocking(move || {
+    let stderr = child.stderr.take().unwrap();
+    let (ready_tx, line) = tokio::sync::oneshot::channel();
+    let stdout_rest = std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
+        reader.read_line(&mut line).unwrap();
+        let _ = ready_tx.send(line);
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+        rest
+    });
+    let stderr_all = std::thread::spawn(move || {
+        let mut all = String::new();
+        std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut all).unwrap();
+        all
     });
     let line = tokio::time::timeout(Duration::from_secs(20), line)
         .await
@@ -82,5 +94,10 @@ async fn ready_line_kubeconfig_and_sigterm() {
         .await
         .unwrap()
         .unwrap();
-    assert!(status.success(), "exit status after SIGTERM: {status}");
+    let rest = stdout_rest.join().unwrap();
+    let stderr = stderr_all.join().unwrap();
+    assert!(
+        status.success(),
+        "exit status after SIGTERM: {status}; stdout after the ready line: {rest:?}; stderr: {stderr}"
+    );
 }

@@ -6,15 +6,17 @@
 //! verify, rotate keys, reseal, and check again. Then the sync pattern with a real OpenBao
 //! (`sync.rs`). Values are never printed.
 
+mod service;
 mod sync;
 
-use std::io::{BufRead as _, BufReader};
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
+use self::service::Service;
 use crate::tools;
 use crate::util::{cargo, target_dir};
 
@@ -31,35 +33,53 @@ stringData:
   password: correct-horse-battery-staple
 ";
 
-/// Children are stopped (SIGTERM, then kill) when the demo ends, however it ends.
-struct Guard(Vec<Child>);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+/// What a server's ready line is called, and how to pick what we need out of it.
+type ReadyLine<'a> = (&'a str, fn(&str) -> Option<String>);
 
 struct Demo {
     dir: tempfile::TempDir,
     bin: PathBuf,
     tools: PathBuf,
+    /// The servers started so far; stopped (SIGTERM, then kill) when the demo ends, however
+    /// it ends, and checked on by every wait.
+    services: RefCell<Vec<Service>>,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        for service in self.services.get_mut().iter_mut().rev() {
+            service.stop();
+        }
+    }
 }
 
 impl Demo {
+    /// Start a server (a [`Demo::command`]) with its output in `NAME.log` in the demo's
+    /// folder, keep it until the demo ends, and wait for its ready line if it has one.
+    fn start(
+        &self,
+        name: &'static str,
+        command: Command,
+        ready: Option<ReadyLine<'_>>,
+    ) -> anyhow::Result<String> {
+        let mut service = Service::spawn(name, command, &self.path(&format!("{name}.log")))?;
+        let found = match ready {
+            Some((what, pick)) => service.wait_for_line(what, Duration::from_secs(60), pick),
+            None => Ok(String::new()),
+        };
+        // Kept even when it failed to come up, so that it is stopped.
+        self.services.borrow_mut().push(service);
+        found
+    }
+
+    /// An error naming the first server that has died, with its status and log.
+    fn check_services(&self) -> anyhow::Result<()> {
+        self.services
+            .borrow_mut()
+            .iter_mut()
+            .try_for_each(Service::check_alive)
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -101,6 +121,10 @@ impl Demo {
             .stderr(Stdio::inherit())
             .output()?;
         if !output.status.success() {
+            // A failed command is often a server that died under it: say so.
+            self.check_services().with_context(|| {
+                format!("{program} {} failed ({})", args.join(" "), output.status)
+            })?;
             bail!("{program} {} failed ({})", args.join(" "), output.status);
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
@@ -110,8 +134,16 @@ impl Demo {
     fn wait(&self, what: &str, mut check: impl FnMut() -> bool) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !check() {
+            self.check_services()
+                .with_context(|| format!("waiting for {what}"))?;
             if Instant::now() > deadline {
-                bail!("timed out waiting for {what}");
+                let tails: Vec<String> = self
+                    .services
+                    .borrow()
+                    .iter()
+                    .map(|s| format!("{} log ends:\n{}", s.name(), s.tail()))
+                    .collect();
+                bail!("timed out waiting for {what}\n{}", tails.join("\n"));
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -149,21 +181,25 @@ pub(crate) fn run() -> anyhow::Result<()> {
         dir: tempfile::tempdir()?,
         bin: target_dir().join("debug"),
         tools,
+        services: RefCell::new(Vec::new()),
     };
-    let mut guard = Guard(Vec::new());
 
     step("1. start kube-standin, a local stand-in for the Kubernetes API server");
     let kubeconfig = demo.path("kubeconfig");
-    let mut standin = demo
-        .command("kube-standin")
-        .args(["--listen", "127.0.0.1:0", "--write-kubeconfig"])
-        .arg(&kubeconfig)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("starting kube-standin")?;
-    let mut ready = String::new();
-    BufReader::new(standin.stdout.take().context("kube-standin stdout")?).read_line(&mut ready)?;
-    guard.0.push(standin);
+    let mut standin = demo.command("kube-standin");
+    standin.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--write-kubeconfig",
+        s(&kubeconfig),
+    ]);
+    let ready = demo.start(
+        "kube-standin",
+        standin,
+        Some(("its ready line", |l| {
+            l.starts_with("kube-standin ready").then(|| l.to_owned())
+        })),
+    )?;
     println!("{}", ready.trim());
     let agent_port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -188,21 +224,12 @@ pub(crate) fn run() -> anyhow::Result<()> {
     );
 
     step("2. start the agent: it makes its sealing key and serves the certificate");
-    let log = std::fs::File::create(demo.path("agent.log"))?;
-    let agent = demo
-        .command("secrets-agent")
-        .args([
-            "controller",
-            "--namespace",
-            "kubectl-secrets",
-            "--metrics-addr",
-            "127.0.0.1:0",
-        ])
-        .args(["--http-addr", &format!("127.0.0.1:{agent_port}")])
-        .stdout(log)
-        .spawn()
-        .context("starting secrets-agent")?;
-    guard.0.push(agent);
+    let mut agent = demo.command("secrets-agent");
+    agent
+        .args(["controller", "--namespace", "kubectl-secrets"])
+        .args(["--metrics-addr", "127.0.0.1:0"])
+        .args(["--http-addr", &format!("127.0.0.1:{agent_port}")]);
+    demo.start("agent", agent, None)?;
     demo.wait("the agent's certificate", || {
         demo.quiet_ok("kubectl-secrets", &["fetch", "cert"])
     })?;
@@ -304,7 +331,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
     if logs.contains("correct-horse-battery-staple") {
         bail!("a secret value reached the agent's log");
     }
-    sync::run(&demo, &mut guard)?;
+    sync::run(&demo)?;
     step(
         "done: sealed → applied → unsealed → verified → keys rotated → resealed; synced from OpenBao → changed → re-synced; no value printed or logged",
     );

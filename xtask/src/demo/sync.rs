@@ -3,58 +3,55 @@
 //! ExternalSecret whose Secret follows a change in OpenBao. Values are never printed: they go
 //! to OpenBao from a file, and the Secret is shown masked.
 
-use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;
 
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
 
-use super::{Demo, Guard, s, step};
+use super::{Demo, s, step};
 
 const DB_PASSWORD: &str = "sync-demo-password-1";
 const ROTATED: &str = "sync-demo-password-rotated";
 
-/// Start OpenBao, read its root token from its banner, wait until it answers.
-fn start_openbao(demo: &Demo, guard: &mut Guard) -> anyhow::Result<(String, String)> {
+/// Start OpenBao with a root token of our choosing (through the environment, so no process
+/// listing shows it, and never written to a file) and wait until it answers.
+fn start_openbao(demo: &Demo) -> anyhow::Result<(String, String)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
     let addr = format!("http://127.0.0.1:{port}");
-    let mut bao = demo
-        .command("bao")
-        .args([
-            "server",
-            "-dev",
-            &format!("-dev-listen-address=127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(demo.path("bao.log"))?)
-        .spawn()
-        .context("starting bao server -dev")?;
-    let stdout = bao.stdout.take().context("bao stdout")?;
-    guard.0.push(bao);
-    let mut root = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
-        if let Some(token) = line.trim().strip_prefix("Root Token: ") {
-            root = Some(token.trim().to_owned());
-            break;
-        }
-    }
-    let root = root.with_context(|| {
-        let log = std::fs::read_to_string(demo.path("bao.log")).unwrap_or_default();
-        format!(
-            "bao printed no root token; its log ends:\n{}",
-            log.lines().rev().take(5).collect::<Vec<_>>().join("\n")
-        )
-    })?;
+    let root = random_token()?;
+    let home = demo.path("bao-home");
+    std::fs::create_dir_all(&home)?;
+    let mut bao = demo.command("bao");
+    bao.args([
+        "server",
+        "-dev",
+        // Without this the dev server writes the root token to ~/.vault-token.
+        "-dev-no-store-token",
+        &format!("-dev-listen-address=127.0.0.1:{port}"),
+    ])
+    .env("BAO_DEV_ROOT_TOKEN_ID", &root)
+    .env("HOME", &home);
+    demo.start("bao", bao, None)?;
     println!("OpenBao dev server at {addr} (root token kept in the environment, not shown)");
     Ok((addr, root))
 }
 
-pub(super) fn run(demo: &Demo, guard: &mut Guard) -> anyhow::Result<()> {
+/// 128 random bits, hex.
+fn random_token() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 16];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").context("opening /dev/urandom")?,
+        &mut bytes,
+    )
+    .context("reading /dev/urandom")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+pub(super) fn run(demo: &Demo) -> anyhow::Result<()> {
     step("7. sync: start OpenBao and let it check Kubernetes service-account tokens");
-    let (addr, root) = start_openbao(demo, guard)?;
+    let (addr, root) = start_openbao(demo)?;
     let bao = |args: &[&str]| -> anyhow::Result<String> {
         println!("$ bao {}", args.join(" "));
         let out = demo
