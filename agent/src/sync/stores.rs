@@ -708,3 +708,6 @@ impl Stores {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
