@@ -252,7 +252,7 @@ pub async fn run(
         .run(external_secret::reconcile, error_policy, ctx.clone())
         .for_each(|r| async move {
             if let Err(err) = r {
-                tracing::debug!(error = %err, "externalsecret queue");
+                tracing::debug!(error = %error_chain(&err), "externalsecret queue");
             }
         });
     let ss_controller = Controller::new(
@@ -296,11 +296,24 @@ fn error_policy<K: kube::Resource<DynamicType = ()>>(
         obj.meta().namespace.clone().unwrap_or_default(),
         obj.meta().name.clone().unwrap_or_default()
     );
-    let cause = std::error::Error::source(err)
-        .map(|s| s.to_string())
-        .unwrap_or_default();
-    tracing::warn!(object = %key, error = %err, cause, "reconcile failed; retrying");
+    tracing::warn!(object = %key, error = %error_chain(err), "reconcile failed; retrying");
     Action::requeue(ctx.backoff(&key))
+}
+
+/// An error and its sources as one line, outermost first (`writing the status: ApiError: …`),
+/// skipping a source whose text the previous one already carries.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(source) = next {
+        let part = source.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = source.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -329,6 +342,21 @@ mod tests {
             values: Some(vec!["a".into()]),
         }]);
         assert!(!selector_matches(&s, &labels));
+    }
+
+    #[test]
+    fn error_chains_carry_every_cause_once() {
+        let inner = std::io::Error::other("connection reset");
+        let err = Error::Api {
+            action: "writing the status",
+            source: kube::Error::Service(Box::new(inner)),
+        };
+        let text = error_chain(&err);
+        assert!(
+            text.starts_with("writing the status: ") && text.contains("connection reset"),
+            "{text}"
+        );
+        assert_eq!(text.matches("connection reset").count(), 1, "{text}");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The sync pattern end to end: kube-standin + a real OpenBao + the real agent binary.
 //! ExternalSecrets from KV v2 and v1, properties, versions, dataFrom.extract, templates;
 //! token, kubernetes and AppRole auth; creation and deletion policies; rollout restarts;
-//! forced and periodic refreshes; outages; shared reads; ClusterSecretStore conditions.
+//! forced and periodic refreshes; outages; shared reads; ClusterSecretStore conditions; a store
+//! whose KV version is wrong for its mount (never a deletion); tokens that may not look
+//! themselves up.
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
 mod common;
@@ -371,6 +373,202 @@ async fn creation_and_deletion_policies() {
         env.data("team", "delete").await.is_none().then_some(())
     })
     .await;
+    // A deletion is reported as one (ESO's reason), never as synced data.
+    let (ok, message) = env.es_reason("team", "delete", "SecretDeleted").await;
+    assert!(ok, "{message}");
+    assert!(message.contains("every remote secret is gone"), "{message}");
+
+    // Retain before any Secret exists: nothing is "kept", it was never created.
+    env.apply(&es(
+        "never",
+        "vault",
+        "  data:\n  - secretKey: password\n    remoteRef: {key: app/never-written, property: password}\n",
+    ))
+    .await;
+    let (_, message) = env.es_ready("team", "never", false).await;
+    assert!(
+        message.contains("the Secret was not created") && !message.contains("kept"),
+        "{message}"
+    );
+}
+
+fn store(name: &str, addr: &str, path: &str, version: &str) -> String {
+    format!(
+        "apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {{name: {name}, namespace: team}}\nspec:\n  provider:\n    vault:\n      server: {addr}\n      path: {path}\n      version: {version}\n      auth:\n        tokenSecretRef: {{name: vault-token, key: token}}\n"
+    )
+}
+
+/// The incident: a store whose `version` is wrong for its mount made every read look like a
+/// deleted secret, and deletionPolicy Delete deleted the Secret while reporting it synced.
+/// Both directions (a v1 mount read as v2, a v2 mount read as v1) must keep the Secret and
+/// name the mismatch in the store's and the ExternalSecret's status.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_with_the_wrong_kv_version_deletes_nothing_and_says_why() {
+    let env = sync_env(&[]).await;
+    env.bao.enable_kv("kv1", 1);
+    env.bao
+        .write("kv1/app", json!({"password": "v1-value-8086"}));
+    env.bao
+        .kv2_put("secret", "app/db", json!({"password": DB_PASSWORD}));
+    let addr = env.bao.addr().to_owned();
+    let cases = [
+        // (store, mount, right, wrong, key, value, what Vault says the mount is)
+        (
+            "v1-mount",
+            "kv1",
+            "v1",
+            "v2",
+            "app",
+            "v1-value-8086",
+            "KV v1",
+        ),
+        (
+            "v2-mount",
+            "secret",
+            "v2",
+            "v1",
+            "app/db",
+            DB_PASSWORD,
+            "KV v2",
+        ),
+    ];
+    for (name, mount, right, _, key, value, _) in cases {
+        env.apply(&store(name, &addr, mount, right)).await;
+        env.apply(&es(
+            name,
+            name,
+            &format!("  target: {{deletionPolicy: Delete}}\n  data:\n  - secretKey: password\n    remoteRef: {{key: {key}, property: password}}\n"),
+        ))
+        .await;
+        env.wait_value("team", name, "password", value).await;
+    }
+    for (name, mount, _, wrong, _, value, found) in cases {
+        env.apply(&store(name, &addr, mount, wrong)).await;
+        let (ok, message) = env
+            .store_reason("team", name, "InvalidProviderConfig")
+            .await;
+        assert!(!ok);
+        let expected = format!(
+            "spec.provider.vault.version is {wrong}, but vault mount \"{mount}\" is {found}"
+        );
+        assert!(message.contains(&expected), "{message}");
+        env.force_sync("team", name, "1").await;
+        let (reason, message) = env.es_ready("team", name, false).await;
+        assert_eq!(reason, "SecretSyncedError");
+        assert!(message.contains(&expected), "{message}");
+        assert_eq!(
+            env.data("team", name).await.map(|d| d["password"].clone()),
+            Some(value.to_owned()),
+            "the Secret is kept"
+        );
+    }
+    // The failure is logged with its error, under a field of its own.
+    let logs = env.agent.logs();
+    let logged = logs.lines().any(|line| {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            return false;
+        };
+        line.contains("sync failed")
+            && v["fields"]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("vault mount \"kv1\" is KV v1"))
+    });
+    assert!(logged, "no `sync failed` line with the error:\n{logs}");
+
+    // Put right again, the store and the ExternalSecret recover.
+    env.apply(&store("v1-mount", &addr, "kv1", "v1")).await;
+    env.store_reason("team", "v1-mount", "Valid").await;
+    env.force_sync("team", "v1-mount", "2").await;
+    let (reason, _) = env.es_ready("team", "v1-mount", true).await;
+    assert_eq!(reason, "SecretSynced");
+
+    // A key that cannot be a Vault path is named by its field, not "invalid configuration".
+    env.apply(&es(
+        "bad-key",
+        "vault",
+        "  data:\n  - secretKey: password\n    remoteRef: {key: 'app//db', property: password}\n",
+    ))
+    .await;
+    let (_, message) = env.es_ready("team", "bad-key", false).await;
+    assert!(
+        message.contains("spec.data[0].remoteRef.key \"app//db\" is not a usable vault key"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("invalid vault configuration"),
+        "{message}"
+    );
+}
+
+/// A least-privilege token: it may read its paths, but has no `default` policy, so
+/// `auth/token/lookup-self` is denied. The store is valid and reads work; the agent says once
+/// that the token's TTL is unknown.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_that_may_not_look_itself_up_still_syncs() {
+    let env = sync_env(&[]).await;
+    env.bao
+        .kv2_put("secret", "app/db", json!({"password": DB_PASSWORD}));
+    let answer = env.bao.write(
+        "auth/token/create",
+        json!({"policies": ["reader"], "no_default_policy": true}),
+    );
+    let token = answer["auth"]["client_token"].as_str().unwrap().to_owned();
+    let denied = env
+        .bao
+        .request("GET", "auth/token/lookup-self", Some(&token), None);
+    assert_eq!(denied.status, 403, "the token must not look itself up");
+    create_secret(&env.client, "team", "narrow-token", &[("token", &token)]).await;
+    env.apply(&format!(
+        "apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {{name: narrow, namespace: team}}\nspec:\n  provider:\n    vault:\n      server: {}\n      auth:\n        tokenSecretRef: {{name: narrow-token, key: token}}\n",
+        env.bao.addr()
+    ))
+    .await;
+    let (ok, reason, message) = env.store_ready("team", "narrow").await;
+    assert!(ok, "{reason}: {message}");
+    env.apply(&es(
+        "narrow",
+        "narrow",
+        "  refreshInterval: 1s\n  data:\n  - secretKey: password\n    remoteRef: {key: app/db, property: password}\n",
+    ))
+    .await;
+    env.wait_value("team", "narrow", "password", DB_PASSWORD)
+        .await;
+    // Several refreshes later the TTL warning is still a single line.
+    let reads = "secrets_agent_provider_calls_total{provider=\"vault\",call=\"read\"";
+    let before = env.metric(reads).await;
+    wait_for("three more reads", || async {
+        (env.metric(reads).await >= before + 3.0).then_some(())
+    })
+    .await;
+    let said = env
+        .agent
+        .logs()
+        .matches("auth/token/lookup-self was denied")
+        .count();
+    assert_eq!(said, 1, "{}", env.agent.logs());
+
+    // A token Vault does not know fails validation with Vault's words, naming the check.
+    create_secret(
+        &env.client,
+        "team",
+        "bogus-token",
+        &[("token", "s.not-a-real-token")],
+    )
+    .await;
+    env.apply(&format!(
+        "apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {{name: bogus, namespace: team}}\nspec:\n  provider:\n    vault:\n      server: {}\n      auth:\n        tokenSecretRef: {{name: bogus-token, key: token}}\n",
+        env.bao.addr()
+    ))
+    .await;
+    let (ok, reason, message) = env.store_ready("team", "bogus").await;
+    assert!(!ok);
+    assert_eq!(reason, "ValidationFailed");
+    assert!(
+        message.contains("checking vault mount \"secret\"")
+            && message.contains("permission denied"),
+        "{message}"
+    );
+    assert!(!env.agent.logs().contains("s.not-a-real-token"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use secrets_core::vault::{
-    Call, KvSecret, KvVersion, Outcome, SelectError, Token, VaultClient, VaultConfig, VaultError,
+    Call, KvSecret, KvVersion, MountInfo, Outcome, SelectError, Token, VaultClient, VaultConfig,
+    VaultError,
 };
 use serde_json::{Value, json};
 use test_support::{Cluster, OpenBao};
@@ -251,6 +252,155 @@ async fn not_found_means_never_written_or_deleted_and_nothing_else() {
         matches!(&err, VaultError::Rejected { status: 404, detail, .. } if detail.contains("no handler for route")),
         "{err:?}"
     );
+}
+
+/// A KV v1 mount read as v2 answers exactly like a secret never written, so only the mount's
+/// metadata tells a wrong store version apart from deleted secrets; it does so for a token
+/// that may only read one path under the mount (no `default` policy, no `sys/mounts`).
+#[tokio::test]
+async fn mount_metadata_tells_a_wrong_kv_version_from_a_missing_secret() {
+    let bao = OpenBao::start_dev();
+    bao.enable_kv("kv1", 1);
+    bao.write("kv1/app", json!({"password": PASSWORD}));
+    bao.kv2_put("secret", "app", json!({"password": PASSWORD}));
+    bao.write("sys/mounts/transit", json!({"type": "transit"}));
+    bao.write_policy(
+        "one-path-each",
+        r#"
+path "kv1/app" { capabilities = ["read"] }
+path "secret/data/app" { capabilities = ["read"] }
+path "transit/keys/k" { capabilities = ["read"] }
+"#,
+    );
+    let answer = bao.write(
+        "auth/token/create",
+        json!({"policies": ["one-path-each"], "no_default_policy": true}),
+    );
+    let secret = answer["auth"]["client_token"].as_str().unwrap().to_owned();
+    let token = Token::from_secret(Zeroizing::new(secret.clone()));
+    let vault = client(&bao);
+
+    // The wrong version: the v1 secret exists, yet the v2 read says "not found".
+    let misread = vault
+        .kv_read(&root(&bao), "kv1", KvVersion::V2, "app", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(misread, VaultError::NotFound { .. }),
+        "{misread:?}"
+    );
+
+    // The mount metadata says what each mount is, for the mount or any path below it.
+    let kv1 = vault.mount_info(&token, "kv1").await.unwrap();
+    assert_eq!(kv1, MountInfo::new("kv1", "kv", Some(KvVersion::V1)));
+    assert_eq!(vault.mount_info(&token, "/kv1/app/").await.unwrap(), kv1);
+    let kv2 = vault.mount_info(&token, "secret").await.unwrap();
+    assert_eq!(kv2, MountInfo::new("secret", "kv", Some(KvVersion::V2)));
+    let transit = vault.mount_info(&token, "transit").await.unwrap();
+    assert_eq!((transit.engine(), transit.kv_version()), ("transit", None));
+
+    // …and each wrong reading is named.
+    let err = kv1.expect_kv(KvVersion::V2).unwrap_err();
+    assert_eq!(
+        err,
+        VaultError::MountMismatch {
+            mount: "kv1".into(),
+            found: "KV v1".into(),
+            expected: KvVersion::V2
+        }
+    );
+    assert_eq!(
+        kv2.expect_kv(KvVersion::V1).unwrap_err().to_string(),
+        "vault mount \"secret\" is KV v2, but it is read as KV v1"
+    );
+    assert!(kv1.expect_kv(KvVersion::V1).is_ok() && kv2.expect_kv(KvVersion::V2).is_ok());
+
+    // No mount there, a mount the token has no capability under, an unknown token: refused.
+    bao.enable_kv("closed", 2);
+    let unknown = Token::from_secret(Zeroizing::new("s.not-a-real-token".to_owned()));
+    for (path, probe) in [("nomount", &token), ("closed", &token), ("kv1", &unknown)] {
+        let err = vault.mount_info(probe, path).await.unwrap_err();
+        assert!(
+            matches!(err, VaultError::PermissionDenied { .. }),
+            "{path}: {err:?}"
+        );
+        assert_clean(&err, &[&secret, "s.not-a-real-token"]);
+    }
+    assert_eq!(vault.calls(Call::Mount), 7);
+    // A path that could climb out of the mount is refused before sending.
+    assert!(matches!(
+        vault.mount_info(&token, "../sys").await,
+        Err(VaultError::InvalidPath { what: "mount", .. })
+    ));
+    assert_eq!(vault.calls(Call::Mount), 7);
+}
+
+/// A least-privilege token that may read its path but not look itself up is used with an
+/// unknown lease; `login_token`, which checks a person's token, still refuses it.
+#[tokio::test]
+async fn a_token_denied_lookup_self_is_used_and_reads_decide() {
+    let bao = OpenBao::start_dev();
+    bao.kv2_put("secret", "app", json!({"password": PASSWORD}));
+    bao.write_policy(
+        "read-app",
+        r#"path "secret/data/app" { capabilities = ["read"] }"#,
+    );
+    let answer = bao.write(
+        "auth/token/create",
+        json!({"policies": ["read-app"], "no_default_policy": true, "ttl": "1h"}),
+    );
+    let secret = answer["auth"]["client_token"].as_str().unwrap().to_owned();
+    let vault = client(&bao);
+
+    let denied = vault
+        .lookup_self(&Token::from_secret(Zeroizing::new(secret.clone())))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(denied, VaultError::PermissionDenied { .. }),
+        "{denied:?}"
+    );
+    let token = vault
+        .use_token(Zeroizing::new(secret.clone()))
+        .await
+        .unwrap();
+    assert!(!token.lease_known() && !token.renewable());
+    assert!(!token.needs_renewal(Instant::now() + Duration::from_secs(86_400)));
+    let read = read_v2(&vault, &token, "app").await.unwrap();
+    assert_eq!(property(&read, "password"), PASSWORD);
+    assert!(
+        vault
+            .login_token(Zeroizing::new(secret.clone()))
+            .await
+            .is_err()
+    );
+
+    // A token that may look itself up gets its lease, as with login_token.
+    let full = bao.create_token(&["read-app"]);
+    let token = vault.use_token(Zeroizing::new(full)).await.unwrap();
+    assert!(token.lease_known() && !token.lease_duration().is_zero());
+
+    // An unknown token is not refused here either (Vault answers it with the same 403);
+    // its first read is.
+    let unknown = vault
+        .use_token(Zeroizing::new("s.not-a-real-token".to_owned()))
+        .await
+        .unwrap();
+    let err = read_v2(&vault, &unknown, "app").await.unwrap_err();
+    assert!(
+        matches!(err, VaultError::PermissionDenied { .. }),
+        "{err:?}"
+    );
+
+    // Other failures of the lookup are still failures.
+    let mut stopped = bao;
+    stopped.stop();
+    let err = vault
+        .use_token(Zeroizing::new(secret.clone()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VaultError::Unavailable { .. }), "{err:?}");
+    assert_clean(&err, &[&secret]);
 }
 
 #[tokio::test]

@@ -5,6 +5,8 @@
 //!
 //! When nothing is due the provider is not asked at all; the next wake-up is computed by
 //! `eso::schedule`. Any provider or API failure leaves the Secret untouched and backs off.
+//! Only the provider's answer that every remote secret is gone, under `deletionPolicy:
+//! Delete`, deletes: reported as `Ready=True SecretDeleted` (ESO's reason), never as synced.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +18,7 @@ use kube::runtime::events::{Event, EventType};
 use kube::{Resource as _, ResourceExt as _};
 use secrets_core::eso::external_secret::{Binding, CreationPolicy};
 use secrets_core::eso::schedule::{self, Due};
-use secrets_core::eso::sync::{self, Decision};
+use secrets_core::eso::sync::{self, Decision, SECRET_DELETED};
 use secrets_core::eso::{Condition, ExternalSecret, ExternalSecretStatus, validate};
 use time::OffsetDateTime;
 use zeroize::Zeroize as _;
@@ -44,8 +46,12 @@ enum Outcome {
 /// What a successful sync records in status.
 struct SyncRecord {
     read_at: OffsetDateTime,
+    /// `SecretSynced`, or `SecretDeleted` when deletionPolicy Delete acted.
+    reason: &'static str,
     message: &'static str,
 }
+
+const SECRET_SYNCED: &str = "SecretSynced";
 
 /// Reconcile one ExternalSecret.
 pub(super) async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -189,52 +195,43 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
         field_manager: Some("secrets-agent".into()),
         ..Default::default()
     };
-    let message = match decision {
+    let (reason, message) = match decision {
         Decision::UpToDate => {
             if let Some(s) = &*existing {
                 ctx.remember(&namespace, &target, s);
             }
-            "secret synced"
+            (SECRET_SYNCED, "secret synced")
         }
-        Decision::NothingToWrite => "secret data read; creationPolicy None writes nothing",
+        Decision::NothingToWrite => (
+            SECRET_SYNCED,
+            "secret data read; creationPolicy None writes nothing",
+        ),
         Decision::Write {
-            mut secret,
+            secret,
             create,
             data_changed,
         } => {
-            let written = if create {
-                secrets.create(&params, &secret).await
-            } else {
-                secrets.replace(&target, &params, &secret).await
-            };
-            if let Ok(w) = &written {
-                ctx.remember(&namespace, &target, w);
-            }
-            if let Some(data) = secret.data.as_mut() {
-                data.values_mut().for_each(|v| v.0.zeroize());
-            }
-            match written {
-                Ok(_) => {}
-                Err(kube::Error::Api(status)) if status.code == 422 => {
-                    return Ok(Outcome::Failed {
-                        reason: "SecretSyncedError",
-                        message: format!(
-                            "the API server refused Secret {target:?}: {}",
-                            status.message
-                        ),
-                        retry: None,
-                    });
-                }
-                Err(err) => return Err(Error::api("writing the target Secret")(err)),
+            if let Some(failed) = write(
+                ctx,
+                &secrets,
+                (&namespace, &target),
+                &params,
+                secret,
+                create,
+            )
+            .await?
+            {
+                return Ok(failed);
             }
             if data_changed {
                 restart::rollout(ctx, es, &namespace).await;
             }
-            if create {
+            let message = if create {
                 "secret created"
             } else {
                 "secret updated"
-            }
+            };
+            (SECRET_SYNCED, message)
         }
         Decision::Delete => {
             match secrets.delete(&target, &DeleteParams::default()).await {
@@ -243,8 +240,25 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
                 Err(err) => return Err(Error::api("deleting the target Secret")(err)),
             }
             ctx.forget(&namespace, &target);
-            "every remote secret is gone; deletionPolicy Delete removed the Secret"
+            (
+                SECRET_DELETED,
+                "every remote secret is gone; deletionPolicy Delete deleted the Secret",
+            )
         }
+        Decision::DeleteKeys { secret } => {
+            if let Some(failed) =
+                write(ctx, &secrets, (&namespace, &target), &params, secret, false).await?
+            {
+                return Ok(failed);
+            }
+            restart::rollout(ctx, es, &namespace).await;
+            (
+                SECRET_DELETED,
+                "every remote secret is gone; deletionPolicy Delete removed the synced keys from \
+                 the Secret",
+            )
+        }
+        Decision::NothingToDelete { message } => (SECRET_DELETED, message),
         Decision::Fail { reason, message } => {
             return Ok(Outcome::Failed {
                 reason,
@@ -255,8 +269,47 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
     };
     Ok(Outcome::Synced {
         next,
-        changed: Some(SyncRecord { read_at, message }),
+        changed: Some(SyncRecord {
+            read_at,
+            reason,
+            message,
+        }),
     })
+}
+
+/// Create or replace the target Secret, wiping its data afterwards. `Ok(Some)`: the API
+/// server refused it (a status to report, not a retry).
+async fn write(
+    ctx: &Context,
+    secrets: &Api<Secret>,
+    (namespace, target): (&str, &str),
+    params: &PostParams,
+    mut secret: Box<Secret>,
+    create: bool,
+) -> Result<Option<Outcome>, Error> {
+    let written = if create {
+        secrets.create(params, &secret).await
+    } else {
+        secrets.replace(target, params, &secret).await
+    };
+    if let Ok(w) = &written {
+        ctx.remember(namespace, target, w);
+    }
+    if let Some(data) = secret.data.as_mut() {
+        data.values_mut().for_each(|v| v.0.zeroize());
+    }
+    match written {
+        Ok(_) => Ok(None),
+        Err(kube::Error::Api(status)) if status.code == 422 => Ok(Some(Outcome::Failed {
+            reason: "SecretSyncedError",
+            message: format!(
+                "the API server refused Secret {target:?}: {}",
+                status.message
+            ),
+            retry: None,
+        })),
+        Err(err) => Err(Error::api("writing the target Secret")(err)),
+    }
 }
 
 fn failed_store(message: String, transient: bool) -> Outcome {
@@ -292,7 +345,7 @@ async fn write_status(es: &ExternalSecret, ctx: &Context, outcome: &Outcome) -> 
         } => {
             status.refresh_time = Some(rfc3339(rec.read_at));
             status.synced_resource_version = Some(schedule::synced_version(es));
-            (true, "SecretSynced", rec.message.to_owned())
+            (true, rec.reason, rec.message.to_owned())
         }
         Outcome::Failed {
             reason, message, ..
@@ -325,21 +378,21 @@ async fn write_status(es: &ExternalSecret, ctx: &Context, outcome: &Outcome) -> 
             } else {
                 EventType::Warning
             },
-            reason: if ok {
-                "Updated".into()
-            } else {
-                "UpdateFailed".into()
+            reason: match (ok, reason) {
+                (true, SECRET_DELETED) => "Deleted".into(),
+                (true, _) => "Updated".into(),
+                (false, _) => "UpdateFailed".into(),
             },
-            note: Some(message),
+            note: Some(message.clone()),
             action: "Sync".into(),
             secondary: None,
         };
         if let Err(err) = ctx.recorder.publish(&event, &es.object_ref(&())).await {
-            tracing::debug!(error = %err, "publishing an event");
+            tracing::debug!(error = %super::error_chain(&err), "publishing an event");
         }
     }
     if !ok {
-        tracing::warn!(reason, "sync failed");
+        tracing::warn!(reason, error = %message, "sync failed");
     }
     Ok(())
 }

@@ -50,14 +50,16 @@ pub async fn rollout(ctx: &Context, es: &ExternalSecret, namespace: &str) {
                     target.kind, target.name
                 ),
             ),
-            Err(err) => (
-                EventType::Warning,
-                "RolloutRestartFailed",
-                format!(
-                    "could not restart {:?} {:?}: {err}",
-                    target.kind, target.name
-                ),
-            ),
+            Err(err) => {
+                let note = format!(
+                    "could not restart {:?} {:?}: {}",
+                    target.kind,
+                    target.name,
+                    super::error_chain(&err)
+                );
+                tracing::warn!(error = %note, "rollout restart failed");
+                (EventType::Warning, "RolloutRestartFailed", note)
+            }
         };
         let event = Event {
             type_,
@@ -67,7 +69,7 @@ pub async fn rollout(ctx: &Context, es: &ExternalSecret, namespace: &str) {
             secondary: None,
         };
         if let Err(err) = ctx.recorder.publish(&event, &es.object_ref(&())).await {
-            tracing::debug!(error = %err, "publishing an event");
+            tracing::debug!(error = %super::error_chain(&err), "publishing an event");
         }
     }
 }

@@ -1,7 +1,11 @@
-//! Store validation: every SecretStore and ClusterSecretStore is checked (spec problems →
-//! `InvalidProviderConfig`; a login and a token lookup → `Valid` or `ValidationFailed` with
-//! Vault's own error) when it changes and again every `spec.refreshInterval` seconds (default
-//! 300), through the same session the ExternalSecrets use, so validating costs no extra login.
+//! Store validation: every SecretStore and ClusterSecretStore is checked (spec problems, or a
+//! KV version Vault's mount metadata contradicts → `InvalidProviderConfig`; a login and a read
+//! of the mount's metadata, which needs a capability under the mount → `Valid` or
+//! `ValidationFailed` with Vault's own error) when it changes and again every
+//! `spec.refreshInterval` seconds (default 300), through the same session the ExternalSecrets
+//! use, so validating costs no extra login and refreshes the mount the session checks reads
+//! against. `auth/token/lookup-self` is not part of it: a token may be denied that and still
+//! read.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,12 +93,25 @@ pub(super) async fn reconcile<S: StoreObject>(
         Ok(session) => session.validate().await,
         Err(err) => Err(err),
     };
+    let config_error = matches!(
+        result,
+        Err(StoreError::Invalid { .. } | StoreError::MountMismatch { .. })
+    );
     let (ok, reason, message) = match &result {
         Ok(()) => (true, "Valid", "store validated".to_owned()),
-        Err(err @ StoreError::Invalid { .. }) => (false, "InvalidProviderConfig", err.to_string()),
+        Err(err) if config_error => (false, "InvalidProviderConfig", err.to_string()),
         Err(err) => (false, "ValidationFailed", err.to_string()),
     };
+
     let previous = store.status().cloned().unwrap_or_default();
+    if !ok {
+        // Said once per change of the outcome, not at every revalidation.
+        let said_before = secrets_core::eso::ready_condition(&previous.conditions)
+            .is_some_and(|c| c.message.as_deref() == Some(message.as_str()));
+        if !said_before {
+            tracing::warn!(store = %key, reason, error = %message, "store validation failed");
+        }
+    }
     let now = rfc3339(time::OffsetDateTime::now_utc());
     let status = SecretStoreStatus {
         conditions: vec![Condition::ready(
@@ -122,11 +139,9 @@ pub(super) async fn reconcile<S: StoreObject>(
         .and_then(|s| u64::try_from(s).ok())
         .filter(|s| *s > 0)
         .map_or(DEFAULT_REVALIDATE, Duration::from_secs);
-    Ok(Action::requeue(
-        if ok || matches!(result, Err(StoreError::Invalid { .. })) {
-            every
-        } else {
-            every.min(Duration::from_secs(30))
-        },
-    ))
+    Ok(Action::requeue(if ok || config_error {
+        every
+    } else {
+        every.min(Duration::from_secs(30))
+    }))
 }

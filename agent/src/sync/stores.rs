@@ -2,8 +2,14 @@
 //! object (from a reflector cache, no API call) → checks (spec problems, ClusterSecretStore
 //! namespace conditions) → one [`Session`] per store: one Vault client and one token, renewed
 //! before it expires instead of a login per reconcile. Editing a store replaces its session.
+//!
+//! Each session also keeps what Vault says its mount is (engine and KV version, read once and
+//! again at every store validation). A read goes ahead only if the mount is the KV version the
+//! store names; a "not found" answer counts (and may delete synced data) only when the mount
+//! could be checked, because a KV v1 mount read as v2 says "not found" for every key.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,7 +21,9 @@ use secrets_core::eso::store::{CaProviderType, KvVersion, StoreKind, VaultProvid
 use secrets_core::eso::{
     ClusterSecretStore, SecretKeySelector, SecretStore, SecretStoreSpec, validate,
 };
-use secrets_core::vault::{self, KvSecret, Observer, Token, VaultClient, VaultConfig, VaultError};
+use secrets_core::vault::{
+    self, KvSecret, MountInfo, Observer, Token, VaultClient, VaultConfig, VaultError,
+};
 use zeroize::Zeroizing;
 
 use super::limiter::PriorityLimiter;
@@ -64,6 +72,38 @@ pub(super) enum StoreError {
         /// Why it failed.
         cause: String,
     },
+    /// Vault's mount metadata says the store's KV version is wrong for its mount.
+    #[error("spec.provider.vault.version is {expected}, but vault mount {mount:?} is {found}")]
+    MountMismatch {
+        /// The store's version.
+        expected: vault::KvVersion,
+        /// The mount as Vault names it.
+        mount: String,
+        /// What it is (`KV v1`, `a "transit" engine`).
+        found: String,
+    },
+    /// The mount's metadata could not be read.
+    #[error("checking vault mount {mount:?}: {source}")]
+    MountCheck {
+        /// The store's `spec.provider.vault.path`.
+        mount: String,
+        /// Why.
+        source: VaultError,
+    },
+    /// Vault answered "not found" on a mount whose KV version could not be checked: not
+    /// trusted as "the secret is gone".
+    #[error(
+        "{source}, but the KV version of vault mount {mount:?} could not be checked ({why}), \
+         so this answer changes nothing"
+    )]
+    UnverifiedNotFound {
+        /// The `NotFound` answer.
+        source: VaultError,
+        /// The store's `spec.provider.vault.path`.
+        mount: String,
+        /// Why the mount could not be checked.
+        why: String,
+    },
     /// Vault answered with an error.
     #[error(transparent)]
     Vault(#[from] VaultError),
@@ -73,7 +113,7 @@ impl StoreError {
     /// Whether retrying soon may help (the provider or the API had trouble).
     pub(super) fn transient(&self) -> bool {
         match self {
-            StoreError::Vault(e) => e.is_transient(),
+            StoreError::Vault(e) | StoreError::MountCheck { source: e, .. } => e.is_transient(),
             StoreError::Credentials { .. } => true,
             _ => false,
         }
@@ -127,8 +167,21 @@ pub(super) struct Session {
     ref_namespace: String,
     kube: kube::Client,
     token: tokio::sync::Mutex<Option<Token>>,
+    /// What Vault says the mount is; `None` until first asked.
+    mount_state: tokio::sync::Mutex<Option<MountState>>,
+    /// Whether "the token's TTL is unknown" was logged (once per session).
+    lease_unknown_logged: AtomicBool,
     /// Reads per second towards this store.
     pub(super) limiter: PriorityLimiter,
+}
+
+/// The mount's metadata as last read.
+enum MountState {
+    /// Vault described the mount.
+    Known(MountInfo),
+    /// Vault refused to describe it (not transiently): reads go ahead, but their "not found"
+    /// is not trusted. Forgotten with the token, since a stale token is one cause.
+    Unknown(VaultError),
 }
 
 fn secret_key(sel: &SecretKeySelector, default_key: &str) -> String {
@@ -209,7 +262,7 @@ impl Session {
         Ok(match &self.auth {
             Auth::Token(sel) => {
                 self.client
-                    .login_token(self.secret_value(sel, "token").await?)
+                    .use_token(self.secret_value(sel, "token").await?)
                     .await?
             }
             Auth::Kubernetes {
@@ -258,21 +311,76 @@ impl Session {
             }
         }
         let token = self.login().await?;
+        if !token.lease_known() && !self.lease_unknown_logged.swap(true, Ordering::Relaxed) {
+            tracing::info!(
+                store = %self.key,
+                "auth/token/lookup-self was denied for the store's token, so its TTL is unknown \
+                 and it is never renewed; reads show whether it works"
+            );
+        }
         *slot = Some(token.clone());
         Ok(token)
     }
 
     async fn forget_token(&self) {
         *self.token.lock().await = None;
+        let mut mount = self.mount_state.lock().await;
+        if matches!(*mount, Some(MountState::Unknown(_))) {
+            *mount = None;
+        }
     }
 
-    /// Read one remote secret. `NotFound` is an answer, not a failure.
+    /// Ask Vault what the mount is and remember it. A refusal is remembered as unknown; a
+    /// transient failure is returned.
+    async fn fetch_mount(&self, token: &Token) -> Result<MountState, StoreError> {
+        match self.client.mount_info(token, &self.mount).await {
+            Ok(info) => Ok(MountState::Known(info)),
+            Err(source) if source.is_transient() => Err(StoreError::MountCheck {
+                mount: self.mount.clone(),
+                source,
+            }),
+            Err(source) => Ok(MountState::Unknown(source)),
+        }
+    }
+
+    /// The mount against the store's KV version: `Ok(None)` when it matches, `Ok(Some(why))`
+    /// when it could not be checked, `Err` on a mismatch. Asks Vault only when nothing is
+    /// remembered (concurrent first reads wait for one answer).
+    async fn check_mount(&self, token: &Token) -> Result<Option<String>, StoreError> {
+        let mut slot = self.mount_state.lock().await;
+        let state = match slot.take() {
+            Some(state) => state,
+            None => self.fetch_mount(token).await?,
+        };
+        let state = slot.insert(state);
+        match state {
+            MountState::Known(info) => match info.expect_kv(self.engine) {
+                Ok(()) => Ok(None),
+                Err(VaultError::MountMismatch {
+                    mount,
+                    found,
+                    expected,
+                }) => Err(StoreError::MountMismatch {
+                    expected,
+                    mount,
+                    found,
+                }),
+                Err(other) => Err(other.into()),
+            },
+            MountState::Unknown(why) => Ok(Some(why.to_string())),
+        }
+    }
+
+    /// Read one remote secret. `Err(Vault(NotFound))` is an answer, not a failure, and only
+    /// comes from a mount checked to be the store's KV version: it is the one error on which
+    /// synced data may be deleted.
     pub(super) async fn read(
         &self,
         key: &str,
         version: Option<u64>,
     ) -> Result<KvSecret, StoreError> {
         let token = self.token().await?;
+        let unchecked = self.check_mount(&token).await?;
         match self
             .client
             .kv_read(&token, &self.mount, self.engine, key, version)
@@ -283,18 +391,35 @@ impl Session {
                 self.forget_token().await;
                 Err(err.into())
             }
+            Err(source @ VaultError::NotFound { .. }) => Err(match unchecked {
+                None => source.into(),
+                Some(why) => StoreError::UnverifiedNotFound {
+                    source,
+                    mount: self.mount.clone(),
+                    why,
+                },
+            }),
             other => Ok(other?),
         }
     }
 
-    /// Check that the store works: a token and a lookup of it.
+    /// Check that the store works: a token, and Vault's description of the mount, which the
+    /// token can read only with some capability under the mount (a real check of access,
+    /// unlike `lookup-self`, which a least-privilege token may lack) and which shows whether
+    /// the store's KV version is the mount's.
     pub(super) async fn validate(&self) -> Result<(), StoreError> {
         let token = self.token().await?;
-        if let Err(err) = self.client.lookup_self(&token).await {
+        let state = self.fetch_mount(&token).await?;
+        if let MountState::Unknown(source) = state {
+            // Possibly a revoked token: the next attempt logs in again.
             self.forget_token().await;
-            return Err(err.into());
+            return Err(StoreError::MountCheck {
+                mount: self.mount.clone(),
+                source,
+            });
         }
-        Ok(())
+        *self.mount_state.lock().await = Some(state);
+        self.check_mount(&token).await.map(drop)
     }
 
     /// Give the token back to Vault (a login we made; never a token from a Secret).
@@ -577,7 +702,12 @@ impl Stores {
             ref_namespace,
             kube: self.kube.clone(),
             token: tokio::sync::Mutex::new(None),
+            mount_state: tokio::sync::Mutex::new(None),
+            lease_unknown_logged: AtomicBool::new(false),
             limiter: PriorityLimiter::new(self.rate, self.rate.saturating_mul(2)),
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -131,6 +131,41 @@ impl SyncEnv {
         .await
     }
 
+    /// Wait until the store's Ready reason is `reason` and return (true?, message).
+    pub async fn store_reason(&self, ns: &str, name: &str, reason: &str) -> (bool, String) {
+        let api: Api<SecretStore> = Api::namespaced(self.client.clone(), ns);
+        wait_for(&format!("store {name} Ready reason {reason}"), || async {
+            let s = api.get_opt(name).await.ok()??;
+            let c = s
+                .status?
+                .conditions
+                .into_iter()
+                .find(|c| c.type_ == "Ready")?;
+            (c.reason.as_deref() == Some(reason))
+                .then(|| (c.status == "True", c.message.unwrap_or_default()))
+        })
+        .await
+    }
+
+    /// Wait until the ExternalSecret's Ready reason is `reason` and return (true?, message).
+    pub async fn es_reason(&self, ns: &str, name: &str, reason: &str) -> (bool, String) {
+        let api: Api<ExternalSecret> = Api::namespaced(self.client.clone(), ns);
+        wait_for(
+            &format!("ExternalSecret {ns}/{name} Ready reason {reason}"),
+            || async {
+                let es = api.get_opt(name).await.ok()??;
+                let c = es
+                    .status?
+                    .conditions
+                    .into_iter()
+                    .find(|c| c.type_ == "Ready")?;
+                (c.reason.as_deref() == Some(reason))
+                    .then(|| (c.status == "True", c.message.unwrap_or_default()))
+            },
+        )
+        .await
+    }
+
     pub async fn es(&self, ns: &str, name: &str) -> ExternalSecret {
         Api::<ExternalSecret>::namespaced(self.client.clone(), ns)
             .get(name)

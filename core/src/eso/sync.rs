@@ -4,8 +4,11 @@
 //! Semantics are ESO's: `dataFrom` is merged first, in order, then `data[]` on top; with
 //! `template.data` the Secret holds only the rendered keys; `creationPolicy` Owner / Orphan /
 //! Merge / None; `deletionPolicy` acts only when the provider *answered* that every remote
-//! secret is gone — an error never deletes anything. Unlike ESO, an existing Secret we do not
-//! manage is never taken over silently.
+//! secret is gone ([`Answer::Gone`]) — an error never deletes anything, and a deletion is its
+//! own outcome ([`Decision::Delete`], [`Decision::DeleteKeys`], [`Decision::NothingToDelete`]:
+//! Ready reason `SecretDeleted`), never reported as synced data. Data is empty only when the
+//! provider returned an empty secret. Unlike ESO, an existing Secret we do not manage is never
+//! taken over (or deleted) silently.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +25,8 @@ use crate::reconcile::{Owner, controlled_by};
 pub const MANAGED_BY_LABEL: &str = "kubectl-secrets.io/external-secret";
 /// Annotation listing the keys we wrote (so `Merge` + `Delete` removes only ours).
 pub const SYNCED_KEYS: &str = "kubectl-secrets.io/synced-keys";
+/// Ready reason (ESO's) after `deletionPolicy: Delete` acted on remote secrets that are gone.
+pub const SECRET_DELETED: &str = "SecretDeleted";
 
 type Bytes = Zeroizing<Vec<u8>>;
 
@@ -91,6 +96,18 @@ pub enum Decision {
     NothingToWrite,
     /// `deletionPolicy: Delete` and every remote secret is gone: delete the Secret.
     Delete,
+    /// `deletionPolicy: Delete`, every remote secret is gone, and the Secret is one we merge
+    /// into: replace it with the keys we wrote removed.
+    DeleteKeys {
+        /// The Secret without our keys; `resource_version` set.
+        secret: Box<Secret>,
+    },
+    /// `deletionPolicy: Delete` and every remote secret is gone, but nothing of ours is there
+    /// to delete.
+    NothingToDelete {
+        /// Why, for the status message.
+        message: &'static str,
+    },
     /// It cannot be done; the status says why, the Secret stays as it is.
     Fail {
         /// `SecretSyncedError` or `SecretMissing`.
@@ -116,15 +133,19 @@ fn owner(es: &ExternalSecret) -> Owner {
     }
 }
 
-/// Assemble the data from the answers; `Err` is a finished decision (gone or failed).
+/// Assemble the data from the answers; `Err` is a finished decision (gone or failed). `exists`:
+/// whether the target Secret exists (for the messages).
 fn assemble<'a>(
     es: &ExternalSecret,
     answer: &dyn Fn(&ReadKey) -> Option<Answer<'a>>,
     store: &str,
+    exists: bool,
 ) -> Result<BTreeMap<String, Bytes>, Decision> {
     let mut data = BTreeMap::new();
     let mut gone = Vec::new();
     let mut found = 0usize;
+    // An extract that returned no keys: the one way the data may legally end up empty.
+    let mut empty_extract = false;
     let mut get = |r: &RemoteRef| -> Result<Option<&'a dyn RemoteSecret>, Decision> {
         match answer(&ReadKey::of(r)) {
             Some(Answer::Found(s)) => {
@@ -154,6 +175,7 @@ fn assemble<'a>(
                 format!("dataFrom extract {:?}: {e}", r.key),
             )
         })?;
+        empty_extract |= entries.is_empty();
         for (k, v) in entries {
             if !valid_secret_key(&k) {
                 return Err(fail(
@@ -182,29 +204,39 @@ fn assemble<'a>(
         gone.sort();
         gone.dedup();
         let all_gone = found == 0;
-        return Err(
-            if all_gone && es.deletion_policy() == DeletionPolicy::Delete {
-                Decision::Delete
-            } else {
-                fail(
-                    "SecretSyncedError",
-                    format!(
-                        "{} reports {} as not found; the Secret is kept as it is (deletionPolicy {:?}{})",
-                        store,
-                        gone.iter()
-                            .map(|k| format!("{k:?}"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        es.deletion_policy(),
-                        if all_gone {
-                            ""
-                        } else {
-                            ", and other remote secrets still exist"
-                        }
-                    ),
-                )
-            },
-        );
+        if all_gone && es.deletion_policy() == DeletionPolicy::Delete {
+            return Err(Decision::Delete);
+        }
+        let keys = gone
+            .iter()
+            .map(|k| format!("{k:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let outcome = if exists {
+            "the Secret is kept as it is"
+        } else {
+            "the Secret was not created"
+        };
+        let others = if all_gone {
+            ""
+        } else {
+            ", and other remote secrets still exist"
+        };
+        return Err(fail(
+            "SecretSyncedError",
+            format!(
+                "{store} reports {keys} as not found; {outcome} (deletionPolicy {:?}{others})",
+                es.deletion_policy(),
+            ),
+        ));
+    }
+    if data.is_empty() && !empty_extract {
+        // Every answer was found yet nothing was taken from them: only a spec with no reads
+        // gets here, which validation refuses. Never write (or report) empty data for it.
+        return Err(fail(
+            "SecretSyncedError",
+            format!("nothing was read from {store} (internal)"),
+        ));
     }
     Ok(data)
 }
@@ -237,15 +269,9 @@ pub fn decide<'a>(
 ) -> Decision {
     let policy = es.creation_policy();
     let target = es.target_name();
-    let data = match assemble(es, answer, store) {
+    let data = match assemble(es, answer, store, existing.is_some()) {
         Ok(data) => data,
-        Err(Decision::Delete) => {
-            return match existing {
-                Some(s) if manages(es, s) && policy != CreationPolicy::Merge => Decision::Delete,
-                Some(s) if policy == CreationPolicy::Merge => remove_ours(s),
-                _ => Decision::UpToDate,
-            };
-        }
+        Err(Decision::Delete) => return gone(es, existing, store),
         Err(d) => return d,
     };
     let template = es.spec.target.as_ref().and_then(|t| t.template.as_ref());
@@ -414,6 +440,25 @@ fn same(existing: &Secret, desired: &Secret) -> bool {
         && (desired.immutable.is_none() || existing.immutable == desired.immutable)
 }
 
+/// Every remote secret is gone under `deletionPolicy: Delete`: what that deletes.
+fn gone(es: &ExternalSecret, existing: Option<&Secret>, store: &str) -> Decision {
+    let target = es.target_name();
+    match existing {
+        None => Decision::NothingToDelete {
+            message: "every remote secret is gone; there is no Secret to delete (deletionPolicy Delete)",
+        },
+        Some(s) if es.creation_policy() == CreationPolicy::Merge => remove_ours(s),
+        Some(s) if manages(es, s) => Decision::Delete,
+        Some(_) => fail(
+            "SecretSyncedError",
+            format!(
+                "{store} reports every remote secret as not found, but target Secret {target:?} \
+                 is not managed by this ExternalSecret, so deletionPolicy Delete leaves it alone"
+            ),
+        ),
+    }
+}
+
 fn remove_ours(s: &Secret) -> Decision {
     let ours: BTreeSet<&str> = s
         .metadata
@@ -428,15 +473,16 @@ fn remove_ours(s: &Secret) -> Decision {
         data.retain(|k, _| !ours.contains(k.as_str()));
     }
     if kept.data.as_ref().map_or(0, BTreeMap::len) == before {
-        return Decision::UpToDate;
+        return Decision::NothingToDelete {
+            message: "every remote secret is gone; the Secret holds none of the synced keys \
+                      (deletionPolicy Delete)",
+        };
     }
     if let Some(a) = kept.metadata.annotations.as_mut() {
         a.remove(SYNCED_KEYS);
     }
-    Decision::Write {
+    Decision::DeleteKeys {
         secret: Box::new(kept),
-        create: false,
-        data_changed: true,
     }
 }
 

@@ -29,6 +29,22 @@ fn only_value(path: &str, value: Option<&str>, allowed: &str, problems: &mut Vec
     }
 }
 
+/// Why `path` cannot be a Vault path (one with an empty, `.` or `..` segment would address
+/// another endpoint, or none), if it cannot. Leading and trailing slashes do not count.
+fn vault_path_problem(path: &str) -> Option<&'static str> {
+    let path = path.trim_matches('/');
+    if path.is_empty() {
+        return Some("it is empty");
+    }
+    if path.split('/').any(str::is_empty) {
+        return Some("it has an empty segment (\"//\")");
+    }
+    if path.split('/').any(|s| s == "." || s == "..") {
+        return Some("it has a \".\" or \"..\" segment");
+    }
+    None
+}
+
 /// Problems with a store spec; `cluster` is true for a ClusterSecretStore.
 pub fn store(spec: &SecretStoreSpec, cluster: bool) -> Vec<String> {
     let mut problems = Vec::new();
@@ -64,6 +80,13 @@ pub fn store(spec: &SecretStoreSpec, cluster: bool) -> Vec<String> {
         problems.push(format!(
             "spec.provider.vault.server {:?} must be an http:// or https:// URL",
             vault.server
+        ));
+    }
+    if let Some(path) = &vault.path
+        && let Some(why) = vault_path_problem(path)
+    {
+        problems.push(format!(
+            "spec.provider.vault.path {path:?} is not a usable vault mount path: {why}"
         ));
     }
     if vault.ca_bundle.is_some() && vault.ca_provider.is_some() {
@@ -176,6 +199,11 @@ fn remote_ref(path: &str, r: &RemoteRef, problems: &mut Vec<String>) {
     unknown(path, &r.unknown, problems, "");
     if r.key.trim_matches('/').is_empty() {
         problems.push(format!("{path}.key must not be empty"));
+    } else if let Some(why) = vault_path_problem(&r.key) {
+        problems.push(format!(
+            "{path}.key {:?} is not a usable vault key: {why}",
+            r.key
+        ));
     }
     if let Some(v) = &r.version
         && v.parse::<u64>().is_err()
@@ -347,6 +375,35 @@ mod tests {
         ] {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
+    }
+
+    #[test]
+    fn unusable_vault_keys_name_the_field_and_the_cause() {
+        let p = problems_es(&format!(
+            "{ES}  data:\n  - secretKey: a\n    remoteRef: {{key: 'app//db'}}\n  - secretKey: b\n    remoteRef: {{key: '../sys/seal'}}\n  - secretKey: c\n    remoteRef: {{key: /app/db/}}\n  dataFrom:\n  - extract: {{key: 'a/./b'}}\n"
+        ));
+        assert_eq!(
+            p,
+            vec![
+                "spec.data[0].remoteRef.key \"app//db\" is not a usable vault key: it has an empty segment (\"//\")",
+                "spec.data[1].remoteRef.key \"../sys/seal\" is not a usable vault key: it has a \".\" or \"..\" segment",
+                "spec.dataFrom[0].extract.key \"a/./b\" is not a usable vault key: it has a \".\" or \"..\" segment",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unusable_store_path_is_named() {
+        let s: SecretStore = serde_yaml_ng::from_str(
+            "apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {name: s}\nspec:\n  provider:\n    vault:\n      server: http://v:8200\n      path: kv//a\n      auth:\n        tokenSecretRef: {name: t, key: token}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            store(&s.spec, false),
+            vec![
+                "spec.provider.vault.path \"kv//a\" is not a usable vault mount path: it has an empty segment (\"//\")"
+            ]
+        );
     }
 
     #[test]

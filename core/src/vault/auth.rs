@@ -1,7 +1,8 @@
 //! Getting, checking, renewing and giving back a Vault token.
 //!
-//! Data flow: a login (`auth/<mount>/login` for kubernetes or AppRole) or a directly given
-//! token checked with `lookup-self` → [`Token`] (the secret in a zeroizing string, the lease,
+//! Data flow: a login (`auth/<mount>/login` for kubernetes or AppRole), or a directly given
+//! token and its lease from `lookup-self` (required by `login_token`; by `use_token` only when
+//! the token may call it) → [`Token`] (the secret in a zeroizing string, the lease,
 //! and the instant the request was *sent*, so expiry is never later than Vault's) →
 //! [`Token::needs_renewal`] tells the agent when to call `renew-self` instead of logging in
 //! again on every reconcile → `revoke-self` when the token is no longer wanted (ESO added
@@ -26,20 +27,30 @@ pub struct Token {
     secret: Zeroizing<String>,
     lease_duration: Duration,
     renewable: bool,
+    /// Whether Vault told us the lease (a login, a renewal, a lookup).
+    lease_known: bool,
     obtained_at: Instant,
 }
 
 impl Token {
     /// A token used as given, without asking Vault about it: lease unknown, so it is treated
-    /// as never expiring and never renewed. [`VaultClient::login_token`] checks it and learns
-    /// its lease instead.
+    /// as never expiring and never renewed. [`VaultClient::login_token`] learns its lease
+    /// instead, when the token may look itself up.
     pub fn from_secret(secret: Zeroizing<String>) -> Self {
         Token {
             secret,
             lease_duration: Duration::ZERO,
             renewable: false,
+            lease_known: false,
             obtained_at: Instant::now(),
         }
+    }
+
+    /// Whether the lease is Vault's word (false for a token used as given, and for one whose
+    /// `lookup-self` was denied): an unknown lease is never renewed, and a read that is
+    /// refused is what tells the token no longer works.
+    pub fn lease_known(&self) -> bool {
+        self.lease_known
     }
 
     /// The secret, for the `X-Vault-Token` header.
@@ -91,6 +102,7 @@ impl Token {
             secret: self.secret.clone(),
             lease_duration: lease.duration,
             renewable: lease.renewable,
+            lease_known: true,
             obtained_at,
         }
     }
@@ -172,17 +184,31 @@ impl VaultClient {
             .await
     }
 
-    /// Use a token given directly (a store's `tokenSecretRef`): check it with `lookup-self`
-    /// and learn its lease, so it can be renewed like a login's.
+    /// Use a token given directly, checked with `lookup-self` (which also tells its lease, so
+    /// it can be renewed like a login's): a token Vault refuses is an error here.
     pub async fn login_token(&self, secret: Zeroizing<String>) -> Result<Token, VaultError> {
         let token = Token::from_secret(secret);
         let sent = Instant::now();
         let info = self.lookup_self(&token).await?;
-        let lease = Lease {
-            duration: info.ttl,
-            renewable: info.renewable,
-        };
-        Ok(token.with_lease(lease, sent))
+        Ok(token.with_lease(info_lease(&info), sent))
+    }
+
+    /// Use a token given directly (a store's `tokenSecretRef`), learning its lease with
+    /// `lookup-self` where the token may call it.
+    ///
+    /// `lookup-self` is needed only for the lease. A token whose policies do not grant it (no
+    /// `default` policy) is refused with 403, which Vault also answers for an invalid token;
+    /// either way the token is returned with its lease unknown ([`Token::lease_known`] is
+    /// false: never renewed), and the calls made with it decide whether it works. Any other
+    /// failure (unreachable, sealed, …) is returned.
+    pub async fn use_token(&self, secret: Zeroizing<String>) -> Result<Token, VaultError> {
+        let token = Token::from_secret(secret);
+        let sent = Instant::now();
+        match self.lookup_self(&token).await {
+            Ok(info) => Ok(token.with_lease(info_lease(&info), sent)),
+            Err(VaultError::PermissionDenied { .. }) => Ok(token),
+            Err(err) => Err(err),
+        }
     }
 
     /// `auth/token/lookup-self`: the token's remaining TTL, renewability and policies.
@@ -288,6 +314,14 @@ impl VaultClient {
     }
 }
 
+/// The lease `lookup-self` describes.
+fn info_lease(info: &TokenInfo) -> Lease {
+    Lease {
+        duration: info.ttl,
+        renewable: info.renewable,
+    }
+}
+
 /// `auth.lease_duration` and `auth.renewable` of a login or renewal answer.
 fn lease(path: &str, json: &WipedJson) -> Result<Lease, VaultError> {
     let seconds = json
@@ -312,6 +346,7 @@ mod tests {
             secret: Zeroizing::new("s.abc".to_owned()),
             lease_duration: Duration::from_secs(lease_secs),
             renewable: true,
+            lease_known: true,
             obtained_at,
         }
     }

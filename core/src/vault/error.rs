@@ -4,12 +4,16 @@
 //!
 //! Data flow: the transport maps connection failures to `Unavailable`/`Timeout`; each call maps
 //! the answer's status and `errors` array through [`VaultError::from_status`] unless the call
-//! gives the status a meaning of its own (404 on a KV read is `NotFound`). Texts carry paths,
-//! the server address and Vault's own error strings, never a token or a secret value.
+//! gives the status a meaning of its own (404 on a KV read is `NotFound`). Arguments refused
+//! before sending are `InvalidPath` or `InvalidConfig`; a mount whose engine is not what the
+//! caller reads it as is `MountMismatch`. Texts carry paths, the server address and Vault's own
+//! error strings, never a token or a secret value.
 
 use std::time::Duration;
 
 use serde_json::Value;
+
+use super::kv::KvVersion;
 
 /// The longest piece of Vault's error text kept in an error: enough for any message Vault
 /// writes, short enough that a misbehaving proxy's HTML page cannot flood a status field.
@@ -91,12 +95,35 @@ pub enum VaultError {
         /// What was wrong, in our words (never the body itself).
         reason: String,
     },
-    /// The client configuration or a call's arguments cannot work: a bad server URL, an
-    /// unusable `caBundle`, an invalid key path, a version asked of KV v1.
+    /// The client configuration cannot work: a bad server URL, an unusable `caBundle`, a
+    /// version asked of KV v1.
     #[error("invalid vault configuration: {reason}")]
     InvalidConfig {
         /// What is wrong.
         reason: String,
+    },
+    /// A key or mount given to a call cannot be put in a URL safely (an empty, `.` or `..`
+    /// segment). Refused before sending.
+    #[error("the vault {what} {path:?} is invalid: {reason}")]
+    InvalidPath {
+        /// `key`, `mount` or `auth mount`.
+        what: &'static str,
+        /// The path as given.
+        path: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// The mount's engine (from Vault's mount metadata) is not the KV version it is read as:
+    /// a KV v1 mount read as v2 answers "not found" for every key, so this is checked before
+    /// such an answer is believed.
+    #[error("vault mount {mount:?} is {found}, but it is read as KV {expected}")]
+    MountMismatch {
+        /// The mount's path as Vault reports it, without the trailing slash.
+        mount: String,
+        /// What it is: `KV v1`, `KV v2`, or `a "transit" engine`.
+        found: String,
+        /// The version the caller reads it as.
+        expected: KvVersion,
     },
 }
 
@@ -113,6 +140,8 @@ impl VaultError {
             VaultError::Server { .. } => "server_error",
             VaultError::BadResponse { .. } => "bad_response",
             VaultError::InvalidConfig { .. } => "invalid_config",
+            VaultError::InvalidPath { .. } => "invalid_path",
+            VaultError::MountMismatch { .. } => "mount_mismatch",
         }
     }
 

@@ -4,12 +4,17 @@
 //! `data.data` (v2, with `data.metadata.version`) or `data` (v1) moved out of the wiped JSON
 //! into a [`KvSecret`] → [`KvSecret::select`] / [`KvSecret::entries`] → Secret bytes.
 //!
-//! What counts as [`VaultError::NotFound`]: a 404 with an empty `errors` list (never written),
-//! and KV v2's answer for a deleted or destroyed version (404, or 200, with `data.data: null`
-//! beside the version's metadata). Any other 404 is [`VaultError::Rejected`] with Vault's text:
-//! "no handler for route" (no engine at that mount) or the warning "Invalid path for a
-//! versioned K/V secrets engine" (a KV v1 store pointed at a v2 mount). So a mistyped mount or
-//! version can never look like deleted secrets.
+//! What counts as [`VaultError::NotFound`]: a 404 whose body is exactly KV's "nothing here"
+//! (an empty `errors` list and no warnings: never written), and KV v2's answer for a deleted or
+//! destroyed version (404, or 200, with `data.data: null` beside the version's metadata). Any
+//! other 404 is [`VaultError::Rejected`] with Vault's text: "no handler for route" (no engine at
+//! that mount) or the warning "Invalid path for a versioned K/V secrets engine" (a KV v1 store
+//! pointed at a v2 mount; Vault sends it with an empty `errors` list, OpenBao without one).
+//!
+//! One misconfiguration cannot be told from the answer at all: a KV v1 mount read as v2 asks
+//! for `<mount>/data/<key>`, which v1 answers exactly like a secret never written. Only the
+//! mount's metadata ([`VaultClient::mount_info`]) tells the two apart, so callers that act on
+//! `NotFound` (delete synced data) must check the mount first.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -40,6 +45,15 @@ pub struct KvSecret {
     path: String,
     version: Option<u64>,
     data: Map<String, Value>,
+}
+
+impl fmt::Display for KvVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KvVersion::V1 => "v1",
+            KvVersion::V2 => "v2",
+        })
+    }
 }
 
 impl KvSecret {
@@ -213,16 +227,21 @@ impl VaultClient {
     }
 }
 
-/// Whether a 404's body is KV's "no secret here": an empty `errors` list (never written), or a
-/// version's metadata without data (KV v2, deleted or destroyed).
+/// Whether a 404's body is KV's "no secret here": an empty `errors` list with no warnings
+/// (never written), or a version's metadata without data (KV v2, deleted or destroyed). A
+/// warning means Vault is saying something else (the "Invalid path for a versioned K/V
+/// secrets engine" of a v2 mount read as v1 comes with an empty `errors` list from Vault).
 fn says_not_found(json: &WipedJson) -> bool {
     let no_errors = json
         .get("/errors")
         .and_then(Value::as_array)
         .is_some_and(Vec::is_empty);
+    let no_warnings = json
+        .get("/warnings")
+        .is_none_or(|w| w.is_null() || w.as_array().is_some_and(Vec::is_empty));
     let deleted_version = json.get("/data/metadata").is_some_and(Value::is_object)
         && json.get("/data/data").is_some_and(Value::is_null);
-    no_errors || deleted_version
+    (no_errors && no_warnings) || deleted_version
 }
 
 #[cfg(test)]
@@ -252,6 +271,31 @@ mod tests {
         let mut keys: Vec<_> = kv.keys().collect();
         keys.sort_unstable();
         assert_eq!(keys, ["port", "tls", "user"]);
+    }
+
+    fn not_found(body: Value) -> bool {
+        says_not_found(&WipedJson(body))
+    }
+
+    #[test]
+    fn only_kvs_own_nothing_here_is_not_found() {
+        // Never written (both engines), and a deleted KV v2 version.
+        assert!(not_found(json!({"errors": []})));
+        assert!(not_found(json!({"errors": [], "warnings": null})));
+        assert!(not_found(
+            json!({"data": {"data": null, "metadata": {"version": 2, "deletion_time": "x"}}})
+        ));
+        // A KV v2 mount read as v1: Vault's shape (empty errors, a warning) and OpenBao's
+        // (no errors, a warning).
+        let warning = "Invalid path for a versioned K/V secrets engine.";
+        assert!(!not_found(json!({"errors": [], "warnings": [warning]})));
+        assert!(!not_found(json!({"data": null, "warnings": [warning]})));
+        // No engine at the mount, a proxy's empty or HTML answer.
+        assert!(!not_found(
+            json!({"errors": ["no handler for route \"x/data/y\""]})
+        ));
+        assert!(!not_found(json!({})));
+        assert!(!not_found(Value::Null));
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! An async client for the parts of the HashiCorp Vault / OpenBao HTTP API that secret sync
-//! needs: logins (token, kubernetes, AppRole), token lookup/renew/revoke, and KV v1/v2 reads
-//! and lists, plus ESO's property selection on what was read.
+//! needs: logins (token, kubernetes, AppRole), token lookup/renew/revoke, a mount's engine and
+//! KV version, and KV v1/v2 reads and lists, plus ESO's property selection on what was read.
 //!
 //! Data flow:
 //!
 //! ```text
 //!  VaultConfig ──[VaultClient::new]──▶ VaultClient (one hyper connection pool, rustls trusting
 //!                                      only the store's caBundle, or the system roots)
-//!  login_kubernetes / login_approle / login_token ──▶ Token (secret zeroized, lease, obtained_at)
+//!  login_kubernetes / login_approle / login_token / use_token ──▶ Token (secret zeroized, lease)
 //!        Token::needs_renewal(now) ──▶ renew_self ──▶ Token (new lease)   (revoke_self at the end)
+//!  mount_info(token, mount) ──▶ MountInfo (engine, KV version) ──[expect_kv(version)]──▶ ok?
 //!  kv_read(token, mount, KvVersion, key, version) ──▶ KvSecret ──[select(property)]──▶ bytes
 //!                                                              └─[entries()]────────▶ key → bytes
 //!  every call ──▶ observer(Call, Outcome) and per-call counters (provider_calls_total)
@@ -19,7 +20,9 @@
 //! is zeroized when dropped, parses it to JSON and maps the status to a [`VaultError`] that
 //! callers branch on. [`VaultError::NotFound`] is reserved for "the provider answered that the
 //! secret is gone", the one answer on which the agent may delete synced data; a refused
-//! connection, a timeout, a sealed server or an unknown route are all other variants.
+//! connection, a timeout, a sealed server or an unknown route are all other variants. A KV v1
+//! mount read as v2 answers every read like a secret never written, so that answer is trusted
+//! only after [`VaultClient::mount_info`] has shown the mount is what it is read as.
 //!
 //! # Why our own client and not `vaultrs`
 //! - Stores carry the CA as an inline PEM `caBundle`. `vaultrs` takes CA *file paths*
@@ -47,6 +50,7 @@ mod client;
 mod config;
 mod error;
 mod kv;
+mod mount;
 mod observe;
 mod path;
 mod select;
@@ -57,5 +61,6 @@ pub use client::VaultClient;
 pub use config::VaultConfig;
 pub use error::VaultError;
 pub use kv::{KvSecret, KvVersion};
+pub use mount::MountInfo;
 pub use observe::{Call, Observer, Outcome};
 pub use select::SelectError;

@@ -22,17 +22,20 @@ pub enum Call {
     List,
     /// `auth/token/revoke-self`.
     Revoke,
+    /// `sys/internal/ui/mounts/<path>`: a mount's engine and KV version.
+    Mount,
 }
 
 impl Call {
     /// Every call kind, in label order.
-    pub const ALL: [Call; 6] = [
+    pub const ALL: [Call; 7] = [
         Call::Login,
         Call::Lookup,
         Call::Renew,
         Call::Read,
         Call::List,
         Call::Revoke,
+        Call::Mount,
     ];
 
     /// The metric label value.
@@ -44,6 +47,7 @@ impl Call {
             Call::Read => "read",
             Call::List => "list",
             Call::Revoke => "revoke",
+            Call::Mount => "mount",
         }
     }
 
@@ -55,6 +59,7 @@ impl Call {
             Call::Read => 3,
             Call::List => 4,
             Call::Revoke => 5,
+            Call::Mount => 6,
         }
     }
 }
@@ -96,7 +101,7 @@ pub type Observer = Arc<dyn Fn(Call, Outcome) + Send + Sync>;
 
 /// Calls made, per kind; shared by the clones of one client.
 #[derive(Debug, Default)]
-pub(super) struct Counters([AtomicU64; 6]);
+pub(super) struct Counters([AtomicU64; 7]);
 
 impl Counters {
     pub(super) fn record(&self, call: Call) {
@@ -128,7 +133,9 @@ mod tests {
         let labels: Vec<_> = Call::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(
             labels,
-            ["login", "lookup", "renew", "read", "list", "revoke"]
+            [
+                "login", "lookup", "renew", "read", "list", "revoke", "mount"
+            ]
         );
     }
 }

@@ -80,16 +80,22 @@ fn strip_mount<'k>(mount: &str, version: KvVersion, key: &'k str) -> &'k str {
 }
 
 /// Check each `/`-separated segment and percent-encode it. `what` names the input in errors.
-fn encode_path(path: &str, what: &str) -> Result<String, VaultError> {
+pub(super) fn encode_path(path: &str, what: &'static str) -> Result<String, VaultError> {
+    let invalid = |reason| VaultError::InvalidPath {
+        what,
+        path: path.to_owned(),
+        reason,
+    };
     if path.is_empty() {
-        return Err(VaultError::invalid_config(format!("the {what} is empty")));
+        return Err(invalid("it is empty"));
     }
     let mut encoded = String::with_capacity(path.len());
     for (index, segment) in path.split('/').enumerate() {
-        if segment.is_empty() || segment == "." || segment == ".." {
-            return Err(VaultError::invalid_config(format!(
-                "the {what} {path:?} has an empty, \".\" or \"..\" segment"
-            )));
+        if segment.is_empty() {
+            return Err(invalid("it has an empty segment (\"//\")"));
+        }
+        if segment == "." || segment == ".." {
+            return Err(invalid("it has a \".\" or \"..\" segment"));
         }
         if index > 0 {
             encoded.push('/');
@@ -172,9 +178,10 @@ mod tests {
         for key in ["", "../sys/seal", "a/../b", "a//b", "a/./b", "a/"] {
             let err = kv_path("secret", KvVersion::V2, Tree::Data, key, false).unwrap_err();
             assert!(
-                matches!(err, VaultError::InvalidConfig { .. }),
+                matches!(&err, VaultError::InvalidPath { what: "key", .. }),
                 "{key:?}: {err:?}"
             );
+            assert!(err.to_string().starts_with("the vault key "), "{err}");
         }
         assert!(kv_path("", KvVersion::V2, Tree::Data, "a", false).is_err());
         assert!(auth_path("..", "login").is_err());

@@ -212,8 +212,93 @@ fn merge_needs_an_existing_secret_and_keeps_other_keys() {
     assert!(!create);
     assert_eq!(data(&merged).len(), 3);
     assert!(merged.metadata.owner_references.is_none());
-    let (cleaned, _, _) = written(run(&e, Some(&merged), &BTreeMap::new()));
+    let Decision::DeleteKeys { secret: cleaned } = run(&e, Some(&merged), &BTreeMap::new()) else {
+        panic!("expected our keys to be removed")
+    };
     assert_eq!(data(&cleaned), [("theirs".into(), "x".into())].into());
+    // Once they are gone there is nothing left to delete, and that is no "synced" either.
+    assert!(matches!(
+        run(&e, Some(&cleaned), &BTreeMap::new()),
+        Decision::NothingToDelete { .. }
+    ));
+}
+
+#[test]
+fn delete_with_no_secret_is_a_deletion_not_a_sync() {
+    let e = es(&format!("{BASE}  target:\n    deletionPolicy: Delete\n"));
+    let Decision::NothingToDelete { message } = run(&e, None, &BTreeMap::new()) else {
+        panic!("expected nothing to delete")
+    };
+    assert!(message.contains("no Secret to delete"), "{message}");
+}
+
+#[test]
+fn delete_leaves_a_secret_it_does_not_manage() {
+    let e = es(&format!("{BASE}  target:\n    deletionPolicy: Delete\n"));
+    let mut foreign = Secret::default();
+    foreign.metadata.name = Some("app".into());
+    foreign.data = Some([("x".to_owned(), ByteString(b"y".to_vec()))].into());
+    let Decision::Fail { reason, message } = run(&e, Some(&foreign), &BTreeMap::new()) else {
+        panic!("a foreign Secret must not be deleted or called synced")
+    };
+    assert_eq!(reason, "SecretSyncedError");
+    assert!(
+        message.contains("not managed by this ExternalSecret"),
+        "{message}"
+    );
+}
+
+#[test]
+fn gone_before_the_secret_exists_says_it_was_not_created() {
+    let Decision::Fail { message, .. } = run(&es(BASE), None, &BTreeMap::new()) else {
+        panic!()
+    };
+    assert!(
+        message.contains("the Secret was not created") && !message.contains("kept"),
+        "{message}"
+    );
+    let mut partial = remote();
+    partial.remove(&ReadKey {
+        key: "app/config".into(),
+        version: None,
+    });
+    let e = es(&format!("{BASE}  target:\n    deletionPolicy: Delete\n"));
+    let Decision::Fail { message, .. } = run(&e, None, &partial) else {
+        panic!()
+    };
+    assert!(
+        message.contains("the Secret was not created")
+            && message.contains("other remote secrets still exist"),
+        "{message}"
+    );
+}
+
+#[test]
+fn empty_data_only_from_an_empty_remote_secret() {
+    // The provider returned an empty secret: an empty Secret is what it holds.
+    let e = es(&BASE.replace(
+        "  data:\n  - secretKey: password\n    remoteRef: {key: app/db, property: password}\n",
+        "",
+    ));
+    let empty: BTreeMap<ReadKey, Json> = [(
+        ReadKey {
+            key: "app/config".into(),
+            version: None,
+        },
+        Json(serde_json::json!({})),
+    )]
+    .into();
+    let (s, create, _) = written(run(&e, None, &empty));
+    assert!(create && data(&s).is_empty());
+    // Nothing read at all is never written as empty data.
+    let mut none = es(BASE);
+    none.spec.data.clear();
+    none.spec.data_from.clear();
+    let Decision::Fail { reason, message } = run(&none, None, &remote()) else {
+        panic!("empty data that no provider returned must not be written")
+    };
+    assert_eq!(reason, "SecretSyncedError");
+    assert!(message.contains("nothing was read"), "{message}");
 }
 
 #[test]
