@@ -20,8 +20,9 @@ impl Location {
     /// How much of an action's text a message quotes.
     pub const EXCERPT: usize = 60;
 
-    /// The location of `source[start..end]`.
-    pub(crate) fn of(source: &str, start: usize, end: usize) -> Location {
+    /// The location of `source[start..end]` (boxed: it rides in every error, which stays
+    /// small that way).
+    pub(crate) fn of(source: &str, start: usize, end: usize) -> Box<Location> {
         let start = floor_boundary(source, start.min(source.len()));
         let end = floor_boundary(source, end.clamp(start, source.len()));
         let before = &source[..start];
@@ -37,11 +38,11 @@ impl Location {
         if text.chars().count() > Self::EXCERPT {
             excerpt.push('…');
         }
-        Location {
+        Box::new(Location {
             line,
             column,
             excerpt,
-        }
+        })
     }
 }
 
@@ -78,7 +79,7 @@ pub enum TemplateError {
     #[error("syntax error at {at}: {what}")]
     Syntax {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// What is wrong.
         what: String,
     },
@@ -86,7 +87,7 @@ pub enum TemplateError {
     #[error("at {at}: function {name:?} is not defined")]
     UnknownFunction {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// The function.
         name: String,
     },
@@ -94,7 +95,7 @@ pub enum TemplateError {
     #[error("at {at}: function {name:?} is refused: {why}")]
     Refused {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// The function.
         name: String,
         /// Why it is refused.
@@ -104,7 +105,7 @@ pub enum TemplateError {
     #[error("at {at}: {name} is not supported: {why}")]
     Unsupported {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// The function or keyword.
         name: String,
         /// Why, or what to use instead.
@@ -114,7 +115,7 @@ pub enum TemplateError {
     #[error("at {at}: function {name:?} takes {expected} argument(s), got {got}")]
     Arity {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// The function.
         name: &'static str,
         /// What it takes, e.g. `2` or `at least 1`.
@@ -126,13 +127,13 @@ pub enum TemplateError {
     #[error("at {at}: the value is missing (no such key, or nil); use `default` or `if`")]
     NoValue {
         /// Where.
-        at: Location,
+        at: Box<Location>,
     },
     /// A value of the wrong kind for what it is used for (only kinds are named).
     #[error("at {at}: {what}")]
     Type {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// What was expected and what kind was given.
         what: String,
     },
@@ -140,7 +141,7 @@ pub enum TemplateError {
     #[error("at {at}: {func}: {what}")]
     Function {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// The function.
         func: &'static str,
         /// What went wrong (never the input).
@@ -150,7 +151,7 @@ pub enum TemplateError {
     #[error("at {at}: output would pass the {max}-byte limit")]
     OutputTooLarge {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// The limit.
         max: usize,
     },
@@ -158,7 +159,7 @@ pub enum TemplateError {
     #[error("at {at}: evaluation took more than {max} steps")]
     StepBudget {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// The budget.
         max: usize,
     },
@@ -166,7 +167,7 @@ pub enum TemplateError {
     #[error("at {at}: nesting deeper than {max} levels")]
     TooDeep {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// The limit.
         max: usize,
     },

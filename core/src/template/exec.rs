@@ -56,7 +56,7 @@ pub(crate) fn run(
 }
 
 impl Exec<'_> {
-    fn at(&self, span: Span) -> Location {
+    fn at(&self, span: Span) -> Box<Location> {
         Location::of(self.src, span.start, span.end)
     }
 
@@ -111,7 +111,7 @@ impl Exec<'_> {
                     let mark = self.vars.len();
                     let value = self.pipe(&branch.pipe, dot)?;
                     if !branch.pipe.vars.is_empty() {
-                        self.bind(&branch.pipe, &[value.clone()]);
+                        self.bind(&branch.pipe, std::slice::from_ref(&value));
                     }
                     let flow = match (value.truthy(), matches!(node, Node::With(_))) {
                         (true, true) => self.walk(&branch.then, &value)?,
@@ -201,7 +201,7 @@ impl Exec<'_> {
             self.vars.truncate(mark);
             match branch.pipe.vars.len() {
                 0 => {}
-                1 => self.bind(&branch.pipe, &[element.clone()]),
+                1 => self.bind(&branch.pipe, std::slice::from_ref(&element)),
                 _ => self.bind(&branch.pipe, &[key, element.clone()]),
             }
             match self.walk(&branch.then, &element)? {
@@ -273,7 +273,7 @@ impl Exec<'_> {
             Arg::Sub(pipe, names) => {
                 let value = self.pipe(pipe, dot)?;
                 if !pipe.vars.is_empty() {
-                    self.bind(pipe, &[value.clone()]);
+                    self.bind(pipe, std::slice::from_ref(&value));
                 }
                 self.fields(value, names, span)?
             }

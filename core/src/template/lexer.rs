@@ -236,7 +236,7 @@ impl Lexer<'_> {
         };
         let end = p + 1 + len + 1;
         self.push(
-            Tok::Str(self.src[p + 1..end - 1].as_bytes().to_vec()),
+            Tok::Str(self.src.as_bytes()[p + 1..end - 1].to_vec()),
             p,
             end,
         );

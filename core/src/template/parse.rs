@@ -84,7 +84,7 @@ impl Kind {
 }
 
 /// How a list of nodes ended.
-enum End {
+enum Stop {
     Eof,
     End,
     Else,
@@ -107,7 +107,7 @@ pub(crate) fn parse(src: &str, tokens: Vec<Token>) -> Result<Vec<Node>, Template
     };
     let (nodes, end) = parser.list()?;
     match end {
-        End::Eof => Ok(nodes),
+        Stop::Eof => Ok(nodes),
         _ => Err(parser.error("unexpected {{end}} or {{else}}")),
     }
 }
@@ -124,7 +124,7 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
-    fn at(&self) -> Location {
+    fn at(&self) -> Box<Location> {
         Location::of(self.src, self.action.start, self.action.end)
     }
 
@@ -177,11 +177,11 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn list(&mut self) -> Result<(Vec<Node>, End), TemplateError> {
+    fn list(&mut self) -> Result<(Vec<Node>, Stop), TemplateError> {
         let mut nodes = Vec::new();
         loop {
             let Some(token) = self.next() else {
-                return Ok((nodes, End::Eof));
+                return Ok((nodes, Stop::Eof));
             };
             match token.tok {
                 Tok::Text => nodes.push(Node::Text(Span {
@@ -196,22 +196,22 @@ impl Parser<'_> {
                         Some(Tok::Ident(word)) if word == "end" => {
                             self.pos += 1;
                             self.expect_close("end")?;
-                            return Ok((nodes, End::End));
+                            return Ok((nodes, Stop::End));
                         }
                         Some(Tok::Ident(word)) if word == "else" => {
                             self.pos += 1;
                             match self.peek_tok(0) {
                                 Some(Tok::Ident(w)) if w == "if" => {
                                     self.pos += 1;
-                                    return Ok((nodes, End::ElseIf(Kind::If)));
+                                    return Ok((nodes, Stop::ElseIf(Kind::If)));
                                 }
                                 Some(Tok::Ident(w)) if w == "with" => {
                                     self.pos += 1;
-                                    return Ok((nodes, End::ElseIf(Kind::With)));
+                                    return Ok((nodes, Stop::ElseIf(Kind::With)));
                                 }
                                 _ => {
                                     self.expect_close("else")?;
-                                    return Ok((nodes, End::Else));
+                                    return Ok((nodes, Stop::Else));
                                 }
                             }
                         }
@@ -277,11 +277,11 @@ impl Parser<'_> {
             self.ranges -= 1;
         }
         let otherwise = match end {
-            End::End => Vec::new(),
-            End::Else => {
+            Stop::End => Vec::new(),
+            Stop::Else => {
                 let (otherwise, end) = self.list()?;
                 match end {
-                    End::End => otherwise,
+                    Stop::End => otherwise,
                     _ => {
                         return Err(self.error(format!(
                             "expected {{{{end}}}} after {{{{else}}}} of {}",
@@ -290,18 +290,18 @@ impl Parser<'_> {
                     }
                 }
             }
-            End::ElseIf(k) if k == kind && kind != Kind::Range => {
+            Stop::ElseIf(k) if k == kind && kind != Kind::Range => {
                 // `{{else if b}}…{{end}}` is `{{else}}{{if b}}…{{end}}{{end}}`.
                 vec![self.control(k)?]
             }
-            End::ElseIf(k) => {
+            Stop::ElseIf(k) => {
                 return Err(self.error(format!(
                     "{{{{else {}}}}} inside {}",
                     k.name(),
                     kind.name()
                 )));
             }
-            End::Eof => {
+            Stop::Eof => {
                 return Err(self.error(format!("{{{{{}}}}} without {{{{end}}}}", kind.name())));
             }
         };
@@ -388,15 +388,15 @@ impl Parser<'_> {
                 _ => {}
             }
             for arg in &cmd.args[1..] {
-                if let Arg::Func(f) = arg {
-                    if let Err(expected) = f.check_arity(0) {
-                        return Err(TemplateError::Arity {
-                            at: self.at(),
-                            name: f.name(),
-                            expected,
-                            got: 0,
-                        });
-                    }
+                if let Arg::Func(f) = arg
+                    && let Err(expected) = f.check_arity(0)
+                {
+                    return Err(TemplateError::Arity {
+                        at: self.at(),
+                        name: f.name(),
+                        expected,
+                        got: 0,
+                    });
                 }
             }
         }
