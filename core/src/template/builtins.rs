@@ -246,8 +246,11 @@ fn html_escape(s: &[u8], out: &mut Buf) -> Result<(), Fail> {
 }
 
 fn js_escape(s: &[u8], out: &mut Buf) -> Result<(), Fail> {
-    let text = String::from_utf8_lossy(s);
-    for c in text.chars() {
+    let chars = s.utf8_chunks().flat_map(|chunk| {
+        let bad = (!chunk.invalid().is_empty()).then_some('\u{fffd}');
+        chunk.valid().chars().chain(bad)
+    });
+    for c in chars {
         match c {
             '\\' => out.push(b"\\\\")?,
             '\'' => out.push(b"\\'")?,

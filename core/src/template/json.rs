@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::MAX_OUTPUT;
-use super::value::{Arena, Buf, Fail, MAX_VALUE_DEPTH, Text, Value, special_float};
+use super::value::{Arena, Buf, Fail, MAX_VALUE_DEPTH, Text, Value, scientific, special_float};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Style {
@@ -91,14 +91,21 @@ fn float(buf: &mut Buf, f: f64) -> Result<(), Fail> {
     }
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let text = zeroize::Zeroizing::new(format!("{f:e}"));
-        let (mantissa, exp) = text.split_once('e').unwrap_or((text.as_str(), "0"));
-        buf.push(mantissa.as_bytes())?;
-        buf.push(b"e")?;
-        if !exp.starts_with('-') {
-            buf.push(b"+")?;
+        let (digits, exp) = scientific(f, None)?;
+        let digits = digits.as_bytes();
+        if f < 0.0 {
+            buf.push(b"-")?;
         }
-        buf.push(exp.as_bytes())
+        buf.push(&digits[..1])?;
+        if digits.len() > 1 {
+            buf.push(b".")?;
+            buf.push(&digits[1..])?;
+        }
+        buf.push_fmt(format_args!(
+            "e{}{}",
+            if exp < 0 { '-' } else { '+' },
+            exp.unsigned_abs()
+        ))
     } else {
         // Rust's `{}` for f64 is the shortest round-trip form without exponent.
         buf.push_fmt(format_args!("{f}"))
@@ -107,9 +114,12 @@ fn float(buf: &mut Buf, f: f64) -> Result<(), Fail> {
 
 fn string(buf: &mut Buf, s: &[u8], escape_html: bool) -> Result<(), Fail> {
     buf.push(b"\"")?;
-    let text = String::from_utf8_lossy(s);
-    let text = zeroize::Zeroizing::new(text.into_owned());
-    for c in text.chars() {
+    // Invalid UTF-8 becomes U+FFFD, as Go's encoder does, without a lossy copy.
+    let chars = s.utf8_chunks().flat_map(|chunk| {
+        let bad = (!chunk.invalid().is_empty()).then_some('\u{fffd}');
+        chunk.valid().chars().chain(bad)
+    });
+    for c in chars {
         match c {
             '"' => buf.push(b"\\\"")?,
             '\\' => buf.push(b"\\\\")?,

@@ -4,7 +4,7 @@
 //! that names the argument's position and kind only.
 
 use super::MAX_OUTPUT;
-use super::value::{Buf, Fail, Value, special_float, write_float_g, write_v};
+use super::value::{Buf, Fail, Value, scientific, special_float, write_float_g, write_v};
 
 /// The largest precision accepted (Go has none; this keeps a float from being formatted
 /// to a gigabyte of digits).
@@ -277,10 +277,14 @@ fn float(body: &mut Buf, f: f64, verb: char, spec: Spec) -> Result<(), Fail> {
     match verb {
         'f' | 'F' => body.push_fmt(format_args!("{:.*}", spec.precision.unwrap_or(6), f)),
         'e' | 'E' => {
-            let text = zeroize::Zeroizing::new(format!("{:.*e}", spec.precision.unwrap_or(6), f));
-            let (mantissa, exp) = text.split_once('e').unwrap_or((text.as_str(), "0"));
-            let exp: i32 = exp.parse().unwrap_or(0);
-            body.push(mantissa.as_bytes())?;
+            let precision = spec.precision.unwrap_or(6);
+            let (digits, exp) = scientific(f, Some(precision))?;
+            let digits = digits.as_bytes();
+            body.push(&digits[..1])?;
+            if digits.len() > 1 {
+                body.push(b".")?;
+                body.push(&digits[1..])?;
+            }
             body.push(if verb == 'E' { b"E" } else { b"e" })?;
             body.push(if exp < 0 { b"-" } else { b"+" })?;
             body.push_fmt(format_args!("{:02}", exp.unsigned_abs()))

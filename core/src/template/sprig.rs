@@ -572,23 +572,37 @@ fn parse_int(s: &str) -> i64 {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let digits = Zeroizing::new(digits.chars().filter(|c| *c != '_').collect::<String>());
-    let lower = Zeroizing::new(digits.to_ascii_lowercase());
-    let parsed = if let Some(hex) = lower.strip_prefix("0x") {
-        i64::from_str_radix(hex, 16)
-    } else if let Some(oct) = lower.strip_prefix("0o") {
-        i64::from_str_radix(oct, 8)
-    } else if let Some(bin) = lower.strip_prefix("0b") {
-        i64::from_str_radix(bin, 2)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        i64::from_str_radix(&lower[1..], 8)
-    } else {
-        lower.parse()
+    let bytes = digits.as_bytes();
+    let (radix, rest) = match (bytes.first(), bytes.get(1).map(u8::to_ascii_lowercase)) {
+        (Some(b'0'), Some(b'x')) => (16, &bytes[2..]),
+        (Some(b'0'), Some(b'o')) => (8, &bytes[2..]),
+        (Some(b'0'), Some(b'b')) => (2, &bytes[2..]),
+        (Some(b'0'), Some(_)) => (8, &bytes[1..]),
+        _ => (10, bytes),
     };
-    match parsed {
-        Ok(n) if negative => -n,
-        Ok(n) => n,
-        Err(_) => 0,
+    // Digit by digit, so no copy of the text is made.
+    let mut n: i64 = 0;
+    let mut any = false;
+    for &b in rest {
+        if b == b'_' {
+            continue;
+        }
+        let Some(d) = char::from(b).to_digit(radix) else {
+            return 0;
+        };
+        any = true;
+        let Some(next) = n
+            .checked_mul(i64::from(radix))
+            .and_then(|n| n.checked_add(i64::from(d)))
+        else {
+            return 0;
+        };
+        n = next;
+    }
+    match (any, negative) {
+        (false, _) => 0,
+        (true, true) => -n,
+        (true, false) => n,
     }
 }
 

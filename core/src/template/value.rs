@@ -65,10 +65,18 @@ impl Buf {
         self.push(c.encode_utf8(&mut tmp).as_bytes())
     }
 
+    /// Format straight into the buffer (no temporary string).
     pub(crate) fn push_fmt(&mut self, args: fmt::Arguments<'_>) -> Result<(), Fail> {
-        // Only used for numbers and fixed text; the temporary is wiped anyway.
-        let text = Zeroizing::new(fmt::format(args));
-        self.push(text.as_bytes())
+        let mut full = false;
+        let mut writer = FmtWriter {
+            buf: self,
+            full: &mut full,
+        };
+        match fmt::write(&mut writer, args) {
+            Err(_) if full => Err(Fail::Full),
+            Err(_) => Err(Fail::Func("format", "formatting failed".into())),
+            Ok(()) => Ok(()),
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -85,6 +93,20 @@ impl Buf {
 
     pub(crate) fn into_text(self) -> Text {
         Text(Rc::new(self.bytes))
+    }
+}
+
+struct FmtWriter<'a> {
+    buf: &'a mut Buf,
+    full: &'a mut bool,
+}
+
+impl fmt::Write for FmtWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.buf.push(s.as_bytes()).map_err(|_| {
+            *self.full = true;
+            fmt::Error
+        })
     }
 }
 
@@ -267,13 +289,29 @@ pub(crate) fn to_text(v: &Value, limit: usize) -> Result<Text, Fail> {
     Ok(buf.into_text())
 }
 
-/// Decimal digits and exponent of `f`'s shortest round-trip form: `d.ddd × 10^exp`.
-fn shortest_digits(f: f64) -> (Zeroizing<String>, i32) {
-    let sci = Zeroizing::new(format!("{:e}", f.abs()));
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
-    (Zeroizing::new(digits), exp.parse().unwrap_or(0))
+/// The decimal digits and exponent of `|f|` as `d.ddd × 10^exp`: the shortest round-trip
+/// digits, or `1 + fraction` digits when given. Built in zeroizing buffers.
+pub(crate) fn scientific(f: f64, fraction: Option<usize>) -> Result<(Buf, i32), Fail> {
+    let mut sci = Buf::new(MAX_FLOAT_TEXT);
+    match fraction {
+        None => sci.push_fmt(format_args!("{:e}", f.abs()))?,
+        Some(p) => sci.push_fmt(format_args!("{:.*e}", p, f.abs()))?,
+    }
+    let text = sci.as_bytes();
+    let e = text.iter().position(|b| *b == b'e').unwrap_or(text.len());
+    let mut digits = Buf::new(MAX_FLOAT_TEXT);
+    for b in text[..e].iter().filter(|b| b.is_ascii_digit()) {
+        digits.push(&[*b])?;
+    }
+    let exp = std::str::from_utf8(text.get(e + 1..).unwrap_or_default())
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok((digits, exp))
 }
+
+/// Longest float text (digits are bounded by the printf precision limit).
+const MAX_FLOAT_TEXT: usize = 4096;
 
 /// Go's `%g` / `%v` for floats; `precision` None is the shortest representation.
 /// `upper` selects `%G`.
@@ -286,18 +324,14 @@ pub(crate) fn write_float_g(
     if let Some(special) = special_float(f) {
         return buf.push(special.as_bytes());
     }
-    let (digits, exp) = match precision {
-        None => shortest_digits(f),
-        Some(p) => {
-            let p = p.max(1);
-            let sci = Zeroizing::new(format!("{:.*e}", p - 1, f.abs()));
-            let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-            let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
-            let trimmed = digits.trim_end_matches('0');
-            let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
-            (Zeroizing::new(trimmed.to_owned()), exp.parse().unwrap_or(0))
+    let (digits, exp) = scientific(f, precision.map(|p| p.max(1) - 1))?;
+    let mut digits = digits.as_bytes();
+    if precision.is_some() {
+        // %g drops trailing zeros.
+        while digits.len() > 1 && digits.last() == Some(&b'0') {
+            digits = &digits[..digits.len() - 1];
         }
-    };
+    }
     let eprec = match precision {
         None => 6,
         Some(p) => p.max(1) as i32,
@@ -305,7 +339,6 @@ pub(crate) fn write_float_g(
     if f.is_sign_negative() {
         buf.push(b"-")?;
     }
-    let digits = digits.as_bytes();
     if exp < -4 || exp >= eprec {
         buf.push(&digits[..1])?;
         if digits.len() > 1 {

@@ -353,3 +353,25 @@ fn check_accepts_what_render_needs_no_values_for() {
         assert_eq!(check(t), Ok(()), "{t}");
     }
 }
+
+#[test]
+fn float_formatting_matches_go() {
+    assert_eq!(
+        ok(
+            r#"{{ printf "%e|%.3g|%.3g|%G|%8.2f|%+.1f" -1234.5 1234.5678 0.00012345 1e-9 3.14159 2.0 }}"#
+        ),
+        "-1.234500e+03|1.23e+03|0.000123|1E-09|    3.14|+2.0"
+    );
+    assert_eq!(
+        ok("{{ 123456.0 }} {{ 1234567.0 }} {{ 0.00001 }} {{ -2.5 }}"),
+        "123456 1.234567e+06 1e-05 -2.5"
+    );
+    assert_eq!(
+        ok(r#"{{ fromJson "-1.5e-7" | toJson }} {{ fromJson "[0.5, 100, 1e20]" | toJson }}"#),
+        "-1.5e-7 [0.5,100,100000000000000000000]"
+    );
+    assert_eq!(
+        ok(r#"{{ int "1_000" }} {{ int "0b101" }} {{ int "9223372036854775808" }}"#),
+        "1000 5 0"
+    );
+}
