@@ -11,6 +11,17 @@ use super::{json, printf, sprig};
 
 /// Call `func` with its evaluated arguments (a piped value is the last).
 pub(crate) fn call(arena: &mut Arena, func: Func, args: Vec<Value>) -> Result<Value, Fail> {
+    if matches!(
+        func,
+        Func::Eq | Func::Ne | Func::Lt | Func::Le | Func::Gt | Func::Ge | Func::FromJson
+    ) {
+        // Comparing or parsing long strings is work the (small) result does not show.
+        for arg in &args {
+            if let Value::Str(s) = arg {
+                arena.charge_bytes(s.bytes().len());
+            }
+        }
+    }
     match func {
         Func::Not => Ok(Value::Bool(!args.first().is_some_and(Value::truthy))),
         Func::Len => len(&args[0]).map(Value::Int),

@@ -10,11 +10,8 @@ use super::builtins;
 use super::error::{Location, TemplateError};
 use super::funcs::Func;
 use super::parse::{Arg, Node, Pipe, Span};
-use super::value::{Arena, Buf, Fail, MAX_VALUE_DEPTH, Text, Value, write_v};
+use super::value::{Arena, BYTES_PER_STEP, Buf, Fail, MAX_VALUE_DEPTH, Text, Value, write_v};
 use super::{MAX_OUTPUT, MAX_STEPS};
-
-/// Bytes a function may build per step of the budget.
-const BYTES_PER_STEP: usize = 256;
 
 enum Flow {
     Normal,
@@ -73,6 +70,7 @@ impl Exec<'_> {
                 at,
                 max: MAX_VALUE_DEPTH,
             },
+            Fail::Steps => TemplateError::StepBudget { at, max: MAX_STEPS },
         }
     }
 
@@ -144,20 +142,22 @@ impl Exec<'_> {
         self.step(span, 1)?;
         let mark = self.vars.len();
         let value = self.cmds(&branch.pipe, dot)?;
-        // (key or index, element) pairs; a dict is iterated in sorted key order, as Go does.
-        let items: Vec<(Value, Value)> = match &value {
-            Value::Missing | Value::Nil => Vec::new(),
-            Value::List(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (Value::Int(i64::try_from(i).unwrap_or(i64::MAX)), v.clone()))
-                .collect(),
-            Value::Dict(d) => d
-                .borrow()
-                .map
-                .iter()
-                .map(|(k, v)| (Value::Str(k.clone()), v.clone()))
-                .collect(),
+        // Lists and ints are iterated by index; a dict through a snapshot of its entries in
+        // sorted key order (as Go), paid for in steps, since the body may change the dict.
+        let mut pairs: Vec<(Value, Value)> = Vec::new();
+        let count = match &value {
+            Value::Missing | Value::Nil => 0,
+            Value::List(items) => items.len(),
+            Value::Dict(d) => {
+                let d = d.borrow();
+                self.step(span, d.map.len())?;
+                pairs.extend(
+                    d.map
+                        .iter()
+                        .map(|(k, v)| (Value::Str(k.clone()), v.clone())),
+                );
+                pairs.len()
+            }
             Value::Int(n) => {
                 if branch.pipe.vars.len() > 1 {
                     return Err(self.fail(
@@ -165,20 +165,7 @@ impl Exec<'_> {
                         Fail::Type("can't use two variables when ranging over an int".into()),
                     ));
                 }
-                let n = usize::try_from(*n).unwrap_or(0);
-                // Each iteration costs a step, so a huge count fails on the budget.
-                if n > MAX_STEPS {
-                    return Err(TemplateError::StepBudget {
-                        at: self.at(span),
-                        max: MAX_STEPS,
-                    });
-                }
-                (0..n)
-                    .map(|i| {
-                        let i = Value::Int(i64::try_from(i).unwrap_or(i64::MAX));
-                        (i.clone(), i)
-                    })
-                    .collect()
+                usize::try_from(*n).unwrap_or(0)
             }
             other => {
                 return Err(self.fail(
@@ -187,18 +174,22 @@ impl Exec<'_> {
                 ));
             }
         };
-        if items.is_empty() {
+        if count == 0 {
+            // `break`/`continue` in the else branch belong to an outer range.
             let flow = self.walk(&branch.otherwise, dot)?;
             self.vars.truncate(mark);
-            return Ok(match flow {
-                Flow::Normal => Flow::Normal,
-                // `break`/`continue` in the else branch belong to an outer range.
-                other => other,
-            });
+            return Ok(flow);
         }
-        for (key, element) in items {
+        for i in 0..count {
+            // Each iteration costs a step, so a huge count fails on the budget.
             self.step(span, 1)?;
             self.vars.truncate(mark);
+            let index = Value::Int(i64::try_from(i).unwrap_or(i64::MAX));
+            let (key, element) = match &value {
+                Value::List(items) => (index, items[i].clone()),
+                Value::Dict(_) => pairs[i].clone(),
+                _ => (index.clone(), index),
+            };
             match branch.pipe.vars.len() {
                 0 => {}
                 1 => self.bind(&branch.pipe, std::slice::from_ref(&element)),
@@ -348,7 +339,8 @@ impl Exec<'_> {
             Value::Dict(d) => d.borrow().map.len(),
             _ => 0,
         };
-        self.step(span, size)?;
+        let work = self.arena.take_work();
+        self.step(span, size.saturating_add(work))?;
         Ok(result)
     }
 }

@@ -184,6 +184,8 @@ impl Parser<'_, '_> {
         if depth > MAX_VALUE_DEPTH {
             return Err(Fail::Deep);
         }
+        // Every value built is a step, so a long JSON list cannot outrun the budget.
+        self.arena.charge(1);
         match self.s.get(self.pos) {
             Some(b'{') => {
                 self.pos += 1;

@@ -9,11 +9,11 @@ use std::rc::Rc;
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
-use super::MAX_OUTPUT;
 use super::builtins::equal;
 use super::funcs::Func;
 use super::printf::quote;
 use super::value::{Arena, Buf, Fail, Text, Value, to_text, write_v};
+use super::{MAX_OUTPUT, MAX_STEPS};
 
 /// Argument `i` as a string.
 pub(crate) fn text(func: Func, args: &[Value], i: usize) -> Result<&Text, Fail> {
@@ -105,6 +105,7 @@ pub(crate) fn call(arena: &mut Arena, func: Func, args: Vec<Value>) -> Result<Va
         ),
         Func::Contains => {
             let (needle, s) = (text(func, a, 0)?.bytes(), text(func, a, 1)?.bytes());
+            arena.charge_bytes(s.len() + needle.len());
             Ok(Value::Bool(find(s, needle).is_some()))
         }
         Func::HasPrefix => Ok(Value::Bool(
@@ -221,6 +222,10 @@ pub(crate) fn call(arena: &mut Arena, func: Func, args: Vec<Value>) -> Result<Va
         Func::Split | Func::SplitList => {
             let (sep, s) = (text(func, a, 0)?.bytes(), text(func, a, 1)?.bytes());
             let parts = split(s, sep);
+            // Each part costs a step; stop before building a list the budget cannot pay for.
+            if parts.len() > MAX_STEPS {
+                return Err(Fail::Steps);
+            }
             if func == Func::SplitList {
                 return Ok(Value::List(Rc::new(
                     parts.into_iter().map(Value::str).collect(),
@@ -268,8 +273,14 @@ pub(crate) fn call(arena: &mut Arena, func: Func, args: Vec<Value>) -> Result<Va
         Func::List => Ok(Value::List(Rc::new(args))),
         Func::Dict => {
             let mut map = BTreeMap::new();
+            let mut total = 0usize;
             for pair in a.chunks(2) {
-                let key = to_text(&pair[0], MAX_OUTPUT)?;
+                // Keys built from lists or dicts count against the size limit together.
+                let key = to_text(&pair[0], MAX_OUTPUT - total)?;
+                total += key.bytes().len();
+                if total >= MAX_OUTPUT {
+                    return Err(Fail::Full);
+                }
                 map.insert(key, pair.get(1).cloned().unwrap_or_else(|| Value::str(b"")));
             }
             Ok(arena.dict(map, false))
@@ -304,7 +315,14 @@ pub(crate) fn call(arena: &mut Arena, func: Func, args: Vec<Value>) -> Result<Va
             Ok(Value::Bool(d.borrow().map.contains_key(key)))
         }
         Func::Keys => {
-            let mut keys = Vec::new();
+            let mut total = 0usize;
+            for i in 0..a.len() {
+                total = total.saturating_add(dict_arg(func, a, i)?.borrow().map.len());
+            }
+            if total > MAX_STEPS {
+                return Err(Fail::Steps);
+            }
+            let mut keys = Vec::with_capacity(total);
             for i in 0..a.len() {
                 let d = dict_arg(func, a, i)?;
                 keys.extend(d.borrow().map.keys().cloned().map(Value::Str));
@@ -312,7 +330,18 @@ pub(crate) fn call(arena: &mut Arena, func: Func, args: Vec<Value>) -> Result<Va
             Ok(Value::List(Rc::new(keys)))
         }
         Func::Has => match &a[1] {
-            Value::List(items) => Ok(Value::Bool(items.iter().any(|v| deep_equal(v, &a[0], 0)))),
+            Value::List(items) => {
+                let mut budget = MAX_STEPS;
+                let mut found = false;
+                for item in items.iter() {
+                    if deep_equal(item, &a[0], 0, &mut budget)? {
+                        found = true;
+                        break;
+                    }
+                }
+                arena.charge(MAX_STEPS - budget);
+                Ok(Value::Bool(found))
+            }
             Value::Nil => Ok(Value::Bool(false)),
             other => Err(Fail::Type(format!(
                 "has: argument 2 is a {}, expected a list",
@@ -336,23 +365,37 @@ pub(crate) fn call(arena: &mut Arena, func: Func, args: Vec<Value>) -> Result<Va
         Func::ToString => Ok(Value::Str(to_text(&a[0], MAX_OUTPUT)?)),
         Func::Atoi => {
             let s = text(func, a, 0)?;
+            arena.charge_bytes(s.bytes().len());
             Ok(Value::Int(
                 s.str().and_then(|t| t.parse().ok()).unwrap_or(0),
             ))
         }
-        Func::Int | Func::Int64 => Ok(Value::Int(to_int(&a[0]))),
+        Func::Int | Func::Int64 => {
+            if let Value::Str(s) = &a[0] {
+                arena.charge_bytes(s.bytes().len());
+            }
+            Ok(Value::Int(to_int(&a[0])))
+        }
         Func::Float64 => Ok(Value::Float(match &a[0] {
             Value::Float(f) => *f,
             Value::Int(i) => *i as f64,
             Value::Bool(b) => f64::from(u8::from(*b)),
-            Value::Str(s) => s.str().and_then(|t| t.trim().parse().ok()).unwrap_or(0.0),
+            Value::Str(s) => {
+                arena.charge_bytes(s.bytes().len());
+                s.str().and_then(|t| t.trim().parse().ok()).unwrap_or(0.0)
+            }
             _ => 0.0,
         })),
-        Func::Sha1sum => hash(
-            &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
-            text(func, a, 0)?,
-        ),
-        Func::Sha256sum => hash(&aws_lc_rs::digest::SHA256, text(func, a, 0)?),
+        Func::Sha1sum | Func::Sha256sum => {
+            let s = text(func, a, 0)?;
+            arena.charge_bytes(s.bytes().len());
+            let algorithm = if func == Func::Sha1sum {
+                &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY
+            } else {
+                &aws_lc_rs::digest::SHA256
+            };
+            hash(algorithm, s)
+        }
         _ => Err(Fail::Func(func.name(), "not dispatched".into())),
     }
 }
@@ -434,30 +477,65 @@ fn title(s: &[u8]) -> Result<Value, Fail> {
     done(buf)
 }
 
+/// Go's `strings.Trim`: the cutset becomes a sorted set first, so a long cutset cannot make
+/// trimming quadratic.
 fn trim_all(cutset: &Text, s: &Text) -> Result<Value, Fail> {
     match (cutset.str(), s.str()) {
-        (Some(cut), Some(t)) => bytes_value(t.trim_matches(|c| cut.contains(c)).as_bytes()),
+        (Some(cut), Some(t)) => {
+            let mut set: Zeroizing<Vec<char>> = Zeroizing::new(Vec::with_capacity(cut.len()));
+            set.extend(cut.chars());
+            set.sort_unstable();
+            set.dedup();
+            bytes_value(t.trim_matches(|c| set.binary_search(&c).is_ok()).as_bytes())
+        }
         _ => {
-            let cut = cutset.bytes();
+            let mut set = [false; 256];
+            for &b in cutset.bytes() {
+                set[usize::from(b)] = true;
+            }
+            let cut = |b: &u8| set[usize::from(*b)];
             let bytes = s.bytes();
-            let start = bytes
-                .iter()
-                .position(|b| !cut.contains(b))
-                .unwrap_or(bytes.len());
-            let end = bytes
-                .iter()
-                .rposition(|b| !cut.contains(b))
-                .map_or(start, |e| e + 1);
+            let start = bytes.iter().position(|b| !cut(b)).unwrap_or(bytes.len());
+            let end = bytes.iter().rposition(|b| !cut(b)).map_or(start, |e| e + 1);
             bytes_value(&bytes[start..end.max(start)])
         }
     }
 }
 
+/// The first position of `needle` in `haystack`, in linear time (Knuth–Morris–Pratt), so a
+/// long needle cannot make a search quadratic.
 pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() {
         return Some(0);
     }
-    haystack.windows(needle.len()).position(|w| w == needle)
+    if needle.len() > haystack.len() {
+        return None;
+    }
+    // fail[i]: length of the longest proper border of needle[..=i].
+    let mut fail = vec![0usize; needle.len()];
+    let mut k = 0;
+    for i in 1..needle.len() {
+        while k > 0 && needle[i] != needle[k] {
+            k = fail[k - 1];
+        }
+        if needle[i] == needle[k] {
+            k += 1;
+        }
+        fail[i] = k;
+    }
+    let mut matched = 0;
+    for (i, &b) in haystack.iter().enumerate() {
+        while matched > 0 && b != needle[matched] {
+            matched = fail[matched - 1];
+        }
+        if b == needle[matched] {
+            matched += 1;
+        }
+        if matched == needle.len() {
+            return Some(i + 1 - needle.len());
+        }
+    }
+    None
 }
 
 fn replace(old: &[u8], new: &[u8], s: &[u8]) -> Result<Value, Fail> {
@@ -507,13 +585,22 @@ fn split<'a>(s: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
 
 /// Sprig's `strslice`: a list's non-nil items as strings; nil is empty; anything else is
 /// one string.
+/// Together the strings are at most the output limit.
 fn strslice(v: &Value) -> Result<Vec<Text>, Fail> {
     match v {
-        Value::List(items) => items
-            .iter()
-            .filter(|v| !v.is_nil())
-            .map(|v| to_text(v, MAX_OUTPUT))
-            .collect(),
+        Value::List(items) => {
+            let mut total = 0usize;
+            let mut out = Vec::with_capacity(items.len());
+            for item in items.iter().filter(|v| !v.is_nil()) {
+                let text = to_text(item, MAX_OUTPUT - total)?;
+                total += text.bytes().len();
+                if total >= MAX_OUTPUT {
+                    return Err(Fail::Full);
+                }
+                out.push(text);
+            }
+            Ok(out)
+        }
         Value::Nil | Value::Missing => Ok(Vec::new()),
         other => Ok(vec![to_text(other, MAX_OUTPUT)?]),
     }
@@ -524,29 +611,45 @@ pub(crate) fn empty(v: &Value) -> bool {
     !v.truthy()
 }
 
-fn deep_equal(a: &Value, b: &Value, depth: usize) -> bool {
+/// Go's `reflect.DeepEqual` for values; every value and every 256 bytes compared spends one
+/// of `budget`, so shared sub-lists cannot make a comparison exponential.
+fn deep_equal(a: &Value, b: &Value, depth: usize, budget: &mut usize) -> Result<bool, Fail> {
     if depth > super::value::MAX_VALUE_DEPTH {
-        return false;
+        return Err(Fail::Deep);
     }
-    match (a, b) {
+    let cost = match a {
+        Value::Str(s) => 1 + s.bytes().len() / super::value::BYTES_PER_STEP,
+        _ => 1,
+    };
+    *budget = budget.checked_sub(cost).ok_or(Fail::Steps)?;
+    Ok(match (a, b) {
         (Value::List(x), Value::List(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y.iter())
-                    .all(|(p, q)| deep_equal(p, q, depth + 1))
+            if x.len() != y.len() {
+                return Ok(false);
+            }
+            for (p, q) in x.iter().zip(y.iter()) {
+                if !deep_equal(p, q, depth + 1, budget)? {
+                    return Ok(false);
+                }
+            }
+            true
         }
         (Value::Dict(x), Value::Dict(y)) => {
             let (Ok(x), Ok(y)) = (x.try_borrow(), y.try_borrow()) else {
-                return false;
+                return Err(Fail::Deep);
             };
-            x.map.len() == y.map.len()
-                && x.map
-                    .iter()
-                    .zip(y.map.iter())
-                    .all(|((k1, v1), (k2, v2))| k1 == k2 && deep_equal(v1, v2, depth + 1))
+            if x.map.len() != y.map.len() {
+                return Ok(false);
+            }
+            for ((k1, v1), (k2, v2)) in x.map.iter().zip(y.map.iter()) {
+                if k1 != k2 || !deep_equal(v1, v2, depth + 1, budget)? {
+                    return Ok(false);
+                }
+            }
+            true
         }
         _ => equal(a, b).unwrap_or(false),
-    }
+    })
 }
 
 /// spf13/cast's `ToInt`, as Sprig's `int` uses it: 0 when it cannot convert.

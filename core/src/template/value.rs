@@ -26,6 +26,8 @@ pub(crate) enum Fail {
     Full,
     /// Values nested deeper than the limit.
     Deep,
+    /// The work would pass the step budget.
+    Steps,
 }
 
 /// Zeroizing bytes that grow without leaving copies behind, up to a limit.
@@ -213,14 +215,35 @@ impl Value {
     }
 }
 
-/// Every dict made while rendering, emptied at the end so that cycles (`set $d "me" $d`)
-/// cannot keep values alive unwiped.
+/// What functions share while rendering: every dict made (emptied at the end so that cycles
+/// such as `set $d "me" $d` cannot keep values alive unwiped), and the work functions did
+/// that their result does not show (bytes scanned, values compared), which the evaluator
+/// charges to the step budget after each call.
 #[derive(Default)]
 pub(crate) struct Arena {
     dicts: Vec<DictRef>,
+    work: usize,
 }
 
+/// Bytes a function may build or scan per step of the budget.
+pub(crate) const BYTES_PER_STEP: usize = 256;
+
 impl Arena {
+    /// Count `steps` of work.
+    pub(crate) fn charge(&mut self, steps: usize) {
+        self.work = self.work.saturating_add(steps);
+    }
+
+    /// Count scanning `bytes`.
+    pub(crate) fn charge_bytes(&mut self, bytes: usize) {
+        self.charge(bytes / BYTES_PER_STEP);
+    }
+
+    /// The work counted since the last call.
+    pub(crate) fn take_work(&mut self) -> usize {
+        std::mem::take(&mut self.work)
+    }
+
     pub(crate) fn dict(&mut self, map: BTreeMap<Text, Value>, strings_only: bool) -> Value {
         let dict = Rc::new(RefCell::new(Dict { map, strings_only }));
         self.dicts.push(Rc::clone(&dict));

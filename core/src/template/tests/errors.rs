@@ -304,3 +304,48 @@ fn bounds_are_typed_errors() {
     let t = format!("{{{{ fromJson `{nested_json}` }}}}");
     assert!(matches!(r(&t), Err(TemplateError::TooDeep { .. })));
 }
+
+/// Work a result does not show (scanning, comparing, snapshotting) is charged too, and no
+/// function is worse than linear, so a template cannot stall the agent within the limits.
+#[test]
+fn hidden_work_is_bounded() {
+    let steps = |t: &str| matches!(r(t), Err(TemplateError::StepBudget { .. }));
+    // Shared sub-lists: comparing 2^40 leaves would never end without the budget.
+    assert!(steps(
+        "{{ $x := list 1 1 }}{{ range 40 }}{{ $x = list $x $x }}{{ end }}{{ has $x (list $x) }}"
+    ));
+    // Scanning a long string many times.
+    assert!(steps(
+        r#"{{ $big := repeat 1000000 "a" }}{{ range 1000 }}{{ if contains "b" $big }}{{ end }}{{ end }}"#
+    ));
+    assert!(steps(
+        r#"{{ $big := repeat 1000000 "a" }}{{ range 1000 }}{{ if eq $big $big }}{{ end }}{{ end }}"#
+    ));
+    assert!(steps(
+        r#"{{ $big := repeat 1000000 "a" }}{{ range 1000 }}{{ $_ := sha256sum $big }}{{ end }}"#
+    ));
+    // Building a list the budget cannot pay for stops before it is built.
+    assert!(steps(r#"{{ $l := splitList "" (repeat 200000 "a") }}"#));
+    // Ranging over a big dict repeatedly pays for each snapshot.
+    assert!(steps(
+        r#"{{ $d := split "," (repeat 60000 "a,") }}{{ range 10 }}{{ range $d }}{{ break }}{{ end }}{{ end }}"#
+    ));
+    // Long needles and cutsets stay linear (these would take minutes if quadratic).
+    assert_eq!(
+        ok(r#"{{ contains (print (repeat 300000 "a") "b") (repeat 600000 "a") }}"#),
+        "false"
+    );
+    assert_eq!(
+        ok(r#"[{{ trimAll (print (repeat 200000 "b") "a") (repeat 200000 "a") }}]"#),
+        "[]"
+    );
+    // Many keys or items made from big values count against the size limit together.
+    assert!(matches!(
+        r(r#"{{ $l := list (repeat 600000 "x") }}{{ join "," (list $l $l) }}"#),
+        Err(TemplateError::OutputTooLarge { .. })
+    ));
+    assert!(matches!(
+        r(r#"{{ $l := list (repeat 600000 "x") }}{{ $d := dict $l 1 (list $l) 2 }}"#),
+        Err(TemplateError::OutputTooLarge { .. })
+    ));
+}
