@@ -1,12 +1,12 @@
 //! `template.data`: Go's `text/template` with the Sprig functions Sealed Secrets and ESO
 //! users write, evaluated safely over the decrypted values.
 //!
-//! Data flow: [`lexer`] turns the text into tokens (trim markers applied, comments dropped);
-//! [`parse`] builds the tree and checks what Go checks before running — functions exist and
+//! Data flow: `lexer` turns the text into tokens (trim markers applied, comments dropped);
+//! `parse` builds the tree and checks what Go checks before running — functions exist and
 //! are not refused, variables are declared, arities fit — which is all [`check`] does;
-//! [`exec`] walks the tree with the data as dot (a map key → value, as Bitnami's and ESO's
-//! `map[string]string`), calling [`builtins`], [`sprig`], [`printf`] and [`json`]. Every
-//! string lives in a zeroizing buffer ([`value::Buf`], [`value::Text`]); the output is one.
+//! `exec` walks the tree with the data as dot (a map key → value, as Bitnami's and ESO's
+//! `map[string]string`), calling `builtins`, `sprig`, `printf` and `json`. Every
+//! string lives in a zeroizing buffer (`value::Buf`, `value::Text`); the output is one.
 //!
 //! Bounds (each a [`TemplateError`] variant): template text ≤ [`MAX_TEMPLATE`] bytes, output
 //! (and any one string built) ≤ [`MAX_OUTPUT`], at most [`MAX_STEPS`] evaluation steps,
