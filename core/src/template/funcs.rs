@@ -79,6 +79,15 @@ pub(crate) enum Func {
     Float64,
     Sha1sum,
     Sha256sum,
+    // Sprig: integer math.
+    Add,
+    Add1,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Max,
+    Min,
 }
 
 const MANY: usize = usize::MAX;
@@ -161,6 +170,14 @@ const TABLE: &[(&str, Func, usize, usize)] = &[
     ("float64", Func::Float64, 1, 1),
     ("sha1sum", Func::Sha1sum, 1, 1),
     ("sha256sum", Func::Sha256sum, 1, 1),
+    ("add", Func::Add, 0, MANY),
+    ("add1", Func::Add1, 1, 1),
+    ("sub", Func::Sub, 2, 2),
+    ("mul", Func::Mul, 1, MANY),
+    ("div", Func::Div, 2, 2),
+    ("mod", Func::Mod, 2, 2),
+    ("max", Func::Max, 1, MANY),
+    ("min", Func::Min, 1, MANY),
 ];
 
 const CHANGES: &str = "its output changes on every reconcile, so the Secret would never settle";
@@ -237,7 +254,22 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("jwkPrivateKeyPem", ESO_PEM),
     ("pemCertificate", ESO_PEM),
     ("pemPrivateKey", ESO_PEM),
+    ("regexMatch", REGEX),
+    ("mustRegexMatch", REGEX),
+    ("regexFind", REGEX),
+    ("mustRegexFind", REGEX),
+    ("regexFindAll", REGEX),
+    ("mustRegexFindAll", REGEX),
+    ("regexReplaceAll", REGEX),
+    ("mustRegexReplaceAll", REGEX),
+    ("regexReplaceAllLiteral", REGEX),
+    ("mustRegexReplaceAllLiteral", REGEX),
+    ("regexSplit", REGEX),
+    ("mustRegexSplit", REGEX),
 ];
+
+const REGEX: &str =
+    "regular expressions are not implemented; use replace, split, trimPrefix or trimSuffix";
 
 /// What a name means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -396,6 +396,34 @@ pub(crate) fn call(arena: &mut Arena, func: Func, args: Vec<Value>) -> Result<Va
             };
             hash(algorithm, s)
         }
+        Func::Add => Ok(Value::Int(
+            a.iter().fold(0i64, |sum, v| sum.wrapping_add(to_int(v))),
+        )),
+        Func::Add1 => Ok(Value::Int(to_int(&a[0]).wrapping_add(1))),
+        Func::Sub => Ok(Value::Int(to_int(&a[0]).wrapping_sub(to_int(&a[1])))),
+        Func::Mul => Ok(Value::Int(
+            a.iter()
+                .fold(1i64, |product, v| product.wrapping_mul(to_int(v))),
+        )),
+        Func::Div | Func::Mod => {
+            let (x, y) = (to_int(&a[0]), to_int(&a[1]));
+            if y == 0 {
+                return Err(Fail::Func(func.name(), "division by zero".into()));
+            }
+            Ok(Value::Int(if func == Func::Div {
+                x.wrapping_div(y)
+            } else {
+                x.wrapping_rem(y)
+            }))
+        }
+        Func::Max | Func::Min => {
+            let values = a.iter().map(to_int);
+            Ok(Value::Int(if func == Func::Max {
+                values.max().unwrap_or(0)
+            } else {
+                values.min().unwrap_or(0)
+            }))
+        }
         _ => Err(Fail::Func(func.name(), "not dispatched".into())),
     }
 }

@@ -375,3 +375,21 @@ fn float_formatting_matches_go() {
         "1000 5 0"
     );
 }
+
+#[test]
+fn sprig_integer_math() {
+    assert_eq!(
+        ok(
+            r#"{{ add 1 2 "3" }} {{ add1 41 }} {{ sub 5 7 }} {{ mul 2 3 4 }} {{ div 7 2 }} {{ mod 7 3 }} {{ max 1 9 3 }} {{ min 4 -2 }}"#
+        ),
+        "6 42 -2 24 3 1 9 -2"
+    );
+    assert!(matches!(
+        r("{{ div 1 0 }}"),
+        Err(TemplateError::Function { func: "div", .. })
+    ));
+    assert!(matches!(
+        check(r#"{{ regexMatch "a" .user }}"#),
+        Err(TemplateError::Unsupported { .. })
+    ));
+}
