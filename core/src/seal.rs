@@ -321,15 +321,19 @@ pub fn unseal_with(
         });
     }
     if templates == Templates::Render {
+        // Every template sees the decrypted values only, as Bitnami's (its data map is built
+        // once, before any template runs), never another template's output.
+        let mut rendered = BTreeMap::new();
         for (key, text) in template.data.unwrap_or_default() {
-            let rendered =
+            let value =
                 template::render(&text, &secret.data).map_err(|source| UnsealError::Template {
                     object: object.clone(),
                     key: key.clone(),
                     source,
                 })?;
-            secret.data.insert(key, rendered);
+            rendered.insert(key, value);
         }
+        secret.data.extend(rendered);
     }
     force_identity(&mut secret, name, namespace);
     Ok(Opened { secret, key_index })

@@ -377,6 +377,28 @@ mod tests {
         }
     }
 
+    /// Templates are checked before anything is read: Go syntax with `index` and `printf` is
+    /// fine; refused and unknown functions are named.
+    #[test]
+    fn templates_are_checked_without_values() {
+        let with = |template: &str| {
+            problems_es(&format!(
+                "{ES}  data: [{{secretKey: k, remoteRef: {{key: a/b}}}}]\n  target:\n    template:\n      data:\n        x: '{template}'\n"
+            ))
+            .join("\n")
+        };
+        assert_eq!(with(r#"{{ printf "%s" (index . "db-password") }}"#), "");
+        let refused = with("{{ uuidv4 }}");
+        assert!(
+            refused.contains("template.data[x]") && refused.contains("\"uuidv4\" is refused"),
+            "{refused}"
+        );
+        let unknown = with("{{ frob .k }}");
+        assert!(unknown.contains("\"frob\" is not defined"), "{unknown}");
+        let syntax = with("{{ if .k }}");
+        assert!(syntax.contains("syntax error"), "{syntax}");
+    }
+
     #[test]
     fn unusable_vault_keys_name_the_field_and_the_cause() {
         let p = problems_es(&format!(

@@ -283,3 +283,74 @@ fn immutable_secrets_are_not_rewritten() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Issue 9 item 5: a Bitnami SealedSecret whose template uses `index` for a key with a dash
+/// and `printf` (both rendered by Bitnami's controller) must render in compat mode, not fail
+/// with `TemplateError`.
+#[test]
+fn bitnami_templates_with_index_and_printf_render_in_compat_mode() {
+    let input = "kind: Secret\nmetadata: {name: db, namespace: team}\nstringData: {db-password: hunter2, db-user: app}\n";
+    let secret = parse_secrets(input).unwrap().remove(0);
+    let native = seal_secret(&secret, key4096().certificate.public_key(), Scope::Strict).unwrap();
+    let mut bitnami = crate::sealed_secret::BitnamiSealedSecret::from(native);
+    bitnami.metadata.uid = Some("uid-b".into());
+    bitnami.spec.inner.template.as_mut().unwrap().data = Some(BTreeMap::from([
+        (
+            "url".into(),
+            r#"{{ printf "postgres://%s:%s@db/app" (index . "db-user") (index . "db-password") }}"#
+                .into(),
+        ),
+        (
+            "config.json".into(),
+            r#"{{ dict "user" (index . "db-user") "password" (index . "db-password" | b64enc) | toJson }}"#
+                .into(),
+        ),
+    ]));
+    let owner = Owner {
+        api_version: crate::sealed_secret::BITNAMI_API_VERSION.into(),
+        kind: "SealedSecret".into(),
+        name: "db".into(),
+        uid: "uid-b".into(),
+    };
+    let sealed = SealedSecret::from(bitnami);
+    let (secret, _, _) = written(decide(
+        &sealed,
+        &owner,
+        None,
+        &ring(&[key4096()]),
+        Options {
+            bitnami_compat: true,
+        },
+    ));
+    let data = secret.data.unwrap();
+    assert_eq!(data["url"].0, b"postgres://app:hunter2@db/app");
+    assert_eq!(
+        data["config.json"].0,
+        br#"{"password":"aHVudGVyMg==","user":"app"}"#
+    );
+    assert_eq!(data["db-password"].0, b"hunter2", "sealed values stay");
+}
+
+/// Refused functions still fail the decision, naming the function and never a value.
+#[test]
+fn refused_template_functions_fail_with_template_error() {
+    let mut templated = sealed();
+    templated.spec.template.as_mut().unwrap().data = Some(BTreeMap::from([(
+        "x".into(),
+        "{{ randAlphaNum 8 }}".into(),
+    )]));
+    match decide(
+        &templated,
+        &owner(),
+        None,
+        &ring(&[key4096()]),
+        Options::default(),
+    ) {
+        Decision::Fail(f) => {
+            assert_eq!(f.reason, "TemplateError", "{}", f.message);
+            assert!(f.message.contains("randAlphaNum"), "{}", f.message);
+            assert!(!f.message.contains("s3cr3t"), "{}", f.message);
+        }
+        other => panic!("{other:?}"),
+    }
+}

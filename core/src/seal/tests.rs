@@ -336,3 +336,43 @@ fn unseal_with_reports_which_key_opened() {
     let opened = unseal_with(&sealed, &[other, &key.private], Templates::Render).unwrap();
     assert_eq!(opened.key_index, Some(1));
 }
+
+/// Issue 9 item 5: `index` for keys with dashes and `printf` render, as Bitnami's controller
+/// renders them; every template sees the decrypted values only (the `env` template would
+/// list `dsn` if templates saw each other's output); a missing key is an error naming where,
+/// never a value.
+#[test]
+fn templates_with_index_printf_and_range_render() {
+    let key = key4096();
+    let mut secret = input();
+    secret
+        .data
+        .insert("db-password".into(), Zeroizing::new(b"hunter2".to_vec()));
+    let mut sealed = seal_secret(&secret, key.certificate.public_key(), Scope::Strict).unwrap();
+    sealed.spec.template.as_mut().unwrap().data = Some(BTreeMap::from([
+        (
+            "dsn".into(),
+            r#"{{ printf "%s:%s" .username (index . "db-password") }}"#.into(),
+        ),
+        (
+            "env".into(),
+            "{{ range $k, $v := . }}{{ $k | upper | replace \"-\" \"_\" }}={{ $v | quote }}\n{{ end }}".into(),
+        ),
+    ]));
+    let opened = unseal(&sealed, std::slice::from_ref(&key.private)).unwrap();
+    assert_eq!(&opened.data["dsn"][..], b"app:hunter2");
+    assert_eq!(
+        &opened.data["env"][..],
+        b"DB_PASSWORD=\"hunter2\"\nPASSWORD=\"s3cr3t\"\nUSERNAME=\"app\"\n"
+    );
+
+    sealed.spec.template.as_mut().unwrap().data =
+        Some(BTreeMap::from([("x".into(), "{{ .nope }}".into())]));
+    let err = unseal(&sealed, std::slice::from_ref(&key.private)).unwrap_err();
+    let text = format!("{err}: {:?}", std::error::Error::source(&err));
+    assert!(matches!(err, UnsealError::Template { .. }), "{text}");
+    assert!(
+        !text.contains("s3cr3t") && !text.contains("hunter2"),
+        "{text}"
+    );
+}

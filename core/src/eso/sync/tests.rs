@@ -153,6 +153,24 @@ fn template_renders_only_templated_keys() {
     assert_eq!(s.type_.as_deref(), Some("kubernetes.io/basic-auth"));
 }
 
+/// Issue 9 item 5: ESO's documented templates (keys with dashes through `index`, `printf`,
+/// `range` over the data) render through the sync decision.
+#[test]
+fn templates_with_index_printf_and_range_render() {
+    let e = es(&format!(
+        "{BASE}  target:\n    template:\n      data:\n        dsn: '{{{{ printf \"%s:%s\" .mode (index . \"db-password\") }}}}'\n        keys: '{{{{ range $k, $v := . }}}}{{{{ $k }}}};{{{{ end }}}}'\n"
+    )
+    .replace("secretKey: password", "secretKey: db-password"));
+    let (s, _, _) = written(run(&e, None, &remote()));
+    let d = data(&s);
+    assert_eq!(d["dsn"], "prod:pw1");
+    assert!(
+        d["keys"].contains("db-password;") && d["keys"].contains("mode;"),
+        "{}",
+        d["keys"]
+    );
+}
+
 #[test]
 fn missing_property_fails_without_values() {
     let e = es(BASE
