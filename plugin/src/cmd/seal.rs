@@ -12,6 +12,7 @@ use secrets_core::keys::Certificate;
 use secrets_core::seal::{self, resolve_namespace};
 use secrets_core::sealed_secret::{AnySealedSecret, Flavor, parse_sealed_secrets};
 use secrets_core::secret::{self, PlainSecret};
+use secrets_core::secret_type;
 
 use crate::cli::{GlobalFlags, OutputFormat, SealArgs, SealFormat};
 use crate::input::{self, load_certificate};
@@ -34,13 +35,19 @@ pub(crate) fn run(global: &GlobalFlags, mut args: SealArgs) -> anyhow::Result<Ex
         }
         return wizard(global, args);
     }
+    // `--merge-into FILE`: FILE names the object; read it (and refuse conflicting flags)
+    // before fetching a certificate or reading any value.
+    let target = match args.merge_into.take() {
+        Some(path) => Some(merge_target(global, &mut args, path)?),
+        None => None,
+    };
     let certificate = certificate(global, &args)?;
     if args.raw {
         return raw(global, &args, &certificate);
     }
     let mut secrets = gather(&args, from_flags)?;
-    if let Some(target) = args.merge_into.take() {
-        return merge(&target, secrets, &certificate);
+    if let Some(target) = target {
+        return merge(target, secrets, &certificate);
     }
     let mut out = String::new();
     for secret in &mut secrets {
@@ -145,6 +152,10 @@ fn seal_one(
     format: SealFormat,
     output: OutputFormat,
 ) -> anyhow::Result<String> {
+    if let Some(type_) = &secret.type_ {
+        secret_type::check_required_keys(type_, secret.data.keys().map(String::as_str))
+            .with_context(|| format!("sealing {}", secret.display_name()))?;
+    }
     // The core error names the Secret already.
     let sealed = seal::seal_secret(secret, certificate.public_key(), scope).context("sealing")?;
     let any = AnySealedSecret {
@@ -191,36 +202,109 @@ fn raw(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--merge-into FILE`: seal with FILE's identity and scope, update FILE in place.
-fn merge(
-    target: &std::path::Path,
-    secrets: Vec<PlainSecret>,
-    certificate: &Certificate,
-) -> anyhow::Result<ExitCode> {
-    let [secret] = <[PlainSecret; 1]>::try_from(secrets)
-        .map_err(|s| anyhow::anyhow!("--merge-into takes exactly one Secret, got {}", s.len()))?;
-    let text =
-        std::fs::read_to_string(target).with_context(|| format!("reading {}", target.display()))?;
-    let mut existing =
-        parse_sealed_secrets(&text).with_context(|| format!("reading {}", target.display()))?;
+/// The SealedSecret file `--merge-into` updates, as read.
+struct MergeTarget {
+    path: std::path::PathBuf,
+    text: String,
+    item: AnySealedSecret,
+}
+
+/// Read `--merge-into FILE`; its name, namespace and scope are the ones sealed with. `--name`,
+/// `-n` and `--scope` may repeat them but not contradict them. Without `--name`, FILE's name
+/// is used for `--from-*` values.
+fn merge_target(
+    global: &GlobalFlags,
+    args: &mut SealArgs,
+    path: std::path::PathBuf,
+) -> anyhow::Result<MergeTarget> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {shown}"))?;
+    let mut existing = parse_sealed_secrets(&text).with_context(|| format!("reading {shown}"))?;
     if existing.len() != 1 {
         bail!(
-            "{} must hold exactly one SealedSecret, it holds {}",
-            target.display(),
+            "{shown} must hold exactly one SealedSecret, it holds {}",
             existing.len()
         );
     }
-    let mut item = existing.remove(0);
+    let item = existing.remove(0);
+    let (name, namespace) = item.object.name_and_namespace();
+    let scope = item.object.scope();
+    if let Some(flag) = &args.name
+        && flag != name
+    {
+        bail!(
+            "--name {flag:?} conflicts with {shown}, which seals {name:?}: --merge-into takes the name from the file"
+        );
+    }
+    if let Some(flag) = &global.namespace
+        && flag != namespace
+    {
+        bail!(
+            "--namespace {flag:?} conflicts with {shown}, whose namespace is {namespace:?}: --merge-into takes the namespace from the file"
+        );
+    }
+    if let Some(flag) = args.scope.map(Scope::from)
+        && flag != scope
+    {
+        bail!(
+            "--scope {} conflicts with {shown}, whose scope is {}: --merge-into takes the scope from the file",
+            scope_name(flag),
+            scope_name(scope)
+        );
+    }
+    if args.name.is_none() && !name.is_empty() {
+        args.name = Some(name.to_owned());
+    }
+    Ok(MergeTarget { path, text, item })
+}
+
+fn scope_name(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Strict => "strict",
+        Scope::NamespaceWide => "namespace-wide",
+        Scope::ClusterWide => "cluster-wide",
+    }
+}
+
+/// `--merge-into FILE`: seal with FILE's identity and scope, update FILE in place.
+fn merge(
+    target: MergeTarget,
+    secrets: Vec<PlainSecret>,
+    certificate: &Certificate,
+) -> anyhow::Result<ExitCode> {
+    let MergeTarget {
+        path,
+        text,
+        mut item,
+    } = target;
+    let [secret] = <[PlainSecret; 1]>::try_from(secrets)
+        .map_err(|s| anyhow::anyhow!("--merge-into takes exactly one Secret, got {}", s.len()))?;
+    let template_type = item
+        .object
+        .spec
+        .template
+        .as_ref()
+        .and_then(|t| t.type_.clone());
+    // merge_into keeps FILE's type; the flags' default (Opaque) does not replace it.
+    if let Some(type_) = template_type.or_else(|| secret.type_.clone()) {
+        let existing = item.object.spec.encrypted_data.keys();
+        let keys: std::collections::BTreeSet<&str> = existing
+            .chain(secret.data.keys())
+            .map(String::as_str)
+            .collect();
+        secret_type::check_required_keys(&type_, keys)
+            .with_context(|| format!("merging into {}", path.display()))?;
+    }
     seal::merge_into(&mut item.object, &secret, certificate.public_key())
-        .with_context(|| format!("merging into {}", target.display()))?;
+        .with_context(|| format!("merging into {}", path.display()))?;
     let format = if text.trim_start().starts_with('{') {
         OutputFormat::Json
     } else {
         OutputFormat::Yaml
     };
     let rendered = render(&item.to_value(item.flavor), format)?;
-    write_atomic(target, rendered.as_bytes(), None)?;
-    eprintln!("updated {}", target.display());
+    write_atomic(&path, rendered.as_bytes(), None)?;
+    eprintln!("updated {}", path.display());
     Ok(ExitCode::SUCCESS)
 }
 
