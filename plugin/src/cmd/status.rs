@@ -158,7 +158,7 @@ fn report(row: &Row, made: &BTreeMap<(String, String), Made>) -> Report {
     };
     let key_fingerprint = made
         .get(&(row.namespace.clone(), row.name.clone()))
-        .filter(|m| row.unowned || m.owners.iter().any(|uid| *uid == row.uid))
+        .filter(|m| row.unowned || m.owners.contains(&row.uid))
         .map(|m| m.fingerprint.clone());
     let created = row
         .created
