@@ -2,7 +2,8 @@
 //!
 //! Flow: gather input (manifests, `--from-*` flags, or the wizard) → settle each Secret's name,
 //! namespace (kubeseal's rules) and scope → load the certificate (`--cert`, else the agent's,
-//! fetched through the API server's service proxy and cached) → seal → print, write or merge.
+//! fetched through the API server's service proxy and cached) → seal → print, write or merge
+//! (`--merge-into`: `seal_merge`).
 
 use std::process::ExitCode;
 
@@ -10,13 +11,14 @@ use anyhow::{Context as _, bail};
 use secrets_core::crypto::{self, Scope};
 use secrets_core::keys::Certificate;
 use secrets_core::seal::{self, resolve_namespace};
-use secrets_core::sealed_secret::{AnySealedSecret, Flavor, parse_sealed_secrets};
+use secrets_core::sealed_secret::{AnySealedSecret, Flavor};
 use secrets_core::secret::{self, PlainSecret};
 use secrets_core::secret_type;
 
+use super::seal_merge;
 use crate::cli::{GlobalFlags, OutputFormat, SealArgs, SealFormat};
 use crate::input::{self, load_certificate};
-use crate::output::{emit, render, write_atomic};
+use crate::output::{emit, render};
 use crate::{agent, kubeconfig, prompt};
 
 const DATA_FLAGS: &str = "-f FILE (or -f - for stdin), --from-literal KEY=VALUE, \
@@ -38,7 +40,7 @@ pub(crate) fn run(global: &GlobalFlags, mut args: SealArgs) -> anyhow::Result<Ex
     // `--merge-into FILE`: FILE names the object; read it (and refuse conflicting flags)
     // before fetching a certificate or reading any value.
     let target = match args.merge_into.take() {
-        Some(path) => Some(merge_target(global, &mut args, path)?),
+        Some(path) => Some(seal_merge::target(global, &mut args, path)?),
         None => None,
     };
     let certificate = certificate(global, &args)?;
@@ -47,7 +49,7 @@ pub(crate) fn run(global: &GlobalFlags, mut args: SealArgs) -> anyhow::Result<Ex
     }
     let mut secrets = gather(&args, from_flags)?;
     if let Some(target) = target {
-        return merge(target, secrets, &certificate);
+        return seal_merge::merge(target, secrets, &certificate);
     }
     let mut out = String::new();
     for secret in &mut secrets {
@@ -199,112 +201,6 @@ fn raw(
     let sealed =
         crypto::seal(certificate.public_key(), &label, &value).context("sealing the value")?;
     emit(&crypto::encode(&sealed), args.output_file.as_deref())?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The SealedSecret file `--merge-into` updates, as read.
-struct MergeTarget {
-    path: std::path::PathBuf,
-    text: String,
-    item: AnySealedSecret,
-}
-
-/// Read `--merge-into FILE`; its name, namespace and scope are the ones sealed with. `--name`,
-/// `-n` and `--scope` may repeat them but not contradict them. Without `--name`, FILE's name
-/// is used for `--from-*` values.
-fn merge_target(
-    global: &GlobalFlags,
-    args: &mut SealArgs,
-    path: std::path::PathBuf,
-) -> anyhow::Result<MergeTarget> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {shown}"))?;
-    let mut existing = parse_sealed_secrets(&text).with_context(|| format!("reading {shown}"))?;
-    if existing.len() != 1 {
-        bail!(
-            "{shown} must hold exactly one SealedSecret, it holds {}",
-            existing.len()
-        );
-    }
-    let item = existing.remove(0);
-    let (name, namespace) = item.object.name_and_namespace();
-    let scope = item.object.scope();
-    if let Some(flag) = &args.name
-        && flag != name
-    {
-        bail!(
-            "--name {flag:?} conflicts with {shown}, which seals {name:?}: --merge-into takes the name from the file"
-        );
-    }
-    if let Some(flag) = &global.namespace
-        && flag != namespace
-    {
-        bail!(
-            "--namespace {flag:?} conflicts with {shown}, whose namespace is {namespace:?}: --merge-into takes the namespace from the file"
-        );
-    }
-    if let Some(flag) = args.scope.map(Scope::from)
-        && flag != scope
-    {
-        bail!(
-            "--scope {} conflicts with {shown}, whose scope is {}: --merge-into takes the scope from the file",
-            scope_name(flag),
-            scope_name(scope)
-        );
-    }
-    if args.name.is_none() && !name.is_empty() {
-        args.name = Some(name.to_owned());
-    }
-    Ok(MergeTarget { path, text, item })
-}
-
-fn scope_name(scope: Scope) -> &'static str {
-    match scope {
-        Scope::Strict => "strict",
-        Scope::NamespaceWide => "namespace-wide",
-        Scope::ClusterWide => "cluster-wide",
-    }
-}
-
-/// `--merge-into FILE`: seal with FILE's identity and scope, update FILE in place.
-fn merge(
-    target: MergeTarget,
-    secrets: Vec<PlainSecret>,
-    certificate: &Certificate,
-) -> anyhow::Result<ExitCode> {
-    let MergeTarget {
-        path,
-        text,
-        mut item,
-    } = target;
-    let [secret] = <[PlainSecret; 1]>::try_from(secrets)
-        .map_err(|s| anyhow::anyhow!("--merge-into takes exactly one Secret, got {}", s.len()))?;
-    let template_type = item
-        .object
-        .spec
-        .template
-        .as_ref()
-        .and_then(|t| t.type_.clone());
-    // merge_into keeps FILE's type; the flags' default (Opaque) does not replace it.
-    if let Some(type_) = template_type.or_else(|| secret.type_.clone()) {
-        let existing = item.object.spec.encrypted_data.keys();
-        let keys: std::collections::BTreeSet<&str> = existing
-            .chain(secret.data.keys())
-            .map(String::as_str)
-            .collect();
-        secret_type::check_required_keys(&type_, keys)
-            .with_context(|| format!("merging into {}", path.display()))?;
-    }
-    seal::merge_into(&mut item.object, &secret, certificate.public_key())
-        .with_context(|| format!("merging into {}", path.display()))?;
-    let format = if text.trim_start().starts_with('{') {
-        OutputFormat::Json
-    } else {
-        OutputFormat::Yaml
-    };
-    let rendered = render(&item.to_value(item.flavor), format)?;
-    write_atomic(&path, rendered.as_bytes(), None)?;
-    eprintln!("updated {}", path.display());
     Ok(ExitCode::SUCCESS)
 }
 
