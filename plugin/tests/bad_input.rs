@@ -104,6 +104,10 @@ fn fixtures() -> Fixtures {
         "rsa1024-key.pem",
         include_bytes!("../../core/src/keys/testdata/rsa1024-pkcs1.pem"),
     );
+    write(
+        "rsa-big-exponent-cert.pem",
+        include_bytes!("../../core/src/keys/testdata/rsa-big-exponent-cert.pem"),
+    );
     std::fs::create_dir(dir.path().join("a-directory")).unwrap();
     // A home directory without ~/.vault-token.
     std::fs::create_dir(dir.path().join("empty-home")).unwrap();
@@ -500,6 +504,21 @@ fn cases(f: &Fixtures) -> Vec<Case> {
                 "ns".into(),
             ],
             "the RSA key is 1024 bits: sealing needs 2048 to 8192 bits",
+        ),
+        with(
+            "cert exponent unusable",
+            vec![
+                "seal".into(),
+                "--cert".into(),
+                f.p("rsa-big-exponent-cert.pem"),
+                "--from-literal".into(),
+                "k=v".into(),
+                "--name".into(),
+                "x".into(),
+                "-n".into(),
+                "ns".into(),
+            ],
+            "the RSA key's public exponent is not usable",
         ),
         with(
             "unseal key too small",

@@ -96,6 +96,11 @@ mod tests {
             err.to_string(),
             "the RSA key is 1024 bits: sealing needs 2048 to 8192 bits (4096 recommended)"
         );
+        let big_exponent = include_bytes!("testdata/rsa-big-exponent-cert.pem");
+        assert_eq!(
+            Certificate::from_pem(big_exponent).unwrap_err(),
+            KeyError::KeyExponent
+        );
         for key in [
             &include_bytes!("testdata/rsa1024-key.pem")[..],
             &include_bytes!("testdata/rsa1024-pkcs1.pem")[..],

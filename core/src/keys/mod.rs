@@ -50,8 +50,8 @@ impl PublicKey {
     /// Parse a DER `SubjectPublicKeyInfo` holding an RSA key.
     /// A modulus outside [`MIN_BITS`]..=[`MAX_BITS`] is refused by size, not as "not RSA".
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        let unusable = || match size::spki_bits(der) {
-            Some(bits) => size::check(bits).err().unwrap_or(KeyError::NotRsa),
+        let unusable = || match size::spki(der) {
+            Some(shape) => size::check(&shape).err().unwrap_or(KeyError::NotRsa),
             None => KeyError::NotRsa,
         };
         let public = PublicEncryptingKey::from_der(der).map_err(|_| unusable())?;
@@ -122,7 +122,7 @@ impl PrivateKey {
     /// Parse a DER PKCS#8 `PrivateKeyInfo` holding an RSA key.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
         let private = PrivateDecryptingKey::from_pkcs8(der)
-            .map_err(|_| private_key_error(size::pkcs8_bits(der)))?;
+            .map_err(|_| private_key_error(size::pkcs8(der)))?;
         let public_der = private
             .public_key()
             .as_der()
@@ -145,7 +145,7 @@ impl PrivateKey {
 
     /// Parse a DER PKCS#1 `RSAPrivateKey` (PEM `RSA PRIVATE KEY`, what Bitnami writes).
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyError> {
-        let pair = KeyPair::from_der(der).map_err(|_| private_key_error(size::pkcs1_bits(der)))?;
+        let pair = KeyPair::from_der(der).map_err(|_| private_key_error(size::pkcs1(der)))?;
         let pkcs8: Pkcs8V1Der<'_> = pair.as_der().map_err(|_| KeyError::BadPrivateKey)?;
         let pkcs8 = Zeroizing::new(pkcs8.as_ref().to_vec());
         Self::from_pkcs8_der(&pkcs8)
@@ -174,9 +174,10 @@ impl PrivateKey {
     }
 }
 
-/// A private key the backend refused: by its size when that is the reason.
-fn private_key_error(bits: Option<usize>) -> KeyError {
-    bits.and_then(|bits| size::check(bits).err())
+/// A private key the backend refused: by its size (or exponent) when that is the reason.
+fn private_key_error(shape: Option<size::Shape>) -> KeyError {
+    shape
+        .and_then(|shape| size::check(&shape).err())
         .unwrap_or(KeyError::BadPrivateKey)
 }
 
@@ -209,6 +210,12 @@ pub enum KeyError {
         /// The modulus size found.
         bits: usize,
     },
+    /// An RSA key whose public exponent sealing cannot use.
+    #[error(
+        "the RSA key's public exponent is not usable: sealing needs an odd exponent above 1 of \
+         at most 33 bits (65537 is usual)"
+    )]
+    KeyExponent,
     /// The certificate's `notAfter` has passed.
     #[error("the certificate expired on {not_after}")]
     Expired {

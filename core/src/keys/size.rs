@@ -3,7 +3,8 @@
 //! holding a 1024-bit key should hear that it is too small, not that it is not RSA.
 //!
 //! Data flow: DER (`SubjectPublicKeyInfo`, PKCS#8 `PrivateKeyInfo` or PKCS#1 `RSAPrivateKey`)
-//! → walk the few TLVs down to the modulus `INTEGER` → its size in bits → [`check`].
+//! → walk the few TLVs down to the modulus and public exponent `INTEGER`s → [`check`]: the
+//! modulus' size, then the exponent (odd, above 1, at most 33 bits, as aws-lc-rs requires).
 
 use super::KeyError;
 
@@ -12,13 +13,31 @@ pub const MIN_BITS: usize = 2048;
 /// Largest modulus sealing accepts (aws-lc-rs' ceiling).
 pub const MAX_BITS: usize = 8192;
 
-/// Refuse a modulus outside [`MIN_BITS`]..=[`MAX_BITS`], naming its size.
-pub(crate) fn check(bits: usize) -> Result<(), KeyError> {
-    if (MIN_BITS..=MAX_BITS).contains(&bits) {
-        Ok(())
-    } else {
-        Err(KeyError::KeySize { bits })
+/// Longest public exponent aws-lc-rs accepts, in bits.
+const MAX_EXPONENT_BITS: usize = 33;
+
+/// An RSA key's public numbers, as far as sizes go.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// Modulus size in bits.
+    pub(crate) bits: usize,
+    /// Public exponent size in bits.
+    exponent_bits: usize,
+    /// Is the exponent odd?
+    exponent_odd: bool,
+}
+
+/// Refuse a modulus outside [`MIN_BITS`]..=[`MAX_BITS`] naming its size, then an exponent
+/// the backend cannot use.
+pub(crate) fn check(shape: &Shape) -> Result<(), KeyError> {
+    if !(MIN_BITS..=MAX_BITS).contains(&shape.bits) {
+        return Err(KeyError::KeySize { bits: shape.bits });
     }
+    // Odd and above 1: an odd number of at least 2 bits is at least 3.
+    if !shape.exponent_odd || shape.exponent_bits < 2 || shape.exponent_bits > MAX_EXPONENT_BITS {
+        return Err(KeyError::KeyExponent);
+    }
+    Ok(())
 }
 
 /// One DER TLV: (tag, contents, rest).
@@ -56,19 +75,31 @@ fn integer_bits(contents: &[u8]) -> Option<usize> {
     Some(significant.len() * 8 - leading)
 }
 
+/// `modulus INTEGER, publicExponent INTEGER` (how both key forms go on).
+fn modulus_and_exponent(der: &[u8]) -> Option<Shape> {
+    let (INTEGER, modulus, rest) = tlv(der)? else {
+        return None;
+    };
+    let (INTEGER, exponent, _) = tlv(rest)? else {
+        return None;
+    };
+    Some(Shape {
+        bits: integer_bits(modulus)?,
+        exponent_bits: integer_bits(exponent)?,
+        exponent_odd: exponent.last().is_some_and(|b| b & 1 == 1),
+    })
+}
+
 /// `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
-fn rsa_public_bits(der: &[u8]) -> Option<usize> {
+fn rsa_public(der: &[u8]) -> Option<Shape> {
     let (SEQUENCE, body, _) = tlv(der)? else {
         return None;
     };
-    let (INTEGER, modulus, _) = tlv(body)? else {
-        return None;
-    };
-    integer_bits(modulus)
+    modulus_and_exponent(body)
 }
 
 /// `SubjectPublicKeyInfo ::= SEQUENCE { algorithm, subjectPublicKey BIT STRING }`.
-pub(crate) fn spki_bits(der: &[u8]) -> Option<usize> {
+pub(crate) fn spki(der: &[u8]) -> Option<Shape> {
     let (SEQUENCE, body, _) = tlv(der)? else {
         return None;
     };
@@ -79,25 +110,22 @@ pub(crate) fn spki_bits(der: &[u8]) -> Option<usize> {
         return None;
     };
     // The first byte counts unused bits (0 for a DER key).
-    rsa_public_bits(bits.get(1..)?)
+    rsa_public(bits.get(1..)?)
 }
 
-/// `RSAPrivateKey ::= SEQUENCE { version INTEGER, modulus INTEGER, … }`.
-pub(crate) fn pkcs1_bits(der: &[u8]) -> Option<usize> {
+/// `RSAPrivateKey ::= SEQUENCE { version INTEGER, modulus INTEGER, publicExponent, … }`.
+pub(crate) fn pkcs1(der: &[u8]) -> Option<Shape> {
     let (SEQUENCE, body, _) = tlv(der)? else {
         return None;
     };
     let (INTEGER, _, rest) = tlv(body)? else {
         return None;
     };
-    let (INTEGER, modulus, _) = tlv(rest)? else {
-        return None;
-    };
-    integer_bits(modulus)
+    modulus_and_exponent(rest)
 }
 
 /// `PrivateKeyInfo ::= SEQUENCE { version, algorithm, privateKey OCTET STRING (PKCS#1) }`.
-pub(crate) fn pkcs8_bits(der: &[u8]) -> Option<usize> {
+pub(crate) fn pkcs8(der: &[u8]) -> Option<Shape> {
     let (SEQUENCE, body, _) = tlv(der)? else {
         return None;
     };
@@ -110,7 +138,7 @@ pub(crate) fn pkcs8_bits(der: &[u8]) -> Option<usize> {
     let (OCTET_STRING, key, _) = tlv(rest)? else {
         return None;
     };
-    pkcs1_bits(key)
+    pkcs1(key)
 }
 
 #[cfg(test)]
@@ -120,15 +148,33 @@ mod tests {
     #[test]
     fn sizes_are_read_from_der() {
         let key = crate::keys::testing::key2048();
-        let spki = key.certificate.public_key().spki_der();
-        assert_eq!(spki_bits(spki), Some(2048));
+        let spki_der = key.certificate.public_key().spki_der();
+        let f4 = |bits| Shape {
+            bits,
+            exponent_bits: 17,
+            exponent_odd: true,
+        };
+        assert_eq!(spki(spki_der), Some(f4(2048)), "e = 65537");
         let pem = pem::parse(key.key_pem.as_bytes()).unwrap();
-        assert_eq!(pkcs8_bits(pem.contents()), Some(2048));
-        assert_eq!(spki_bits(b"\x30\x03\x02\x01"), None, "truncated");
+        assert_eq!(pkcs8(pem.contents()), Some(f4(2048)));
+        assert_eq!(spki(b"\x30\x03\x02\x01"), None, "truncated");
         assert_eq!(integer_bits(&[0x00, 0x80, 0x00]), Some(16));
         assert_eq!(integer_bits(&[0x01]), Some(1));
-        assert_eq!(check(1024), Err(KeyError::KeySize { bits: 1024 }));
-        assert_eq!(check(16384), Err(KeyError::KeySize { bits: 16384 }));
-        assert!(check(4096).is_ok());
+        assert_eq!(check(&f4(1024)), Err(KeyError::KeySize { bits: 1024 }));
+        assert_eq!(check(&f4(16384)), Err(KeyError::KeySize { bits: 16384 }));
+        assert!(check(&f4(4096)).is_ok());
+        let exponent = |exponent_bits, exponent_odd| Shape {
+            bits: 2048,
+            exponent_bits,
+            exponent_odd,
+        };
+        assert_eq!(check(&exponent(17, false)), Err(KeyError::KeyExponent));
+        assert_eq!(
+            check(&exponent(1, true)),
+            Err(KeyError::KeyExponent),
+            "e = 1"
+        );
+        assert_eq!(check(&exponent(34, true)), Err(KeyError::KeyExponent));
+        assert!(check(&exponent(2, true)).is_ok(), "e = 3");
     }
 }
