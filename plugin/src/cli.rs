@@ -528,7 +528,16 @@ const CLUSTER_FLAGS: [&str; 9] = [
 /// the help of commands that never touch the cluster should not offer them: those get their
 /// own hidden copy (clap does not propagate a global flag to a command that has its own).
 pub(crate) fn parse() -> Result<Cli, clap::Error> {
-    use clap::{CommandFactory as _, FromArgMatches as _};
+    use clap::FromArgMatches as _;
+    let matches = command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.unset_empty();
+    Ok(cli)
+}
+
+/// The command line as parsed: [`Cli`] with the cluster flags hidden where unused.
+fn command() -> clap::Command {
+    use clap::CommandFactory as _;
     let command = Cli::command();
     let hidden: Vec<clap::Arg> = command
         .get_arguments()
@@ -536,13 +545,9 @@ pub(crate) fn parse() -> Result<Cli, clap::Error> {
         .map(|arg| arg.clone().hide(true))
         .collect();
     let hide = |sub: clap::Command| sub.args(hidden.clone());
-    let command = command
+    command
         .mut_subcommand("unseal", hide)
-        .mut_subcommand("keys", |keys| keys.mut_subcommand("generate", hide));
-    let matches = command.try_get_matches()?;
-    let mut cli = Cli::from_arg_matches(&matches)?;
-    cli.unset_empty();
-    Ok(cli)
+        .mut_subcommand("keys", |keys| keys.mut_subcommand("generate", hide))
 }
 
 impl Cli {
@@ -610,5 +615,6 @@ mod tests {
     #[test]
     fn verify_cli() {
         super::Cli::command().debug_assert();
+        super::command().debug_assert();
     }
 }
