@@ -27,6 +27,7 @@ pub mod reconcile;
 pub mod seal;
 pub mod sealed_secret;
 pub mod secret;
+pub mod secret_type;
 pub mod template;
 #[cfg(feature = "vault")]
 pub mod vault;

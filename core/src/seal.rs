@@ -348,25 +348,37 @@ pub fn verify(sealed: &SealedSecret, keys: &[&PrivateKey]) -> Result<(), UnsealE
 /// top-level metadata); the template's name, namespace and scope annotations are overwritten
 /// with the top-level ones, so a request can never widen the scope through the template.
 /// `template.data` is kept as text, never rendered.
+///
+/// When every value already opens with `newest` (its private key is among `keys`), the
+/// ciphertext is kept as it is: re-encrypting would change every value (OAEP is randomized)
+/// and churn Git for nothing. The template is normalized either way.
 pub fn rotate(
     sealed: &SealedSecret,
     keys: &[&PrivateKey],
     newest: &PublicKey,
 ) -> Result<SealedSecret, RotateError> {
-    let opened = unseal_with(sealed, keys, Templates::Skip)?;
     let (name, namespace) = sealed.name_and_namespace();
     let scope = sealed.scope();
     let label = scope.label(namespace, name);
     let mut out = sealed.clone();
     out.status = None;
-    for (key, value) in &opened.secret.data {
-        let raw = crypto::seal(newest, &label, value).map_err(|source| RotateError::Seal {
-            key: key.clone(),
-            source,
-        })?;
-        out.spec
-            .encrypted_data
-            .insert(key.clone(), crypto::encode(&raw));
+    let newest_keys: Vec<&PrivateKey> = keys
+        .iter()
+        .copied()
+        .filter(|k| k.public().spki_der() == newest.spki_der())
+        .collect();
+    let on_newest = !newest_keys.is_empty() && verify(sealed, &newest_keys).is_ok();
+    if !on_newest {
+        let opened = unseal_with(sealed, keys, Templates::Skip)?;
+        for (key, value) in &opened.secret.data {
+            let raw = crypto::seal(newest, &label, value).map_err(|source| RotateError::Seal {
+                key: key.clone(),
+                source,
+            })?;
+            out.spec
+                .encrypted_data
+                .insert(key.clone(), crypto::encode(&raw));
+        }
     }
     let template = out
         .spec

@@ -203,25 +203,26 @@ fn api_server_refusal(status: StatusCode, body: &[u8]) -> Option<String> {
 }
 
 /// The certificate `seal` uses when no `--cert` is given: the agent's, fetched and cached,
-/// or the cached one when the agent cannot be reached. Says on stderr which one it used.
+/// or the cached one when the agent cannot be reached and the cluster is the one it was cached
+/// from. Says on stderr which one it used.
 pub(crate) fn sealing_certificate(flags: &GlobalFlags) -> anyhow::Result<Certificate> {
     cluster::block_on(async {
         let cluster = cluster::connect(flags).await?;
         let agent = Agent::new(&cluster, flags);
+        let identity = cluster.identity().await;
         let key = cert_cache::Key {
             server: &cluster.server,
             namespace: &agent.namespace,
             service: &agent.service,
+            identity: identity.as_deref(),
         };
         let now = time::OffsetDateTime::now_utc();
         match fetch_checked(&agent, now).await {
             Ok((certificate, pem)) => {
-                let fingerprint = certificate.public_key().fingerprint();
-                if let Err(err) = cert_cache::store(&key, &pem, &fingerprint) {
-                    eprintln!("warning: could not cache the certificate: {err:#}");
-                }
+                remember(&key, &certificate, &pem);
                 eprintln!(
-                    "using certificate {fingerprint} from {} (fetched)",
+                    "using certificate {} from {} (fetched)",
+                    certificate.public_key().fingerprint(),
                     agent.name()
                 );
                 Ok(certificate)
@@ -230,12 +231,32 @@ pub(crate) fn sealing_certificate(flags: &GlobalFlags) -> anyhow::Result<Certifi
                 let Some(cached) = cert_cache::load(&key) else {
                     return Err(fetch_err);
                 };
+                if !cached.is_for(&key) {
+                    let why = if key.identity.is_none() {
+                        "this cluster cannot be identified (no API server CA in the kubeconfig, \
+                         and the kube-system namespace cannot be read)"
+                    } else {
+                        "the cluster at that address is not the one it was cached from (its \
+                         API server CA or kube-system namespace changed)"
+                    };
+                    bail!(
+                        "the agent {} cannot be reached through {} ({}), and the certificate \
+                         cached for {} on {} is not used: {why}; pass --cert PATH|URL, or \
+                         refresh the cache with `kubectl secrets fetch cert` once the agent \
+                         is up",
+                        agent.name(),
+                        cluster.describe,
+                        crate::report::render(&fetch_err),
+                        cluster.server,
+                        cached.fetched_at,
+                    );
+                }
                 let certificate = Certificate::from_pem(cached.pem.as_bytes())
                     .context("loading the cached certificate")?;
                 certificate
                     .ensure_valid_at(now)
                     .context("loading the cached certificate")?;
-                eprintln!("warning: {fetch_err:#}");
+                eprintln!("warning: {}", crate::report::render(&fetch_err));
                 eprintln!(
                     "using certificate {} from {} (cached {})",
                     certificate.public_key().fingerprint(),
@@ -246,6 +267,35 @@ pub(crate) fn sealing_certificate(flags: &GlobalFlags) -> anyhow::Result<Certifi
             }
         }
     })
+}
+
+/// The agent's certificate, checked, and remembered for when the agent is unreachable (what
+/// `fetch cert` uses; `seal` goes through [`sealing_certificate`]).
+pub(crate) async fn fetch_and_remember(
+    cluster: &Cluster,
+    agent: &Agent<'_>,
+) -> anyhow::Result<(Certificate, String)> {
+    let (certificate, pem) = fetch_checked(agent, time::OffsetDateTime::now_utc()).await?;
+    let identity = cluster.identity().await;
+    let key = cert_cache::Key {
+        server: &cluster.server,
+        namespace: &agent.namespace,
+        service: &agent.service,
+        identity: identity.as_deref(),
+    };
+    remember(&key, &certificate, &pem);
+    Ok((certificate, pem))
+}
+
+/// Cache a fetched certificate; a cache that cannot be written only costs the fallback.
+fn remember(key: &cert_cache::Key<'_>, certificate: &Certificate, pem: &str) {
+    let fingerprint = certificate.public_key().fingerprint();
+    if let Err(err) = cert_cache::store(key, pem, &fingerprint) {
+        eprintln!(
+            "warning: could not cache the certificate: {}",
+            crate::report::render(&err)
+        );
+    }
 }
 
 async fn fetch_checked(

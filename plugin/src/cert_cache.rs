@@ -2,9 +2,12 @@
 //! briefly unreachable (a certificate is public; caching it exposes nothing).
 //!
 //! Data flow: `seal` fetches → [`store`] writes `<cache dir>/kubectl-secrets/certs/<key>.json`
-//! (server URL, agent namespace and Service, fingerprint, PEM, fetch time) atomically; when a
-//! later fetch fails, [`load`] reads it back. The file name is derived from the server URL and
-//! the agent's name, so two clusters never share an entry.
+//! (server URL, agent namespace and Service, cluster identity, fingerprint, PEM, fetch time)
+//! atomically; when a later fetch fails, [`load`] reads it back. The file name is derived from
+//! the server URL and the agent's name; the entry also records the cluster's identity (see
+//! [`crate::cluster::Cluster::identity`]), because kind, k3d and minikube give a new cluster
+//! the old one's address: an entry whose identity differs from the cluster's now is from
+//! another cluster and must not be used ([`Entry::is_for`]).
 
 use std::path::PathBuf;
 
@@ -18,6 +21,8 @@ pub(crate) struct Key<'a> {
     pub(crate) server: &'a str,
     pub(crate) namespace: &'a str,
     pub(crate) service: &'a str,
+    /// What the cluster is, known without its agent; `None` when it cannot be told.
+    pub(crate) identity: Option<&'a str>,
 }
 
 /// A cached certificate.
@@ -26,6 +31,9 @@ pub(crate) struct Entry {
     pub(crate) server: String,
     pub(crate) namespace: String,
     pub(crate) service: String,
+    /// Absent in entries written before identities were recorded: those match no cluster.
+    #[serde(default)]
+    pub(crate) identity: Option<String>,
     pub(crate) fingerprint: String,
     pub(crate) fetched_at: String,
     pub(crate) pem: String,
@@ -59,6 +67,13 @@ pub(crate) fn load(key: &Key<'_>) -> Option<Entry> {
         .then_some(entry)
 }
 
+impl Entry {
+    /// Was this entry made for the very cluster `key` names (not only the same address)?
+    pub(crate) fn is_for(&self, key: &Key<'_>) -> bool {
+        key.identity.is_some() && self.identity.as_deref() == key.identity
+    }
+}
+
 /// Remember `pem` for `key`.
 pub(crate) fn store(key: &Key<'_>, pem: &str, fingerprint: &str) -> anyhow::Result<()> {
     let path = path(key).context("no cache directory on this system")?;
@@ -72,6 +87,7 @@ pub(crate) fn store(key: &Key<'_>, pem: &str, fingerprint: &str) -> anyhow::Resu
         server: key.server.to_owned(),
         namespace: key.namespace.to_owned(),
         service: key.service.to_owned(),
+        identity: key.identity.map(str::to_owned),
         fingerprint: fingerprint.to_owned(),
         fetched_at,
         pem: pem.to_owned(),

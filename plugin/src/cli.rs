@@ -18,6 +18,9 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+const DEFAULT_AGENT_NAMESPACE: &str = "kubectl-secrets";
+const DEFAULT_AGENT_SERVICE: &str = "secrets-agent";
+
 /// The kubectl flags every plugin should honour.
 #[derive(Debug, Args, Clone, Default)]
 pub(crate) struct GlobalFlags {
@@ -54,7 +57,8 @@ pub(crate) struct GlobalFlags {
         global = true,
         value_name = "NS",
         env = "KUBECTL_SECRETS_AGENT_NAMESPACE",
-        default_value = "kubectl-secrets"
+        hide_env_values = true,
+        default_value = DEFAULT_AGENT_NAMESPACE
     )]
     pub(crate) agent_namespace: String,
     /// Name of the secrets agent's Service.
@@ -63,7 +67,8 @@ pub(crate) struct GlobalFlags {
         global = true,
         value_name = "NAME",
         env = "KUBECTL_SECRETS_AGENT_SERVICE",
-        default_value = "secrets-agent"
+        hide_env_values = true,
+        default_value = DEFAULT_AGENT_SERVICE
     )]
     pub(crate) agent_service: String,
 }
@@ -139,6 +144,9 @@ pub(crate) struct FetchSecretArgs {
     /// Show the values (plaintext on your screen).
     #[arg(long)]
     pub(crate) reveal: bool,
+    /// Machine-readable output instead of the table (values masked unless --reveal).
+    #[arg(short = 'o', long = "output", value_enum)]
+    pub(crate) output: Option<OutputFormat>,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +194,9 @@ pub(crate) struct StatusArgs {
     /// Also list Bitnami SealedSecrets (bitnami.com/v1alpha1).
     #[arg(long)]
     pub(crate) bitnami: bool,
+    /// Machine-readable output instead of the table.
+    #[arg(short = 'o', long = "output", value_enum)]
+    pub(crate) output: Option<OutputFormat>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -264,6 +275,9 @@ pub(crate) struct SyncCreateArgs {
     /// What happens to the Secret when the remote secret is gone [ESO's default: Retain].
     #[arg(long, value_enum, value_name = "POLICY")]
     pub(crate) deletion_policy: Option<DeletionPolicyArg>,
+    /// Replace an ExternalSecret of the same name (without it, an existing one is refused).
+    #[arg(long)]
+    pub(crate) overwrite: bool,
     #[command(flatten)]
     pub(crate) manifest: ManifestOutput,
 }
@@ -398,7 +412,8 @@ pub(crate) struct SealArgs {
     /// KEY=VALUE lines read from a file.
     #[arg(long, value_name = "PATH")]
     pub(crate) from_env_file: Vec<String>,
-    /// Name of the Secret (required with --from-*; overrides the manifest's).
+    /// Name of the Secret (required with --from-* unless --merge-into; overrides the
+    /// manifest's).
     #[arg(long)]
     pub(crate) name: Option<String>,
     /// Secret type (default Opaque with --from-*).
@@ -408,16 +423,22 @@ pub(crate) struct SealArgs {
     #[arg(long, value_enum)]
     pub(crate) scope: Option<ScopeArg>,
     /// Sealing certificate: a PEM file or an http(s):// URL.
-    #[arg(long, value_name = "PATH|URL", env = "KUBECTL_SECRETS_CERT")]
+    #[arg(
+        long,
+        value_name = "PATH|URL",
+        env = "KUBECTL_SECRETS_CERT",
+        hide_env_values = true
+    )]
     pub(crate) cert: Option<String>,
     /// apiVersion of the SealedSecret written.
     #[arg(long, value_enum, default_value_t)]
     pub(crate) format: SealFormat,
-    /// Add or replace the keys in this existing SealedSecret file, keeping the rest.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["raw", "output_file"])]
+    /// Add or replace the keys in this existing SealedSecret file, keeping the rest; its
+    /// name, namespace and scope are used (and its own format, YAML or JSON).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["raw", "output_file", "output"])]
     pub(crate) merge_into: Option<PathBuf>,
     /// Print only the base64 ciphertext of one value.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "output")]
     pub(crate) raw: bool,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t)]
@@ -476,8 +497,8 @@ pub(crate) struct KeysRestoreArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct KeysGenerateArgs {
-    /// Where to write the certificate (PEM).
-    #[arg(long, value_name = "PATH")]
+    /// Where to write the certificate (PEM); `-` for stdout.
+    #[arg(long, value_name = "PATH|-")]
     pub(crate) cert_out: PathBuf,
     /// Where to write the private key (PEM PKCS#8, mode 0600).
     #[arg(long, value_name = "PATH")]
@@ -488,6 +509,67 @@ pub(crate) struct KeysGenerateArgs {
     /// Subject common name of the certificate.
     #[arg(long, default_value = "kubectl-secrets")]
     pub(crate) common_name: String,
+}
+
+/// Global flags that only commands talking to the cluster read.
+const CLUSTER_FLAGS: [&str; 9] = [
+    "kubeconfig",
+    "context",
+    "cluster",
+    "user",
+    "namespace",
+    "yes",
+    "request_timeout",
+    "agent_namespace",
+    "agent_service",
+];
+
+/// Parse the command line. The kubectl flags are global (kubectl passes them anywhere), but
+/// the help of commands that never touch the cluster should not offer them: those get their
+/// own hidden copy (clap does not propagate a global flag to a command that has its own).
+pub(crate) fn parse() -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches as _;
+    let matches = command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.unset_empty();
+    Ok(cli)
+}
+
+/// The command line as parsed: [`Cli`] with the cluster flags hidden where unused.
+fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    let command = Cli::command();
+    let hidden: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|arg| CLUSTER_FLAGS.contains(&arg.get_id().as_str()))
+        .map(|arg| arg.clone().hide(true))
+        .collect();
+    let hide = |sub: clap::Command| sub.args(hidden.clone());
+    command
+        .mut_subcommand("unseal", hide)
+        .mut_subcommand("keys", |keys| keys.mut_subcommand("generate", hide))
+}
+
+impl Cli {
+    /// An empty value (most often an exported but empty environment variable such as
+    /// `KUBECTL_SECRETS_AGENT_NAMESPACE=`) means "not set", as kubectl reads `KUBECONFIG=`.
+    fn unset_empty(&mut self) {
+        let global = &mut self.global;
+        if global.kubeconfig.as_deref() == Some("") {
+            global.kubeconfig = None;
+        }
+        if global.agent_namespace.is_empty() {
+            global.agent_namespace = DEFAULT_AGENT_NAMESPACE.to_owned();
+        }
+        if global.agent_service.is_empty() {
+            global.agent_service = DEFAULT_AGENT_SERVICE.to_owned();
+        }
+        if let Command::Seal(seal) = &mut self.command
+            && seal.cert.as_deref() == Some("")
+        {
+            seal.cert = None;
+        }
+    }
 }
 
 /// `--help` and `--version` print as clap does; a usage error becomes one
@@ -533,5 +615,6 @@ mod tests {
     #[test]
     fn verify_cli() {
         super::Cli::command().debug_assert();
+        super::command().debug_assert();
     }
 }

@@ -29,6 +29,44 @@ pub(crate) struct Cluster {
     pub(crate) describe: String,
     /// `-n`, else the context's namespace, else `default`.
     pub(crate) namespace: String,
+    /// `SHA256:` of the CA certificates the kubeconfig trusts for this server, if any (and
+    /// TLS is verified).
+    ca_fingerprint: Option<String>,
+}
+
+impl Cluster {
+    /// What tells this cluster from another at the same address, without its agent: the API
+    /// server CA's fingerprint from the kubeconfig (`ca:SHA256:…`), else the `kube-system`
+    /// namespace's UID read with the person's client (`uid:…`), else `None` (unknown: no CA
+    /// configured and the namespace cannot be read).
+    pub(crate) async fn identity(&self) -> Option<String> {
+        if let Some(ca) = &self.ca_fingerprint {
+            return Some(format!("ca:{ca}"));
+        }
+        let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+            kube::Api::all(self.client.clone());
+        let namespace = api.get_metadata("kube-system").await.ok()?;
+        namespace.metadata.uid.map(|uid| format!("uid:{uid}"))
+    }
+}
+
+/// SHA-256 over the DER CA certificates, in order.
+fn ca_fingerprint(config: &kube::Config) -> Option<String> {
+    if config.accept_invalid_certs {
+        return None; // insecure-skip-tls-verify: the CA proves nothing
+    }
+    let certs = config.root_cert.as_ref().filter(|c| !c.is_empty())?;
+    let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for der in certs {
+        context.update(der);
+    }
+    let hex: String = context
+        .finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(format!("SHA256:{hex}"))
 }
 
 /// Field manager of everything the plugin applies (server-side apply).
@@ -75,6 +113,32 @@ where
             cluster.describe
         )
     })
+}
+
+/// Does `K` `namespace/name` exist? (Metadata only: for refusing to replace it unasked.)
+pub(crate) async fn exists<K>(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+) -> anyhow::Result<bool>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: kube::Api<K> = kube::Api::namespaced(cluster.client.clone(), namespace);
+    match api.get_metadata(name).await {
+        Ok(_) => Ok(true),
+        Err(err) if is_not_found(&err) => Ok(false),
+        Err(err) => Err(api_error(err)).with_context(|| {
+            format!(
+                "reading {} {namespace}/{name} in {}",
+                K::kind(&()),
+                cluster.describe
+            )
+        }),
+    }
 }
 
 /// The kubeconfig files kubectl would read: `--kubeconfig`/`$KUBECONFIG` (colon-separated),
@@ -182,6 +246,7 @@ pub(crate) async fn connect(flags: &GlobalFlags) -> anyhow::Result<Cluster> {
         .namespace
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
+    let ca_fingerprint = ca_fingerprint(&config);
     let mut proxy_config = config.clone();
     proxy_config.default_retry = false;
     let client = kube::Client::try_from(config)
@@ -194,6 +259,7 @@ pub(crate) async fn connect(flags: &GlobalFlags) -> anyhow::Result<Cluster> {
         server,
         describe,
         namespace,
+        ca_fingerprint,
     })
 }
 

@@ -118,6 +118,14 @@ pub(crate) fn secret_from_values(
 
 /// Load and check the sealing certificate: a path, `file://` or `http(s)://` URL.
 pub(crate) fn load_certificate(spec: &str) -> anyhow::Result<Certificate> {
+    if spec.starts_with("http://") {
+        // A certificate is public, but not its authenticity: over plain HTTP anyone on the
+        // path can hand us theirs, and every value sealed to it is theirs to open.
+        eprintln!(
+            "warning: fetching the certificate over plain http: anyone on the network path can \
+             swap it for their own; use https or a file"
+        );
+    }
     let pem = if spec.starts_with("http://") || spec.starts_with("https://") {
         fetch_url(spec).with_context(|| format!("fetching certificate {spec}"))?
     } else {

@@ -5,8 +5,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 mod agent;
 mod cert_cache;
 mod cli;
@@ -15,7 +13,9 @@ mod cmd;
 mod input;
 mod kubeconfig;
 mod output;
+mod paths;
 mod prompt;
+mod report;
 mod sealing_keys;
 mod stores;
 mod sync_manifest;
@@ -23,7 +23,7 @@ mod sync_prompt;
 mod vault_access;
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(err) => return cli::exit_on_parse_error(err),
     };
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("kubectl-secrets: {err:#}");
+            eprintln!("kubectl-secrets: {}", report::render(&err));
             ExitCode::from(2)
         }
     }

@@ -33,8 +33,15 @@ pub(crate) fn render<T: Serialize>(
 
 /// Replace `path` with `bytes` atomically: a temporary file in the same directory, flushed and
 /// renamed over the target, so readers see the old file or the new one, never a partial write.
-/// `mode` sets Unix permissions before any byte is written (for private keys).
+/// A symlink is written through: the file it points to is replaced and the link stays.
+/// `mode` sets Unix permissions before any byte is written (for private keys); without it an
+/// existing file keeps its own. Errors name `path`, never the temporary file.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> anyhow::Result<()> {
+    let target = crate::paths::link_target(path)
+        .map_err(crate::report::plain_io)
+        .with_context(|| format!("resolving {}", path.display()))?;
+    let path = target.as_path();
+    let mode = mode.or_else(|| existing_mode(path));
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -48,17 +55,50 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> anyh
     }
     #[cfg(not(unix))]
     let _ = mode;
-    let mut file = builder
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    // tempfile's errors carry the temporary file's path: keep only the kind of failure.
+    let plain = crate::report::plain_io;
+    let mut file = builder.tempfile_in(dir).map_err(plain).with_context(|| {
+        format!(
+            "writing {}: creating a file in {}",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    // The umask narrowed the mode at creation; a replaced file keeps exactly its own.
+    #[cfg(unix)]
+    if let Some(mode) = mode {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(plain)
+            .with_context(|| format!("writing {}: setting its mode", path.display()))?;
+    }
     file.write_all(bytes)
+        .map_err(plain)
         .with_context(|| format!("writing {}", path.display()))?;
     file.as_file()
         .sync_all()
+        .map_err(plain)
         .with_context(|| format!("flushing {}", path.display()))?;
     file.persist(path)
+        .map_err(|err| plain(err.error))
         .with_context(|| format!("replacing {}", path.display()))?;
     Ok(())
+}
+
+/// The permission bits of an existing file (to keep them when it is replaced).
+#[cfg(unix)]
+fn existing_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .ok()
+        .filter(|meta| meta.is_file())
+        .map(|meta| meta.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn existing_mode(_: &Path) -> Option<u32> {
+    None
 }
 
 /// Send `text` to `--output-file` (atomically) or stdout.
@@ -171,10 +211,9 @@ pub(crate) fn emit_entries<'a>(
         let size = format!("{}B", value.len());
         if reveal {
             let shown = String::from_utf8_lossy(value);
-            out.push_str(&format!(
-                "{key:<width$}  {size:>8}  {}\n",
-                shown.escape_debug()
-            ));
+            out.push_str(&format!("{key:<width$}  {size:>8}  "));
+            escape_controls(&shown, &mut out);
+            out.push('\n');
         } else {
             out.push_str(&format!("{key:<width$}  {size:>8}\n"));
         }
@@ -182,8 +221,29 @@ pub(crate) fn emit_entries<'a>(
     emit(&out, None)
 }
 
+/// `text` with control characters escaped (`\n`, `\t`, `\r`, else `\u{..}`) so one value
+/// stays on one line; quotes and everything printable are shown as they are.
+fn escape_controls(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn revealed_values_escape_only_control_characters() {
+        let mut out = String::new();
+        super::escape_controls("say \"hi\" it's\n\tdone\u{7}é", &mut out);
+        assert_eq!(out, "say \"hi\" it's\\n\\tdone\\u{7}é");
+    }
+
     #[test]
     fn ages_read_like_kubectl() {
         assert_eq!(super::age(5), "5s");

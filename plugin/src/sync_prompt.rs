@@ -314,6 +314,15 @@ pub(crate) fn confirm(theme: &ColorfulTheme, prompt: &str) -> anyhow::Result<boo
         .context("asking for confirmation")
 }
 
+/// Replace an existing object? No unless the person says yes.
+pub(crate) fn confirm_replace(theme: &ColorfulTheme, what: &str) -> anyhow::Result<bool> {
+    Confirm::with_theme(theme)
+        .with_prompt(format!("{what} already exists. Replace it?"))
+        .default(false)
+        .interact()
+        .context("asking whether to replace it")
+}
+
 /// A DNS-safe default name from a secret path: its last segment, lowercased.
 pub(crate) fn name_from_path(path: &str) -> String {
     let last = path

@@ -95,6 +95,20 @@ fn fixtures() -> Fixtures {
         "configmap.yaml",
         b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
     );
+    // An RSA key too small to seal with (made by openssl; test data only).
+    write(
+        "rsa1024-cert.pem",
+        include_bytes!("../../core/src/keys/testdata/rsa1024-cert.pem"),
+    );
+    write(
+        "rsa1024-key.pem",
+        include_bytes!("../../core/src/keys/testdata/rsa1024-pkcs1.pem"),
+    );
+    write(
+        "rsa-big-exponent-cert.pem",
+        include_bytes!("../../core/src/keys/testdata/rsa-big-exponent-cert.pem"),
+    );
+    std::fs::create_dir(dir.path().join("a-directory")).unwrap();
     // A home directory without ~/.vault-token.
     std::fs::create_dir(dir.path().join("empty-home")).unwrap();
     Fixtures { dir }
@@ -401,6 +415,169 @@ fn cases(f: &Fixtures) -> Vec<Case> {
             ]),
             "expected a SealedSecret",
         ),
+        with(
+            "merge into with another name",
+            lit(&[
+                "--from-literal",
+                "k=v",
+                "--name",
+                "other",
+                "--merge-into",
+                &f.p("sealed.yaml"),
+            ]),
+            "--name \"other\" conflicts with",
+        ),
+        with(
+            "merge into with another namespace",
+            lit(&[
+                "--from-literal",
+                "k=v",
+                "-n",
+                "elsewhere",
+                "--merge-into",
+                &f.p("sealed.yaml"),
+            ]),
+            "--namespace \"elsewhere\" conflicts with",
+        ),
+        with(
+            "merge into with another scope",
+            lit(&[
+                "--from-literal",
+                "k=v",
+                "--scope",
+                "cluster-wide",
+                "--merge-into",
+                &f.p("sealed.yaml"),
+            ]),
+            "--scope cluster-wide conflicts with",
+        ),
+        with(
+            "merge into with -o",
+            lit(&[
+                "--from-literal",
+                "k=v",
+                "-o",
+                "json",
+                "--merge-into",
+                &f.p("sealed.yaml"),
+            ]),
+            "'--output <OUTPUT>' cannot be used with '--merge-into <FILE>'",
+        ),
+        with(
+            "raw with -o",
+            lit(&[
+                "--raw",
+                "--from-literal",
+                "k=v",
+                "--name",
+                "x",
+                "-o",
+                "json",
+            ]),
+            "'--raw' cannot be used with '--output <OUTPUT>'",
+        ),
+        with(
+            "type without its keys",
+            lit(&[
+                "--from-literal",
+                "k=v",
+                "--name",
+                "x",
+                "-n",
+                "ns",
+                "--type",
+                "kubernetes.io/ssh-auth",
+            ]),
+            "sealing ns/x: a Secret of type kubernetes.io/ssh-auth needs the key ssh-privatekey; it has keys k",
+        ),
+        with(
+            "cert too small",
+            vec![
+                "seal".into(),
+                "--cert".into(),
+                f.p("rsa1024-cert.pem"),
+                "--from-literal".into(),
+                "k=v".into(),
+                "--name".into(),
+                "x".into(),
+                "-n".into(),
+                "ns".into(),
+            ],
+            "the RSA key is 1024 bits: sealing needs 2048 to 8192 bits",
+        ),
+        with(
+            "cert exponent unusable",
+            vec![
+                "seal".into(),
+                "--cert".into(),
+                f.p("rsa-big-exponent-cert.pem"),
+                "--from-literal".into(),
+                "k=v".into(),
+                "--name".into(),
+                "x".into(),
+                "-n".into(),
+                "ns".into(),
+            ],
+            "the RSA key's public exponent is not usable",
+        ),
+        with(
+            "unseal key too small",
+            unseal("sealed.yaml", &[&f.p("rsa1024-key.pem")]),
+            "the RSA key is 1024 bits: sealing needs 2048 to 8192 bits",
+        ),
+        with(
+            "cert is a directory",
+            vec![
+                "seal".into(),
+                "--cert".into(),
+                f.p("a-directory"),
+                "--from-literal".into(),
+                "k=v".into(),
+                "--name".into(),
+                "x".into(),
+                "-n".into(),
+                "ns".into(),
+            ],
+            "a-directory: is a directory",
+        ),
+        with(
+            "output file in a missing directory",
+            lit(&[
+                "--from-literal",
+                "k=v",
+                "--name",
+                "x",
+                "-n",
+                "ns",
+                "--output-file",
+                "/missing/dir/out.yaml",
+            ]),
+            "writing /missing/dir/out.yaml: creating a file in /missing/dir: no such file or directory",
+        ),
+        with(
+            "keys generate into one file",
+            vec![
+                "keys".into(),
+                "generate".into(),
+                "--cert-out".into(),
+                f.p("one.pem"),
+                "--key-out".into(),
+                f.p("./one.pem"),
+            ],
+            "are the same file",
+        ),
+        with(
+            "keys generate key to stdout",
+            vec![
+                "keys".into(),
+                "generate".into(),
+                "--cert-out".into(),
+                f.p("c.pem"),
+                "--key-out".into(),
+                "-".into(),
+            ],
+            "--key-out - would print the private key",
+        ),
         case(
             "unattended without data",
             &["seal", "--cert", "c.pem"],
@@ -687,6 +864,11 @@ fn bad_inputs_fail_cleanly() {
                 "panic".to_owned(),
             ),
             (err.contains("hunter2"), "leaked a value".to_owned()),
+            (err.contains("os error"), "a raw io error".to_owned()),
+            (
+                err.contains(".kubectl-secrets-"),
+                "a temporary file's name".to_owned(),
+            ),
         ];
         for (bad, why) in problems {
             if bad {

@@ -151,6 +151,8 @@ fn from_flags_build_the_secret() {
             s(&keys().cert),
             "--from-literal",
             "lit=x",
+            "--from-literal",
+            "tls.key=k",
             "--from-file",
             s(&file),
             "--from-file",
@@ -304,8 +306,6 @@ fn merge_into_updates_the_file_in_place() {
             "change=new",
             "--from-literal",
             "add=2",
-            "--name",
-            "ignored",
             "--cert",
             cert,
             "--merge-into",
@@ -313,6 +313,7 @@ fn merge_into_updates_the_file_in_place() {
         ],
         None,
     );
+    // No --name: the file names the object.
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
     let text = std::fs::read_to_string(&file).unwrap();
@@ -538,9 +539,408 @@ fn cert_from_a_url() {
     );
     server.join().unwrap();
     assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
     assert!(
-        stderr(&out).starts_with(&format!("kubectl-secrets: fetching certificate {url}")),
+        lines[0].starts_with("warning: fetching the certificate over plain http")
+            && lines[0].contains("use https or a file"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("kubectl-secrets: fetching certificate {url}")),
+        "{err}"
+    );
+}
+
+/// `keys generate` with `args`, in `dir`.
+fn generate_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(BIN);
+    command
+        .arg("keys")
+        .arg("generate")
+        .args(args)
+        .current_dir(dir)
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .stdin(std::process::Stdio::null());
+    command.output().unwrap()
+}
+
+#[test]
+fn keys_generate_refuses_one_file_for_both_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("sub")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("same.pem", d.join("link.pem")).unwrap();
+    let mut spellings: Vec<(&str, &str)> = vec![
+        ("same.pem", "same.pem"),
+        ("./same.pem", "same.pem"),
+        ("sub/../same.pem", "same.pem"),
+    ];
+    if cfg!(unix) {
+        spellings.push(("link.pem", "same.pem"));
+    }
+    for (cert, key) in spellings {
+        let out = generate_in(d, &["--cert-out", cert, "--key-out", key]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{cert} {key}: {err}");
+        assert!(
+            err.contains(&format!(
+                "--cert-out {cert} and --key-out {key} are the same file"
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("wrote"), "{err}");
+        assert!(!d.join("same.pem").exists(), "nothing written for {cert}");
+    }
+
+    // A hard link to an existing key, even with --force: the key survives.
+    std::fs::write(d.join("key.pem"), "the only copy").unwrap();
+    std::fs::hard_link(d.join("key.pem"), d.join("hard.pem")).unwrap();
+    let out = generate_in(
+        d,
+        &["--cert-out", "hard.pem", "--key-out", "key.pem", "--force"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("are the same file"),
         "{}",
         stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("key.pem")).unwrap(),
+        "the only copy"
+    );
+}
+
+#[test]
+fn keys_generate_prints_the_certificate_for_dash_but_never_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = generate_in(d, &["--cert-out", "-", "--key-out", "k.pem"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pem = stdout(&out);
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    assert!(!pem.contains("PRIVATE KEY"));
+    assert!(!d.join("-").exists(), "no file named -");
+    let err = stderr(&out);
+    assert!(
+        err.contains("wrote private key k.pem") && err.contains("certificate on stdout"),
+        "{err}"
+    );
+    // The printed certificate belongs to the written key.
+    let cert = secrets_core::keys::Certificate::from_pem(pem.as_bytes()).unwrap();
+    let key =
+        secrets_core::keys::parse_private_keys(&std::fs::read(d.join("k.pem")).unwrap()).unwrap();
+    assert_eq!(
+        key[0].public().fingerprint(),
+        cert.public_key().fingerprint()
+    );
+
+    let out = generate_in(d, &["--cert-out", "c.pem", "--key-out", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--key-out - would print the private key"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty() && !d.join("c.pem").exists() && !d.join("-").exists());
+}
+
+#[test]
+fn keys_generate_reports_only_writes_that_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The certificate cannot be written (its directory is missing): the key was, and the
+    // message says exactly that, with no temporary file's name.
+    let out = generate_in(d, &["--cert-out", "missing/c.pem", "--key-out", "k.pem"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim(),
+        "kubectl-secrets: the private key k.pem was written, but not the certificate: \
+         writing missing/c.pem: creating a file in missing: no such file or directory",
+    );
+    assert!(!err.contains("wrote") && !err.contains(".tmp") && !err.contains("os error"));
+    assert!(d.join("k.pem").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn output_files_are_written_through_symlinks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let real = d.join("real");
+    std::fs::create_dir(&real).unwrap();
+    let target = real.join("sealed.yaml");
+    std::fs::write(&target, "previous").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        std::os::unix::fs::symlink("real/sealed.yaml", d.join("link.yaml")).unwrap();
+    }
+    let link = d.join("link.yaml");
+    let sealed_to = |file: &std::path::Path| {
+        let out = run(
+            &[
+                "seal",
+                "--from-literal",
+                "k=v",
+                "--name",
+                "x",
+                "-n",
+                "ns",
+                "--cert",
+                s(&keys().cert),
+                "--output-file",
+                s(file),
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    sealed_to(&link);
+    let assert_through = |what: &str| {
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "{what}: the link stays a link"
+        );
+        let text = std::fs::read_to_string(&target).unwrap();
+        assert!(text.contains("kind: SealedSecret"), "{what}: {text}");
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o640, "{what}: the target keeps its mode");
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(&real)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 1, "{what}: {leftovers:?}");
+    };
+    assert_through("seal --output-file");
+    assert_eq!(
+        unseal_data(&std::fs::read_to_string(&target).unwrap())["k"],
+        b"v"
+    );
+
+    // reseal offline, through the same link, to another key.
+    let out = run(
+        &[
+            "reseal",
+            s(&link),
+            "--private-key",
+            s(&keys().key),
+            "--cert",
+            s(&other_keys().cert),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_through("reseal");
+    let opened = run(
+        &[
+            "unseal",
+            "-f",
+            s(&target),
+            "--private-key",
+            s(&other_keys().key),
+        ],
+        None,
+    );
+    assert!(opened.status.success(), "{}", stderr(&opened));
+}
+
+#[test]
+fn reseal_leaves_files_already_on_the_newest_key_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.yaml");
+    let sealed = ok(
+        &[
+            "seal",
+            "--from-literal",
+            "k=v",
+            "--name",
+            "x",
+            "-n",
+            "ns",
+            "--cert",
+            s(&other_keys().cert),
+        ],
+        None,
+    );
+    // Hand-formatted: a rewrite would normalize it.
+    let text = format!("# kept as written\n{sealed}");
+    std::fs::write(&file, &text).unwrap();
+    let out = run(
+        &[
+            "reseal",
+            s(&file),
+            "--private-key",
+            s(&keys().key),
+            "--private-key",
+            s(&other_keys().key),
+            "--cert",
+            s(&other_keys().cert),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is already on the newest key (1 object(s)); left unchanged"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}
+
+#[test]
+fn help_hides_what_a_command_does_not_read() {
+    for args in [
+        &["keys", "generate", "--help"][..],
+        &["unseal", "--help"][..],
+    ] {
+        let help = ok(args, None);
+        for flag in [
+            "--kubeconfig",
+            "--context",
+            "--agent-namespace",
+            "--agent-service",
+        ] {
+            assert!(!help.contains(flag), "{args:?} offers {flag}:\n{help}");
+        }
+    }
+    let out = run_env(
+        &["seal", "--help"],
+        None,
+        &[
+            ("KUBECONFIG", "/nonexistent/kubeconfig"),
+            ("KUBECTL_SECRETS_AGENT_NAMESPACE", ""),
+        ],
+    );
+    let help = stdout(&out);
+    assert!(
+        help.contains("--kubeconfig") && help.contains("--agent-namespace"),
+        "{help}"
+    );
+    assert!(
+        !help
+            .lines()
+            .any(|l| l.contains("[env: ") && l.contains('=')),
+        "an env value is shown:\n{help}"
+    );
+    // An exported but empty variable means the default, not an empty agent namespace.
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: a\nclusters:\n- name: a\n  cluster: \
+         {server: 'https://127.0.0.1:1'}\nusers:\n- name: a\n  user: {token: t}\ncontexts:\n- \
+         name: a\n  context: {cluster: a, user: a}\n",
+    )
+    .unwrap();
+    let out = run_env(
+        &["fetch", "cert"],
+        None,
+        &[
+            ("KUBECONFIG", s(&kubeconfig)),
+            ("KUBECTL_SECRETS_AGENT_NAMESPACE", ""),
+            ("KUBECTL_SECRETS_AGENT_SERVICE", ""),
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("reaching the agent kubectl-secrets/secrets-agent through"),
+        "{err}"
+    );
+    // Each cause once, in words.
+    assert_eq!(err.matches("client error (Connect)").count(), 1, "{err}");
+    assert!(
+        err.contains("connection refused") && !err.contains("os error"),
+        "{err}"
+    );
+    assert!(
+        !help.contains("/nonexistent"),
+        "env values are not shown:\n{help}"
+    );
+    // Still accepted where hidden (kubectl passes them anywhere).
+    let out = run(
+        &[
+            "unseal",
+            "--context",
+            "x",
+            "-f",
+            "/missing.yaml",
+            "--private-key",
+            "k",
+        ],
+        None,
+    );
+    assert!(stderr(&out).contains("reading"), "{}", stderr(&out));
+}
+
+#[test]
+fn seal_checks_the_keys_a_secret_type_requires() {
+    let cert = s(&keys().cert);
+    let out = run(
+        &[
+            "seal",
+            "--from-literal",
+            "tls.crt=x",
+            "--name",
+            "web",
+            "-n",
+            "ns",
+            "--type",
+            "kubernetes.io/tls",
+            "--cert",
+            cert,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim(),
+        "kubectl-secrets: sealing ns/web: a Secret of type kubernetes.io/tls needs keys tls.crt \
+         and tls.key; it has keys tls.crt"
+    );
+    ok(
+        &[
+            "seal",
+            "--from-literal",
+            "tls.crt=x",
+            "--from-literal",
+            "tls.key=y",
+            "--name",
+            "web",
+            "-n",
+            "ns",
+            "--type",
+            "kubernetes.io/tls",
+            "--cert",
+            cert,
+        ],
+        None,
+    );
+    ok(
+        &[
+            "seal",
+            "--from-literal",
+            "password=x",
+            "--name",
+            "b",
+            "-n",
+            "ns",
+            "--type",
+            "kubernetes.io/basic-auth",
+            "--cert",
+            cert,
+        ],
+        None,
     );
 }

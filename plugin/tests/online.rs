@@ -545,13 +545,20 @@ fn status_lists_sealed_secrets_with_readiness_and_key() {
             sealed(name),
         );
     }
+    let store = env.cluster.standin().store();
+    let def = store
+        .def("kubectl-secrets.io", "v1alpha1", "sealedsecrets")
+        .unwrap();
+    let uid = store.get(&def, Some("default"), "db").unwrap()["metadata"]["uid"].clone();
     env.store_create(
         "secrets",
         "",
         "v1",
         Some("default"),
         serde_json::json!({"metadata": {"name": "db", "annotations": {
-            "kubectl-secrets.io/key-fingerprint": "SHA256:0123456789abcdef0123456789abcdef"}},
+            "kubectl-secrets.io/key-fingerprint": "SHA256:0123456789abcdef0123456789abcdef"},
+            "ownerReferences": [{"apiVersion": "kubectl-secrets.io/v1alpha1",
+                "kind": "SealedSecret", "name": "db", "uid": uid, "controller": true}]},
             "data": {"k": b64(b"v")}}),
     );
     // The agent's status write, through the API as the agent does it.
@@ -594,4 +601,243 @@ fn status_lists_sealed_secrets_with_readiness_and_key() {
         out.starts_with("NAMESPACE") && out.contains("default"),
         "{out}"
     );
+}
+
+/// A new stand-in on `addr`, where a stopped one was: kind, k3d and minikube give a new
+/// cluster the old one's address. The port is free again once the old listener is gone.
+fn cluster_at(addr: std::net::SocketAddr) -> test_support::Cluster {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let config = test_support::StandInConfig {
+            listen: addr,
+            ..Default::default()
+        };
+        match test_support::Cluster::try_start(config) {
+            Ok(cluster) => return cluster,
+            Err(err) if std::time::Instant::now() > deadline => panic!("{err}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    }
+}
+
+/// The cluster's kubeconfig without its CA (TLS not verified), so only the `kube-system`
+/// namespace UID can tell the cluster.
+fn kubeconfig_without_ca(cluster: &test_support::Cluster, dir: &std::path::Path) -> PathBuf {
+    let yaml: String = cluster
+        .standin()
+        .kubeconfig_yaml()
+        .lines()
+        .map(|line| {
+            if line.trim_start().starts_with("certificate-authority-data:") {
+                "    insecure-skip-tls-verify: true".to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let path = dir.join("kubeconfig-without-ca");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+#[test]
+fn a_new_cluster_at_the_same_address_never_gets_the_old_clusters_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let seal = |kubeconfig: &std::path::Path| {
+        run_env(
+            &["seal", "--from-literal", "k=v", "--name", "db", "-n", "ns"],
+            None,
+            &[("KUBECONFIG", s(kubeconfig)), ("XDG_CACHE_HOME", s(&cache))],
+        )
+    };
+    let refused = |out: &Output| {
+        let err = stderr(out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(out.stdout.is_empty(), "nothing sealed: {}", stdout(out));
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("no sealing certificate (pass --cert")
+                && err.contains("context \"standin\"")
+                && err.contains("is not used:")
+                && err.contains(
+                    "pass --cert PATH|URL, or refresh the cache with `kubectl secrets fetch cert`"
+                ),
+            "{err}"
+        );
+        err
+    };
+
+    // The first cluster: its agent's certificate is fetched and cached.
+    let first = test_support::Cluster::start();
+    let addr = first.standin().addr();
+    let older = || parse_private_keys(&std::fs::read(&keys().key).unwrap()).unwrap();
+    let first_agent = FakeAgent::start(older());
+    first_agent.register(&first);
+    let out = seal(first.kubeconfig());
+    assert!(out.status.success(), "{}", stderr(&out));
+    drop(first);
+
+    // A new cluster (its own CA) at the same address, its agent not there yet: refused.
+    let second = cluster_at(addr);
+    let err = refused(&seal(second.kubeconfig()));
+    assert!(err.contains("API server CA"), "{err}");
+    assert!(!err.contains(&first_agent.newest.certificate.public_key().fingerprint()));
+
+    // Once its agent answers, its own certificate is fetched and cached, and used when the
+    // agent is briefly away.
+    let second_agent = FakeAgent::start(older());
+    second_agent.register(&second);
+    let fingerprint = second_agent.newest.certificate.public_key().fingerprint();
+    let out = seal(second.kubeconfig());
+    assert!(
+        stderr(&out).contains(&format!("using certificate {fingerprint} from")),
+        "{}",
+        stderr(&out)
+    );
+    second_agent.behaviour.lock().unwrap().no_key = true;
+    let out = seal(second.kubeconfig());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("using certificate {fingerprint}"))
+            && stderr(&out).contains("(cached"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Without a CA in the kubeconfig the kube-system namespace's UID tells the clusters apart.
+    second_agent.behaviour.lock().unwrap().no_key = false;
+    let out = seal(&kubeconfig_without_ca(&second, dir.path()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    drop(second);
+    let third = cluster_at(addr);
+    let err = refused(&seal(&kubeconfig_without_ca(&third, dir.path())));
+    assert!(err.contains("kube-system namespace changed"), "{err}");
+}
+
+#[test]
+fn status_and_fetch_secret_speak_json_and_yaml() {
+    let env = Env::new(false);
+    let crd = secrets_core::crds::all()
+        .into_iter()
+        .find(|crd| crd.metadata.name.as_deref() == Some("sealedsecrets.kubectl-secrets.io"))
+        .unwrap();
+    env.store_create(
+        "customresourcedefinitions",
+        "apiextensions.k8s.io",
+        "v1",
+        None,
+        serde_json::to_value(crd).unwrap(),
+    );
+    for name in ["db", "api"] {
+        env.store_create(
+            "sealedsecrets",
+            "kubectl-secrets.io",
+            "v1alpha1",
+            Some("default"),
+            serde_json::json!({
+                "apiVersion": "kubectl-secrets.io/v1alpha1",
+                "kind": "SealedSecret",
+                "metadata": {"name": name},
+                "spec": {"encryptedData": {"k": "AgAA"}}
+            }),
+        );
+    }
+    let uid = |name: &str| {
+        let store = env.cluster.standin().store();
+        let def = store
+            .def("kubectl-secrets.io", "v1alpha1", "sealedsecrets")
+            .unwrap();
+        store.get(&def, Some("default"), name).unwrap()["metadata"]["uid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let owned_by = |uid: String| {
+        serde_json::json!([{"apiVersion": "kubectl-secrets.io/v1alpha1", "kind": "SealedSecret",
+            "name": "x", "uid": uid, "controller": true}])
+    };
+    // db's Secret is its own; api's is someone else's with a key annotation of its own.
+    for (name, owner) in [("db", uid("db")), ("api", "someone-else".to_owned())] {
+        env.store_create(
+            "secrets",
+            "",
+            "v1",
+            Some("default"),
+            serde_json::json!({"metadata": {"name": name, "ownerReferences": owned_by(owner),
+                "annotations": {"kubectl-secrets.io/key-fingerprint": format!("SHA256:{name}0123456789abcdef")}},
+                "data": {"password": b64(b"say \"hi\"\n"), "bin": b64(&[0xff, 0x00])}}),
+        );
+    }
+
+    let (out, _) = env.ok(&["status", "-o", "json"]);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = |name: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("db")["keyFingerprint"], "SHA256:db0123456789abcdef");
+    assert_eq!(row("db")["group"], "kubectl-secrets.io");
+    assert_eq!(row("db")["ready"], "Unknown");
+    assert_eq!(row("db")["reason"], "NotObserved");
+    assert!(
+        row("db")["created"].as_str().unwrap().ends_with('Z'),
+        "{out}"
+    );
+    assert!(
+        row("api")["keyFingerprint"].is_null(),
+        "not api's own Secret: {out}"
+    );
+    let (yaml, _) = env.ok(&["status", "-o", "yaml"]);
+    let from_yaml: serde_json::Value = serde_yaml_ng::from_str(&yaml).unwrap();
+    assert_eq!(from_yaml, rows);
+    let (table, _) = env.ok(&["status"]);
+    let api_line = table.lines().find(|l| l.starts_with("api ")).unwrap();
+    assert!(api_line.ends_with(" -"), "{table}");
+
+    // fetch secret: sizes only, unless --reveal.
+    let (out, err) = env.ok(&["fetch", "secret", "db", "-o", "json"]);
+    assert!(err.is_empty(), "{err}");
+    let masked: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        masked,
+        serde_json::json!({"namespace": "default", "name": "db", "type": "Opaque",
+            "data": {"bin": {"size": 2}, "password": {"size": 9}}})
+    );
+    let (out, err) = env.ok(&["fetch", "secret", "db", "-o", "yaml", "--reveal"]);
+    assert!(err.contains("plaintext"), "{err}");
+    let revealed: serde_json::Value = serde_yaml_ng::from_str(&out).unwrap();
+    assert_eq!(revealed["data"]["password"]["value"], "say \"hi\"\n");
+    assert_eq!(revealed["data"]["bin"]["valueBase64"], b64(&[0xff, 0x00]));
+    let (out, _) = env.ok(&["fetch", "secret", "db", "-o", "json", "--key", "bin"]);
+    let one: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(one["data"], serde_json::json!({"bin": {"size": 2}}));
+
+    // The table shows quotes as they are; only control characters are escaped.
+    let (out, _) = env.ok(&["fetch", "secret", "db", "--reveal"]);
+    assert!(out.contains("say \"hi\"\\n"), "{out}");
+}
+
+#[test]
+fn reseal_online_leaves_files_on_the_newest_key_as_they_are() {
+    let env = Env::new(true);
+    let (_, cert) = env.newest_files();
+    let text = format!(
+        "# a comment a rewrite would lose\n{}",
+        sealed_to(&cert, "db", "v", &[])
+    );
+    let file = env.write("current.yaml", &text);
+    let (_, err) = env.ok(&["reseal", &file]);
+    assert!(
+        err.contains(&format!(
+            "{file} is already on the newest key (1 object(s)); left unchanged"
+        )),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
 }

@@ -98,8 +98,17 @@ fn sync_create_applies_exactly_the_given_fields() {
         &json!({"secretStoreRef": {"name": "vault"}, "dataFrom": [{"extract": {"key": "app/config"}}]})
     );
 
-    // Applying again replaces what we applied before (server-side apply, one manager).
-    env.ok(&create_args("db", "team", "app/db", &[]));
+    // An ExternalSecret of that name is not replaced unasked…
+    let before = env.es("team", "db").unwrap();
+    one_error_line(
+        &env.run(&create_args("db", "team", "app/db", &[]), &[]),
+        "externalsecret team/db already exists in context",
+    );
+    let err = stderr(&env.run(&create_args("db", "team", "app/db", &[]), &[]));
+    assert!(err.contains("pass --overwrite to replace it"), "{err}");
+    assert_eq!(spec(&env.es("team", "db").unwrap()), spec(&before));
+    // …and with --overwrite it is (server-side apply, one manager).
+    env.ok(&create_args("db", "team", "app/db", &["--overwrite"]));
     assert_eq!(
         spec(&env.es("team", "db").unwrap()),
         &json!({"secretStoreRef": {"name": "vault"}, "dataFrom": [{"extract": {"key": "app/db"}}]})

@@ -179,6 +179,45 @@ fn wizard_writes_the_manifest_for_an_existing_store() {
 }
 
 #[test]
+fn wizard_asks_before_replacing_an_existing_external_secret() {
+    let env = SyncEnv::start();
+    env.create(
+        "team",
+        json!({"apiVersion": "kubectl-secrets.io/v1alpha1", "kind": "ExternalSecret",
+               "metadata": {"name": "config"},
+               "spec": {"secretStoreRef": {"name": "vault"},
+                        "dataFrom": [{"extract": {"key": "kept/as/is"}}]}}),
+    );
+    let before = env.es("team", "config").unwrap();
+    let mut p = spawn(&env, &["sync", "-n", "team"], &env.person_token);
+    let mut s = Screen(String::new());
+    s.answer(&mut p, "Namespace", "");
+    s.expect(&mut p, "Create a new SecretStore");
+    p.send_line("").unwrap(); // the existing team/vault
+    s.expect(&mut p, "Type a path");
+    p.send(DOWN).unwrap();
+    p.send(DOWN).unwrap();
+    p.send_line("").unwrap();
+    s.answer(
+        &mut p,
+        "Path of the secret under mount secret",
+        "app/config",
+    );
+    s.answer(&mut p, "What to sync", "");
+    s.answer(&mut p, "ExternalSecret name", ""); // config: taken
+    s.answer(&mut p, "Secret to write", "");
+    s.answer(&mut p, "Refresh interval", "");
+    s.expect(
+        &mut p,
+        "ExternalSecret team/config already exists. Replace it?",
+    );
+    p.send_line("").unwrap(); // the default: no
+    s.expect(&mut p, "already exists and was left as it is");
+    s.end(&mut p);
+    assert_eq!(env.es("team", "config").unwrap()["spec"], before["spec"]);
+}
+
+#[test]
 fn wizard_falls_back_to_typing_when_the_token_may_not_read() {
     let env = SyncEnv::start();
     env.bao.write_policy(

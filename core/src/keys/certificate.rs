@@ -81,3 +81,34 @@ pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{KeyError, parse_private_keys};
+    use super::Certificate;
+
+    #[test]
+    fn a_small_rsa_key_is_refused_by_its_size() {
+        let cert = include_bytes!("testdata/rsa1024-cert.pem");
+        let err = Certificate::from_pem(cert).unwrap_err();
+        assert_eq!(err, KeyError::KeySize { bits: 1024 });
+        assert_eq!(
+            err.to_string(),
+            "the RSA key is 1024 bits: sealing needs 2048 to 8192 bits (4096 recommended)"
+        );
+        let big_exponent = include_bytes!("testdata/rsa-big-exponent-cert.pem");
+        assert_eq!(
+            Certificate::from_pem(big_exponent).unwrap_err(),
+            KeyError::KeyExponent
+        );
+        for key in [
+            &include_bytes!("testdata/rsa1024-key.pem")[..],
+            &include_bytes!("testdata/rsa1024-pkcs1.pem")[..],
+        ] {
+            assert_eq!(
+                parse_private_keys(key).unwrap_err(),
+                KeyError::KeySize { bits: 1024 }
+            );
+        }
+    }
+}

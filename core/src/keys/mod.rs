@@ -10,11 +10,13 @@ mod backup;
 mod certificate;
 mod generate;
 mod ring;
+mod size;
 
 pub use backup::parse_private_keys;
 pub use certificate::Certificate;
 pub use generate::{GeneratedKey, KeyBits, generate};
 pub use ring::{ACTIVE, BITNAMI_KEY_LABEL, KEY_LABEL, KeyRing, RENEW_REQUESTED_AT, SealingKey};
+pub use size::{MAX_BITS, MIN_BITS};
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::{
@@ -46,9 +48,14 @@ impl std::fmt::Debug for PublicKey {
 
 impl PublicKey {
     /// Parse a DER `SubjectPublicKeyInfo` holding an RSA key.
+    /// A modulus outside [`MIN_BITS`]..=[`MAX_BITS`] is refused by size, not as "not RSA".
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        let public = PublicEncryptingKey::from_der(der).map_err(|_| KeyError::NotRsa)?;
-        let awslc = OaepPublicEncryptingKey::new(public).map_err(|_| KeyError::NotRsa)?;
+        let unusable = || match size::spki(der) {
+            Some(shape) => size::check(&shape).err().unwrap_or(KeyError::NotRsa),
+            None => KeyError::NotRsa,
+        };
+        let public = PublicEncryptingKey::from_der(der).map_err(|_| unusable())?;
+        let awslc = OaepPublicEncryptingKey::new(public).map_err(|_| unusable())?;
         Ok(PublicKey {
             spki_der: der.to_vec(),
             awslc: Arc::new(awslc),
@@ -114,7 +121,8 @@ impl std::fmt::Debug for PrivateKey {
 impl PrivateKey {
     /// Parse a DER PKCS#8 `PrivateKeyInfo` holding an RSA key.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
-        let private = PrivateDecryptingKey::from_pkcs8(der).map_err(|_| KeyError::BadPrivateKey)?;
+        let private = PrivateDecryptingKey::from_pkcs8(der)
+            .map_err(|_| private_key_error(size::pkcs8(der)))?;
         let public_der = private
             .public_key()
             .as_der()
@@ -137,7 +145,7 @@ impl PrivateKey {
 
     /// Parse a DER PKCS#1 `RSAPrivateKey` (PEM `RSA PRIVATE KEY`, what Bitnami writes).
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyError> {
-        let pair = KeyPair::from_der(der).map_err(|_| KeyError::BadPrivateKey)?;
+        let pair = KeyPair::from_der(der).map_err(|_| private_key_error(size::pkcs1(der)))?;
         let pkcs8: Pkcs8V1Der<'_> = pair.as_der().map_err(|_| KeyError::BadPrivateKey)?;
         let pkcs8 = Zeroizing::new(pkcs8.as_ref().to_vec());
         Self::from_pkcs8_der(&pkcs8)
@@ -166,6 +174,13 @@ impl PrivateKey {
     }
 }
 
+/// A private key the backend refused: by its size (or exponent) when that is the reason.
+fn private_key_error(shape: Option<size::Shape>) -> KeyError {
+    shape
+        .and_then(|shape| size::check(&shape).err())
+        .unwrap_or(KeyError::BadPrivateKey)
+}
+
 /// Why key material could not be read or made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -185,6 +200,22 @@ pub enum KeyError {
     /// The key is not RSA (sealing is RSA-OAEP only).
     #[error("the key is not an RSA key (sealing needs RSA)")]
     NotRsa,
+    /// An RSA key of a size sealing does not accept.
+    #[error(
+        "the RSA key is {bits} bits: sealing needs {min} to {max} bits (4096 recommended)",
+        min = MIN_BITS,
+        max = MAX_BITS
+    )]
+    KeySize {
+        /// The modulus size found.
+        bits: usize,
+    },
+    /// An RSA key whose public exponent sealing cannot use.
+    #[error(
+        "the RSA key's public exponent is not usable: sealing needs an odd exponent above 1 of \
+         at most 33 bits (65537 is usual)"
+    )]
+    KeyExponent,
     /// The certificate's `notAfter` has passed.
     #[error("the certificate expired on {not_after}")]
     Expired {

@@ -376,3 +376,21 @@ fn templates_with_index_printf_and_range_render() {
         "{text}"
     );
 }
+
+#[test]
+fn rotate_keeps_values_already_on_the_newest_key() {
+    let new = crate::keys::testing::key2048();
+    let old = crate::keys::testing::key4096();
+    let sealed = seal_secret(&input(), new.certificate.public_key(), Scope::Strict).unwrap();
+    let same = rotate(
+        &sealed,
+        &[&old.private, &new.private],
+        new.certificate.public_key(),
+    )
+    .unwrap();
+    assert_eq!(same.spec.encrypted_data, sealed.spec.encrypted_data);
+    // Without the newest private key it cannot tell, and re-seals.
+    let resealed = rotate(&sealed, &[&new.private], old.certificate.public_key()).unwrap();
+    assert_ne!(resealed.spec.encrypted_data, sealed.spec.encrypted_data);
+    assert!(verify(&resealed, &[&old.private]).is_ok());
+}

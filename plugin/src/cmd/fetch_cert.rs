@@ -2,29 +2,23 @@
 //! air-gapped machine).
 //!
 //! Flow: connect → GET `/v1/cert.pem` through the service proxy → check it parses and is
-//! valid now → PEM to stdout or `--output-file` (atomic); its fingerprint on stderr.
+//! valid now → remember it in the certificate cache (as `seal` does) → PEM to stdout or
+//! `--output-file` (atomic); its fingerprint on stderr.
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-use secrets_core::keys::Certificate;
-
-use crate::agent::Agent;
+use crate::agent::{self, Agent};
 use crate::cli::{FetchCertArgs, GlobalFlags};
 use crate::cluster;
 use crate::output::emit;
 
 pub(crate) fn run(global: &GlobalFlags, args: FetchCertArgs) -> anyhow::Result<ExitCode> {
-    let (pem, agent_name) = cluster::block_on(async {
+    let (certificate, pem, agent_name) = cluster::block_on(async {
         let cluster = cluster::connect(global).await?;
         let agent = Agent::new(&cluster, global);
-        Ok((agent.certificate_pem().await?, agent.name()))
+        let (certificate, pem) = agent::fetch_and_remember(&cluster, &agent).await?;
+        Ok((certificate, pem, agent.name()))
     })?;
-    let context = || format!("loading the certificate from the agent {agent_name}");
-    let certificate = Certificate::from_pem(pem.as_bytes()).with_context(context)?;
-    certificate
-        .ensure_valid_at(time::OffsetDateTime::now_utc())
-        .with_context(context)?;
     emit(&pem, args.output_file.as_deref())?;
     eprintln!(
         "certificate {} from {agent_name}, expires {}",

@@ -16,6 +16,7 @@ mod keys_restore;
 mod keys_rotate;
 mod reseal;
 mod seal;
+mod seal_merge;
 mod status;
 mod sync;
 mod sync_create;

@@ -3,8 +3,12 @@
 //! Flow per file: read → parse every document (ours or Bitnami's) → re-seal each, online
 //! (POST to the agent's `/v1/rotate`) or offline (`--private-key` + `--cert`, with
 //! `secrets_core::seal::rotate`) → render in the file's own format (YAML or JSON) and each
-//! document's own flavor → replace the file atomically, keeping its permissions. A file with
-//! any failing document is reported and left untouched; the others are still rewritten.
+//! document's own flavor → replace the file atomically, keeping its permissions (through a
+//! symlink: the link stays, its target is replaced). A file whose every object comes back
+//! unchanged (already on the newest key: `seal::rotate` keeps such values, online in the
+//! agent and offline when the newest private key is among `--private-key`) is left byte for
+//! byte as it was, so Git sees no churn. A file with any failing document is reported and
+//! left untouched; the others are still rewritten.
 //! Exit 1 when any file failed. Nothing is ever decrypted into the output: offline, the
 //! plaintext lives only in zeroizing buffers inside `rotate`.
 
@@ -72,11 +76,21 @@ async fn reseal_files(mode: &Mode<'_>, files: &[std::path::PathBuf]) -> anyhow::
             let _ = term.clear_line();
         }
         match outcome {
-            Ok(count) => eprintln!("resealed {} ({count} object(s))", path.display()),
+            Ok(Resealed::Rewritten(count)) => {
+                eprintln!("resealed {} ({count} object(s))", path.display())
+            }
+            Ok(Resealed::Unchanged(count)) => eprintln!(
+                "{} is already on the newest key ({count} object(s)); left unchanged",
+                path.display()
+            ),
             Err(err) if err.is::<Fatal>() => return Err(err),
             Err(err) => {
                 failed += 1;
-                eprintln!("{}: not resealed, left untouched: {err:#}", path.display());
+                eprintln!(
+                    "{}: not resealed, left untouched: {}",
+                    path.display(),
+                    crate::report::render(&err)
+                );
             }
         }
     }
@@ -99,8 +113,8 @@ impl std::fmt::Display for Fatal {
 
 impl std::error::Error for Fatal {}
 
-/// Re-seal every document of one file and replace it; returns how many documents.
-async fn reseal_file(mode: &Mode<'_>, path: &Path) -> anyhow::Result<usize> {
+/// Re-seal every document of one file and replace it, unless nothing changed.
+async fn reseal_file(mode: &Mode<'_>, path: &Path) -> anyhow::Result<Resealed> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let items = parse_sealed_secrets(&text)?;
@@ -110,17 +124,32 @@ async fn reseal_file(mode: &Mode<'_>, path: &Path) -> anyhow::Result<usize> {
         OutputFormat::Yaml
     };
     let mut out = String::new();
+    let mut changed = false;
     for item in &items {
         let object = reseal_one(mode, item).await?;
         let resealed = AnySealedSecret {
             object,
             flavor: item.flavor,
         };
-        out.push_str(&render(&resealed.to_value(item.flavor), format)?);
+        let value = resealed.to_value(item.flavor);
+        changed |= value != item.to_value(item.flavor);
+        out.push_str(&render(&value, format)?);
+    }
+    if !changed {
+        return Ok(Resealed::Unchanged(items.len()));
     }
     let mode = std::fs::metadata(path).ok().and_then(|m| permissions(&m));
     write_atomic(path, out.as_bytes(), mode)?;
-    Ok(items.len())
+    Ok(Resealed::Rewritten(items.len()))
+}
+
+/// What became of one file.
+enum Resealed {
+    /// Rewritten; this many objects.
+    Rewritten(usize),
+    /// Every object was already on the newest key (and nothing else changed): the file is
+    /// left byte for byte as it was.
+    Unchanged(usize),
 }
 
 #[cfg(unix)]

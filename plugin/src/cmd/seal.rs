@@ -2,7 +2,8 @@
 //!
 //! Flow: gather input (manifests, `--from-*` flags, or the wizard) → settle each Secret's name,
 //! namespace (kubeseal's rules) and scope → load the certificate (`--cert`, else the agent's,
-//! fetched through the API server's service proxy and cached) → seal → print, write or merge.
+//! fetched through the API server's service proxy and cached) → seal → print, write or merge
+//! (`--merge-into`: `seal_merge`).
 
 use std::process::ExitCode;
 
@@ -10,12 +11,14 @@ use anyhow::{Context as _, bail};
 use secrets_core::crypto::{self, Scope};
 use secrets_core::keys::Certificate;
 use secrets_core::seal::{self, resolve_namespace};
-use secrets_core::sealed_secret::{AnySealedSecret, Flavor, parse_sealed_secrets};
+use secrets_core::sealed_secret::{AnySealedSecret, Flavor};
 use secrets_core::secret::{self, PlainSecret};
+use secrets_core::secret_type;
 
+use super::seal_merge;
 use crate::cli::{GlobalFlags, OutputFormat, SealArgs, SealFormat};
 use crate::input::{self, load_certificate};
-use crate::output::{emit, render, write_atomic};
+use crate::output::{emit, render};
 use crate::{agent, kubeconfig, prompt};
 
 const DATA_FLAGS: &str = "-f FILE (or -f - for stdin), --from-literal KEY=VALUE, \
@@ -34,13 +37,19 @@ pub(crate) fn run(global: &GlobalFlags, mut args: SealArgs) -> anyhow::Result<Ex
         }
         return wizard(global, args);
     }
+    // `--merge-into FILE`: FILE names the object; read it (and refuse conflicting flags)
+    // before fetching a certificate or reading any value.
+    let target = match args.merge_into.take() {
+        Some(path) => Some(seal_merge::target(global, &mut args, path)?),
+        None => None,
+    };
     let certificate = certificate(global, &args)?;
     if args.raw {
         return raw(global, &args, &certificate);
     }
     let mut secrets = gather(&args, from_flags)?;
-    if let Some(target) = args.merge_into.take() {
-        return merge(&target, secrets, &certificate);
+    if let Some(target) = target {
+        return seal_merge::merge(target, secrets, &certificate);
     }
     let mut out = String::new();
     for secret in &mut secrets {
@@ -145,6 +154,10 @@ fn seal_one(
     format: SealFormat,
     output: OutputFormat,
 ) -> anyhow::Result<String> {
+    if let Some(type_) = &secret.type_ {
+        secret_type::check_required_keys(type_, secret.data.keys().map(String::as_str))
+            .with_context(|| format!("sealing {}", secret.display_name()))?;
+    }
     // The core error names the Secret already.
     let sealed = seal::seal_secret(secret, certificate.public_key(), scope).context("sealing")?;
     let any = AnySealedSecret {
@@ -188,39 +201,6 @@ fn raw(
     let sealed =
         crypto::seal(certificate.public_key(), &label, &value).context("sealing the value")?;
     emit(&crypto::encode(&sealed), args.output_file.as_deref())?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `--merge-into FILE`: seal with FILE's identity and scope, update FILE in place.
-fn merge(
-    target: &std::path::Path,
-    secrets: Vec<PlainSecret>,
-    certificate: &Certificate,
-) -> anyhow::Result<ExitCode> {
-    let [secret] = <[PlainSecret; 1]>::try_from(secrets)
-        .map_err(|s| anyhow::anyhow!("--merge-into takes exactly one Secret, got {}", s.len()))?;
-    let text =
-        std::fs::read_to_string(target).with_context(|| format!("reading {}", target.display()))?;
-    let mut existing =
-        parse_sealed_secrets(&text).with_context(|| format!("reading {}", target.display()))?;
-    if existing.len() != 1 {
-        bail!(
-            "{} must hold exactly one SealedSecret, it holds {}",
-            target.display(),
-            existing.len()
-        );
-    }
-    let mut item = existing.remove(0);
-    seal::merge_into(&mut item.object, &secret, certificate.public_key())
-        .with_context(|| format!("merging into {}", target.display()))?;
-    let format = if text.trim_start().starts_with('{') {
-        OutputFormat::Json
-    } else {
-        OutputFormat::Yaml
-    };
-    let rendered = render(&item.to_value(item.flavor), format)?;
-    write_atomic(target, rendered.as_bytes(), None)?;
-    eprintln!("updated {}", target.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,8 +2,10 @@
 //!
 //! Flow: connect → list SealedSecrets (ours; with `--bitnami` Bitnami's too) in `-n` (else the
 //! context's namespace) or every namespace → list Secret metadata only (never values) to read
-//! each produced Secret's `kubectl-secrets.io/key-fingerprint` annotation → table on stdout:
-//! NAMESPACE (with -A), NAME, READY, REASON, AGE, KEY.
+//! each produced Secret's `kubectl-secrets.io/key-fingerprint` annotation, taken only from a
+//! Secret whose controller owner reference is that SealedSecret's uid → table on stdout:
+//! NAMESPACE (with -A), NAME, READY, REASON, AGE, KEY; or with `-o json|yaml` a list of
+//! [`Report`]s.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -13,14 +15,21 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::ListParams;
 use kube::{Api, Resource};
 use secrets_core::sealed_secret::{BitnamiSealedSecret, SealedSecret, SealedSecretStatus};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use time::format_description::well_known::Rfc3339;
 
 use crate::cli::{GlobalFlags, StatusArgs};
 use crate::cluster::{self, Cluster, api_error, is_not_found};
-use crate::output::{age, emit, table};
+use crate::output::{age, emit, render, table};
 
 /// Annotation the agent writes on each Secret it made: the key that opened it.
 const KEY_FINGERPRINT: &str = "kubectl-secrets.io/key-fingerprint";
+/// Annotations by which a SealedSecret asks for no owner reference on its Secret.
+const SKIP_OWNER: [&str; 2] = [
+    "kubectl-secrets.io/skip-set-owner-references",
+    "sealedsecrets.bitnami.com/skip-set-owner-references",
+];
 /// `SHA256:` and 12 hex digits are plenty to tell keys apart in a table.
 const FINGERPRINT_SHOWN: usize = 19;
 
@@ -28,14 +37,44 @@ const FINGERPRINT_SHOWN: usize = 19;
 struct Row {
     namespace: String,
     name: String,
+    uid: String,
+    /// The SealedSecret asks for no owner reference on its Secret, so ownership cannot be
+    /// checked and the Secret's annotation is taken as it is.
+    unowned: bool,
     group: &'static str,
     status: Option<SealedSecretStatus>,
     generation: Option<i64>,
     created: Option<i64>,
 }
 
+/// One SealedSecret for `-o json|yaml` (the README documents this shape).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    namespace: String,
+    name: String,
+    /// `kubectl-secrets.io` or `bitnami.com`.
+    group: &'static str,
+    /// `True`, `False`, or `Unknown` (no status yet, or the status is for an older spec).
+    ready: String,
+    reason: String,
+    message: String,
+    /// RFC 3339.
+    created: Option<String>,
+    /// The key that opened it (`SHA256:…`, whole), from the Secret it owns; `None` when no
+    /// Secret of its own says.
+    key_fingerprint: Option<String>,
+}
+
+/// A produced Secret's metadata that matters here.
+struct Made {
+    fingerprint: String,
+    /// UIDs of the Secret's controller owner references.
+    owners: Vec<String>,
+}
+
 pub(crate) fn run(global: &GlobalFlags, args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let (rows, fingerprints, scope) = cluster::block_on(async {
+    let (rows, made, scope) = cluster::block_on(async {
         let cluster = cluster::connect(global).await?;
         let ns = (!args.all_namespaces).then(|| cluster.namespace.clone());
         let mut rows = list::<SealedSecret>(&cluster, ns.as_deref(), "kubectl-secrets.io")
@@ -50,10 +89,15 @@ pub(crate) fn run(global: &GlobalFlags, args: StatusArgs) -> anyhow::Result<Exit
                 None => eprintln!("bitnami.com SealedSecrets are not served in this cluster"),
             }
         }
-        let fingerprints = fingerprints(&cluster, ns.as_deref()).await?;
+        let made = made_secrets(&cluster, ns.as_deref()).await?;
         let scope = ns.map_or_else(|| "any namespace".to_owned(), |n| format!("namespace {n}"));
-        Ok((rows, fingerprints, scope))
+        Ok((rows, made, scope))
     })?;
+    let reports: Vec<Report> = rows.iter().map(|row| report(row, &made)).collect();
+    if let Some(format) = args.output {
+        emit(&render(&reports, format)?, None)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if rows.is_empty() {
         eprintln!("no SealedSecrets found in {scope}");
         return Ok(ExitCode::SUCCESS);
@@ -64,33 +108,17 @@ pub(crate) fn run(global: &GlobalFlags, args: StatusArgs) -> anyhow::Result<Exit
         header.push("GROUP");
     }
     let mut table_rows: Vec<[String; 7]> = vec![header_row(&header)];
-    for row in &rows {
-        let ready_type = if row.group == "bitnami.com" {
-            "Synced"
-        } else {
-            "Ready"
-        };
-        let condition = row
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.iter().find(|c| c.type_ == ready_type));
-        let observed = row.status.as_ref().and_then(|s| s.observed_generation);
-        let stale = matches!((observed, row.generation), (Some(o), Some(g)) if o < g);
-        let (ready, reason) = match condition {
-            Some(_) if stale => ("Unknown".to_owned(), "Pending".to_owned()),
-            Some(c) => (c.status.clone(), c.reason.clone().unwrap_or_default()),
-            None => ("Unknown".to_owned(), "NotObserved".to_owned()),
-        };
-        let key = fingerprints
-            .get(&(row.namespace.clone(), row.name.clone()))
+    for (row, report) in rows.iter().zip(reports) {
+        let key = report
+            .key_fingerprint
             .map(|f| f.chars().take(FINGERPRINT_SHOWN).collect())
             .unwrap_or_else(|| "-".to_owned());
         let age = row.created.map_or_else(|| "-".to_owned(), |t| age(now - t));
         table_rows.push([
-            row.namespace.clone(),
-            row.name.clone(),
-            ready,
-            reason,
+            report.namespace,
+            report.name,
+            report.ready,
+            report.reason,
             age,
             key,
             row.group.to_owned(),
@@ -99,6 +127,53 @@ pub(crate) fn run(global: &GlobalFlags, args: StatusArgs) -> anyhow::Result<Exit
     let rendered = table(&select(&table_rows, args.all_namespaces, args.bitnami));
     emit(&rendered, None)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What one SealedSecret's status says, and the key of the Secret it owns (not merely one
+/// of the same name: that may be someone else's).
+fn report(row: &Row, made: &BTreeMap<(String, String), Made>) -> Report {
+    let ready_type = if row.group == "bitnami.com" {
+        "Synced"
+    } else {
+        "Ready"
+    };
+    let condition = row
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == ready_type));
+    let observed = row.status.as_ref().and_then(|s| s.observed_generation);
+    let stale = matches!((observed, row.generation), (Some(o), Some(g)) if o < g);
+    let (ready, reason, message) = match condition {
+        Some(_) if stale => ("Unknown".to_owned(), "Pending".to_owned(), String::new()),
+        Some(c) => (
+            c.status.clone(),
+            c.reason.clone().unwrap_or_default(),
+            c.message.clone().unwrap_or_default(),
+        ),
+        None => (
+            "Unknown".to_owned(),
+            "NotObserved".to_owned(),
+            String::new(),
+        ),
+    };
+    let key_fingerprint = made
+        .get(&(row.namespace.clone(), row.name.clone()))
+        .filter(|m| row.unowned || m.owners.contains(&row.uid))
+        .map(|m| m.fingerprint.clone());
+    let created = row
+        .created
+        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+        .and_then(|t| t.format(&Rfc3339).ok());
+    Report {
+        namespace: row.namespace.clone(),
+        name: row.name.clone(),
+        group: row.group,
+        ready,
+        reason,
+        message,
+        created,
+        key_fingerprint,
+    }
 }
 
 fn header_row(header: &[&str]) -> [String; 7] {
@@ -160,9 +235,16 @@ where
             .into_iter()
             .map(|item| {
                 let meta = item.meta();
+                let unowned = meta.annotations.as_ref().is_some_and(|a| {
+                    SKIP_OWNER
+                        .iter()
+                        .any(|key| a.get(*key).is_some_and(|v| v == "true"))
+                });
                 Row {
                     namespace: meta.namespace.clone().unwrap_or_default(),
                     name: meta.name.clone().unwrap_or_default(),
+                    uid: meta.uid.clone().unwrap_or_default(),
+                    unowned,
                     group,
                     generation: meta.generation,
                     created: meta.creation_timestamp.as_ref().map(|t| t.0.as_second()),
@@ -190,11 +272,12 @@ impl HasStatus for BitnamiSealedSecret {
     }
 }
 
-/// `(namespace, name)` → the fingerprint annotation, from Secret metadata only.
-async fn fingerprints(
+/// `(namespace, name)` → the fingerprint annotation and controller owners, from Secret
+/// metadata only.
+async fn made_secrets(
     cluster: &Cluster,
     namespace: Option<&str>,
-) -> anyhow::Result<BTreeMap<(String, String), String>> {
+) -> anyhow::Result<BTreeMap<(String, String), Made>> {
     let api: Api<Secret> = match namespace {
         Some(ns) => Api::namespaced(cluster.client.clone(), ns),
         None => Api::all(cluster.client.clone()),
@@ -210,9 +293,19 @@ async fn fingerprints(
         .filter_map(|secret| {
             let meta = secret.metadata;
             let fingerprint = meta.annotations?.remove(KEY_FINGERPRINT)?;
+            let owners = meta
+                .owner_references
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| r.controller == Some(true))
+                .map(|r| r.uid)
+                .collect();
             Some((
                 (meta.namespace.unwrap_or_default(), meta.name?),
-                fingerprint,
+                Made {
+                    fingerprint,
+                    owners,
+                },
             ))
         })
         .collect())

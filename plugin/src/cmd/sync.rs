@@ -6,6 +6,7 @@
 //! Vault with the person's token → browse the mount with `kv_list` (folders end in `/`) → read
 //! the chosen secret for its key names only → every key (`dataFrom.extract`) or chosen keys
 //! with their Secret keys → names and refresh interval → `sync_manifest` builds and checks →
+//! an ExternalSecret of that name already there is replaced only if the person says so →
 //! summary without values → apply (the new store first, server-side apply) or, with
 //! `-o`/`--output-file`/`--dry-run`, write the manifests.
 //!
@@ -15,6 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use dialoguer::theme::ColorfulTheme;
+use secrets_core::eso::external_secret::ExternalSecret;
 use secrets_core::eso::store::StoreKind;
 use tokio::runtime::Runtime;
 
@@ -104,6 +106,18 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCo
         target: naming.target.clone(),
         ..ExternalSecretRequest::default()
     })?;
+    let applying = args.manifest.format().is_none();
+    let what = format!("ExternalSecret {namespace}/{}", naming.name);
+    if applying
+        && rt.block_on(cluster::exists::<ExternalSecret>(
+            &cluster,
+            &namespace,
+            &naming.name,
+        ))?
+        && !ask::confirm_replace(&theme, &what)?
+    {
+        bail!("cancelled: {what} already exists and was left as it is; nothing was applied");
+    }
 
     eprintln!(
         "\nAbout to {}:",

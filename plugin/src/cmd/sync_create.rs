@@ -3,10 +3,14 @@
 //! Flow: flags → namespace (`-n`, else the context's; no cluster needed) →
 //! `sync_manifest::external_secret` (checked; only the fields given) → with `-o`,
 //! `--output-file` or `--dry-run` the manifest and nothing else; otherwise connect → the store
-//! must exist (a typo should not wait for the agent's status to surface) → server-side apply
-//! with field manager `kubectl-secrets`.
+//! must exist (a typo should not wait for the agent's status to surface) → an ExternalSecret of
+//! that name must not exist, unless `--overwrite` → server-side apply with field manager
+//! `kubectl-secrets`.
 
 use std::process::ExitCode;
+
+use anyhow::bail;
+use secrets_core::eso::external_secret::ExternalSecret;
 
 use crate::cli::{GlobalFlags, SyncCreateArgs};
 use crate::output::emit_manifests;
@@ -35,6 +39,16 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncCreateArgs) -> anyhow::Result<
     cluster::block_on(async {
         let cluster = cluster::connect(global).await?;
         stores::get(&cluster, es.store_kind(), &args.remote.store, &namespace).await?;
+        if !args.overwrite
+            && cluster::exists::<ExternalSecret>(&cluster, &namespace, &args.name).await?
+        {
+            bail!(
+                "externalsecret {namespace}/{} already exists in {}; pass --overwrite to \
+                 replace it",
+                args.name,
+                cluster.describe
+            );
+        }
         cluster::apply(&cluster, &es).await
     })?;
     eprintln!(

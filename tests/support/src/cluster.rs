@@ -22,6 +22,12 @@ pub struct Cluster {
 impl Cluster {
     /// Start kube-standin (HTTPS, random loopback port).
     pub fn start() -> Cluster {
+        Self::try_start(Config::default()).expect("starting kube-standin")
+    }
+
+    /// Start kube-standin with `config` (e.g. on the address of a cluster that was stopped:
+    /// a new cluster, with its own CA, where an old one was). Fails when it cannot listen.
+    pub fn try_start(config: Config) -> Result<Cluster, String> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("kube-standin")
@@ -32,23 +38,23 @@ impl Cluster {
         // from plain tests and from inside another runtime (async tests) alike.
         let (tx, rx) = std::sync::mpsc::channel();
         runtime.spawn(async move {
-            let _ = tx.send(StandIn::start(Config::default()).await);
+            let _ = tx.send(StandIn::start(config).await);
         });
         let standin = rx
             .recv()
             .expect("the stand-in's runtime stopped")
-            .expect("starting kube-standin");
+            .map_err(|err| format!("starting kube-standin: {err:#}"))?;
         let dir = tempfile::tempdir().expect("creating the kubeconfig directory");
         let kubeconfig = dir.path().join("kubeconfig");
         standin
             .write_kubeconfig(&kubeconfig)
             .expect("writing the kubeconfig");
-        Cluster {
+        Ok(Cluster {
             standin,
             runtime: Some(runtime),
             kubeconfig,
             _dir: dir,
-        }
+        })
     }
 
     /// The stand-in (store, faults, counters).

@@ -26,6 +26,8 @@ mod openbao;
 mod tools;
 
 pub use cluster::Cluster;
+/// How a stand-in is started ([`Cluster::try_start`]).
+pub use kube_standin::Config as StandInConfig;
 
 pub use openbao::{BaoResponse, OpenBao};
 pub use tools::{
