@@ -95,19 +95,8 @@ fn fixtures() -> Fixtures {
         "configmap.yaml",
         b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
     );
-    // An RSA key too small to seal with (made by openssl; test data only).
-    write(
-        "rsa1024-cert.pem",
-        include_bytes!("../../core/src/keys/testdata/rsa1024-cert.pem"),
-    );
-    write(
-        "rsa1024-key.pem",
-        include_bytes!("../../core/src/keys/testdata/rsa1024-pkcs1.pem"),
-    );
-    write(
-        "rsa-big-exponent-cert.pem",
-        include_bytes!("../../core/src/keys/testdata/rsa-big-exponent-cert.pem"),
-    );
+    // RSA keys too weak to seal with, made by openssl now (never committed).
+    test_support::weak_rsa_keys(dir.path());
     std::fs::create_dir(dir.path().join("a-directory")).unwrap();
     // A home directory without ~/.vault-token.
     std::fs::create_dir(dir.path().join("empty-home")).unwrap();
@@ -522,7 +511,7 @@ fn cases(f: &Fixtures) -> Vec<Case> {
         ),
         with(
             "unseal key too small",
-            unseal("sealed.yaml", &[&f.p("rsa1024-key.pem")]),
+            unseal("sealed.yaml", &[&f.p("rsa1024-pkcs1.pem")]),
             "the RSA key is 1024 bits: sealing needs 2048 to 8192 bits",
         ),
         with(

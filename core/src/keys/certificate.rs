@@ -89,24 +89,22 @@ mod tests {
 
     #[test]
     fn a_small_rsa_key_is_refused_by_its_size() {
-        let cert = include_bytes!("testdata/rsa1024-cert.pem");
-        let err = Certificate::from_pem(cert).unwrap_err();
+        let dir = tempfile::tempdir().unwrap();
+        let weak = test_support::weak_rsa_keys(dir.path());
+        let read = |p: &std::path::Path| std::fs::read(p).unwrap();
+        let err = Certificate::from_pem(&read(&weak.rsa1024_cert)).unwrap_err();
         assert_eq!(err, KeyError::KeySize { bits: 1024 });
         assert_eq!(
             err.to_string(),
             "the RSA key is 1024 bits: sealing needs 2048 to 8192 bits (4096 recommended)"
         );
-        let big_exponent = include_bytes!("testdata/rsa-big-exponent-cert.pem");
         assert_eq!(
-            Certificate::from_pem(big_exponent).unwrap_err(),
+            Certificate::from_pem(&read(&weak.big_exponent_cert)).unwrap_err(),
             KeyError::KeyExponent
         );
-        for key in [
-            &include_bytes!("testdata/rsa1024-key.pem")[..],
-            &include_bytes!("testdata/rsa1024-pkcs1.pem")[..],
-        ] {
+        for key in [&weak.rsa1024_pkcs8, &weak.rsa1024_pkcs1] {
             assert_eq!(
-                parse_private_keys(key).unwrap_err(),
+                parse_private_keys(&read(key)).unwrap_err(),
                 KeyError::KeySize { bits: 1024 }
             );
         }

@@ -24,6 +24,7 @@
 mod cluster;
 mod openbao;
 mod tools;
+mod weak_keys;
 
 pub use cluster::Cluster;
 /// How a stand-in is started ([`Cluster::try_start`]).
@@ -33,3 +34,4 @@ pub use openbao::{BaoResponse, OpenBao};
 pub use tools::{
     kubectl, kubectl_command, kubectl_ok, python, run_python, tools_bin, tools_path, workspace_root,
 };
+pub use weak_keys::{WeakRsaKeys, weak_rsa_keys};
