@@ -14,6 +14,7 @@
 //! The sync pattern's types and decisions are in [`eso`].
 //! With the `vault` feature, the `vault` module is the client for HashiCorp Vault / OpenBao
 //! that the sync pattern reads from.
+//! [`yaml`] is the one YAML writer (quoting what any YAML 1.1 or 1.2 reader would misread).
 //! [`crds`] turns the custom resource types into the CRDs the chart ships.
 //!
 //! Nothing here prints, prompts or starts a runtime: binaries do that.
@@ -28,5 +29,6 @@ pub mod seal;
 pub mod sealed_secret;
 pub mod secret;
 pub mod template;
+pub mod yaml;
 #[cfg(feature = "vault")]
 pub mod vault;

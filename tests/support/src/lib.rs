@@ -24,8 +24,12 @@
 mod cluster;
 mod openbao;
 mod tools;
+mod yaml_table;
 
 pub use cluster::Cluster;
+pub use yaml_table::{
+    implicit_type, tricky_strings, valid_data_keys, valid_dns_labels, valid_label_names,
+};
 
 pub use openbao::{BaoResponse, OpenBao};
 pub use tools::{
