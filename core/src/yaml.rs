@@ -80,7 +80,7 @@ fn plain_ok(text: &str) -> bool {
 /// Whether a YAML 1.1 or 1.2 reader (or go-yaml, whose number rules are its own) might resolve
 /// the plain scalar `text` to something other than a string. A superset on purpose: every
 /// spelling of the booleans and nulls in any letter case, and anything that starts like a
-/// number (after a sign: a digit, or a dot and a digit) and holds only characters numbers,
+/// number (after a sign: a digit or a dot) and holds only characters numbers,
 /// sexagesimals and timestamps are made of.
 pub(crate) fn may_resolve(text: &str) -> bool {
     const WORDS: &[&str] = &[
@@ -92,11 +92,10 @@ pub(crate) fn may_resolve(text: &str) -> bool {
         return true;
     }
     let body = text.strip_prefix(['+', '-']).unwrap_or(text).as_bytes();
-    let numeric_start = match body {
-        [first, ..] if first.is_ascii_digit() => true,
-        [b'.', second, ..] => second.is_ascii_digit(),
-        _ => false,
-    };
+    // `.` alone is a YAML 1.1 float (its regex needs no digit), so a dot start counts too.
+    let numeric_start = body
+        .first()
+        .is_some_and(|first| first.is_ascii_digit() || *first == b'.');
     numeric_start
         && body
             .iter()
