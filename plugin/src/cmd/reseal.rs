@@ -21,7 +21,7 @@ use crate::agent::Agent;
 use crate::cli::{GlobalFlags, OutputFormat, ResealArgs};
 use crate::cluster;
 use crate::input::{load_certificate, read_bytes};
-use crate::output::{render, write_atomic};
+use crate::output::{render_all, write_atomic};
 
 /// More files than this get a progress line (on a terminal).
 const PROGRESS_FROM: usize = 3;
@@ -109,15 +109,16 @@ async fn reseal_file(mode: &Mode<'_>, path: &Path) -> anyhow::Result<usize> {
     } else {
         OutputFormat::Yaml
     };
-    let mut out = String::new();
+    let mut resealed = Vec::with_capacity(items.len());
     for item in &items {
         let object = reseal_one(mode, item).await?;
-        let resealed = AnySealedSecret {
+        let any = AnySealedSecret {
             object,
             flavor: item.flavor,
         };
-        out.push_str(&render(&resealed.to_value(item.flavor), format)?);
+        resealed.push(any.to_value(item.flavor));
     }
+    let out = render_all(&resealed, format)?;
     let mode = std::fs::metadata(path).ok().and_then(|m| permissions(&m));
     write_atomic(path, out.as_bytes(), mode)?;
     Ok(items.len())
