@@ -29,6 +29,6 @@ pub mod seal;
 pub mod sealed_secret;
 pub mod secret;
 pub mod template;
-pub mod yaml;
 #[cfg(feature = "vault")]
 pub mod vault;
+pub mod yaml;

@@ -80,7 +80,9 @@ pub enum SecretError {
         key: String,
     },
     /// A field holds the wrong kind of value (kubectl refuses it too).
-    #[error("secret {secret}: {field} is {found}, expected {expected} (quote it to make it a string)")]
+    #[error(
+        "secret {secret}: {field} is {found}, expected {expected} (quote it to make it a string)"
+    )]
     WrongType {
         /// Which Secret.
         secret: String,
@@ -123,8 +125,8 @@ pub enum SecretError {
 /// kept as it was read (so a whole kustomize output can be piped through).
 #[derive(Debug, Clone)]
 pub enum Document {
-    /// A v1 Secret, values decoded.
-    Secret(PlainSecret),
+    /// A v1 Secret, values decoded (boxed: it is the large variant).
+    Secret(Box<PlainSecret>),
     /// Anything else, as JSON.
     Other(serde_json::Value),
 }
@@ -134,7 +136,7 @@ pub fn parse_secrets(text: &str) -> Result<Vec<PlainSecret>, SecretError> {
     let mut out = Vec::new();
     for (index, doc) in parse_stream(text)?.into_iter().enumerate() {
         match doc {
-            Document::Secret(secret) => out.push(secret),
+            Document::Secret(secret) => out.push(*secret),
             Document::Other(other) => {
                 return Err(SecretError::WrongKind {
                     document: index + 1,
@@ -177,7 +179,11 @@ fn describe_kind(object: &serde_json::Value) -> String {
     )
 }
 
-fn flatten(document: usize, doc: &mut YamlValue, out: &mut Vec<Document>) -> Result<(), SecretError> {
+fn flatten(
+    document: usize,
+    doc: &mut YamlValue,
+    out: &mut Vec<Document>,
+) -> Result<(), SecretError> {
     let text = |v: Option<&YamlValue>| v.and_then(YamlValue::as_str).map(str::to_owned);
     let kind = text(doc.get("kind"));
     let api_version = text(doc.get("apiVersion"));
@@ -194,7 +200,8 @@ fn flatten(document: usize, doc: &mut YamlValue, out: &mut Vec<Document>) -> Res
     let secret_kind = kind
         .as_deref()
         .is_some_and(|k| k.eq_ignore_ascii_case("Secret"));
-    let is_secret = kind.as_deref() == Some("Secret") && matches!(api_version.as_deref(), None | Some("v1"));
+    let is_secret =
+        kind.as_deref() == Some("Secret") && matches!(api_version.as_deref(), None | Some("v1"));
     if secret_kind && !is_secret {
         // Passed through, a Secret we do not recognise would put plaintext in Git.
         return Err(SecretError::WrongKind {
@@ -215,7 +222,9 @@ fn flatten(document: usize, doc: &mut YamlValue, out: &mut Vec<Document>) -> Res
         out.push(Document::Other(json));
         return Ok(());
     }
-    out.push(Document::Secret(secret_from_value(document, doc)?));
+    out.push(Document::Secret(Box::new(secret_from_value(
+        document, doc,
+    )?)));
     Ok(())
 }
 
@@ -226,8 +235,9 @@ fn secret_from_value(document: usize, doc: &YamlValue) -> Result<PlainSecret, Se
     let malformed = |message: String| SecretError::Malformed { document, message };
     let metadata: ObjectMeta = match doc.get("metadata") {
         None | Some(YamlValue::Null) => ObjectMeta::default(),
-        Some(meta) => ObjectMeta::deserialize(meta)
-            .map_err(|err| malformed(format!("metadata: {}", manifest::redact(&err.to_string()))))?,
+        Some(meta) => ObjectMeta::deserialize(meta).map_err(|err| {
+            malformed(format!("metadata: {}", manifest::redact(&err.to_string())))
+        })?,
     };
     let mut secret = PlainSecret {
         metadata,
@@ -456,37 +466,73 @@ mod tests {
         let one = |text: &str| parse_secrets(text).map(|mut s| s.remove(0));
         // `~`/`null` are empty; a byte-order mark is ignored; merge keys apply, explicit wins.
         let secret = one("\u{feff}kind: Secret\nmetadata: {name: a}\nstringData:\n  <<: {u: admin, p: old}\n  p: new\n  n: ~\n  m: null\n").unwrap();
-        let got: Vec<(&str, &[u8])> = secret.data.iter().map(|(k, v)| (k.as_str(), &v[..])).collect();
-        assert_eq!(got, [("m", &b""[..]), ("n", b""), ("p", b"new"), ("u", b"admin")]);
+        let got: Vec<(&str, &[u8])> = secret
+            .data
+            .iter()
+            .map(|(k, v)| (k.as_str(), &v[..]))
+            .collect();
+        assert_eq!(
+            got,
+            [("m", &b""[..]), ("n", b""), ("p", b"new"), ("u", b"admin")]
+        );
         // `!!binary`, which kubectl decodes, is refused rather than misread.
-        let err = one("kind: Secret\nmetadata: {name: a}\nstringData: {b: !!binary aGk=}\n").unwrap_err();
-        assert!(err.to_string().contains("!!binary values are not supported"), "{err}");
+        let err =
+            one("kind: Secret\nmetadata: {name: a}\nstringData: {b: !!binary aGk=}\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("!!binary values are not supported"),
+            "{err}"
+        );
         // Keys kubectl turns into strings.
-        let secret = one("kind: Secret\nmetadata: {name: a}\nstringData: {1: x, true: y}\n").unwrap();
+        let secret =
+            one("kind: Secret\nmetadata: {name: a}\nstringData: {1: x, true: y}\n").unwrap();
         assert_eq!(secret.data.keys().collect::<Vec<_>>(), ["1", "true"]);
         // Duplicate keys, anywhere.
-        let err = one("kind: Secret\nmetadata: {name: a}\ndata:\n  k: dg==\n  k: dw==\n").unwrap_err();
-        assert!(err.to_string().contains("duplicate entry with key \"k\""), "{err}");
+        let err =
+            one("kind: Secret\nmetadata: {name: a}\ndata:\n  k: dg==\n  k: dw==\n").unwrap_err();
+        assert!(
+            err.to_string().contains("duplicate entry with key \"k\""),
+            "{err}"
+        );
         // Numbers and booleans where strings belong, named by object and field.
-        let err = one("kind: Secret\nmetadata: {name: a, namespace: n}\nstringData: {port: 5432}\n").unwrap_err();
+        let err =
+            one("kind: Secret\nmetadata: {name: a, namespace: n}\nstringData: {port: 5432}\n")
+                .unwrap_err();
         assert_eq!(
             err.to_string(),
             "secret n/a: stringData[\"port\"] is a number, expected a string (quote it to make it a string)"
         );
-        let err = one("kind: Secret\nmetadata: {name: a}\ntype: 1\nstringData: {k: v}\n").unwrap_err();
+        let err =
+            one("kind: Secret\nmetadata: {name: a}\ntype: 1\nstringData: {k: v}\n").unwrap_err();
         assert!(err.to_string().contains("type is a number"), "{err}");
         let err = one("kind: Secret\nmetadata: {name: a}\nimmutable: 'true'\n").unwrap_err();
         assert!(err.to_string().contains("immutable is a string"), "{err}");
-        assert!(!format!("{:?}", one("kind: Secret\nmetadata: {name: a}\nstringData: {k: [hunter2]}\n")).contains("hunter2"));
+        assert!(
+            !format!(
+                "{:?}",
+                one("kind: Secret\nmetadata: {name: a}\nstringData: {k: [hunter2]}\n")
+            )
+            .contains("hunter2")
+        );
     }
 
     #[test]
     fn streams_keep_other_kinds_but_refuse_unknown_secrets() {
-        let docs = parse_stream("kind: ConfigMap\ndata: {a: 'yes'}\n---\nkind: Secret\nmetadata: {name: a}\n").unwrap();
+        let docs = parse_stream(
+            "kind: ConfigMap\ndata: {a: 'yes'}\n---\nkind: Secret\nmetadata: {name: a}\n",
+        )
+        .unwrap();
         assert!(matches!(&docs[0], Document::Other(v) if v["data"]["a"] == "yes"));
         assert!(matches!(&docs[1], Document::Secret(_)));
-        for bad in ["apiVersion: v2\nkind: Secret\n", "kind: secret\n", "apiVersion: v1\nkind: SECRET\n"] {
-            assert!(matches!(parse_stream(bad), Err(SecretError::WrongKind { .. })), "{bad}");
+        for bad in [
+            "apiVersion: v2\nkind: Secret\n",
+            "kind: secret\n",
+            "apiVersion: v1\nkind: SECRET\n",
+        ] {
+            assert!(
+                matches!(parse_stream(bad), Err(SecretError::WrongKind { .. })),
+                "{bad}"
+            );
         }
     }
 

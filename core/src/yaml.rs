@@ -105,9 +105,7 @@ pub(crate) fn may_resolve(text: &str) -> bool {
 fn literal_ok(text: &str) -> bool {
     text.contains('\n')
         && !text.starts_with([' ', '\t', '\n'])
-        && text
-            .chars()
-            .all(|c| c == '\n' || printable(c))
+        && text.chars().all(|c| c == '\n' || printable(c))
         && text
             .trim_end_matches('\n')
             .split('\n')

@@ -63,9 +63,8 @@ pub(crate) fn render_all<T: Serialize>(
                 .map(|item| render(item, format))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             // Sized up front: a growing String would leave unwiped copies of unsealed values.
-            let mut text = Zeroizing::new(String::with_capacity(
-                parts.iter().map(|p| p.len()).sum(),
-            ));
+            let mut text =
+                Zeroizing::new(String::with_capacity(parts.iter().map(|p| p.len()).sum()));
             for part in &parts {
                 text.push_str(part);
             }

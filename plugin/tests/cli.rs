@@ -575,7 +575,10 @@ fn reseal_keeps_a_quoted_yes_a_string() {
         assert!(written.contains("\"y\": Ag"), "{written}");
     }
     let doc = &yaml_docs(&text)[0];
-    assert_eq!(doc["spec"]["template"]["metadata"]["labels"]["backup"], "yes");
+    assert_eq!(
+        doc["spec"]["template"]["metadata"]["labels"]["backup"],
+        "yes"
+    );
     assert_eq!(doc["metadata"]["namespace"], "on");
 }
 
@@ -611,7 +614,15 @@ fn several_objects_as_json_are_a_v1_list_that_reads_back() {
     assert_eq!(list["kind"], "List");
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
     let unsealed = ok(
-        &["unseal", "-f", "-", "--private-key", s(&keys().key), "-o", "json"],
+        &[
+            "unseal",
+            "-f",
+            "-",
+            "--private-key",
+            s(&keys().key),
+            "-o",
+            "json",
+        ],
         Some(out.as_bytes()),
     );
     let secrets: serde_json::Value = serde_json::from_str(&unsealed).unwrap();
@@ -632,7 +643,14 @@ fn files_and_directories_as_kubectl_reads_them() {
     std::os::unix::fs::symlink(p("values/user"), p("values/link")).unwrap();
     let sealed = ok(
         &[
-            "seal", "--from-file", s(&p("values")), "--name", "x", "-n", "ns", "--cert",
+            "seal",
+            "--from-file",
+            s(&p("values")),
+            "--name",
+            "x",
+            "-n",
+            "ns",
+            "--cert",
             s(&keys().cert),
         ],
         None,
@@ -647,7 +665,14 @@ fn files_and_directories_as_kubectl_reads_them() {
     std::fs::write(p("app.env"), "\u{feff}A=1\n").unwrap();
     let sealed = ok(
         &[
-            "seal", "--from-env-file", s(&p("app.env")), "--name", "x", "-n", "ns", "--cert",
+            "seal",
+            "--from-env-file",
+            s(&p("app.env")),
+            "--name",
+            "x",
+            "-n",
+            "ns",
+            "--cert",
             s(&keys().cert),
         ],
         None,
@@ -677,7 +702,15 @@ fn files_and_directories_as_kubectl_reads_them() {
     )
     .unwrap();
     let sealed = ok(
-        &["seal", "-f", s(&p("manifests")), "-f", s(&p("c.yml")), "--cert", s(&keys().cert)],
+        &[
+            "seal",
+            "-f",
+            s(&p("manifests")),
+            "-f",
+            s(&p("c.yml")),
+            "--cert",
+            s(&keys().cert),
+        ],
         None,
     );
     let docs = yaml_docs(&sealed);
@@ -692,7 +725,10 @@ fn files_and_directories_as_kubectl_reads_them() {
         .map(|d| unseal_data(&format!("---\n{d}")))
         .collect();
     assert_eq!(opened[0]["user"], b"admin", "merge keys are applied");
-    assert_eq!(opened[0]["pass"], b"new", "explicit keys win over merged ones");
+    assert_eq!(
+        opened[0]["pass"], b"new",
+        "explicit keys win over merged ones"
+    );
     assert_eq!(opened[1]["k"], b"", "null is empty, as kubectl reads it");
     assert_eq!(opened[2]["pass"], b"");
 }

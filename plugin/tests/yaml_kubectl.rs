@@ -57,8 +57,10 @@ fn table_secrets(home: &str) -> Vec<Value> {
 }
 
 fn get(cluster: &Cluster, resource: &str, namespace: &str, name: &str) -> Value {
-    serde_json::from_str(&cluster.kubectl_ok(&["get", resource, name, "-n", namespace, "-o", "json"]))
-        .unwrap()
+    serde_json::from_str(
+        &cluster.kubectl_ok(&["get", resource, name, "-n", namespace, "-o", "json"]),
+    )
+    .unwrap()
 }
 
 /// What PyYAML, a YAML 1.1 reader, makes of a stream.
@@ -93,7 +95,17 @@ fn meta(object: &Value, field: &str) -> Value {
 #[test]
 fn tricky_strings_survive_kubectl_as_keys_values_labels_annotations_names_and_namespaces() {
     let names = valid_dns_labels();
-    for must in ["y", "no", "on", "off", "null", "true", "1e3", "012", "2001-12-14"] {
+    for must in [
+        "y",
+        "no",
+        "on",
+        "off",
+        "null",
+        "true",
+        "1e3",
+        "012",
+        "2001-12-14",
+    ] {
         assert!(names.iter().any(|n| n == must), "{must} is in the table");
     }
     let cluster = Cluster::start();
@@ -114,12 +126,18 @@ fn tricky_strings_survive_kubectl_as_keys_values_labels_annotations_names_and_na
         .iter()
         .map(|name| {
             let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-            format!("---\n{}", secrets_core::yaml::to_string(&ns).unwrap().as_str())
+            format!(
+                "---\n{}",
+                secrets_core::yaml::to_string(&ns).unwrap().as_str()
+            )
         })
         .collect();
     cluster.apply(&namespaces);
     for name in &names {
-        assert_eq!(get(&cluster, "namespace", "default", name)["metadata"]["name"], name.as_str());
+        assert_eq!(
+            get(&cluster, "namespace", "default", name)["metadata"]["name"],
+            name.as_str()
+        );
     }
     let home = names[0].clone();
     let secrets = table_secrets(&home);
@@ -138,7 +156,12 @@ fn tricky_strings_survive_kubectl_as_keys_values_labels_annotations_names_and_na
     for (secret, sealed) in secrets.iter().zip(&written) {
         let name = secret["metadata"]["name"].as_str().unwrap();
         let namespace = secret["metadata"]["namespace"].as_str().unwrap();
-        let live = get(&cluster, "sealedsecrets.kubectl-secrets.io", namespace, name);
+        let live = get(
+            &cluster,
+            "sealedsecrets.kubectl-secrets.io",
+            namespace,
+            name,
+        );
         assert_eq!(live["metadata"]["name"], name);
         assert_eq!(live["metadata"]["namespace"], namespace);
         assert_eq!(live["spec"], sealed["spec"], "{namespace}/{name}");
@@ -155,7 +178,7 @@ fn tricky_strings_survive_kubectl_as_keys_values_labels_annotations_names_and_na
             "{namespace}/{name}: labels"
         );
         assert_eq!(
-            meta(&template, "annotations"),
+            meta(template, "annotations"),
             meta(secret, "annotations"),
             "{namespace}/{name}: annotations"
         );
@@ -163,10 +186,19 @@ fn tricky_strings_survive_kubectl_as_keys_values_labels_annotations_names_and_na
 
     // unseal → kubectl apply → kubectl get: the Secrets, values byte for byte.
     let unsealed_text = ok(
-        &["unseal", "-f", s(&sealed_file), "--private-key", s(&keys().key)],
+        &[
+            "unseal",
+            "-f",
+            s(&sealed_file),
+            "--private-key",
+            s(&keys().key),
+        ],
         None,
     );
-    assert_eq!(pyyaml(dir.path(), &unsealed_text), yaml_docs(&unsealed_text));
+    assert_eq!(
+        pyyaml(dir.path(), &unsealed_text),
+        yaml_docs(&unsealed_text)
+    );
     let unsealed_file = dir.path().join("unsealed.yaml");
     std::fs::write(&unsealed_file, &unsealed_text).unwrap();
     cluster.kubectl_ok(&["apply", "-f", s(&unsealed_file)]);

@@ -21,7 +21,11 @@ fn assert_plain_tokens_are_strings(text: &str) {
         };
         assert_eq!(implicit_type(key), None, "plain key {key:?} in {line:?}");
         if !value.starts_with(['"', '|']) && !value.is_empty() {
-            assert_eq!(implicit_type(value), None, "plain value {value:?} in {line:?}");
+            assert_eq!(
+                implicit_type(value),
+                None,
+                "plain value {value:?} in {line:?}"
+            );
         }
     }
 }

@@ -85,11 +85,11 @@ fn gather(args: &SealArgs, from_flags: bool) -> anyhow::Result<Vec<Document>> {
         };
         let data =
             input::values_from_flags(&args.from_literal, &args.from_file, &args.from_env_file)?;
-        return Ok(vec![Document::Secret(input::secret_from_values(
+        return Ok(vec![Document::Secret(Box::new(input::secret_from_values(
             name,
             args.type_.as_deref(),
             data,
-        ))]);
+        )))]);
     }
     let mut documents = Vec::new();
     for file in input::manifest_files(&args.file)? {
@@ -134,7 +134,7 @@ fn secrets_only(documents: Vec<Document>) -> anyhow::Result<Vec<PlainSecret>> {
     documents
         .into_iter()
         .map(|document| match document {
-            Document::Secret(secret) => Ok(secret),
+            Document::Secret(secret) => Ok(*secret),
             Document::Other(object) => bail!(
                 "--merge-into takes Secrets only, the input holds a {}",
                 object["kind"].as_str().unwrap_or("document without a kind")

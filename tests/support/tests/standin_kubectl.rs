@@ -217,9 +217,13 @@ fn apply_a_v1_list_with_validation() {
     let file = write(&dir, "list.json", &list.to_string());
     for validate in ["--validate=strict", "--validate=warn"] {
         let out = cluster.kubectl_ok(&["apply", validate, "-f", &file]);
-        assert!(out.contains("configmap/a") && out.contains("secret/b"), "{out}");
+        assert!(
+            out.contains("configmap/a") && out.contains("secret/b"),
+            "{out}"
+        );
     }
     let json: serde_json::Value =
-        serde_json::from_str(&cluster.kubectl_ok(&["get", "configmap", "a", "-o", "json"])).unwrap();
+        serde_json::from_str(&cluster.kubectl_ok(&["get", "configmap", "a", "-o", "json"]))
+            .unwrap();
     assert_eq!(json["data"]["k"], "v");
 }
