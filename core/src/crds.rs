@@ -48,8 +48,8 @@ pub fn file_name(crd: &CustomResourceDefinition) -> String {
 /// streams have it).
 pub fn to_yaml(crd: &CustomResourceDefinition) -> String {
     // A CRD is plain strings, maps and numbers: serializing it cannot fail.
-    let body = serde_yaml_ng::to_string(crd).unwrap_or_default();
-    format!("---\n{body}")
+    let body = crate::yaml::to_string(crd).unwrap_or_default();
+    format!("---\n{}", body.as_str())
 }
 
 /// A CRD as the chart's `crds/` file holds it: a note on where it comes from, then the YAML.

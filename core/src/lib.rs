@@ -14,6 +14,7 @@
 //! The sync pattern's types and decisions are in [`eso`].
 //! With the `vault` feature, the `vault` module is the client for HashiCorp Vault / OpenBao
 //! that the sync pattern reads from.
+//! [`yaml`] is the one YAML writer (quoting what any YAML 1.1 or 1.2 reader would misread).
 //! [`crds`] turns the custom resource types into the CRDs the chart ships.
 //!
 //! Nothing here prints, prompts or starts a runtime: binaries do that.
@@ -31,3 +32,4 @@ pub mod secret_type;
 pub mod template;
 #[cfg(feature = "vault")]
 pub mod vault;
+pub mod yaml;

@@ -1,11 +1,17 @@
 //! Kubernetes manifests as people hand them to us: a YAML stream (`---`-separated documents)
-//! or a JSON stream (concatenated objects), deserialized one document at a time straight into
-//! the caller's type, so plaintext lands in the caller's zeroizing fields and not in an
-//! intermediate `Value`. Error text is redacted: serde quotes offending scalars, and those may
-//! be secret values.
+//! or a JSON stream (concatenated objects), read the way kubectl reads them.
+//!
+//! Data flow: a leading UTF-8 byte-order mark is dropped → each YAML document is read into a
+//! `serde_yaml_ng::Value` (which refuses duplicate mapping keys, as kubectl does) → merge keys
+//! (`<<: *base`) are applied, local tags dropped (`!!binary`, which kubectl decodes and our
+//! parser cannot see, is refused) → the caller's type is deserialized from the tree →
+//! the tree's strings are wiped, since they may be plaintext. The parser's own scratch
+//! buffers are outside our reach. Error text is redacted: serde quotes offending scalars, and
+//! those may be secret values.
 
 use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
+use serde_yaml_ng::Value;
 
 /// Why a manifest stream could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +25,9 @@ pub enum ManifestError {
         /// The parser's message, with quoted values redacted.
         message: String,
     },
+    /// A YAML feature we cannot read the way kubectl does.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// A document is not valid JSON, or does not have the expected shape.
     #[error("document {document}: invalid JSON: {message}")]
     Json {
@@ -31,34 +40,80 @@ pub enum ManifestError {
 
 /// Parse every non-empty document of a YAML or JSON stream.
 pub fn parse_documents<T: DeserializeOwned>(text: &str) -> Result<Vec<T>, ManifestError> {
+    let mut docs = Vec::new();
+    for (index, value) in parse_values(text)?.iter_mut().enumerate() {
+        let parsed = T::deserialize(&*value);
+        crate::yaml::wipe(value);
+        docs.push(parsed.map_err(|err| ManifestError::Yaml {
+            document: index + 1,
+            message: redact(&err.to_string()),
+        })?);
+    }
+    Ok(docs)
+}
+
+/// Every non-empty document of a YAML or JSON stream as a tree, merge keys applied. The caller wipes the trees' strings ([`crate::yaml::wipe`]) when done.
+pub fn parse_values(text: &str) -> Result<Vec<Value>, ManifestError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut docs = Vec::new();
     if text.trim_start().starts_with('{') {
-        let mut docs = Vec::new();
         for (index, doc) in serde_json::Deserializer::from_str(text)
-            .into_iter::<T>()
+            .into_iter::<serde_json::Value>()
             .enumerate()
         {
-            docs.push(doc.map_err(|err| ManifestError::Json {
+            let json_error = |err: &dyn std::fmt::Display| ManifestError::Json {
                 document: index + 1,
                 message: redact(&err.to_string()),
-            })?);
+            };
+            let doc = doc.map_err(|err| json_error(&err))?;
+            docs.push(serde_yaml_ng::to_value(doc).map_err(|err| json_error(&err))?);
         }
         return Ok(docs);
     }
-    let mut docs = Vec::new();
+    // The YAML parser drops the `!!binary` tag and hands on the base64 text, where go-yaml
+    // (kubectl) decodes it: refuse rather than seal something else than kubectl would apply.
+    if text.contains("!!binary") || text.contains("tag:yaml.org,2002:binary") {
+        return Err(ManifestError::Unsupported(
+            "!!binary values are not supported: give the value base64-encoded under data",
+        ));
+    }
     for (index, doc) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-        // `Option` turns empty documents (`---` with nothing after it) into `None`.
-        let parsed = Option::<T>::deserialize(doc).map_err(|err| ManifestError::Yaml {
+        let yaml_error = |err: &dyn std::fmt::Display| ManifestError::Yaml {
             document: index + 1,
             message: redact(&err.to_string()),
-        })?;
-        docs.extend(parsed);
+        };
+        let mut value = Value::deserialize(doc).map_err(|err| yaml_error(&err))?;
+        if value.is_null() {
+            continue; // an empty document (`---` with nothing after it)
+        }
+        value.apply_merge().map_err(|err| yaml_error(&err))?;
+        resolve_tags(&mut value);
+        docs.push(value);
     }
     Ok(docs)
+}
+
+/// Local tags (`!foo`) are dropped and their values kept, as kubectl's YAML-to-JSON step does.
+fn resolve_tags(value: &mut Value) {
+    match value {
+        Value::Tagged(tagged) => {
+            let mut inner = std::mem::take(&mut tagged.value);
+            resolve_tags(&mut inner);
+            *value = inner;
+        }
+        Value::Sequence(items) => items.iter_mut().for_each(resolve_tags),
+        Value::Mapping(map) => map.values_mut().for_each(resolve_tags),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+    }
 }
 
 /// Replace the quoted scalars serde puts in type errors (`invalid type: string "hunter2"`)
 /// with a placeholder; field names (quoted with backticks) stay, they help and are not secret.
 pub fn redact(message: &str) -> String {
+    // A duplicate key names a key, never a value: keep it, it is what the person must fix.
+    if message.contains("duplicate entry with key") {
+        return message.to_owned();
+    }
     let mut out = String::with_capacity(message.len());
     let mut chars = message.chars();
     while let Some(c) = chars.next() {

@@ -220,12 +220,26 @@ pub enum SealedSecretError {
     },
 }
 
-/// Every SealedSecret in a YAML or JSON stream, in either group. SealedSecrets hold only
+/// Every SealedSecret in a YAML or JSON stream (`v1` `List`s flattened), in either group. SealedSecrets hold only
 /// ciphertext, so going through a `Value` here exposes nothing.
 pub fn parse_sealed_secrets(text: &str) -> Result<Vec<AnySealedSecret>, SealedSecretError> {
     let docs: Vec<serde_json::Value> = crate::manifest::parse_documents(text)?;
     let mut out = Vec::with_capacity(docs.len());
+    // A `v1` `List` (what `-o json` prints for several objects) counts as its items.
+    let mut flat = Vec::with_capacity(docs.len());
     for (index, doc) in docs.into_iter().enumerate() {
+        let is_list = doc.get("kind").and_then(|v| v.as_str()) == Some("List")
+            && doc.get("apiVersion").and_then(|v| v.as_str()) == Some("v1");
+        match (is_list, doc) {
+            (true, serde_json::Value::Object(mut list)) => {
+                if let Some(serde_json::Value::Array(items)) = list.remove("items") {
+                    flat.extend(items.into_iter().map(|item| (index, item)));
+                }
+            }
+            (_, doc) => flat.push((index, doc)),
+        }
+    }
+    for (index, doc) in flat {
         let document = index + 1;
         let api_version = doc
             .get("apiVersion")

@@ -1,14 +1,19 @@
 //! Plain Kubernetes Secrets: reading them from manifests (with `data` and `stringData`),
 //! validating names and keys as the API server would, and writing them back out.
 //!
-//! Values live in `Zeroizing` buffers from the moment serde hands them over until they are
-//! dropped; the parser's own scratch buffers are outside our reach.
+//! Data flow: [`manifest::parse_values`] reads each document into a tree (duplicate keys
+//! refused, merge keys applied, `!!binary` decoded) → Secrets are read field by field with
+//! kubectl's rules (a number or boolean where a string belongs is refused, naming the object
+//! and field; `~`/`null` values are empty), other objects kept as JSON → the trees' strings
+//! are wiped. Values live in `Zeroizing` buffers from then on; the parser's own scratch
+//! buffers are outside our reach.
 
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize as _, Serialize};
+use serde_yaml_ng::Value as YamlValue;
 use zeroize::Zeroizing;
 
 use crate::manifest::{self, ManifestError};
@@ -74,6 +79,28 @@ pub enum SecretError {
         /// Which key.
         key: String,
     },
+    /// A field holds the wrong kind of value (kubectl refuses it too).
+    #[error(
+        "secret {secret}: {field} is {found}, expected {expected} (quote it to make it a string)"
+    )]
+    WrongType {
+        /// Which Secret.
+        secret: String,
+        /// Which field, e.g. `stringData["port"]`.
+        field: String,
+        /// What it holds (`a number`, `a boolean`, …), never the value.
+        found: &'static str,
+        /// What kubectl accepts there.
+        expected: &'static str,
+    },
+    /// A document cannot be read as an object.
+    #[error("document {document}: malformed Secret: {message}")]
+    Malformed {
+        /// 1-based index.
+        document: usize,
+        /// What is wrong (values redacted).
+        message: String,
+    },
     /// A name, namespace or key breaks the API server's rules.
     #[error("{what} {value:?} is invalid: {rule}")]
     InvalidName {
@@ -94,30 +121,29 @@ pub enum SecretError {
     },
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SecretDoc {
-    api_version: Option<String>,
-    kind: Option<String>,
-    #[serde(default)]
-    metadata: ObjectMeta,
-    #[serde(rename = "type")]
-    type_: Option<String>,
-    immutable: Option<bool>,
-    #[serde(default)]
-    data: Option<BTreeMap<String, Zeroizing<String>>>,
-    #[serde(default)]
-    string_data: Option<BTreeMap<String, Zeroizing<String>>>,
-    #[serde(default)]
-    items: Vec<SecretDoc>,
+/// One document of a manifest stream handed to `seal`: a Secret to seal, or any other object,
+/// kept as it was read (so a whole kustomize output can be piped through).
+#[derive(Debug, Clone)]
+pub enum Document {
+    /// A v1 Secret, values decoded (boxed: it is the large variant).
+    Secret(Box<PlainSecret>),
+    /// Anything else, as JSON.
+    Other(serde_json::Value),
 }
 
-/// Every Secret in a YAML or JSON stream; `v1 List`s are flattened.
+/// Every Secret in a YAML or JSON stream; `v1 List`s are flattened. Any other kind is refused.
 pub fn parse_secrets(text: &str) -> Result<Vec<PlainSecret>, SecretError> {
-    let docs: Vec<SecretDoc> = manifest::parse_documents(text)?;
     let mut out = Vec::new();
-    for (index, doc) in docs.into_iter().enumerate() {
-        flatten(index + 1, doc, &mut out)?;
+    for (index, doc) in parse_stream(text)?.into_iter().enumerate() {
+        match doc {
+            Document::Secret(secret) => out.push(*secret),
+            Document::Other(other) => {
+                return Err(SecretError::WrongKind {
+                    document: index + 1,
+                    found: describe_kind(&other),
+                });
+            }
+        }
     }
     if out.is_empty() {
         return Err(SecretError::Empty);
@@ -125,47 +151,163 @@ pub fn parse_secrets(text: &str) -> Result<Vec<PlainSecret>, SecretError> {
     Ok(out)
 }
 
-fn flatten(document: usize, doc: SecretDoc, out: &mut Vec<PlainSecret>) -> Result<(), SecretError> {
-    let kind = doc.kind.as_deref().unwrap_or("<none>");
-    if kind == "List" || kind == "SecretList" {
-        for item in doc.items {
-            flatten(document, item, out)?;
+/// Every document of a YAML or JSON stream, in order, `v1 List`s flattened: Secrets decoded,
+/// everything else kept as read. An empty stream is [`SecretError::Empty`].
+pub fn parse_stream(text: &str) -> Result<Vec<Document>, SecretError> {
+    let mut values = manifest::parse_values(text)?;
+    let mut out = Vec::new();
+    let mut result = Ok(());
+    for (index, value) in values.iter_mut().enumerate() {
+        if result.is_ok() {
+            result = flatten(index + 1, value, &mut out);
+        }
+        crate::yaml::wipe(value);
+    }
+    result?;
+    if out.is_empty() {
+        return Err(SecretError::Empty);
+    }
+    Ok(out)
+}
+
+fn describe_kind(object: &serde_json::Value) -> String {
+    let field = |name: &str| object.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    format!(
+        "{} {}",
+        field("apiVersion").unwrap_or_else(|| "<no apiVersion>".to_owned()),
+        field("kind").unwrap_or_else(|| "<none>".to_owned())
+    )
+}
+
+fn flatten(
+    document: usize,
+    doc: &mut YamlValue,
+    out: &mut Vec<Document>,
+) -> Result<(), SecretError> {
+    let text = |v: Option<&YamlValue>| v.and_then(YamlValue::as_str).map(str::to_owned);
+    let kind = text(doc.get("kind"));
+    let api_version = text(doc.get("apiVersion"));
+    let is_list = matches!(kind.as_deref(), Some("List" | "SecretList"))
+        && matches!(api_version.as_deref(), None | Some("v1"));
+    if is_list {
+        if let Some(YamlValue::Sequence(items)) = doc.get_mut("items") {
+            for item in items {
+                flatten(document, item, out)?;
+            }
         }
         return Ok(());
     }
-    let api_ok = matches!(doc.api_version.as_deref(), None | Some("v1"));
-    if kind != "Secret" || !api_ok {
-        let found = format!(
-            "{} {kind}",
-            doc.api_version.as_deref().unwrap_or("<no apiVersion>")
-        );
-        return Err(SecretError::WrongKind { document, found });
+    let secret_kind = kind
+        .as_deref()
+        .is_some_and(|k| k.eq_ignore_ascii_case("Secret"));
+    let is_secret =
+        kind.as_deref() == Some("Secret") && matches!(api_version.as_deref(), None | Some("v1"));
+    if secret_kind && !is_secret {
+        // Passed through, a Secret we do not recognise would put plaintext in Git.
+        return Err(SecretError::WrongKind {
+            document,
+            found: format!(
+                "{} {}",
+                api_version.as_deref().unwrap_or("<no apiVersion>"),
+                kind.as_deref().unwrap_or_default()
+            ),
+        });
     }
-    let mut secret = PlainSecret {
-        metadata: doc.metadata,
-        type_: doc.type_,
-        immutable: doc.immutable,
-        data: BTreeMap::new(),
-    };
-    for (key, encoded) in doc.data.unwrap_or_default() {
-        let compact: Zeroizing<String> =
-            Zeroizing::new(encoded.chars().filter(|c| !c.is_whitespace()).collect());
-        let value = base64::engine::general_purpose::STANDARD
-            .decode(compact.as_bytes())
-            .map_err(|_| SecretError::BadBase64 {
-                secret: secret.display_name(),
-                key: key.clone(),
-            })?;
-        secret.data.insert(key, Zeroizing::new(value));
+    if !is_secret {
+        let malformed = |err: serde_json::Error| SecretError::Malformed {
+            document,
+            message: manifest::redact(&err.to_string()),
+        };
+        let json = serde_json::to_value(&*doc).map_err(malformed)?;
+        out.push(Document::Other(json));
+        return Ok(());
     }
-    // stringData wins over data for the same key, as on the API server.
-    for (key, text) in doc.string_data.unwrap_or_default() {
-        secret
-            .data
-            .insert(key, Zeroizing::new(text.as_bytes().to_vec()));
-    }
-    out.push(secret);
+    out.push(Document::Secret(Box::new(secret_from_value(
+        document, doc,
+    )?)));
     Ok(())
+}
+
+/// A Secret document, field by field, refusing what kubectl refuses: values that are not
+/// strings (`~`/`null` are empty, as kubectl reads them), a non-string `type`, a non-boolean
+/// `immutable`.
+fn secret_from_value(document: usize, doc: &YamlValue) -> Result<PlainSecret, SecretError> {
+    let malformed = |message: String| SecretError::Malformed { document, message };
+    let metadata: ObjectMeta = match doc.get("metadata") {
+        None | Some(YamlValue::Null) => ObjectMeta::default(),
+        Some(meta) => ObjectMeta::deserialize(meta).map_err(|err| {
+            malformed(format!("metadata: {}", manifest::redact(&err.to_string())))
+        })?,
+    };
+    let mut secret = PlainSecret {
+        metadata,
+        ..PlainSecret::default()
+    };
+    let name = secret.display_name();
+    let wrong = |field: String, found: &YamlValue, expected: &'static str| SecretError::WrongType {
+        secret: name.clone(),
+        field,
+        found: kind_of(found),
+        expected,
+    };
+    secret.type_ = match doc.get("type") {
+        None | Some(YamlValue::Null) => None,
+        Some(YamlValue::String(t)) => Some(t.clone()),
+        Some(other) => return Err(wrong("type".into(), other, "a string")),
+    };
+    secret.immutable = match doc.get("immutable") {
+        None | Some(YamlValue::Null) => None,
+        Some(YamlValue::Bool(b)) => Some(*b),
+        Some(other) => return Err(wrong("immutable".into(), other, "true or false")),
+    };
+    for (field, base64_encoded) in [("data", true), ("stringData", false)] {
+        let map = match doc.get(field) {
+            None | Some(YamlValue::Null) => continue,
+            Some(YamlValue::Mapping(map)) => map,
+            Some(other) => return Err(wrong(field.into(), other, "a map of strings")),
+        };
+        for (key, value) in map {
+            let key = match key {
+                YamlValue::String(k) => k.clone(),
+                // kubectl turns the keys `true` and `1` into strings; so do we.
+                YamlValue::Bool(b) => b.to_string(),
+                YamlValue::Number(n) => n.to_string(),
+                other => return Err(wrong(format!("{field} key"), other, "a string")),
+            };
+            let bytes: Value = match value {
+                YamlValue::Null => Zeroizing::new(Vec::new()),
+                YamlValue::String(text) if base64_encoded => {
+                    let compact: Zeroizing<String> =
+                        Zeroizing::new(text.chars().filter(|c| !c.is_whitespace()).collect());
+                    let decoded = base64::engine::general_purpose::STANDARD
+                        .decode(compact.as_bytes())
+                        .map_err(|_| SecretError::BadBase64 {
+                            secret: name.clone(),
+                            key: key.clone(),
+                        })?;
+                    Zeroizing::new(decoded)
+                }
+                YamlValue::String(text) => Zeroizing::new(text.as_bytes().to_vec()),
+                other => return Err(wrong(format!("{field}[{key:?}]"), other, "a string")),
+            };
+            // stringData wins over data for the same key, as on the API server.
+            secret.data.insert(key, bytes);
+        }
+    }
+    Ok(secret)
+}
+
+/// What a YAML node is, for messages (never its value).
+fn kind_of(value: &YamlValue) -> &'static str {
+    match value {
+        YamlValue::Null => "null",
+        YamlValue::Bool(_) => "a boolean",
+        YamlValue::Number(_) => "a number",
+        YamlValue::String(_) => "a string",
+        YamlValue::Sequence(_) => "a list",
+        YamlValue::Mapping(_) => "a map",
+        YamlValue::Tagged(_) => "a tagged value",
+    }
 }
 
 /// Check a Secret name (DNS-1123 subdomain).
@@ -317,6 +459,81 @@ mod tests {
             parse_secrets("kind: Secret\nmetadata: {name: a}\ndata: {k: '***'}\n").unwrap_err();
         assert_eq!(err.to_string(), "secret a: data[\"k\"] is not valid base64");
         assert_eq!(parse_secrets("---\n").unwrap_err(), SecretError::Empty);
+    }
+
+    #[test]
+    fn values_are_read_as_kubectl_reads_them() {
+        let one = |text: &str| parse_secrets(text).map(|mut s| s.remove(0));
+        // `~`/`null` are empty; a byte-order mark is ignored; merge keys apply, explicit wins.
+        let secret = one("\u{feff}kind: Secret\nmetadata: {name: a}\nstringData:\n  <<: {u: admin, p: old}\n  p: new\n  n: ~\n  m: null\n").unwrap();
+        let got: Vec<(&str, &[u8])> = secret
+            .data
+            .iter()
+            .map(|(k, v)| (k.as_str(), &v[..]))
+            .collect();
+        assert_eq!(
+            got,
+            [("m", &b""[..]), ("n", b""), ("p", b"new"), ("u", b"admin")]
+        );
+        // `!!binary`, which kubectl decodes, is refused rather than misread.
+        let err =
+            one("kind: Secret\nmetadata: {name: a}\nstringData: {b: !!binary aGk=}\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("!!binary values are not supported"),
+            "{err}"
+        );
+        // Keys kubectl turns into strings.
+        let secret =
+            one("kind: Secret\nmetadata: {name: a}\nstringData: {1: x, true: y}\n").unwrap();
+        assert_eq!(secret.data.keys().collect::<Vec<_>>(), ["1", "true"]);
+        // Duplicate keys, anywhere.
+        let err =
+            one("kind: Secret\nmetadata: {name: a}\ndata:\n  k: dg==\n  k: dw==\n").unwrap_err();
+        assert!(
+            err.to_string().contains("duplicate entry with key \"k\""),
+            "{err}"
+        );
+        // Numbers and booleans where strings belong, named by object and field.
+        let err =
+            one("kind: Secret\nmetadata: {name: a, namespace: n}\nstringData: {port: 5432}\n")
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "secret n/a: stringData[\"port\"] is a number, expected a string (quote it to make it a string)"
+        );
+        let err =
+            one("kind: Secret\nmetadata: {name: a}\ntype: 1\nstringData: {k: v}\n").unwrap_err();
+        assert!(err.to_string().contains("type is a number"), "{err}");
+        let err = one("kind: Secret\nmetadata: {name: a}\nimmutable: 'true'\n").unwrap_err();
+        assert!(err.to_string().contains("immutable is a string"), "{err}");
+        assert!(
+            !format!(
+                "{:?}",
+                one("kind: Secret\nmetadata: {name: a}\nstringData: {k: [hunter2]}\n")
+            )
+            .contains("hunter2")
+        );
+    }
+
+    #[test]
+    fn streams_keep_other_kinds_but_refuse_unknown_secrets() {
+        let docs = parse_stream(
+            "kind: ConfigMap\ndata: {a: 'yes'}\n---\nkind: Secret\nmetadata: {name: a}\n",
+        )
+        .unwrap();
+        assert!(matches!(&docs[0], Document::Other(v) if v["data"]["a"] == "yes"));
+        assert!(matches!(&docs[1], Document::Secret(_)));
+        for bad in [
+            "apiVersion: v2\nkind: Secret\n",
+            "kind: secret\n",
+            "apiVersion: v1\nkind: SECRET\n",
+        ] {
+            assert!(
+                matches!(parse_stream(bad), Err(SecretError::WrongKind { .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

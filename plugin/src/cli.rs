@@ -400,9 +400,10 @@ impl From<ScopeArg> for Scope {
 
 #[derive(Debug, Args, Default)]
 pub(crate) struct SealArgs {
-    /// Secret manifest(s) to seal, YAML or JSON, multi-document; `-` for stdin.
-    #[arg(short = 'f', long = "filename", value_name = "FILE|-")]
-    pub(crate) file: Option<String>,
+    /// Secret manifest(s) to seal, YAML or JSON, multi-document; `-` for stdin; repeatable; a
+    /// directory means its .yaml, .yml and .json files. Other kinds pass through unchanged.
+    #[arg(short = 'f', long = "filename", value_name = "FILE|DIR|-")]
+    pub(crate) file: Vec<String>,
     /// A value given on the command line (visible in shell history: prefer --from-file).
     #[arg(long, value_name = "KEY=VALUE")]
     pub(crate) from_literal: Vec<String>,

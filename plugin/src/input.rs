@@ -11,32 +11,80 @@ use secrets_core::keys::Certificate;
 use secrets_core::secret::{self, PlainSecret, Value};
 use zeroize::Zeroizing;
 
-/// Read a manifest from `FILE` or `-` (stdin). Text only: manifests are YAML or JSON.
+/// Most bytes read from a manifest, key or env file: several Secrets at the 1 MiB limit,
+/// base64-encoded, fit; `-f /dev/zero` stops here instead of exhausting memory.
+pub(crate) const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Read a manifest from `FILE` or `-` (stdin). Text only: manifests are YAML or JSON. A
+/// UTF-8 byte-order mark at the start is dropped (editors on Windows write one).
 pub(crate) fn read_text(spec: &str) -> anyhow::Result<Zeroizing<String>> {
     let bytes = read_bytes(spec)?;
-    let text = String::from_utf8(bytes.to_vec())
+    let text = std::str::from_utf8(&bytes)
         .map_err(|_| anyhow::anyhow!("reading {}: not UTF-8 text", describe(spec)))?;
-    Ok(Zeroizing::new(text))
+    Ok(Zeroizing::new(
+        text.strip_prefix('\u{feff}').unwrap_or(text).to_owned(),
+    ))
 }
 
-/// Read raw bytes from `FILE` or `-` (stdin).
+/// Read raw bytes from `FILE` or `-` (stdin), at most [`MAX_INPUT_BYTES`].
 pub(crate) fn read_bytes(spec: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    read_limited(spec, MAX_INPUT_BYTES, "the 16 MiB input limit")
+}
+
+/// Read `spec` (a path or `-`), refusing more than `limit` bytes: only `limit + 1` are ever
+/// read, so a device or a pipe that never ends cannot exhaust memory.
+fn read_limited(spec: &str, limit: u64, what: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     let mut buf = Zeroizing::new(Vec::new());
     if spec == "-" {
-        let mut stdin = std::io::stdin().lock();
+        let stdin = std::io::stdin().lock();
         if stdin.is_terminal() {
             // kubeseal's hint: a person may not realise we are waiting for them.
             eprintln!("(reading a manifest from the terminal; finish with Ctrl-D)");
         }
         stdin
+            .take(limit + 1)
             .read_to_end(&mut buf)
             .context("reading standard input")?;
     } else {
-        let mut file = std::fs::File::open(spec).with_context(|| format!("reading {spec}"))?;
-        file.read_to_end(&mut buf)
+        let file = std::fs::File::open(spec).with_context(|| format!("reading {spec}"))?;
+        file.take(limit + 1)
+            .read_to_end(&mut buf)
             .with_context(|| format!("reading {spec}"))?;
     }
+    if buf.len() as u64 > limit {
+        bail!("reading {}: over {what}", describe(spec));
+    }
     Ok(buf)
+}
+
+/// The files `-f` names: each path as given (any extension), `-` for stdin, and for a
+/// directory its `.yaml`, `.yml` and `.json` files in name order, not descending, as kubectl
+/// does without `-R`.
+pub(crate) fn manifest_files(specs: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for spec in specs {
+        if spec == "-" || !Path::new(spec).is_dir() {
+            out.push(spec.clone());
+            continue;
+        }
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(spec).with_context(|| format!("reading {spec}"))? {
+            let path = entry.with_context(|| format!("reading {spec}"))?.path();
+            let manifest = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
+            if manifest && path.is_file() {
+                found.push(path.to_string_lossy().into_owned());
+            }
+        }
+        if found.is_empty() {
+            bail!("{spec}: no .yaml, .yml or .json file in the directory");
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
 }
 
 pub(crate) fn describe(spec: &str) -> &str {
@@ -69,15 +117,27 @@ pub(crate) fn values_from_flags(
         )?;
     }
     for spec in files {
+        let source = format!("--from-file {spec}");
         let (key, path) = match spec.split_once('=') {
-            Some((key, path)) => (key.to_owned(), path),
-            None => {
-                let name = Path::new(spec).file_name().and_then(|n| n.to_str());
-                (name.unwrap_or_default().to_owned(), spec.as_str())
-            }
+            Some((key, path)) => (Some(key.to_owned()), path),
+            None => (None, spec.as_str()),
         };
-        let value = read_bytes(path).with_context(|| format!("--from-file {spec}"))?;
-        insert(key, value, &format!("--from-file {spec}"))?;
+        if Path::new(path).is_dir() {
+            if key.is_some() {
+                bail!("{source}: a key name cannot be given for a directory");
+            }
+            for (name, file) in directory_files(path).with_context(|| source.clone())? {
+                let value = read_value(&file).with_context(|| source.clone())?;
+                insert(name, value, &source)?;
+            }
+            continue;
+        }
+        let key = key.unwrap_or_else(|| {
+            let name = Path::new(path).file_name().and_then(|n| n.to_str());
+            name.unwrap_or_default().to_owned()
+        });
+        let value = read_value(path).with_context(|| source.clone())?;
+        insert(key, value, &source)?;
     }
     for path in env_files {
         let text = read_text(path).with_context(|| format!("--from-env-file {path}"))?;
@@ -101,6 +161,38 @@ pub(crate) fn values_from_flags(
         }
     }
     Ok(data)
+}
+
+/// One `--from-file` value, refused past the 1 MiB Secret limit (reading at most one byte
+/// more, so `/dev/zero` is refused too).
+fn read_value(path: &str) -> anyhow::Result<Value> {
+    read_limited(
+        path,
+        secret::MAX_SECRET_BYTES as u64,
+        "the 1 MiB Secret limit",
+    )
+}
+
+/// `--from-file DIR`, as kubectl: one key per regular file, named after it, in name order;
+/// subdirectories, symbolic links and special files are skipped.
+fn directory_files(dir: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {dir}"))? {
+        let entry = entry.with_context(|| format!("reading {dir}"))?;
+        // The entry's own type: a symbolic link is not followed.
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            bail!(
+                "{}: the file name is not UTF-8, so it cannot be a key",
+                entry.path().display()
+            );
+        };
+        out.push((name, entry.path().to_string_lossy().into_owned()));
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Build a Secret from flag values.

@@ -18,10 +18,13 @@ pub(crate) fn render<T: Serialize>(
 ) -> anyhow::Result<Zeroizing<String>> {
     Ok(Zeroizing::new(match format {
         OutputFormat::Yaml => {
-            format!(
-                "---\n{}",
-                serde_yaml_ng::to_string(value).context("rendering YAML")?
-            )
+            // secrets_core's writer: strings any YAML 1.1 reader (kubectl) would misread are
+            // quoted.
+            let body = secrets_core::yaml::to_string(value).context("rendering YAML")?;
+            let mut text = String::with_capacity(body.len() + 4); // no reallocation
+            text.push_str("---\n");
+            text.push_str(&body);
+            text
         }
         OutputFormat::Json => {
             let mut text = serde_json::to_string_pretty(value).context("rendering JSON")?;
@@ -29,6 +32,45 @@ pub(crate) fn render<T: Serialize>(
             text
         }
     }))
+}
+
+/// Render several objects: YAML as a stream of documents; JSON as the one object, or as a
+/// `v1` `List` of them (what kubectl prints and reads), never as concatenated objects.
+pub(crate) fn render_all<T: Serialize>(
+    objects: &[T],
+    format: OutputFormat,
+) -> anyhow::Result<Zeroizing<String>> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct List<'a, T> {
+        api_version: &'static str,
+        kind: &'static str,
+        items: &'a [T],
+    }
+    match (format, objects) {
+        (OutputFormat::Json, [one]) => render(one, format),
+        (OutputFormat::Json, items) => render(
+            &List {
+                api_version: "v1",
+                kind: "List",
+                items,
+            },
+            format,
+        ),
+        (OutputFormat::Yaml, items) => {
+            let parts = items
+                .iter()
+                .map(|item| render(item, format))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            // Sized up front: a growing String would leave unwiped copies of unsealed values.
+            let mut text =
+                Zeroizing::new(String::with_capacity(parts.iter().map(|p| p.len()).sum()));
+            for part in &parts {
+                text.push_str(part);
+            }
+            Ok(text)
+        }
+    }
 }
 
 /// Replace `path` with `bytes` atomically: a temporary file in the same directory, flushed and
@@ -121,10 +163,7 @@ pub(crate) fn emit_manifests<T: Serialize>(
     how: &crate::cli::ManifestOutput,
 ) -> anyhow::Result<()> {
     let format = how.format().unwrap_or_default();
-    let mut text = String::new();
-    for object in objects {
-        text.push_str(&render(object, format)?);
-    }
+    let text = render_all(objects, format)?;
     emit(&text, how.output_file.as_deref())?;
     if let Some(path) = &how.output_file {
         eprintln!("wrote {}", path.display());

@@ -98,6 +98,11 @@ fn fixtures() -> Fixtures {
     // RSA keys too weak to seal with, made by openssl now (never committed).
     test_support::weak_rsa_keys(dir.path());
     std::fs::create_dir(dir.path().join("a-directory")).unwrap();
+    // --from-file DIR cases: plain files (no manifests), and a file whose name is no key.
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    write("keys/user", b"admin");
+    std::fs::create_dir(dir.path().join("badkeys")).unwrap();
+    write("badkeys/bad key", b"x");
     // A home directory without ~/.vault-token.
     std::fs::create_dir(dir.path().join("empty-home")).unwrap();
     Fixtures { dir }
@@ -173,8 +178,85 @@ fn cases(f: &Fixtures) -> Vec<Case> {
     vec![
         with("malformed yaml", seal(&[]), "invalid YAML").stdin("kind: Secret\nmetadata: [\n"),
         with("malformed json", seal(&[]), "invalid JSON").stdin("{\"kind\": \"Secret\", "),
-        with("wrong kind", seal(&[]), "expected kind Secret")
+        with("only other kinds", seal(&[]), "no Secret found in standard input")
             .stdin("apiVersion: v1\nkind: ConfigMap\n"),
+        with("secret of another spelling", seal(&[]), "found v1 secret")
+            .stdin("apiVersion: v1\nkind: secret\nmetadata: {name: x}\nstringData: {k: v}\n"),
+        with("duplicate key", seal(&[]), "duplicate entry with key \"k\"").stdin(
+            "kind: Secret\nmetadata: {name: x, namespace: ns}\nstringData:\n  k: a\n  k: b\n",
+        ),
+        with(
+            "number where a string belongs",
+            seal(&[]),
+            "secret ns/x: stringData[\"port\"] is a number, expected a string (quote it",
+        )
+        .stdin("kind: Secret\nmetadata: {name: x, namespace: ns}\nstringData: {port: 5432}\n"),
+        with(
+            "boolean where a string belongs",
+            seal(&[]),
+            "secret ns/x: data[\"k\"] is a boolean, expected a string",
+        )
+        .stdin("kind: Secret\nmetadata: {name: x, namespace: ns}\ndata: {k: true}\n"),
+        with(
+            "string where a boolean belongs",
+            seal(&[]),
+            "secret ns/x: immutable is a string, expected true or false",
+        )
+        .stdin("kind: Secret\nmetadata: {name: x, namespace: ns}\nimmutable: 'yes'\nstringData: {k: v}\n"),
+        with("binary tag", seal(&[]), "!!binary values are not supported").stdin(
+            "kind: Secret\nmetadata: {name: x, namespace: ns}\nstringData: {k: !!binary '***'}\n",
+        ),
+        with(
+            "endless manifest",
+            vec![
+                "seal".into(),
+                "-f".into(),
+                "/dev/zero".into(),
+                "--cert".into(),
+                cert.clone(),
+            ],
+            "reading /dev/zero: over the 16 MiB input limit",
+        ),
+        with(
+            "endless value",
+            lit(&["--from-file", "k=/dev/zero", "--name", "x", "-n", "ns"]),
+            "reading /dev/zero: over the 1 MiB Secret limit",
+        ),
+        with(
+            "key name for a directory",
+            lit(&["--from-file", &format!("k={}", f.p("keys")), "--name", "x"]),
+            "a key name cannot be given for a directory",
+        ),
+        with(
+            "file in a directory that is no key",
+            lit(&["--from-file", &f.p("badkeys"), "--name", "x"]),
+            "data key \"bad key\" is invalid",
+        ),
+        with(
+            "directory without manifests",
+            vec![
+                "seal".into(),
+                "-f".into(),
+                f.p("keys"),
+                "--cert".into(),
+                cert.clone(),
+            ],
+            "no .yaml, .yml or .json file in the directory",
+        ),
+        with(
+            "merge-into with other kinds",
+            vec![
+                "seal".into(),
+                "-f".into(),
+                "-".into(),
+                "--cert".into(),
+                cert.clone(),
+                "--merge-into".into(),
+                f.p("sealed.yaml"),
+            ],
+            "--merge-into takes Secrets only, the input holds a ConfigMap",
+        )
+        .stdin(&format!("{good}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\n")),
         with("wrong apiVersion", seal(&[]), "found v2 Secret")
             .stdin("apiVersion: v2\nkind: Secret\n"),
         with("missing name", seal(&[]), "no metadata.name")
@@ -194,7 +276,7 @@ fn cases(f: &Fixtures) -> Vec<Case> {
         with("empty data", seal(&[]), "no data to seal")
             .stdin("kind: Secret\nmetadata: {name: x, namespace: ns}\n"),
         with("empty input", seal(&[]), "no Secret found").stdin(""),
-        with("value shaped wrong", seal(&[]), "invalid YAML")
+        with("value shaped wrong", seal(&[]), "stringData[\"k\"] is a list, expected a string")
             .stdin("kind: Secret\nmetadata: {name: x}\nstringData: {k: [hunter2]}\n"),
         with(
             "conflicting namespaces",
@@ -232,7 +314,7 @@ fn cases(f: &Fixtures) -> Vec<Case> {
                 "--cert".into(),
                 cert.clone(),
             ],
-            "reading",
+            "no Secret found in",
         ),
         with(
             "control characters",

@@ -944,3 +944,191 @@ fn seal_checks_the_keys_a_secret_type_requires() {
         None,
     );
 }
+
+#[test]
+fn reseal_keeps_a_quoted_yes_a_string() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: on\n  labels:\n    backup: \"yes\"\n    'on': 'off'\nstringData:\n  'y': 'n'\n";
+    let file = dir.path().join("s.yaml");
+    let sealed = ok(
+        &["seal", "-f", "-", "--cert", s(&keys().cert)],
+        Some(input.as_bytes()),
+    );
+    std::fs::write(&file, &sealed).unwrap();
+    let out = run(
+        &[
+            "reseal",
+            s(&file),
+            "--private-key",
+            s(&keys().key),
+            "--cert",
+            s(&other_keys().cert),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&file).unwrap();
+    for written in [&sealed, &text] {
+        assert!(written.contains("backup: \"yes\"\n"), "{written}");
+        assert!(written.contains("\"on\": \"off\"\n"), "{written}");
+        assert!(written.contains("namespace: \"on\"\n"), "{written}");
+        assert!(written.contains("\"y\": Ag"), "{written}");
+    }
+    let doc = &yaml_docs(&text)[0];
+    assert_eq!(
+        doc["spec"]["template"]["metadata"]["labels"]["backup"],
+        "yes"
+    );
+    assert_eq!(doc["metadata"]["namespace"], "on");
+}
+
+#[test]
+fn non_secrets_pass_through_in_order() {
+    let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: ns}\ndata: {enabled: 'yes'}\n---\nkind: Secret\nmetadata: {name: x, namespace: ns}\nstringData: {k: v}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: ns}\nspec: {replicas: 2}\n";
+    let out = run(
+        &["seal", "-f", "-", "--cert", s(&keys().cert)],
+        Some(input.as_bytes()),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("passed 2 object(s) that are not Secrets through unchanged"),
+        "{}",
+        stderr(&out)
+    );
+    let docs = yaml_docs(&stdout(&out));
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["ConfigMap", "SealedSecret", "Deployment"]);
+    assert_eq!(docs[0], yaml_docs(input)[0]);
+    assert_eq!(docs[2], yaml_docs(input)[2]);
+    assert!(stdout(&out).contains("enabled: \"yes\""));
+}
+
+#[test]
+fn several_objects_as_json_are_a_v1_list_that_reads_back() {
+    let out = ok(
+        &["seal", "-f", "-", "--cert", s(&keys().cert), "-o", "json"],
+        Some(TWO_SECRETS.as_bytes()),
+    );
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list["apiVersion"], "v1");
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    let unsealed = ok(
+        &[
+            "unseal",
+            "-f",
+            "-",
+            "--private-key",
+            s(&keys().key),
+            "-o",
+            "json",
+        ],
+        Some(out.as_bytes()),
+    );
+    let secrets: serde_json::Value = serde_json::from_str(&unsealed).unwrap();
+    assert_eq!(secrets["kind"], "List");
+    assert_eq!(secrets["items"][1]["metadata"]["name"], "second");
+}
+
+#[test]
+fn files_and_directories_as_kubectl_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    std::fs::create_dir(p("values")).unwrap();
+    std::fs::write(p("values/user"), "admin").unwrap();
+    std::fs::write(p("values/pass.txt"), "s3cr3t\n").unwrap();
+    std::fs::create_dir(p("values/sub")).unwrap();
+    std::fs::write(p("values/sub/ignored"), "x").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(p("values/user"), p("values/link")).unwrap();
+    let sealed = ok(
+        &[
+            "seal",
+            "--from-file",
+            s(&p("values")),
+            "--name",
+            "x",
+            "-n",
+            "ns",
+            "--cert",
+            s(&keys().cert),
+        ],
+        None,
+    );
+    let data = unseal_data(&sealed);
+    assert_eq!(
+        data.keys().collect::<Vec<_>>(),
+        ["pass.txt", "user"],
+        "regular files only"
+    );
+    assert_eq!(data["pass.txt"], b"s3cr3t\n");
+    std::fs::write(p("app.env"), "\u{feff}A=1\n").unwrap();
+    let sealed = ok(
+        &[
+            "seal",
+            "--from-env-file",
+            s(&p("app.env")),
+            "--name",
+            "x",
+            "-n",
+            "ns",
+            "--cert",
+            s(&keys().cert),
+        ],
+        None,
+    );
+    assert_eq!(
+        unseal_data(&sealed).keys().collect::<Vec<_>>(),
+        ["A"],
+        "a byte-order mark is not part of the first key"
+    );
+
+    // -f repeated, -f DIR (.yaml/.yml/.json only), a byte-order mark, merge keys, null.
+    std::fs::create_dir(p("manifests")).unwrap();
+    std::fs::write(
+        p("manifests/a.yaml"),
+        "\u{feff}kind: Secret\nmetadata: {name: a, namespace: ns}\nstringData:\n  <<: {user: admin, pass: old}\n  pass: new\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("manifests/b.json"),
+        "{\"kind\": \"Secret\", \"metadata\": {\"name\": \"b\", \"namespace\": \"ns\"}, \"stringData\": {\"k\": null}}",
+    )
+    .unwrap();
+    std::fs::write(p("manifests/notes.txt"), "not a manifest").unwrap();
+    std::fs::write(
+        p("c.yml"),
+        "kind: Secret\nmetadata: {name: c, namespace: ns}\nstringData: {pass: ~}\n",
+    )
+    .unwrap();
+    let sealed = ok(
+        &[
+            "seal",
+            "-f",
+            s(&p("manifests")),
+            "-f",
+            s(&p("c.yml")),
+            "--cert",
+            s(&keys().cert),
+        ],
+        None,
+    );
+    let docs = yaml_docs(&sealed);
+    let names: Vec<&str> = docs
+        .iter()
+        .map(|d| d["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    let opened: Vec<_> = sealed
+        .split("---\n")
+        .filter(|d| !d.is_empty())
+        .map(|d| unseal_data(&format!("---\n{d}")))
+        .collect();
+    assert_eq!(opened[0]["user"], b"admin", "merge keys are applied");
+    assert_eq!(
+        opened[0]["pass"], b"new",
+        "explicit keys win over merged ones"
+    );
+    assert_eq!(opened[1]["k"], b"", "null is empty, as kubectl reads it");
+    assert_eq!(opened[2]["pass"], b"");
+}

@@ -249,7 +249,7 @@ fn wizard_falls_back_to_typing_when_the_token_may_not_read() {
         "{}",
         s.0
     );
-    assert!(s.0.contains("refreshInterval: '0'"), "{}", s.0);
+    assert!(s.0.contains("refreshInterval: \"0\""), "{}", s.0);
 }
 
 #[test]

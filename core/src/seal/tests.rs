@@ -13,7 +13,7 @@ kind: Secret
 metadata:
   name: db-creds
   namespace: team-a
-  uid: 1234
+  uid: "1234"
   resourceVersion: "9"
   creationTimestamp: "2026-01-01T00:00:00Z"
   labels: {app: db}

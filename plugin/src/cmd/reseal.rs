@@ -25,7 +25,7 @@ use crate::agent::Agent;
 use crate::cli::{GlobalFlags, OutputFormat, ResealArgs};
 use crate::cluster;
 use crate::input::{load_certificate, read_bytes};
-use crate::output::{render, write_atomic};
+use crate::output::{render_all, write_atomic};
 
 /// More files than this get a progress line (on a terminal).
 const PROGRESS_FROM: usize = 3;
@@ -123,21 +123,22 @@ async fn reseal_file(mode: &Mode<'_>, path: &Path) -> anyhow::Result<Resealed> {
     } else {
         OutputFormat::Yaml
     };
-    let mut out = String::new();
+    let mut resealed = Vec::with_capacity(items.len());
     let mut changed = false;
     for item in &items {
         let object = reseal_one(mode, item).await?;
-        let resealed = AnySealedSecret {
+        let any = AnySealedSecret {
             object,
             flavor: item.flavor,
         };
-        let value = resealed.to_value(item.flavor);
+        let value = any.to_value(item.flavor);
         changed |= value != item.to_value(item.flavor);
-        out.push_str(&render(&value, format)?);
+        resealed.push(value);
     }
     if !changed {
         return Ok(Resealed::Unchanged(items.len()));
     }
+    let out = render_all(&resealed, format)?;
     let mode = std::fs::metadata(path).ok().and_then(|m| permissions(&m));
     write_atomic(path, out.as_bytes(), mode)?;
     Ok(Resealed::Rewritten(items.len()))

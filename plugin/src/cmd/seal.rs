@@ -12,13 +12,13 @@ use secrets_core::crypto::{self, Scope};
 use secrets_core::keys::Certificate;
 use secrets_core::seal::{self, resolve_namespace};
 use secrets_core::sealed_secret::{AnySealedSecret, Flavor};
-use secrets_core::secret::{self, PlainSecret};
+use secrets_core::secret::{self, Document, PlainSecret};
 use secrets_core::secret_type;
 
 use super::seal_merge;
-use crate::cli::{GlobalFlags, OutputFormat, SealArgs, SealFormat};
+use crate::cli::{GlobalFlags, SealArgs, SealFormat};
 use crate::input::{self, load_certificate};
-use crate::output::{emit, render};
+use crate::output::{emit, render, render_all};
 use crate::{agent, kubeconfig, prompt};
 
 const DATA_FLAGS: &str = "-f FILE (or -f - for stdin), --from-literal KEY=VALUE, \
@@ -28,10 +28,10 @@ pub(crate) fn run(global: &GlobalFlags, mut args: SealArgs) -> anyhow::Result<Ex
     let from_flags = !args.from_literal.is_empty()
         || !args.from_file.is_empty()
         || !args.from_env_file.is_empty();
-    if args.file.is_some() && from_flags {
+    if !args.file.is_empty() && from_flags {
         bail!("give either -f or --from-literal/--from-file/--from-env-file, not both");
     }
-    if args.file.is_none() && !from_flags {
+    if args.file.is_empty() && !from_flags {
         if args.raw || args.merge_into.is_some() || !prompt::attended(global.yes) {
             bail!("no data to seal: pass {DATA_FLAGS} (with --name and --cert PATH|URL)");
         }
@@ -47,22 +47,31 @@ pub(crate) fn run(global: &GlobalFlags, mut args: SealArgs) -> anyhow::Result<Ex
     if args.raw {
         return raw(global, &args, &certificate);
     }
-    let mut secrets = gather(&args, from_flags)?;
+    let documents = gather(&args, from_flags)?;
     if let Some(target) = target {
-        return seal_merge::merge(target, secrets, &certificate);
+        return seal_merge::merge(target, secrets_only(documents)?, &certificate);
     }
-    let mut out = String::new();
-    for secret in &mut secrets {
-        let scope = settle(global, secret, args.scope.map(Into::into))?;
-        out.push_str(&seal_one(
-            secret,
-            &certificate,
-            scope,
-            args.format,
-            args.output,
-        )?);
+    let mut objects = Vec::with_capacity(documents.len());
+    let mut passed = 0usize;
+    for document in documents {
+        match document {
+            Document::Secret(mut secret) => {
+                let scope = settle(global, &mut secret, args.scope.map(Into::into))?;
+                objects.push(seal_one(&secret, &certificate, scope, args.format)?);
+            }
+            Document::Other(object) => {
+                passed += 1;
+                objects.push(object);
+            }
+        }
     }
-    emit(&out, args.output_file.as_deref())?;
+    emit(
+        &render_all(&objects, args.output)?,
+        args.output_file.as_deref(),
+    )?;
+    if passed > 0 {
+        eprintln!("passed {passed} object(s) that are not Secrets through unchanged");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -75,31 +84,47 @@ fn certificate(global: &GlobalFlags, args: &SealArgs) -> anyhow::Result<Certific
     }
 }
 
-/// The Secrets named by `-f` or built from `--from-*`, with `--name`/`--type` applied.
-fn gather(args: &SealArgs, from_flags: bool) -> anyhow::Result<Vec<PlainSecret>> {
+/// The documents of every `-f` (Secrets and, passed through unchanged, anything else; a
+/// stream must hold at least one Secret) or the Secret built from `--from-*`, with
+/// `--name`/`--type` applied to the Secrets.
+fn gather(args: &SealArgs, from_flags: bool) -> anyhow::Result<Vec<Document>> {
     if from_flags {
         let Some(name) = &args.name else {
             bail!("--name is required with --from-literal/--from-file/--from-env-file");
         };
         let data =
             input::values_from_flags(&args.from_literal, &args.from_file, &args.from_env_file)?;
-        return Ok(vec![input::secret_from_values(
+        return Ok(vec![Document::Secret(Box::new(input::secret_from_values(
             name,
             args.type_.as_deref(),
             data,
-        )]);
+        )))]);
     }
-    let file = args.file.as_deref().unwrap_or("-");
-    let text = input::read_text(file)?;
-    let source = input::describe(file);
-    let mut secrets = secret::parse_secrets(&text).with_context(|| format!("reading {source}"))?;
-    if args.name.is_some() && secrets.len() > 1 {
-        bail!(
-            "--name can only rename a single Secret, {source} holds {}",
-            secrets.len()
-        );
+    let mut documents = Vec::new();
+    for file in input::manifest_files(&args.file)? {
+        let text = input::read_text(&file)?;
+        let source = input::describe(&file);
+        let read = secret::parse_stream(&text).with_context(|| format!("reading {source}"))?;
+        documents.extend(read);
     }
-    for secret in &mut secrets {
+    let source = match args.file.as_slice() {
+        [one] => input::describe(one).to_owned(),
+        _ => "the input".to_owned(),
+    };
+    let count = documents
+        .iter()
+        .filter(|d| matches!(d, Document::Secret(_)))
+        .count();
+    if count == 0 {
+        bail!("no Secret found in {source}: nothing to seal");
+    }
+    if args.name.is_some() && count > 1 {
+        bail!("--name can only rename a single Secret, {source} holds {count}");
+    }
+    for document in &mut documents {
+        let Document::Secret(secret) = document else {
+            continue;
+        };
         if let Some(name) = &args.name {
             secret.metadata.name = Some(name.clone());
         }
@@ -110,7 +135,21 @@ fn gather(args: &SealArgs, from_flags: bool) -> anyhow::Result<Vec<PlainSecret>>
             bail!("a Secret in {source} has no metadata.name (pass --name)");
         }
     }
-    Ok(secrets)
+    Ok(documents)
+}
+
+/// `--merge-into` takes Secrets only.
+fn secrets_only(documents: Vec<Document>) -> anyhow::Result<Vec<PlainSecret>> {
+    documents
+        .into_iter()
+        .map(|document| match document {
+            Document::Secret(secret) => Ok(*secret),
+            Document::Other(object) => bail!(
+                "--merge-into takes Secrets only, the input holds a {}",
+                object["kind"].as_str().unwrap_or("document without a kind")
+            ),
+        })
+        .collect()
 }
 
 /// Fix the namespace (kubeseal's precedence) and the scope (flag, else the input's
@@ -152,8 +191,7 @@ fn seal_one(
     certificate: &Certificate,
     scope: Scope,
     format: SealFormat,
-    output: OutputFormat,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<serde_json::Value> {
     if let Some(type_) = &secret.type_ {
         secret_type::check_required_keys(type_, secret.data.keys().map(String::as_str))
             .with_context(|| format!("sealing {}", secret.display_name()))?;
@@ -164,7 +202,7 @@ fn seal_one(
         object: sealed,
         flavor: flavor(format),
     };
-    Ok(render(&any.to_value(any.flavor), output)?.to_string())
+    Ok(any.to_value(any.flavor))
 }
 
 /// `--raw`: one value's ciphertext, no newline (kubeseal's contract, for templating tools).
@@ -173,7 +211,7 @@ fn raw(
     args: &SealArgs,
     certificate: &Certificate,
 ) -> anyhow::Result<ExitCode> {
-    if args.file.is_some() {
+    if !args.file.is_empty() {
         bail!("--raw seals one value: give it with --from-literal or --from-file, not -f");
     }
     let data = input::values_from_flags(&args.from_literal, &args.from_file, &args.from_env_file)?;
@@ -219,14 +257,8 @@ fn wizard(global: &GlobalFlags, args: SealArgs) -> anyhow::Result<ExitCode> {
     secret.metadata.namespace = (answers.scope != Scope::ClusterWide
         || !answers.namespace.is_empty())
     .then(|| answers.namespace.clone());
-    let text = seal_one(
-        &secret,
-        &certificate,
-        answers.scope,
-        args.format,
-        args.output,
-    )?;
-    emit(&text, args.output_file.as_deref())?;
+    let sealed = seal_one(&secret, &certificate, answers.scope, args.format)?;
+    emit(&render(&sealed, args.output)?, args.output_file.as_deref())?;
     if let Some(path) = &args.output_file {
         eprintln!("wrote {}", path.display());
     }

@@ -8,11 +8,10 @@ use secrets_core::keys::{self, PrivateKey};
 use secrets_core::seal;
 use secrets_core::sealed_secret::parse_sealed_secrets;
 use secrets_core::secret::SecretManifest;
-use zeroize::Zeroizing;
 
 use crate::cli::UnsealArgs;
 use crate::input::{read_bytes, read_text};
-use crate::output::{emit, render};
+use crate::output::{emit, render_all};
 
 pub(crate) fn run(args: UnsealArgs) -> anyhow::Result<ExitCode> {
     let mut private_keys: Vec<PrivateKey> = Vec::new();
@@ -25,11 +24,12 @@ pub(crate) fn run(args: UnsealArgs) -> anyhow::Result<ExitCode> {
     let text = read_text(&args.file)?;
     let sealed = parse_sealed_secrets(&text)
         .with_context(|| format!("reading {}", crate::input::describe(&args.file)))?;
-    let mut out = Zeroizing::new(String::new());
-    for item in &sealed {
-        let secret = seal::unseal(&item.object, &private_keys).context("unsealing")?;
-        out.push_str(&render(&SecretManifest::new(&secret), args.output)?);
-    }
+    let secrets = sealed
+        .iter()
+        .map(|item| seal::unseal(&item.object, &private_keys).context("unsealing"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let manifests: Vec<SecretManifest<'_>> = secrets.iter().map(SecretManifest::new).collect();
+    let out = render_all(&manifests, args.output)?;
     eprintln!("warning: the output holds plaintext secret values; do not commit or share it");
     emit(&out, None)?;
     Ok(ExitCode::SUCCESS)

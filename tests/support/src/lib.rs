@@ -25,10 +25,14 @@ mod cluster;
 mod openbao;
 mod tools;
 mod weak_keys;
+mod yaml_table;
 
 pub use cluster::Cluster;
 /// How a stand-in is started ([`Cluster::try_start`]).
 pub use kube_standin::Config as StandInConfig;
+pub use yaml_table::{
+    implicit_type, tricky_strings, valid_data_keys, valid_dns_labels, valid_label_names,
+};
 
 pub use openbao::{BaoResponse, OpenBao};
 pub use tools::{

@@ -199,3 +199,31 @@ fn built_in_kinds_through_kubectl() {
             .success()
     );
 }
+
+/// kubectl validates a `v1` `List` (what `kubectl-secrets -o json` prints for several objects)
+/// on the client, through OpenAPI v2; with validation on, as by default, it applies.
+#[test]
+fn apply_a_v1_list_with_validation() {
+    let cluster = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let list = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "default"}, "data": {"k": "v"}},
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "b", "namespace": "default"}, "stringData": {"k": "v"}},
+        ],
+    });
+    let file = write(&dir, "list.json", &list.to_string());
+    for validate in ["--validate=strict", "--validate=warn"] {
+        let out = cluster.kubectl_ok(&["apply", validate, "-f", &file]);
+        assert!(
+            out.contains("configmap/a") && out.contains("secret/b"),
+            "{out}"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&cluster.kubectl_ok(&["get", "configmap", "a", "-o", "json"]))
+            .unwrap();
+    assert_eq!(json["data"]["k"], "v");
+}

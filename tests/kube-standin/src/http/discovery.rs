@@ -31,6 +31,9 @@ pub(super) fn serve(
         .is_some_and(|accept| {
             accept.contains("as=APIGroupDiscoveryList") && accept.contains("v=v2")
         });
+    if matches!(route, Route::OpenApi(path) if path == "v2") {
+        return Ok(openapi_v2());
+    }
     let registry = state.store.registry();
     let found = match route {
         Route::CoreVersions if wants_aggregated => {
@@ -60,10 +63,23 @@ fn aggregated(value: Value) -> Response<Body> {
     response
 }
 
+/// OpenAPI v2, asked for by kubectl only to validate a `v1` `List` on the client (OpenAPI v3
+/// has no List kind, so kubectl falls back to v2 for it): an empty protobuf document (no
+/// definitions), on which kubectl's validator finds no schema and skips, so each item is then
+/// validated by the server like any object.
+fn openapi_v2() -> Response<Body> {
+    let mut response = Response::new(super::full(bytes::Bytes::new()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/com.github.proto-openapi.spec.v2.v1.0+protobuf"),
+    );
+    response
+}
+
 /// OpenAPI v3, just enough for kubectl: the root lists one document per group/version, and
 /// each document declares, per kind, a PATCH operation taking `fieldValidation`. That tells
 /// kubectl to validate on the server (which accepts any field) instead of downloading schemas.
-/// There are no schemas and no OpenAPI v2; see the README.
+/// There are no schemas, and OpenAPI v2 is an empty document; see the README.
 fn openapi(registry: &crate::registry::Registry, path: &str) -> Option<Value> {
     let prefix = |group: &str, version: &str| {
         if group.is_empty() {
