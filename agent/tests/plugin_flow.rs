@@ -327,7 +327,7 @@ async fn compat_keys_list_and_backup_include_bitnami_keys() {
     let bitnami_fp = bitnami.certificate.public_key().fingerprint();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
-    let agent = Agent::start_with(
+    let agent = Agent::spawn(
         &cluster,
         &[
             "--http-addr",
@@ -338,7 +338,20 @@ async fn compat_keys_list_and_backup_include_bitnami_keys() {
         ],
     );
     expose(&client, port).await;
-    let ours = wait_keys(&client, 1).await.public_key().fingerprint();
+    // The agent's own first key (RSA-4096, slow on a loaded machine: a longer deadline, and
+    // the agent's log if it never comes).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    let ours = loop {
+        if let Some(key) = key_secrets(&client).await.last() {
+            break cert_of(key).public_key().fingerprint();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no sealing key; agent log:\n{}",
+            agent.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
 

@@ -22,13 +22,17 @@ use test_support::Cluster;
 
 use common::*;
 
-/// The CRDs an agent without `--bitnami-compat` watches.
-const WATCHED: [&str; 4] = [
-    "sealedsecrets.kubectl-secrets.io",
-    "externalsecrets.external-secrets.io",
-    "secretstores.external-secrets.io",
-    "clustersecretstores.external-secrets.io",
-];
+/// The CRDs an agent without `--bitnami-compat` watches: every one the chart ships but
+/// Bitnami's.
+fn watched() -> Vec<String> {
+    let mut names: Vec<String> = secrets_core::crds::all()
+        .into_iter()
+        .filter_map(|crd| crd.metadata.name)
+        .filter(|name| !name.ends_with(".bitnami.com"))
+        .collect();
+    names.sort_unstable();
+    names
+}
 
 fn log_lines(logs: &str) -> Vec<Value> {
     logs.lines()
@@ -85,14 +89,16 @@ async fn started_before_its_crds_it_is_not_ready_then_recovers_promptly() {
             .map(|(_, body)| body)
     })
     .await;
-    for crd in WATCHED {
-        assert!(body.contains(crd), "{crd}: {body}");
+    let watched = watched();
+    assert_eq!(watched.len(), 4, "{watched:?}");
+    for crd in &watched {
+        assert!(body.contains(crd.as_str()), "{crd}: {body}");
     }
     assert!(!body.contains("bitnami"), "{body}");
     // One warning per CRD, not one per retry: wait for several more checks, count again.
     wait_for("a warning per missing CRD", || {
         let lines = log_lines(&agent.logs());
-        std::future::ready((events(&lines, "WARN", MISSING).len() >= WATCHED.len()).then_some(()))
+        std::future::ready((events(&lines, "WARN", MISSING).len() >= watched.len()).then_some(()))
     })
     .await;
     let checks = cluster.standin().control().count("sealedsecrets", "list");
@@ -103,14 +109,12 @@ async fn started_before_its_crds_it_is_not_ready_then_recovers_promptly() {
     .await;
     let lines = log_lines(&agent.logs());
     let warnings = events(&lines, "WARN", MISSING);
-    let mut named: Vec<&str> = warnings
+    let mut named: Vec<String> = warnings
         .iter()
-        .map(|l| l["fields"]["crd"].as_str().unwrap())
+        .map(|l| l["fields"]["crd"].as_str().unwrap().to_owned())
         .collect();
     named.sort_unstable();
-    let mut expected = WATCHED.to_vec();
-    expected.sort_unstable();
-    assert_eq!(named, expected, "exactly one warning per CRD");
+    assert_eq!(named, watched, "exactly one warning per CRD");
     for warning in &warnings {
         assert!(
             warning["fields"]["error"]
@@ -162,7 +166,7 @@ async fn started_before_its_crds_it_is_not_ready_then_recovers_promptly() {
     let logs = agent.stop();
     let lines = log_lines(&logs);
     let installed_lines = events(&lines, "INFO", "custom resource definition installed");
-    assert_eq!(installed_lines.len(), WATCHED.len(), "{logs}");
+    assert_eq!(installed_lines.len(), watched.len(), "{logs}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
