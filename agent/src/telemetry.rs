@@ -46,7 +46,7 @@ mod tests {
 
     #[test]
     fn chains_join_causes_once() {
-        let io = || std::io::Error::new(std::io::ErrorKind::Other, "connection refused");
+        let io = || std::io::Error::other("connection refused");
         assert_eq!(
             super::error_chain(&Outer(io())),
             "reading the Secret: connection refused"
