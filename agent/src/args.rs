@@ -38,7 +38,7 @@ pub struct ControllerArgs {
     /// Namespace holding the sealing keys (default: the pod's namespace).
     #[arg(long, env = "SECRETS_AGENT_NAMESPACE")]
     pub namespace: Option<String>,
-    /// Address of the HTTP API (/v1/cert.pem, /v1/verify, /v1/rotate, /healthz, /readyz).
+    /// Address of the HTTP API (/v1/cert.pem, /v1/keys, /v1/verify, /v1/rotate, /healthz, /readyz).
     #[arg(long, env = "SECRETS_AGENT_HTTP_ADDR", default_value = "0.0.0.0:8080")]
     pub http_addr: SocketAddr,
     /// Address of the Prometheus /metrics endpoint.
@@ -81,12 +81,32 @@ pub struct ControllerArgs {
     /// How long the leader Lease lasts without renewal.
     #[arg(long, env = "SECRETS_AGENT_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
     pub lease_duration: Duration,
-    /// How often the leader renews the Lease.
+    /// How often the leader renews the Lease (less than --lease-duration).
     #[arg(long, env = "SECRETS_AGENT_LEASE_RENEW", default_value = "5s", value_parser = parse_duration)]
     pub lease_renew: Duration,
-    /// Requests per second allowed on /v1/verify and /v1/rotate, per client.
+    /// Requests per second allowed on /v1/keys, /v1/verify and /v1/rotate, per client (bursts
+    /// of twice that); 0 switches the limit off.
     #[arg(long, env = "SECRETS_AGENT_API_RATE", default_value_t = 10)]
     pub api_rate: u32,
+}
+
+impl ControllerArgs {
+    /// Checks across flags that clap cannot express; the message names the flags.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.lease_renew.is_zero() {
+            return Err("--lease-renew must be more than 0".to_owned());
+        }
+        // A leader renewing no faster than the Lease expires loses it between renewals, and
+        // leadership would flap between replicas.
+        if self.lease_renew >= self.lease_duration {
+            return Err(format!(
+                "--lease-renew ({:?}) must be shorter than --lease-duration ({:?}), or the Lease \
+                 expires before it is renewed",
+                self.lease_renew, self.lease_duration
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `500ms`, `90s`, `15m`, `720h`, `30d`, or plain seconds.
@@ -123,6 +143,30 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn lease_renew_must_be_shorter_than_the_lease() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["secrets-agent", "controller"];
+            argv.extend_from_slice(extra);
+            match Cli::try_parse_from(argv).unwrap().command {
+                Command::Controller(args) => args.validate(),
+                Command::Crds(_) => unreachable!(),
+            }
+        };
+        assert_eq!(parse(&[]), Ok(()));
+        let err = parse(&["--lease-duration", "5s", "--lease-renew", "5s"]).unwrap_err();
+        assert!(
+            err.contains("--lease-renew (5s) must be shorter than --lease-duration (5s)"),
+            "{err}"
+        );
+        assert!(parse(&["--lease-duration", "5s", "--lease-renew", "10s"]).is_err());
+        assert!(parse(&["--lease-renew", "0"]).is_err());
+        assert_eq!(
+            parse(&["--lease-duration", "2s", "--lease-renew", "500ms"]),
+            Ok(())
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Per-object exponential backoff shared by the controllers: 1 s doubling to 5 minutes while an
-//! object keeps failing; a success forgets it.
+//! object keeps failing; a success forgets it. And [`WatchBackoff`], the retry delay of the
+//! watches themselves.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -29,9 +30,57 @@ impl Backoff {
     }
 }
 
+/// The retry delay of a failing watch: 250 ms doubling to at most 2 s, back to the start once
+/// the watch runs again. kube-runtime's default grows to 30 s, which left an agent started
+/// before its CRDs idle for up to half a minute after they were installed; a list that 404s
+/// is one cheap request, so retrying every couple of seconds costs nothing.
+#[derive(Debug, Clone)]
+pub struct WatchBackoff {
+    next: Duration,
+}
+
+impl WatchBackoff {
+    const FIRST: Duration = Duration::from_millis(250);
+    /// The longest wait between two attempts.
+    pub const MAX: Duration = Duration::from_secs(2);
+}
+
+impl Default for WatchBackoff {
+    fn default() -> Self {
+        WatchBackoff { next: Self::FIRST }
+    }
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let wait = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        Some(wait)
+    }
+}
+
+impl kube::runtime::utils::Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use kube::runtime::utils::Backoff as _;
+
     use super::*;
+
+    #[test]
+    fn watch_retries_stay_within_two_seconds_and_reset() {
+        let mut b = WatchBackoff::default();
+        let waits: Vec<u128> = b.by_ref().take(6).map(|d| d.as_millis()).collect();
+        assert_eq!(waits, [250, 500, 1000, 2000, 2000, 2000]);
+        b.reset();
+        assert_eq!(b.next(), Some(Duration::from_millis(250)));
+    }
 
     #[test]
     fn doubles_caps_and_resets() {

@@ -28,6 +28,7 @@ use tokio::sync::watch;
 use zeroize::Zeroize as _;
 
 use crate::metrics::Metrics;
+use crate::telemetry::error_chain;
 
 /// Shared by every reconcile.
 pub struct Context {
@@ -166,11 +167,13 @@ async fn controller<K: Kind>(ctx: Arc<Context>, concurrency: u16) {
     Controller::new(Api::<K>::all(client.clone()), watcher::Config::default())
         .owns(Api::<Secret>::all(client), watcher::Config::default())
         .reconcile_all_on(key_changes)
+        // A watch whose CRD is not installed yet retries within seconds, not half a minute.
+        .trigger_backoff(crate::backoff::WatchBackoff::default())
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
         .run(reconcile::<K>, error_policy::<K>, ctx)
         .for_each(|result| async move {
             if let Err(err) = result {
-                tracing::debug!(error = %err, "controller queue");
+                tracing::debug!(error = %error_chain(&err), "controller queue");
             }
         })
         .await;
@@ -208,14 +211,8 @@ async fn reconcile<K: Kind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Er
 }
 
 fn error_policy<K: Kind>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action {
-    tracing::warn!(object = %object_key(&*obj), error = %err, cause = err_source(err), "reconcile failed; retrying");
+    tracing::warn!(object = %object_key(&*obj), error = %error_chain(err), "reconcile failed; retrying");
     Action::requeue(ctx.backoff(&object_key(&*obj)))
-}
-
-fn err_source(err: &Error) -> String {
-    std::error::Error::source(err)
-        .map(|s| s.to_string())
-        .unwrap_or_default()
 }
 
 enum Outcome {
@@ -223,7 +220,8 @@ enum Outcome {
     Failed(Failure),
 }
 
-#[tracing::instrument(skip_all, fields(name = %obj.name_any(), namespace = obj.namespace().unwrap_or_default()))]
+// `object`, not `name`: a span's entry in the JSON log already has a `name` (the span's).
+#[tracing::instrument(skip_all, fields(object = %obj.name_any(), namespace = obj.namespace().unwrap_or_default()))]
 async fn reconcile_inner<K: Kind>(obj: &K, ctx: &Context) -> Result<Outcome, Error> {
     if obj.meta().deletion_timestamp.is_some() {
         return Ok(Outcome::Done); // the Secret goes with it through garbage collection
@@ -297,7 +295,8 @@ async fn reconcile_inner<K: Kind>(obj: &K, ctx: &Context) -> Result<Outcome, Err
     Ok(match outcome {
         Ok(_) => Outcome::Done,
         Err(failure) => {
-            tracing::warn!(reason = failure.reason, message = %failure.message, "cannot unseal");
+            // The failure's message is its cause; `message` is the event's own text.
+            tracing::warn!(reason = failure.reason, error = %failure.message, "cannot unseal");
             Outcome::Failed(failure)
         }
     })
@@ -379,7 +378,7 @@ async fn event<K: Kind>(ctx: &Context, obj: &K, outcome: &Result<Option<String>,
         secondary: None,
     };
     if let Err(err) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
-        tracing::debug!(error = %err, "publishing an event");
+        tracing::debug!(error = %error_chain(&err), "publishing an event");
     }
 }
 

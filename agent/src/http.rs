@@ -5,12 +5,17 @@
 //! `Api::handle`, which maps the path to a fixed `Route` (so metrics and logs never see a raw
 //! URL), checks the method, and answers:
 //! - `GET /v1/cert.pem`: the newest key's certificate from the current [`KeyRing`];
+//! - `GET /v1/keys`: the public facts of every loaded key ([`KeyList`]: fingerprint, dates,
+//!   source Secret, ours or Bitnami's), so the plugin lists and backs up exactly the Secrets
+//!   this agent uses (its flags decide, and the plugin cannot see them); charged to the
+//!   client's token bucket like verify and rotate;
 //! - `POST /v1/verify` and `POST /v1/rotate`: charged to the client's token bucket
 //!   (`limiter`), the body read by `reply` (at most [`MAX_BODY`] bytes) and parsed as exactly
 //!   one SealedSecret of either group, then opened with every loaded key on the blocking pool
 //!   ([`seal::verify`] / [`seal::rotate`], which never render templates and never widen the
 //!   scope); rotate answers the re-sealed object as JSON in the group it came in;
-//! - `GET /healthz` and `GET /readyz`: liveness, and readiness (synced and a key loaded).
+//! - `GET /healthz` and `GET /readyz`: liveness, and readiness (every watched CRD installed,
+//!   synced and a key loaded; a 503 says which is missing).
 //!
 //! Every answer is counted in `http_requests_total{path,code}` and logged at debug level with
 //! the route and status only. Bodies are never logged, and no answer carries a value: error
@@ -33,7 +38,7 @@ use anyhow::Context as _;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
-use secrets_core::keys::KeyRing;
+use secrets_core::keys::{KeyList, KeyRing};
 use secrets_core::seal::{self, RotateError};
 use secrets_core::sealed_secret::AnySealedSecret;
 use tokio::net::TcpListener;
@@ -54,10 +59,13 @@ pub struct ApiState {
     pub keys: watch::Receiver<Arc<KeyRing>>,
     /// True once keys are loaded and the watches have synced.
     pub ready: watch::Receiver<bool>,
+    /// The watched CRDs that are not installed (`None`: not checked yet); ready only when
+    /// empty ([`crate::crd_check`]).
+    pub missing_crds: watch::Receiver<Option<Vec<String>>>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
-    /// Requests per second allowed on /v1/verify and /v1/rotate, per client (bursts of twice
-    /// that); 0 switches the limit off.
+    /// Requests per second allowed on /v1/keys, /v1/verify and /v1/rotate, per client (bursts
+    /// of twice that); 0 switches the limit off.
     pub api_rate: u32,
 }
 
@@ -141,6 +149,7 @@ async fn bind(addr: SocketAddr, name: &str) -> anyhow::Result<(TcpListener, Sock
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
     Cert,
+    Keys,
     Verify,
     Rotate,
     Healthz,
@@ -152,6 +161,7 @@ impl Route {
     fn from_path(path: &str) -> Route {
         match path {
             "/v1/cert.pem" => Route::Cert,
+            "/v1/keys" => Route::Keys,
             "/v1/verify" => Route::Verify,
             "/v1/rotate" => Route::Rotate,
             "/healthz" => Route::Healthz,
@@ -163,6 +173,7 @@ impl Route {
     fn label(self) -> &'static str {
         match self {
             Route::Cert => "/v1/cert.pem",
+            Route::Keys => "/v1/keys",
             Route::Verify => "/v1/verify",
             Route::Rotate => "/v1/rotate",
             Route::Healthz => "/healthz",
@@ -175,14 +186,16 @@ impl Route {
     fn methods(self) -> &'static str {
         match self {
             Route::Verify | Route::Rotate => "POST",
-            Route::Cert | Route::Healthz | Route::Readyz | Route::Unknown => "GET, HEAD",
+            Route::Cert | Route::Keys | Route::Healthz | Route::Readyz | Route::Unknown => {
+                "GET, HEAD"
+            }
         }
     }
 
     fn allows(self, method: &Method) -> bool {
         match self {
             Route::Verify | Route::Rotate => method == Method::POST,
-            Route::Cert | Route::Healthz | Route::Readyz | Route::Unknown => {
+            Route::Cert | Route::Keys | Route::Healthz | Route::Readyz | Route::Unknown => {
                 method == Method::GET || method == Method::HEAD
             }
         }
@@ -235,14 +248,15 @@ impl Api {
             Route::Healthz => Ok(text(StatusCode::OK, "ok")),
             Route::Readyz => self.readyz(),
             Route::Cert => self.certificate(),
+            Route::Keys | Route::Verify | Route::Rotate if self.over_limit(&request, peer) => {
+                let mut reply = text(StatusCode::TOO_MANY_REQUESTS, "too many requests");
+                reply
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                Ok(reply)
+            }
+            Route::Keys => self.key_list(),
             Route::Verify | Route::Rotate => {
-                if self.over_limit(&request, peer) {
-                    let mut reply = text(StatusCode::TOO_MANY_REQUESTS, "too many requests");
-                    reply
-                        .headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                    return Ok(reply);
-                }
                 let sealed = read_sealed_secret(request).await?;
                 if route == Route::Verify {
                     self.verify(sealed).await
@@ -277,6 +291,25 @@ impl Api {
     }
 
     fn readyz(&self) -> Result<Reply, Refusal> {
+        match &*self.state.missing_crds.borrow() {
+            None => {
+                return Err(Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not ready: checking the CustomResourceDefinitions",
+                ));
+            }
+            Some(missing) if !missing.is_empty() => {
+                return Err(Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "not ready: CustomResourceDefinition(s) not installed: {} \
+                         (install the chart's CRDs, or `secrets-agent crds | kubectl apply -f -`)",
+                        missing.join(", ")
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
         if !*self.state.ready.borrow() {
             return Err(Refusal::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -307,6 +340,18 @@ impl Api {
             respond(StatusCode::OK, pem),
             "application/x-pem-file",
         ))
+    }
+
+    /// The public facts of every loaded key, oldest first (never key material).
+    fn key_list(&self) -> Result<Reply, Refusal> {
+        let ring = self.loaded_ring()?;
+        let body = serde_json::to_vec(&KeyList::from_ring(&ring)).map_err(|_| {
+            Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "could not encode the key list",
+            )
+        })?;
+        Ok(with_type(respond(StatusCode::OK, body), "application/json"))
     }
 
     async fn verify(&self, sealed: AnySealedSecret) -> Result<Reply, Refusal> {

@@ -15,14 +15,15 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::{WatchStreamExt as _, reflector, watcher};
 use secrets_core::keys::{
-    self, ACTIVE, BITNAMI_KEY_LABEL, Certificate, KEY_LABEL, KeyBits, KeyRing, RENEW_REQUESTED_AT,
-    SealingKey,
+    self, ACTIVE, BITNAMI_KEY_LABEL, Certificate, KEY_LABEL, KeyBits, KeyOrigin, KeyRing,
+    RENEW_REQUESTED_AT, SealingKey,
 };
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use zeroize::Zeroize as _;
 
 use crate::metrics::Metrics;
+use crate::telemetry::error_chain;
 
 /// Validity of a new certificate: ten years, as Sealed Secrets.
 const KEY_VALIDITY: time::Duration = time::Duration::days(3650);
@@ -66,7 +67,7 @@ pub async fn watch_keys(
     let mut last: Vec<String> = Vec::new();
     while let Some(event) = events.next().await {
         if let Err(err) = event {
-            tracing::warn!(error = %err, "watching key secrets");
+            tracing::warn!(error = %error_chain(&err), "watching key secrets");
             continue;
         }
         let all_ready = futures::future::join_all(readers.iter().map(|r| {
@@ -130,14 +131,34 @@ pub fn build_ring(secrets: &[Arc<Secret>]) -> KeyRing {
             .map(|d| d.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect())
             .unwrap_or_default();
         match SealingKey::from_secret_data(&source, created, &data) {
-            Ok(key) => keys.push(key),
+            Ok(mut key) => {
+                key.origin = origin(secret);
+                keys.push(key);
+            }
             Err(err) => {
-                tracing::warn!(secret = %source, error = %err, "ignoring an unusable key secret")
+                tracing::warn!(secret = %source, error = %error_chain(&err), "ignoring an unusable key secret")
             }
         }
         data.values_mut().for_each(|v| v.zeroize());
     }
     KeyRing::new(keys)
+}
+
+/// Bitnami's when only Bitnami's label selects the Secret; a Secret carrying both is ours.
+fn origin(secret: &Secret) -> KeyOrigin {
+    let labelled = |label: &str| {
+        secret
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(label))
+            .is_some_and(|v| v == ACTIVE)
+    };
+    if labelled(BITNAMI_KEY_LABEL) && !labelled(KEY_LABEL) {
+        KeyOrigin::Bitnami
+    } else {
+        KeyOrigin::Ours
+    }
 }
 
 /// Why a new key is due.
@@ -243,7 +264,7 @@ pub async fn renew_keys(
                 Due::OnRequest => Duration::from_secs(60),
             },
             Err(err) => {
-                tracing::warn!(error = %err, "listing key secrets");
+                tracing::warn!(error = %error_chain(&err), "listing key secrets");
                 Duration::from_secs(5)
             }
         };

@@ -150,7 +150,7 @@ pub async fn run(
                 elector.retry_delay()
             }
             Ok(Err(err)) => {
-                tracing::warn!(%lease, %identity, error = %err, "lease request failed; retrying");
+                tracing::warn!(%lease, %identity, error = %crate::telemetry::error_chain(&err), "lease request failed; retrying");
                 elector.retry_delay()
             }
             Err(_) => {
@@ -185,7 +185,7 @@ pub async fn run(
                 tracing::debug!(%lease, %identity, "the lease was not ours to release")
             }
             Ok(Err(err)) => {
-                tracing::warn!(%lease, %identity, error = %err, "could not release the lease; peers take over when it expires");
+                tracing::warn!(%lease, %identity, error = %crate::telemetry::error_chain(&err), "could not release the lease; peers take over when it expires");
             }
             Err(_) => {
                 tracing::warn!(%lease, %identity, "releasing the lease timed out; peers take over when it expires");

@@ -9,6 +9,7 @@
 pub mod args;
 pub mod backoff;
 pub mod controller;
+pub mod crd_check;
 pub mod http;
 pub mod keys;
 pub mod leader;
@@ -95,9 +96,16 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
         changes_tx,
         metrics.clone(),
     ));
+    let (crds_tx, crds_rx) = watch::channel(None);
+    let crd_checker = tokio::spawn(crd_check::check_crds(
+        client.clone(),
+        crd_check::watched(args.bitnami_compat),
+        crds_tx,
+    ));
     let api_state = http::ApiState {
         keys: ring_rx.clone(),
         ready: synced_rx,
+        missing_crds: crds_rx,
         metrics: metrics.clone(),
         api_rate: args.api_rate,
     };
@@ -159,6 +167,7 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
         tracing::warn!("shutdown took longer than 20s; exiting anyway");
     }
     watcher.abort();
+    crd_checker.abort();
     Ok(())
 }
 

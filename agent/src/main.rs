@@ -26,6 +26,10 @@ async fn main() -> ExitCode {
             };
         }
     };
+    if let Err(message) = args.validate() {
+        eprintln!("secrets-agent: {message}");
+        return ExitCode::from(2);
+    }
     if let Err(err) = secrets_agent::telemetry::init(&args.log_filter) {
         eprintln!("secrets-agent: {err:#}");
         return ExitCode::from(2);

@@ -19,7 +19,9 @@ use hyper_util::rt::TokioIo;
 use secrets_agent::http::{ApiState, bind_api, bind_metrics};
 use secrets_agent::metrics::Metrics;
 use secrets_core::crypto::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope};
-use secrets_core::keys::{KeyBits, KeyRing, PrivateKey, PublicKey, SealingKey, generate};
+use secrets_core::keys::{
+    KeyBits, KeyList, KeyOrigin, KeyRing, PrivateKey, PublicKey, SealingKey, generate,
+};
 use secrets_core::seal::{Templates, seal_secret, unseal_with, verify};
 use secrets_core::sealed_secret::{
     AnySealedSecret, BITNAMI_API_VERSION, Flavor, SealedSecret, parse_sealed_secrets,
@@ -116,6 +118,7 @@ struct Harness {
     addr: SocketAddr,
     keys: watch::Sender<Arc<KeyRing>>,
     ready: watch::Sender<bool>,
+    missing_crds: watch::Sender<Option<Vec<String>>>,
     metrics: Arc<Metrics>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
@@ -125,10 +128,12 @@ impl Harness {
     async fn start(keys: KeyRing, ready: bool, api_rate: u32) -> Harness {
         let (keys_tx, keys_rx) = watch::channel(Arc::new(keys));
         let (ready_tx, ready_rx) = watch::channel(ready);
+        let (crds_tx, crds_rx) = watch::channel(Some(Vec::new()));
         let metrics = Arc::new(Metrics::new());
         let state = ApiState {
             keys: keys_rx,
             ready: ready_rx,
+            missing_crds: crds_rx,
             metrics: Arc::clone(&metrics),
             api_rate,
         };
@@ -143,6 +148,7 @@ impl Harness {
             addr,
             keys: keys_tx,
             ready: ready_tx,
+            missing_crds: crds_tx,
             metrics,
             stop: Some(stop_tx),
             task: tokio::spawn(server),
@@ -320,8 +326,13 @@ async fn verify_never_renders_templates() {
 async fn malformed_bodies_are_400_and_big_ones_413() {
     let api = Harness::start(ring(&[NEW]), true, 100).await;
     let object = to_yaml(&sealed(NEW, Scope::Strict), Flavor::Native);
-    let cases: [(&str, String, &str); 6] = [
+    let cases: [(&str, String, &str); 7] = [
         ("empty", String::new(), "no sealedsecret"),
+        (
+            "plain text",
+            "hello, this is not json".to_owned(),
+            "document 1 is a string, not a sealedsecret: expected a json or yaml object",
+        ),
         ("not yaml", "metadata: [unclosed".to_owned(), ""),
         (
             "a secret",
@@ -516,9 +527,75 @@ async fn posts_are_rate_limited_per_client() {
         let answer = send(api.addr, Method::POST, "/v1/verify", &forwarded, "").await;
         assert_eq!(answer.status, expected);
     }
-    // GETs are not limited.
+    // Certificates and probes are not limited.
     assert_eq!(api.get("/v1/cert.pem").await.status, StatusCode::OK);
     api.stop().await;
+}
+
+#[tokio::test]
+async fn keys_lists_public_facts_of_every_loaded_key_and_is_rate_limited() {
+    let mut bitnami = sealing_key(OLD);
+    bitnami.source = "sealed-secrets/sealed-secrets-keyabcde".to_owned();
+    bitnami.origin = KeyOrigin::Bitnami;
+    let api = Harness::start(KeyRing::new(vec![sealing_key(NEW), bitnami]), true, 1).await;
+    let answer = api.get("/v1/keys").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.headers["content-type"], "application/json");
+    let value: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    let keys = value["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "{value}");
+    let fingerprint = |which: usize| public(which).fingerprint();
+    let old = &keys[0];
+    assert_eq!(old["fingerprint"], fingerprint(OLD));
+    assert_eq!(old["newest"], false);
+    assert_eq!(old["origin"], "bitnami");
+    assert_eq!(old["secret"]["namespace"], "sealed-secrets");
+    assert_eq!(old["secret"]["name"], "sealed-secrets-keyabcde");
+    let new = &keys[1];
+    assert_eq!(new["fingerprint"], fingerprint(NEW));
+    assert_eq!(new["newest"], true);
+    assert_eq!(new["origin"], "ours");
+    assert_eq!(new["secret"]["namespace"], "kubectl-secrets");
+    assert_eq!(new["secret"]["name"], "key-1");
+    let created = time::OffsetDateTime::parse(
+        new["created"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(
+        created.unix_timestamp(),
+        key_pems()[NEW].created.unix_timestamp()
+    );
+    for field in ["notBefore", "notAfter"] {
+        assert!(new[field].is_string(), "{field}: {value}");
+    }
+    // Public facts only: no key material, not even the certificate.
+    for pem in key_pems() {
+        let body = &answer.body;
+        assert!(
+            !body.contains("PRIVATE") && !body.contains("CERTIFICATE"),
+            "{body}"
+        );
+        let line = pem.key.lines().nth(1).unwrap();
+        assert!(!body.contains(line), "{body}");
+    }
+    let parsed: KeyList = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(parsed.keys[0].origin, KeyOrigin::Bitnami);
+
+    let wrong = send(api.addr, Method::POST, "/v1/keys", &[], "").await;
+    assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
+    // Rate 1/s, burst 2: the second request goes through, the third is refused.
+    assert_eq!(api.get("/v1/keys").await.status, StatusCode::OK);
+    let refused = api.get("/v1/keys").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers["retry-after"], "1");
+    api.stop().await;
+
+    let empty = Harness::start(KeyRing::default(), true, 10).await;
+    let none = empty.get("/v1/keys").await;
+    assert_eq!(none.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(none.body, "no sealing key is loaded yet\n");
+    empty.stop().await;
 }
 
 #[tokio::test]
@@ -544,6 +621,28 @@ async fn readiness_follows_sync_and_keys() {
         api.get("/readyz").await.status,
         StatusCode::SERVICE_UNAVAILABLE
     );
+    api.ready.send_replace(true);
+
+    // Missing CRDs: not ready, naming each; not checked yet: not ready either.
+    api.missing_crds.send_replace(Some(vec![
+        "externalsecrets.external-secrets.io".to_owned(),
+        "sealedsecrets.kubectl-secrets.io".to_owned(),
+    ]));
+    let missing = api.get("/readyz").await;
+    assert_eq!(missing.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        missing.body.contains(
+            "not installed: externalsecrets.external-secrets.io, sealedsecrets.kubectl-secrets.io"
+        ),
+        "{}",
+        missing.body
+    );
+    api.missing_crds.send_replace(None);
+    let unchecked = api.get("/readyz").await;
+    assert_eq!(unchecked.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(unchecked.body.contains("checking"), "{}", unchecked.body);
+    api.missing_crds.send_replace(Some(Vec::new()));
+    assert_eq!(api.get("/readyz").await.status, StatusCode::OK);
     api.stop().await;
 }
 

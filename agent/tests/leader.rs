@@ -425,3 +425,26 @@ async fn unworkable_settings_are_refused() {
     let err = result.unwrap_err().to_string();
     assert!(err.contains("shorter than the lease duration"), "{err}");
 }
+
+/// The binary refuses a renewal period that is not shorter than the Lease, before it
+/// connects anywhere, naming both flags.
+#[test]
+fn lease_renew_not_shorter_than_the_lease_is_refused_at_start() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_secrets-agent"))
+        .args([
+            "controller",
+            "--lease-duration",
+            "5s",
+            "--lease-renew",
+            "5s",
+        ])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--lease-renew (5s) must be shorter than --lease-duration (5s)"),
+        "{err}"
+    );
+}

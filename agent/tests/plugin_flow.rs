@@ -282,3 +282,153 @@ async fn bitnami_compat_opens_kubesealpy_objects() {
         ("Synced", "True")
     );
 }
+
+/// A Bitnami key Secret in `namespace`, labelled as Bitnami's controller labels its keys.
+async fn bitnami_key(client: &kube::Client, namespace: &str) -> secrets_core::keys::GeneratedKey {
+    let key = secrets_core::keys::generate(
+        secrets_core::keys::KeyBits::Rsa2048,
+        "sealed-secret",
+        time::OffsetDateTime::now_utc() - time::Duration::days(1),
+        time::Duration::days(3650),
+    )
+    .unwrap();
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {
+            "name": "sealed-secrets-keyabcde",
+            "labels": {"sealedsecrets.bitnami.com/sealed-secrets-key": "active"},
+        },
+        "type": "kubernetes.io/tls",
+        "stringData": {"tls.crt": key.certificate.pem(), "tls.key": &*key.key_pem},
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(client.clone(), namespace)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    key
+}
+
+/// In compat mode `keys list` and `keys backup` follow the agent's own list, Bitnami's key
+/// (in its own namespace) included; restoring that backup into a new cluster opens an object
+/// sealed to the Bitnami key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compat_keys_list_and_backup_include_bitnami_keys() {
+    let (cluster, client) = cluster().await;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({"metadata": {"name": "sealed-secrets"}}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let bitnami = bitnami_key(&client, "sealed-secrets").await;
+    let bitnami_fp = bitnami.certificate.public_key().fingerprint();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let agent = Agent::spawn(
+        &cluster,
+        &[
+            "--http-addr",
+            &addr,
+            "--bitnami-compat",
+            "--bitnami-key-namespace",
+            "sealed-secrets",
+        ],
+    );
+    expose(&client, port).await;
+    // The agent's own first key (RSA-4096, slow on a loaded machine: a longer deadline, and
+    // the agent's log if it never comes).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    let ours = loop {
+        if let Some(key) = key_secrets(&client).await.last() {
+            break cert_of(key).public_key().fingerprint();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no sealing key; agent log:\n{}",
+            agent.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+
+    // Both keys, once the agent has loaded its own next to Bitnami's.
+    let list = wait_for("both keys in keys list", || {
+        let out = run_plugin(&cluster, &cache, &["keys", "list"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        std::future::ready(
+            (out.status.success() && text.contains(&ours) && text.contains(&bitnami_fp))
+                .then_some(text),
+        )
+    })
+    .await;
+    let row = |fp: &str| list.lines().find(|l| l.contains(fp)).unwrap().to_owned();
+    assert!(
+        row(&bitnami_fp).starts_with("sealed-secrets/sealed-secrets-keyabcde")
+            && row(&bitnami_fp).contains("bitnami"),
+        "{list}"
+    );
+    assert!(row(&ours).ends_with("yes"), "{list}");
+
+    let backup = dir.path().join("backup.yaml");
+    let out = run_plugin(
+        &cluster,
+        &cache,
+        &["keys", "backup", "--output-file", backup.to_str().unwrap()],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("wrote 2 sealing key(s)"), "{err}");
+    let text = std::fs::read_to_string(&backup).unwrap();
+    let fingerprints: Vec<String> = secrets_core::keys::parse_private_keys(text.as_bytes())
+        .unwrap()
+        .iter()
+        .map(|k| k.public().fingerprint())
+        .collect();
+    assert!(
+        fingerprints.contains(&bitnami_fp) && fingerprints.contains(&ours),
+        "{fingerprints:?}"
+    );
+    drop(agent);
+
+    // A new cluster with nothing but the backup: the Bitnami-sealed object opens.
+    let (fresh, fresh_client) = common::cluster().await;
+    let fresh_cache = dir.path().join("fresh-cache");
+    ok(
+        &fresh,
+        &fresh_cache,
+        &["keys", "restore", backup.to_str().unwrap()],
+    );
+    let _fresh_agent = Agent::start_with(&fresh, &["--bitnami-compat"]);
+    let plain = plain("legacy", "team", &[("password", PASSWORD)]);
+    let sealed = secrets_core::seal::seal_secret(
+        &plain,
+        bitnami.certificate.public_key(),
+        secrets_core::crypto::Scope::Strict,
+    )
+    .unwrap();
+    let object = secrets_core::sealed_secret::AnySealedSecret {
+        object: sealed,
+        flavor: secrets_core::sealed_secret::Flavor::Bitnami,
+    };
+    let manifest = dir.path().join("legacy.json");
+    std::fs::write(
+        &manifest,
+        serde_json::to_vec(&object.to_value(secrets_core::sealed_secret::Flavor::Bitnami)).unwrap(),
+    )
+    .unwrap();
+    fresh.kubectl_ok(&["apply", "-f", manifest.to_str().unwrap()]);
+    let secrets: Api<Secret> = Api::namespaced(fresh_client, "team");
+    let secret = wait_for(
+        "the Secret of the Bitnami object in the new cluster",
+        || {
+            let api = secrets.clone();
+            async move { api.get_opt("legacy").await.ok()? }
+        },
+    )
+    .await;
+    assert_eq!(secret.data.unwrap()["password"].0, PASSWORD.as_bytes());
+}

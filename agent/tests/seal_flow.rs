@@ -233,3 +233,47 @@ async fn two_replicas_one_leads_and_the_other_takes_over() {
     );
     follower.stop();
 }
+
+/// The agent records events through events.k8s.io; `kubectl describe` lists them through the
+/// core API, as with kube-apiserver (one resource, two views).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_describe_lists_the_agents_events() {
+    let (cluster, client) = cluster().await;
+    let _agent = Agent::start(&cluster);
+    let cert = wait_keys(&client, 1).await;
+    let sealed_api: Api<SealedSecret> = Api::namespaced(client.clone(), "team");
+    let sealed = secrets_core::seal::seal_secret(
+        &plain("db", "team", &[("password", PASSWORD)]),
+        cert.public_key(),
+        Scope::Strict,
+    )
+    .unwrap();
+    sealed_api
+        .create(&PostParams::default(), &sealed)
+        .await
+        .unwrap();
+    let described = wait_for("the agent's event in kubectl describe", || {
+        let out = cluster.kubectl_ok(&[
+            "describe",
+            "sealedsecrets.kubectl-secrets.io",
+            "db",
+            "-n",
+            "team",
+        ]);
+        std::future::ready(out.contains("Secret unsealed").then_some(out))
+    })
+    .await;
+    let events = described
+        .split_once("Events:")
+        .map(|(_, events)| events)
+        .unwrap_or_else(|| panic!("no Events section: {described}"));
+    let line = events
+        .lines()
+        .find(|l| l.contains("Secret unsealed"))
+        .unwrap();
+    assert!(
+        line.contains("Normal") && line.contains("Unsealed") && line.contains("secrets-agent"),
+        "{described}"
+    );
+    assert!(!described.contains(PASSWORD));
+}

@@ -210,6 +210,17 @@ pub enum SealedSecretError {
         /// `apiVersion kind` found.
         found: String,
     },
+    /// A document that is no object at all (plain text reads as a YAML string).
+    #[error(
+        "document {document} is {found}, not a SealedSecret: expected a JSON or YAML object \
+         with apiVersion and kind"
+    )]
+    NotAnObject {
+        /// 1-based index.
+        document: usize,
+        /// What it is instead: `a string`, `a number`, `a list`, …
+        found: &'static str,
+    },
     /// Right kind, wrong shape.
     #[error("document {document}: malformed SealedSecret: {message}")]
     Malformed {
@@ -241,19 +252,30 @@ pub fn parse_sealed_secrets(text: &str) -> Result<Vec<AnySealedSecret>, SealedSe
     }
     for (index, doc) in flat {
         let document = index + 1;
-        let api_version = doc
-            .get("apiVersion")
-            .and_then(|v| v.as_str())
-            .unwrap_or("<none>");
-        let kind = doc.get("kind").and_then(|v| v.as_str()).unwrap_or("<none>");
+        let found = match &doc {
+            serde_json::Value::Object(_) => None,
+            serde_json::Value::String(_) => Some("a string"),
+            serde_json::Value::Number(_) => Some("a number"),
+            serde_json::Value::Bool(_) => Some("a boolean"),
+            serde_json::Value::Array(_) => Some("a list"),
+            serde_json::Value::Null => Some("empty (null)"),
+        };
+        if let Some(found) = found {
+            return Err(SealedSecretError::NotAnObject { document, found });
+        }
+        let api_version = doc.get("apiVersion").and_then(|v| v.as_str());
+        let kind = doc.get("kind").and_then(|v| v.as_str());
         let flavor = match (api_version, kind) {
-            (API_VERSION, "SealedSecret") => Flavor::Native,
-            (BITNAMI_API_VERSION, "SealedSecret") => Flavor::Bitnami,
+            (Some(API_VERSION), Some("SealedSecret")) => Flavor::Native,
+            (Some(BITNAMI_API_VERSION), Some("SealedSecret")) => Flavor::Bitnami,
             _ => {
-                return Err(SealedSecretError::WrongKind {
-                    document,
-                    found: format!("{api_version} {kind}"),
-                });
+                let found = match (api_version, kind) {
+                    (Some(api_version), Some(kind)) => format!("{api_version} {kind}"),
+                    (Some(api_version), None) => format!("{api_version} without a kind"),
+                    (None, Some(kind)) => format!("{kind} without an apiVersion"),
+                    (None, None) => "an object without apiVersion or kind".to_owned(),
+                };
+                return Err(SealedSecretError::WrongKind { document, found });
             }
         };
         let object: SealedSecret =
@@ -349,6 +371,38 @@ status:
         .unwrap_err();
         assert!(
             matches!(err, SealedSecretError::Malformed { document: 1, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn text_that_is_no_object_says_what_it_is() {
+        for (text, found) in [
+            ("hello world\n", "a string"),
+            ("42\n", "a number"),
+            ("[1, 2]\n", "a list"),
+            ("true\n", "a boolean"),
+        ] {
+            let err = parse_sealed_secrets(text).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "document 1 is {found}, not a SealedSecret: expected a JSON or YAML object \
+                     with apiVersion and kind"
+                ),
+                "{text}"
+            );
+        }
+        let err = parse_sealed_secrets("spec: {}\n").unwrap_err().to_string();
+        assert!(
+            err.ends_with("found an object without apiVersion or kind") && !err.contains("<none>"),
+            "{err}"
+        );
+        let err = parse_sealed_secrets("kind: SealedSecret\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("found SealedSecret without an apiVersion"),
             "{err}"
         );
     }

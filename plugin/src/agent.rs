@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
-use secrets_core::keys::Certificate;
+use secrets_core::keys::{Certificate, KeyList};
 
 use crate::cert_cache;
 use crate::cli::GlobalFlags;
@@ -141,9 +141,18 @@ impl<'a> Agent<'a> {
         path: &str,
         body: Vec<u8>,
     ) -> anyhow::Result<Reply> {
+        self.call_with_retries(method, path, Some(body)).await
+    }
+
+    async fn call_with_retries(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> anyhow::Result<Reply> {
         let mut attempt = 0;
         loop {
-            let reply = self.call(method.clone(), path, Some(body.clone())).await?;
+            let reply = self.call(method.clone(), path, body.clone()).await?;
             if reply.status != StatusCode::TOO_MANY_REQUESTS {
                 return Ok(reply);
             }
@@ -164,6 +173,27 @@ impl<'a> Agent<'a> {
             );
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// The keys the agent holds (`GET /v1/keys`): which Secrets, ours and Bitnami's, it
+    /// loaded, as its flags decide.
+    pub(crate) async fn key_list(&self) -> anyhow::Result<KeyList> {
+        let reply = self.call_with_retries(Method::GET, "v1/keys", None).await?;
+        if reply.status != StatusCode::OK {
+            bail!(
+                "the agent {} answered {} to GET /v1/keys: {}",
+                self.name(),
+                reply.status,
+                reply.text()
+            );
+        }
+        serde_json::from_slice(&reply.body).map_err(|err| {
+            anyhow::anyhow!(
+                "the agent {} sent a key list this plugin cannot read ({err}); \
+                 is the plugin older than the agent?",
+                self.name()
+            )
+        })
     }
 
     /// The newest certificate, as PEM.

@@ -466,14 +466,22 @@ pub(crate) struct UnsealArgs {
 pub(crate) enum KeysCommand {
     /// Generate an RSA-4096 sealing key pair offline (self-signed certificate, 10 years).
     Generate(KeysGenerateArgs),
-    /// List the agent's sealing keys (certificates only, never private keys).
-    List,
+    /// List the sealing keys the agent holds, Bitnami's too in compat mode (never private
+    /// keys).
+    List(KeysListArgs),
     /// Ask the agent for a new sealing key now (annotates the newest key Secret).
     Rotate,
-    /// Save the key Secrets (private keys!) to a file, mode 0600.
+    /// Save the key Secrets the agent uses (private keys!) to a file, mode 0600.
     Backup(KeysBackupArgs),
     /// Create the key Secrets from a backup in the agent namespace.
     Restore(KeysRestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeysListArgs {
+    /// Machine-readable output instead of the table: the agent's key list, `{"keys": [...]}`.
+    #[arg(short = 'o', long = "output", value_enum)]
+    pub(crate) output: Option<OutputFormat>,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ use std::process::Output;
 
 use common::fake_agent::{AGENT_NS, FakeAgent};
 use common::*;
-use secrets_core::keys::parse_private_keys;
+use secrets_core::keys::{KeyEntry, KeyList, KeyOrigin, SecretRef, parse_private_keys};
 
 /// A stand-in cluster, optionally with the fake agent, and a private cache directory.
 struct Env {
@@ -362,6 +362,32 @@ fn reseal_offline_with_private_keys() {
     assert!(!unseal_with(s(&keys().key), s(&file)).status.success());
 }
 
+/// What an agent reports in `GET /v1/keys` for `key` loaded from `namespace/name`.
+fn key_entry(
+    namespace: &str,
+    name: &str,
+    key: &secrets_core::keys::GeneratedKey,
+    origin: KeyOrigin,
+    newest: bool,
+) -> KeyEntry {
+    let rfc3339 = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    KeyEntry {
+        fingerprint: key.certificate.public_key().fingerprint(),
+        created: rfc3339(key.certificate.not_before()),
+        not_before: rfc3339(key.certificate.not_before()),
+        not_after: rfc3339(key.certificate.not_after()),
+        newest,
+        secret: SecretRef {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        },
+        origin,
+    }
+}
+
 fn key_secret(name: &str, key: &secrets_core::keys::GeneratedKey) -> serde_json::Value {
     serde_json::json!({
         "metadata": {"name": name, "labels": {"kubectl-secrets.io/sealing-key": "active"}},
@@ -399,23 +425,92 @@ fn keys_list_rotate_backup_and_restore() {
         key_secret("key-new", &env.agent().newest),
     );
 
-    let (out, _) = env.ok(&["keys", "list"]);
+    // A Bitnami key in its own namespace, which only the agent knows it uses (compat mode).
+    let bitnami = secrets_core::keys::generate(
+        secrets_core::keys::KeyBits::Rsa2048,
+        "sealed-secret",
+        then,
+        time::Duration::days(3650),
+    )
+    .unwrap();
+    env.store_create(
+        "namespaces",
+        "",
+        "v1",
+        None,
+        serde_json::json!({"metadata": {"name": "sealed-secrets"}}),
+    );
+    let mut bitnami_secret = key_secret("sealed-secrets-keyabcde", &bitnami);
+    bitnami_secret["metadata"]["labels"] =
+        serde_json::json!({"sealedsecrets.bitnami.com/sealed-secrets-key": "active"});
+    env.store_create("secrets", "", "v1", Some("sealed-secrets"), bitnami_secret);
+    let bitnami_fp = bitnami.certificate.public_key().fingerprint();
     let new_fp = env.agent().newest.certificate.public_key().fingerprint();
     let old_fp = old.certificate.public_key().fingerprint();
+    env.agent().behaviour.lock().unwrap().key_list = Some(KeyList {
+        keys: vec![
+            key_entry(
+                "sealed-secrets",
+                "sealed-secrets-keyabcde",
+                &bitnami,
+                KeyOrigin::Bitnami,
+                false,
+            ),
+            key_entry(AGENT_NS, "key-old", &old, KeyOrigin::Ours, false),
+            key_entry(
+                AGENT_NS,
+                "key-new",
+                &env.agent().newest,
+                KeyOrigin::Ours,
+                true,
+            ),
+        ],
+    });
+
+    let (out, _) = env.ok(&["keys", "list"]);
     let lines: Vec<&str> = out.lines().collect();
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "SECRET",
+            "ORIGIN",
+            "FINGERPRINT",
+            "CREATED",
+            "NOT-AFTER",
+            "SEALING"
+        ],
+        "{out}"
+    );
+    assert_eq!(lines.len(), 4, "{out}");
     assert!(
-        lines[0].starts_with("NAME") && lines[0].contains("FINGERPRINT"),
+        lines[1].starts_with("sealed-secrets/sealed-secrets-keyabcde")
+            && lines[1].contains("bitnami")
+            && lines[1].contains(&bitnami_fp)
+            && lines[1].ends_with("no"),
         "{out}"
     );
     assert!(
-        lines[1].contains(&old_fp) && !lines[1].contains("NEWEST"),
+        lines[2].contains(&old_fp)
+            && lines[2].contains("kubectl-secrets")
+            && lines[2].ends_with("no"),
         "{out}"
     );
     assert!(
-        lines[2].contains(&new_fp) && lines[2].ends_with("NEWEST"),
+        lines[3].contains(&new_fp) && lines[3].ends_with("yes"),
         "{out}"
     );
     assert!(!out.contains("PRIVATE KEY"));
+    let (json, _) = env.ok(&["keys", "list", "-o", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["keys"].as_array().unwrap().len(), 3, "{json}");
+    assert_eq!(json["keys"][0]["origin"], "bitnami");
+    assert_eq!(json["keys"][0]["secret"]["namespace"], "sealed-secrets");
+    assert_eq!(json["keys"][2]["fingerprint"], new_fp.as_str());
+    assert_eq!(json["keys"][2]["newest"], true);
+    let (yaml, _) = env.ok(&["keys", "list", "-o", "yaml"]);
+    let yaml: serde_json::Value = serde_yaml_ng::from_str(&yaml).unwrap();
+    assert_eq!(yaml, json);
 
     let (_, err) = env.ok(&["keys", "rotate"]);
     assert!(err.contains("key-new"), "{err}");
@@ -427,10 +522,32 @@ fn keys_list_rotate_backup_and_restore() {
         time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).is_ok()
     );
 
+    // A key Secret the person cannot read: a clear error naming it, and no file at all.
+    env.cluster.standin().control().inject(kube_standin::Fault {
+        resource: Some("secrets".into()),
+        verb: Some("get".into()),
+        status: Some(403),
+        times: Some(1),
+        ..Default::default()
+    });
+    let partial = env.path("partial.yaml");
+    let refused = env.run(&["keys", "backup", "--output-file", s(&partial)]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("reading key Secret sealed-secrets/sealed-secrets-keyabcde"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!partial.exists(), "no partial backup");
+
     let backup = env.path("backup.yaml");
     let (out, err) = env.ok(&["keys", "backup", "--output-file", s(&backup)]);
     assert!(out.is_empty());
-    assert!(err.contains("private keys"), "{err}");
+    assert!(err.contains("wrote 3 sealing key(s)"), "{err}");
+    assert!(
+        err.contains("private keys of every sealing key the agent uses"),
+        "{err}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -441,7 +558,13 @@ fn keys_list_rotate_backup_and_restore() {
     assert!(
         text.contains("kind: List") && !text.contains("resourceVersion") && !text.contains("uid:")
     );
-    assert_eq!(parse_private_keys(text.as_bytes()).unwrap().len(), 2);
+    assert!(text.contains("sealed-secrets-keyabcde"), "{text}");
+    let opened: Vec<String> = parse_private_keys(text.as_bytes())
+        .unwrap()
+        .iter()
+        .map(|k| k.public().fingerprint())
+        .collect();
+    assert_eq!(opened, [bitnami_fp.clone(), old_fp.clone(), new_fp.clone()]);
     let again = env.run(&["keys", "backup", "--output-file", s(&backup)]);
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("pass --force"));
@@ -465,7 +588,7 @@ fn keys_list_rotate_backup_and_restore() {
         )
         .unwrap();
     let (_, err) = fresh.ok(&["keys", "restore", s(&backup)]);
-    assert!(err.contains("restored 2 sealing key(s)"), "{err}");
+    assert!(err.contains("restored 3 sealing key(s)"), "{err}");
     let restored = fresh.store_get("secrets", AGENT_NS, "key-old");
     assert_eq!(
         restored["metadata"]["labels"]["kubectl-secrets.io/sealing-key"],

@@ -73,7 +73,7 @@ where
                 Ok(accepted) => accepted,
                 Err(err) => {
                     // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(server = name, error = %err, "accepting a connection failed");
+                    tracing::warn!(server = name, error = %crate::telemetry::error_chain(&err), "accepting a connection failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -98,7 +98,7 @@ where
                 }
             };
             if let Err(err) = outcome {
-                tracing::debug!(server = name, error = %err, "connection ended with an error");
+                tracing::debug!(server = name, error = %crate::telemetry::error_chain(&*err), "connection ended with an error");
             }
         });
     }

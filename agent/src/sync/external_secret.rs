@@ -82,7 +82,7 @@ pub(super) async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Res
     })
 }
 
-#[tracing::instrument(skip_all, fields(name = %es.name_any(), namespace = es.namespace().unwrap_or_default()))]
+#[tracing::instrument(skip_all, fields(object = %es.name_any(), namespace = es.namespace().unwrap_or_default()))]
 async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, Error> {
     if es.meta().deletion_timestamp.is_some() {
         return Ok(Outcome::Synced {

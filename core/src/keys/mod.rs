@@ -9,13 +9,17 @@
 mod backup;
 mod certificate;
 mod generate;
+mod report;
 mod ring;
 mod size;
 
 pub use backup::parse_private_keys;
 pub use certificate::Certificate;
 pub use generate::{GeneratedKey, KeyBits, generate};
-pub use ring::{ACTIVE, BITNAMI_KEY_LABEL, KEY_LABEL, KeyRing, RENEW_REQUESTED_AT, SealingKey};
+pub use report::{KeyEntry, KeyList, SecretRef};
+pub use ring::{
+    ACTIVE, BITNAMI_KEY_LABEL, KEY_LABEL, KeyOrigin, KeyRing, RENEW_REQUESTED_AT, SealingKey,
+};
 pub use size::{MAX_BITS, MIN_BITS};
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};

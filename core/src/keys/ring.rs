@@ -28,6 +28,19 @@ pub struct SealingKey {
     pub source: String,
     /// The Secret's creationTimestamp (tie-break after the certificate's notBefore).
     pub created: OffsetDateTime,
+    /// Whose label selected the Secret ([`KeyOrigin::Ours`] unless the loader says otherwise).
+    pub origin: KeyOrigin,
+}
+
+/// Which label selected a key Secret: ours, or Bitnami's (compat mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyOrigin {
+    /// `kubectl-secrets.io/sealing-key=active`.
+    #[default]
+    Ours,
+    /// `sealedsecrets.bitnami.com/sealed-secrets-key=active`.
+    Bitnami,
 }
 
 impl SealingKey {
@@ -63,6 +76,7 @@ impl SealingKey {
             certificate,
             source: source.to_owned(),
             created,
+            origin: KeyOrigin::Ours,
         })
     }
 }

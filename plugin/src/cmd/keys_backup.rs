@@ -1,15 +1,19 @@
 //! `keys backup --output-file PATH`: the sealing key Secrets (private keys!) as one `v1 List`,
 //! ready for `keys restore`, `unseal --private-key` or `kubectl apply`.
 //!
-//! Flow: connect → list the key Secrets → strip what the server owns (uid, resourceVersion,
-//! managedFields, …) → render YAML/JSON → write atomically with mode 0600 (refusing to replace
-//! a file without `--force`) → warn on stderr that the file holds private keys.
+//! Flow: connect → ask the agent which key Secrets it uses (`GET /v1/keys`: ours, and
+//! Bitnami's in compat mode; only the agent knows its flags) → read each of those by name
+//! with the person's own credentials, all or nothing → strip what the server owns (uid,
+//! resourceVersion, managedFields, …) → render YAML/JSON → write atomically with mode 0600
+//! (refusing to replace a file without `--force`) → warn on stderr that the file holds the
+//! private keys of every key the agent opens with — true because the list is the agent's.
 
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::agent::Agent;
 use crate::cli::{GlobalFlags, KeysBackupArgs};
 use crate::cluster;
 use crate::output::{render, write_atomic};
@@ -22,20 +26,21 @@ pub(crate) fn run(global: &GlobalFlags, args: KeysBackupArgs) -> anyhow::Result<
             args.output_file.display()
         );
     }
-    let keys = cluster::block_on(async {
+    let secrets = cluster::block_on(async {
         let cluster = cluster::connect(global).await?;
-        sealing_keys::list(&cluster, &global.agent_namespace).await
+        let agent = Agent::new(&cluster, global);
+        let list = agent
+            .key_list()
+            .await
+            .context("asking the agent which sealing keys it uses")?;
+        if list.keys.is_empty() {
+            bail!("the agent {} holds no sealing key to back up", agent.name());
+        }
+        sealing_keys::read_listed(&cluster, &list).await
     })?;
-    if keys.is_empty() {
-        bail!(
-            "no sealing keys in namespace {} to back up",
-            global.agent_namespace
-        );
-    }
-    let items: Vec<serde_json::Value> = keys
+    let items: Vec<serde_json::Value> = secrets
         .into_iter()
-        .map(|key| {
-            let mut secret = key.secret;
+        .map(|mut secret| {
             let meta = secret.metadata;
             secret.metadata = ObjectMeta {
                 name: meta.name,
@@ -64,8 +69,8 @@ pub(crate) fn run(global: &GlobalFlags, args: KeysBackupArgs) -> anyhow::Result<
         args.output_file.display()
     );
     eprintln!(
-        "warning: this file holds private keys that open every SealedSecret of the cluster; \
-         store it encrypted and offline"
+        "warning: this file holds the private keys of every sealing key the agent uses, which \
+         open every SealedSecret of the cluster; store it encrypted and offline"
     );
     Ok(ExitCode::SUCCESS)
 }

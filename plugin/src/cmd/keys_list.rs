@@ -1,64 +1,121 @@
-//! `keys list`: the agent's sealing keys, from their certificates (never the private keys).
+//! `keys list`: the sealing keys the agent holds, from its `GET /v1/keys` (public facts only,
+//! never private keys): ours, and Bitnami's when the agent runs with `--bitnami-compat` — the
+//! agent's flags decide, so the agent is asked rather than guessed at from labels.
 //!
-//! Flow: connect → list the key Secrets in the agent namespace → table on stdout: fingerprint,
-//! created, not-after, active (the label says `active`), and `NEWEST` on the key that seals.
+//! Flow: connect → `GET /v1/keys` through the service proxy → a table on stdout (the Secret,
+//! whose label selected it, fingerprint, created, not-after, and `SEALING yes` on the one key
+//! that seals new values), or with `-o json|yaml` the agent's [`KeyList`] as it is:
+//! `{"keys": [{fingerprint, created, notBefore, notAfter, newest, secret: {namespace, name},
+//! origin: ours|bitnami}]}`, oldest first.
 
 use std::process::ExitCode;
 
-use secrets_core::keys::{ACTIVE, KEY_LABEL};
+use anyhow::Context as _;
+use secrets_core::keys::{KeyEntry, KeyList, KeyOrigin};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
-use crate::cli::GlobalFlags;
+use crate::agent::Agent;
+use crate::cli::{GlobalFlags, KeysListArgs};
 use crate::cluster;
-use crate::output::emit;
-use crate::sealing_keys;
+use crate::output::{emit, render, table};
 
-pub(crate) fn run(global: &GlobalFlags) -> anyhow::Result<ExitCode> {
-    let keys = cluster::block_on(async {
+pub(crate) fn run(global: &GlobalFlags, args: &KeysListArgs) -> anyhow::Result<ExitCode> {
+    let (list, agent) = cluster::block_on(async {
         let cluster = cluster::connect(global).await?;
-        sealing_keys::list(&cluster, &global.agent_namespace).await
+        let agent = Agent::new(&cluster, global);
+        let list = agent
+            .key_list()
+            .await
+            .context("asking the agent which sealing keys it holds")?;
+        Ok((list, agent.name()))
     })?;
-    if keys.is_empty() {
-        eprintln!(
-            "no sealing keys in namespace {} (is the agent installed there?)",
-            global.agent_namespace
-        );
+    if let Some(format) = args.output {
+        emit(&render(&list, format)?, None)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let newest = sealing_keys::newest(&keys);
+    if list.keys.is_empty() {
+        eprintln!("the agent {agent} holds no sealing key yet");
+        return Ok(ExitCode::SUCCESS);
+    }
+    emit(&table(&rows(&list)), None)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The table: a header, then one row per key, oldest first.
+fn rows(list: &KeyList) -> Vec<[String; 6]> {
     let mut rows = vec![[
-        "NAME".to_owned(),
+        "SECRET".to_owned(),
+        "ORIGIN".to_owned(),
         "FINGERPRINT".to_owned(),
         "CREATED".to_owned(),
         "NOT-AFTER".to_owned(),
-        "ACTIVE".to_owned(),
-        String::new(),
+        "SEALING".to_owned(),
     ]];
-    for (index, key) in keys.iter().enumerate() {
-        let active = key
-            .secret
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(KEY_LABEL))
-            .is_some_and(|v| v == ACTIVE);
-        let (fingerprint, not_after) = match &key.certificate {
-            Some(cert) => (
-                cert.public_key().fingerprint(),
-                cert.not_after().date().to_string(),
-            ),
-            None => ("<unreadable tls.crt>".to_owned(), "-".to_owned()),
+    rows.extend(list.keys.iter().map(|key: &KeyEntry| {
+        [
+            key.secret.display(),
+            match key.origin {
+                KeyOrigin::Ours => "kubectl-secrets",
+                KeyOrigin::Bitnami => "bitnami",
+            }
+            .to_owned(),
+            key.fingerprint.clone(),
+            date(&key.created),
+            date(&key.not_after),
+            if key.newest { "yes" } else { "no" }.to_owned(),
+        ]
+    }));
+    rows
+}
+
+/// The day of an RFC 3339 instant, or the text as it came when it is not one.
+fn date(text: &str) -> String {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map(|t| t.date().to_string())
+        .unwrap_or_else(|_| text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use secrets_core::keys::SecretRef;
+
+    use super::*;
+
+    #[test]
+    fn every_column_has_a_header_and_the_sealing_key_says_so() {
+        let entry = |name: &str, origin, newest| KeyEntry {
+            fingerprint: format!("SHA256:{name}"),
+            created: "2026-01-02T03:04:05Z".to_owned(),
+            not_before: "2026-01-02T03:04:05Z".to_owned(),
+            not_after: "2036-01-02T03:04:05Z".to_owned(),
+            newest,
+            secret: SecretRef {
+                namespace: "ns".to_owned(),
+                name: name.to_owned(),
+            },
+            origin,
         };
-        rows.push([
-            key.name.clone(),
-            fingerprint,
-            key.created
-                .map(|t| t.date().to_string())
-                .unwrap_or_else(|| "-".to_owned()),
-            not_after,
-            if active { "yes" } else { "no" }.to_owned(),
-            if newest == Some(index) { "NEWEST" } else { "" }.to_owned(),
-        ]);
+        let list = KeyList {
+            keys: vec![
+                entry("old", KeyOrigin::Bitnami, false),
+                entry("new", KeyOrigin::Ours, true),
+            ],
+        };
+        let rows = rows(&list);
+        assert!(rows[0].iter().all(|h| !h.is_empty()), "{rows:?}");
+        assert_eq!(
+            rows[1],
+            [
+                "ns/old",
+                "bitnami",
+                "SHA256:old",
+                "2026-01-02",
+                "2036-01-02",
+                "no"
+            ]
+        );
+        assert_eq!(rows[2][1], "kubectl-secrets");
+        assert_eq!(rows[2][5], "yes");
     }
-    emit(&crate::output::table(&rows), None)?;
-    Ok(ExitCode::SUCCESS)
 }

@@ -37,7 +37,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fetch(FetchCommand::Remote(args)) => fetch_remote::run(global, args),
         Command::Status(args) => status::run(global, args),
         Command::Keys(KeysCommand::Generate(args)) => keys::generate(args),
-        Command::Keys(KeysCommand::List) => keys_list::run(global),
+        Command::Keys(KeysCommand::List(args)) => keys_list::run(global, &args),
         Command::Keys(KeysCommand::Rotate) => keys_rotate::run(global),
         Command::Keys(KeysCommand::Backup(args)) => keys_backup::run(global, args),
         Command::Keys(KeysCommand::Restore(args)) => keys_restore::run(global, args),

@@ -1,6 +1,7 @@
 //! A stand-in for the secrets agent's HTTP API, until tests switch to the real agent: a tiny
 //! HTTP/1.1 server on 127.0.0.1 (one thread per connection, `Connection: close`) serving
-//! `GET /v1/cert.pem`, `POST /v1/verify` and `POST /v1/rotate` with `secrets_core`, plus a
+//! `GET /v1/cert.pem`, `GET /v1/keys` (the list a test sets in [`Behaviour::key_list`]),
+//! `POST /v1/verify` and `POST /v1/rotate` with `secrets_core`, plus a
 //! kube-standin Service `secrets-agent` (port `http`) and Endpoints pointing at it, so the
 //! plugin reaches it through the API server's service proxy exactly as it will reach the
 //! real one.
@@ -23,6 +24,8 @@ pub struct Behaviour {
     pub throttle: u32,
     /// Answer `/v1/cert.pem` with 503, as an agent without a key.
     pub no_key: bool,
+    /// What `GET /v1/keys` answers (`None`: 404, as an agent older than that endpoint).
+    pub key_list: Option<secrets_core::keys::KeyList>,
     /// `METHOD PATH` of every request, in order.
     pub seen: Vec<String>,
 }
@@ -171,6 +174,7 @@ fn answer(
         );
     }
     let no_key = state.no_key;
+    let key_list = state.key_list.clone();
     drop(state);
     let text = |s: &str| s.as_bytes().to_vec();
     let mut keys: Vec<&PrivateKey> = vec![&newest.private];
@@ -184,6 +188,14 @@ fn answer(
             vec!["Content-Type: application/x-pem-file".to_owned()],
             text(newest.certificate.pem()),
         ),
+        ("GET", "/v1/keys") => match key_list {
+            Some(list) => (
+                "200 OK",
+                vec!["Content-Type: application/json".to_owned()],
+                serde_json::to_vec(&list).unwrap(),
+            ),
+            None => ("404 Not Found", vec![], text("not found\n")),
+        },
         ("POST", "/v1/verify" | "/v1/rotate") => {
             let parsed = std::str::from_utf8(body)
                 .ok()

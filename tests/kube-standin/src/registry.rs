@@ -53,10 +53,16 @@ impl ResourceDef {
         }
     }
 
-    /// Storage key.
+    /// Storage key. `events.k8s.io` events are stored with the core ones: one resource with
+    /// two views, as in kube-apiserver (`store::event_views` converts between them).
     pub fn key(&self) -> ResKey {
+        let group = if self.group == "events.k8s.io" && self.plural == "events" {
+            String::new()
+        } else {
+            self.group.clone()
+        };
         ResKey {
-            group: self.group.clone(),
+            group,
             resource: self.plural.clone(),
         }
     }

@@ -535,6 +535,124 @@ async fn fault_injection_and_request_counts() {
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
 
+/// Core and events.k8s.io events are one resource with two views: written through either,
+/// read (get, list with field selectors, watch, patch) through the other with its names.
+#[tokio::test]
+async fn events_are_one_resource_with_two_views() {
+    use k8s_openapi::api::core::v1::Event as CoreEvent;
+    use k8s_openapi::api::events::v1::Event as NewEvent;
+    let (_standin, client) = start().await;
+    let core: Api<CoreEvent> = Api::namespaced(client.clone(), "default");
+    let new: Api<NewEvent> = Api::namespaced(client.clone(), "default");
+    let mut watch = core
+        .watch(
+            &WatchParams::default().fields("involvedObject.name=db"),
+            "0",
+        )
+        .await
+        .unwrap()
+        .boxed();
+    let recorded: NewEvent = serde_json::from_value(json!({
+        "metadata": {"name": "db.1"},
+        "eventTime": "2026-01-02T03:04:05.000000Z",
+        "regarding": {"kind": "SealedSecret", "name": "db", "namespace": "default", "uid": "u-1"},
+        "note": "Secret unsealed",
+        "reason": "Unsealed",
+        "type": "Normal",
+        "action": "Unseal",
+        "reportingController": "secrets-agent",
+        "reportingInstance": "agent-0",
+    }))
+    .unwrap();
+    new.create(&PostParams::default(), &recorded).await.unwrap();
+
+    let listed = core
+        .list(&ListParams::default().fields(
+            "involvedObject.kind=SealedSecret,involvedObject.name=db,involvedObject.uid=u-1",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let event = &listed.items[0];
+    assert_eq!(event.message.as_deref(), Some("Secret unsealed"));
+    assert_eq!(event.involved_object.name.as_deref(), Some("db"));
+    assert_eq!(event.reporting_component.as_deref(), Some("secrets-agent"));
+    assert_eq!(event.reason.as_deref(), Some("Unsealed"));
+    let seen = tokio::time::timeout(Duration::from_secs(10), watch.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    match seen {
+        WatchEvent::Added(e) => assert_eq!(e.message.as_deref(), Some("Secret unsealed")),
+        other => panic!("expected ADDED, got {other:?}"),
+    }
+
+    // A merge patch through events.k8s.io names fields its way; the core view follows.
+    new.patch(
+        "db.1",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"note": "Secret unsealed again", "series": {"count": 2, "lastObservedTime": "2026-01-02T03:05:05.000000Z"}})),
+    )
+    .await
+    .unwrap();
+    let patched = core.get("db.1").await.unwrap();
+    assert_eq!(patched.message.as_deref(), Some("Secret unsealed again"));
+    assert_eq!(patched.series.unwrap().count, Some(2));
+
+    // Written through the core API, read through events.k8s.io.
+    let old_style: CoreEvent = serde_json::from_value(json!({
+        "metadata": {"name": "db.2"},
+        "involvedObject": {"kind": "SealedSecret", "name": "db"},
+        "message": "core event",
+        "reason": "Test",
+        "source": {"component": "kubectl"},
+        "count": 3,
+    }))
+    .unwrap();
+    core.create(&PostParams::default(), &old_style)
+        .await
+        .unwrap();
+    let read = new.get("db.2").await.unwrap();
+    assert_eq!(read.note.as_deref(), Some("core event"));
+    assert_eq!(read.regarding.unwrap().name.as_deref(), Some("db"));
+    assert_eq!(read.deprecated_count, Some(3));
+    assert_eq!(
+        read.deprecated_source.unwrap().component.as_deref(),
+        Some("kubectl")
+    );
+    let by_regarding = new
+        .list(&ListParams::default().fields("regarding.name=db"))
+        .await
+        .unwrap();
+    assert_eq!(by_regarding.items.len(), 2);
+}
+
+/// A rule matching every resource and verb still leaves the control paths alone, so it can
+/// be listed and cleared over HTTP.
+#[tokio::test]
+async fn control_paths_are_exempt_from_fault_rules() {
+    let (_standin, client) = start().await;
+    let control = |method: &str, body: &str| {
+        http::Request::builder()
+            .method(method)
+            .uri("/_standin/faults")
+            .header("content-type", "application/json")
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    };
+    client
+        .request_text(control("POST", r#"{"status": 500}"#))
+        .await
+        .unwrap();
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "default");
+    assert_eq!(api_code(secrets.get("x").await.unwrap_err()), 500);
+    let listed = client.request_text(control("GET", "")).await.unwrap();
+    assert!(listed.contains("500"), "{listed}");
+    client.request_text(control("DELETE", "")).await.unwrap();
+    assert_eq!(api_code(secrets.get("x").await.unwrap_err()), 404);
+}
+
 #[tokio::test]
 async fn token_request_and_token_review() {
     use k8s_openapi::api::authentication::v1::{TokenRequest, TokenReview};

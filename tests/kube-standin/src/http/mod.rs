@@ -67,13 +67,17 @@ async fn serve(state: &State, request: Request<Incoming>) -> Result<Response<Bod
     if !matches!(route, Route::Version | Route::Health) {
         authenticate(state, &request)?;
     }
-    let (resource, verb) = describe(&route, request.method(), request.uri().query());
-    let decision = state.control.on_request(&resource, &verb);
-    if !decision.delay.is_zero() {
-        tokio::time::sleep(decision.delay).await;
-    }
-    if let Some(code) = decision.fail_with {
-        return Err(ApiError::injected(code));
+    // The control paths are exempt from fault rules (and not counted): a rule without a
+    // resource must not make `/_standin/faults` itself fail, or it could never be cleared.
+    if !matches!(route, Route::Control(_)) {
+        let (resource, verb) = describe(&route, request.method(), request.uri().query());
+        let decision = state.control.on_request(&resource, &verb);
+        if !decision.delay.is_zero() {
+            tokio::time::sleep(decision.delay).await;
+        }
+        if let Some(code) = decision.fail_with {
+            return Err(ApiError::injected(code));
+        }
     }
     match route {
         Route::Version => Ok(json(StatusCode::OK, &discovery::version())),
@@ -150,7 +154,6 @@ fn describe(route: &Route, method: &Method, query: Option<&str>) -> (String, Str
             (resource, verb.to_owned())
         }
         Route::ServiceProxy { .. } => ("services/proxy".to_owned(), method.as_str().to_lowercase()),
-        Route::Control(_) => ("_standin".to_owned(), method.as_str().to_lowercase()),
         _ => ("discovery".to_owned(), "get".to_owned()),
     }
 }

@@ -20,7 +20,7 @@ use super::{Body, BoxError};
 use crate::api::ApiError;
 use crate::registry::ResourceDef;
 use crate::selectors::{FieldSelector, LabelSelector};
-use crate::store::{EventType, Store, WatchEvent};
+use crate::store::{EventType, Store, WatchEvent, is_events_view, versioned};
 
 const BOOKMARK_EVERY: Duration = Duration::from_secs(1);
 
@@ -41,8 +41,18 @@ impl Filter {
         if !event.concerns(&self.def.key(), self.namespace.as_deref()) {
             return None;
         }
-        let now = self.matches(&event.object);
-        let before = event.previous.as_ref().is_some_and(|p| self.matches(p));
+        // Selectors and the client see the object in the view it watches through; only
+        // events.k8s.io events differ from storage, so only they are converted to match.
+        let events_view = is_events_view(&self.def);
+        let matches = |object: &Value| {
+            if events_view {
+                self.matches(&versioned(&self.def, object))
+            } else {
+                self.matches(object)
+            }
+        };
+        let now = matches(&event.object);
+        let before = event.previous.as_ref().is_some_and(|p| matches(p));
         let kind = match (event.kind, before, now) {
             (EventType::Deleted, _, true) => "DELETED",
             (EventType::Added, _, true) => "ADDED",
@@ -51,10 +61,7 @@ impl Filter {
             (EventType::Modified, true, false) => "DELETED",
             _ => return None,
         };
-        let mut object = (*event.object).clone();
-        object["apiVersion"] = json!(self.def.api_version());
-        object["kind"] = json!(self.def.kind);
-        Some((kind, object))
+        Some((kind, versioned(&self.def, &event.object)))
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Value {

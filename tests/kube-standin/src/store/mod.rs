@@ -6,6 +6,7 @@
 //! bump the counter → store → append `ADDED/MODIFIED/DELETED` to the log and broadcast it →
 //! unlock. Watches subscribe under the same lock, so no event falls between replay and live.
 
+mod event_views;
 mod meta;
 mod watch;
 
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
+pub(crate) use event_views::is_events_view;
 pub use watch::{EventType, WatchEvent, WatchStart};
 
 use crate::api::ApiError;
@@ -180,7 +182,14 @@ impl Store {
             {
                 continue;
             }
-            if !filter(obj) {
+            // Selectors see the view the client asked through (`regarding.name` on
+            // events.k8s.io events, `involvedObject.name` on core ones).
+            let matched = if event_views::is_events_view(def) {
+                filter(&versioned(def, obj))
+            } else {
+                filter(obj)
+            };
+            if !matched {
                 continue;
             }
             if limit.is_some_and(|limit| items.len() >= limit) {
@@ -313,9 +322,10 @@ impl Store {
     }
 }
 
-/// Set apiVersion to the version the client asked through (storage keeps one version).
-fn versioned(def: &ResourceDef, obj: &Value) -> Value {
-    let mut out = obj.clone();
+/// The object as the client asked for it: in the view of `def` (events.k8s.io events rename
+/// fields) with its apiVersion (storage keeps one version).
+pub(crate) fn versioned(def: &ResourceDef, obj: &Value) -> Value {
+    let mut out = event_views::to_view(def, obj.clone());
     out["apiVersion"] = json!(def.api_version());
     out["kind"] = json!(def.kind);
     out
@@ -374,7 +384,7 @@ impl Inner {
         &mut self,
         def: &ResourceDef,
         ns: Option<&str>,
-        mut body: Value,
+        body: Value,
     ) -> Result<Value, ApiError> {
         if def.create_only {
             return Err(ApiError::method_not_allowed(
@@ -382,6 +392,7 @@ impl Inner {
             ));
         }
         meta::check_type(def, &body)?;
+        let mut body = event_views::to_storage(def, body);
         if !body.is_object() {
             return Err(ApiError::bad_request(
                 "the request body must be a JSON object",
@@ -501,10 +512,11 @@ impl Inner {
         def: &ResourceDef,
         ns: Option<&str>,
         name: &str,
-        mut body: Value,
+        body: Value,
         sub: Subresource,
     ) -> Result<Value, ApiError> {
         meta::check_type(def, &body)?;
+        let mut body = event_views::to_storage(def, body);
         let ns = scoped_ns(def, ns);
         let key = (def.key(), ns.clone(), name.to_owned());
         let current = self
