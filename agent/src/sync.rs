@@ -160,7 +160,8 @@ where
         writer,
         watcher(Api::<K>::all(client.clone()), watcher::Config::default()),
     )
-    .default_backoff()
+    // Short retries: a CRD installed after the agent must be picked up within seconds.
+    .backoff(crate::backoff::WatchBackoff::default())
     .for_each(|_| async {});
     (reader, stream)
 }
@@ -204,7 +205,8 @@ pub async fn run(
     });
 
     let es_api = Api::<ExternalSecret>::all(client.clone());
-    let controller = Controller::new(es_api, watcher::Config::default());
+    let controller = Controller::new(es_api, watcher::Config::default())
+        .trigger_backoff(crate::backoff::WatchBackoff::default());
     let es_reader = controller.store();
     let by_store = move |kind: StoreKind, namespace: Option<String>, name: String| {
         es_reader
@@ -259,6 +261,7 @@ pub async fn run(
         Api::<SecretStore>::all(client.clone()),
         watcher::Config::default(),
     )
+    .trigger_backoff(crate::backoff::WatchBackoff::default())
     .run(
         store_status::reconcile::<SecretStore>,
         error_policy,
@@ -269,6 +272,7 @@ pub async fn run(
         Api::<ClusterSecretStore>::all(client),
         watcher::Config::default(),
     )
+    .trigger_backoff(crate::backoff::WatchBackoff::default())
     .run(
         store_status::reconcile::<ClusterSecretStore>,
         error_policy,
