@@ -24,6 +24,7 @@ pub mod crypto;
 pub mod eso;
 pub mod keys;
 pub mod manifest;
+pub mod manifest_plain;
 pub mod reconcile;
 pub mod seal;
 pub mod sealed_secret;

@@ -1,7 +1,8 @@
 //! Kubernetes manifests as people hand them to us: a YAML stream (`---`-separated documents)
 //! or a JSON stream (concatenated objects), read the way kubectl reads them.
 //!
-//! Data flow: a leading UTF-8 byte-order mark is dropped → each YAML document is read into a
+//! Data flow: a leading UTF-8 byte-order mark is dropped → unquoted scalars that kubectl
+//! (YAML 1.1) and we (YAML 1.2) would read differently are refused (`manifest_plain`) → each YAML document is read into a
 //! `serde_yaml_ng::Value` (which refuses duplicate mapping keys, as kubectl does) → merge keys
 //! (`<<: *base`) are applied, local tags dropped (`!!binary`, which kubectl decodes and our
 //! parser cannot see, is refused) → the caller's type is deserialized from the tree →
@@ -28,6 +29,9 @@ pub enum ManifestError {
     /// A YAML feature we cannot read the way kubectl does.
     #[error("{0}")]
     Unsupported(&'static str),
+    /// An unquoted scalar kubectl would read otherwise than we do.
+    #[error(transparent)]
+    Ambiguous(#[from] crate::manifest_plain::Ambiguous),
     /// A document is not valid JSON, or does not have the expected shape.
     #[error("document {document}: invalid JSON: {message}")]
     Json {
@@ -76,6 +80,10 @@ pub fn parse_values(text: &str) -> Result<Vec<Value>, ManifestError> {
         return Err(ManifestError::Unsupported(
             "!!binary values are not supported: give the value base64-encoded under data",
         ));
+    }
+    // kubectl reads plain scalars by YAML 1.1's rules, we by 1.2's: refuse what they disagree on.
+    if let Some(ambiguous) = crate::manifest_plain::find_ambiguous(text) {
+        return Err(ambiguous.into());
     }
     for (index, doc) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         let yaml_error = |err: &dyn std::fmt::Display| ManifestError::Yaml {

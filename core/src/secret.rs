@@ -437,11 +437,11 @@ mod tests {
 
     #[test]
     fn string_data_wins_and_lists_flatten() {
-        let text = "apiVersion: v1\nkind: List\nitems:\n- kind: Secret\n  metadata: {name: a}\n  data: {k: dg==}\n  stringData: {k: w}\n---\nkind: Secret\nmetadata: {name: b, namespace: n}\ntype: Opaque\nstringData: {x: y}\n";
+        let text = "apiVersion: v1\nkind: List\nitems:\n- kind: Secret\n  metadata: {name: a}\n  data: {k: dg==}\n  stringData: {k: w}\n---\nkind: Secret\nmetadata: {name: b, namespace: ns}\ntype: Opaque\nstringData: {x: z}\n";
         let secrets = parse_secrets(text).unwrap();
         assert_eq!(secrets.len(), 2);
         assert_eq!(&secrets[0].data["k"][..], b"w");
-        assert_eq!(secrets[1].display_name(), "n/b");
+        assert_eq!(secrets[1].display_name(), "ns/b");
         assert_eq!(secrets[1].type_.as_deref(), Some("Opaque"));
     }
 
@@ -465,7 +465,7 @@ mod tests {
     fn values_are_read_as_kubectl_reads_them() {
         let one = |text: &str| parse_secrets(text).map(|mut s| s.remove(0));
         // `~`/`null` are empty; a byte-order mark is ignored; merge keys apply, explicit wins.
-        let secret = one("\u{feff}kind: Secret\nmetadata: {name: a}\nstringData:\n  <<: {u: admin, p: old}\n  p: new\n  n: ~\n  m: null\n").unwrap();
+        let secret = one("\u{feff}kind: Secret\nmetadata: {name: a}\nstringData:\n  <<: {u: admin, p: old}\n  p: new\n  e: ~\n  m: null\n").unwrap();
         let got: Vec<(&str, &[u8])> = secret
             .data
             .iter()
@@ -473,7 +473,7 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            [("m", &b""[..]), ("n", b""), ("p", b"new"), ("u", b"admin")]
+            [("e", &b""[..]), ("m", b""), ("p", b"new"), ("u", b"admin")]
         );
         // `!!binary`, which kubectl decodes, is refused rather than misread.
         let err =
@@ -485,7 +485,7 @@ mod tests {
         );
         // Keys kubectl turns into strings.
         let secret =
-            one("kind: Secret\nmetadata: {name: a}\nstringData: {1: x, true: y}\n").unwrap();
+            one("kind: Secret\nmetadata: {name: a}\nstringData: {1: x, true: z}\n").unwrap();
         assert_eq!(secret.data.keys().collect::<Vec<_>>(), ["1", "true"]);
         // Duplicate keys, anywhere.
         let err =
@@ -494,13 +494,22 @@ mod tests {
             err.to_string().contains("duplicate entry with key \"k\""),
             "{err}"
         );
+        // Unquoted words kubectl reads as booleans (YAML 1.1) and YAML 1.2 as text: refused,
+        // naming the place and never the value.
+        let err =
+            one("kind: Secret\nmetadata: {name: a}\nstringData:\n  enabled: on\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 4, column 12: kubectl (YAML 1.1) reads this unquoted scalar as a boolean and \
+             YAML 1.2 readers as text: quote it (\"…\") to mean the text"
+        );
         // Numbers and booleans where strings belong, named by object and field.
         let err =
-            one("kind: Secret\nmetadata: {name: a, namespace: n}\nstringData: {port: 5432}\n")
+            one("kind: Secret\nmetadata: {name: a, namespace: ns}\nstringData: {port: 5432}\n")
                 .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "secret n/a: stringData[\"port\"] is a number, expected a string (quote it to make it a string)"
+            "secret ns/a: stringData[\"port\"] is a number, expected a string (quote it to make it a string)"
         );
         let err =
             one("kind: Secret\nmetadata: {name: a}\ntype: 1\nstringData: {k: v}\n").unwrap_err();

@@ -231,7 +231,7 @@ fn scope_defaults_to_the_input_annotation() {
         "true"
     );
     // namespace-wide: renaming keeps it openable
-    let renamed = sealed.replace("name: x", "name: y");
+    let renamed = sealed.replace("name: x", "name: z");
     assert_eq!(unseal_data(&renamed)["k"], b"v");
 }
 
@@ -948,7 +948,7 @@ fn seal_checks_the_keys_a_secret_type_requires() {
 #[test]
 fn reseal_keeps_a_quoted_yes_a_string() {
     let dir = tempfile::tempdir().unwrap();
-    let input = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: on\n  labels:\n    backup: \"yes\"\n    'on': 'off'\nstringData:\n  'y': 'n'\n";
+    let input = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: 'on'\n  labels:\n    backup: \"yes\"\n    'on': 'off'\nstringData:\n  'y': 'n'\n";
     let file = dir.path().join("s.yaml");
     let sealed = ok(
         &["seal", "-f", "-", "--cert", s(&keys().cert)],

@@ -248,3 +248,44 @@ fn tricky_strings_survive_kubectl_as_keys_values_labels_annotations_names_and_na
         assert_eq!(live["spec"]["secretStoreRef"]["name"], name.as_str());
     }
 }
+
+/// The other direction: an unquoted `on` is a boolean to kubectl (a key `on` becomes `true`,
+/// shown here with the real kubectl), so `seal` refuses such input, naming the place and the
+/// two readings but not the scalar; quoted, the same file seals.
+#[test]
+fn unquoted_scalars_kubectl_reads_otherwise_are_refused() {
+    let cluster = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.yaml");
+    std::fs::write(
+        &plain,
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: flags, namespace: default}\nstringData:\n  on: enabled\n",
+    )
+    .unwrap();
+    cluster.kubectl_ok(&["apply", "-f", s(&plain)]);
+    let applied = get(&cluster, "secret", "default", "flags");
+    let data_keys: Vec<&String> = applied["data"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        data_keys,
+        ["true"],
+        "kubectl read the unquoted key `on` as a boolean"
+    );
+
+    let out = run(&["seal", "-f", s(&plain), "--cert", s(&keys().cert)], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 5, column 3: kubectl (YAML 1.1) reads this unquoted scalar as a boolean and YAML 1.2 readers as text: quote it"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+
+    let quoted = dir.path().join("quoted.yaml");
+    std::fs::write(
+        &quoted,
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: flags, namespace: default}\nstringData:\n  'on': enabled\n",
+    )
+    .unwrap();
+    let sealed = ok(&["seal", "-f", s(&quoted), "--cert", s(&keys().cert)], None);
+    assert!(sealed.contains("\"on\": Ag"), "{sealed}");
+}

@@ -21,7 +21,7 @@ metadata:
     kubectl.kubernetes.io/last-applied-configuration: '{"data":{"password":"leak"}}'
     owner: platform
   ownerReferences:
-  - {apiVersion: v1, kind: ConfigMap, name: x, uid: y}
+  - {apiVersion: v1, kind: ConfigMap, name: x, uid: u1}
 type: kubernetes.io/basic-auth
 immutable: true
 data:
