@@ -304,21 +304,8 @@ fn error_policy<K: kube::Resource<DynamicType = ()>>(
     Action::requeue(ctx.backoff(&key))
 }
 
-/// An error and its sources as one line, outermost first (`writing the status: ApiError: …`),
-/// skipping a source whose text the previous one already carries.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut next = err.source();
-    while let Some(source) = next {
-        let part = source.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        next = source.source();
-    }
-    text
-}
+/// Shared with the sync modules (`super::error_chain`).
+pub(crate) use crate::telemetry::error_chain;
 
 #[cfg(test)]
 mod tests {

@@ -118,10 +118,10 @@ fn go_yaml_v2(plain: &str) -> Reading {
     if let Some(n) = go_parse_int(&compact) {
         return Reading::Number(n as f64);
     }
-    if go_style_float(&compact) {
-        if let Ok(f) = compact.parse::<f64>() {
-            return Reading::Number(f);
-        }
+    if go_style_float(&compact)
+        && let Ok(f) = compact.parse::<f64>()
+    {
+        return Reading::Number(f);
     }
     Reading::Text
 }

@@ -274,6 +274,30 @@ fn escape_controls(text: &str, out: &mut String) {
     }
 }
 
+/// The READY, REASON and MESSAGE columns from a `Ready` condition's status, reason and message:
+/// `Unknown Pending` while the controller has not yet observed the newest generation,
+/// `Unknown NotObserved` before it wrote any condition.
+pub(crate) fn ready_columns(
+    condition: Option<(&str, Option<&str>, Option<&str>)>,
+    observed: Option<i64>,
+    generation: Option<i64>,
+) -> (String, String, String) {
+    let stale = matches!((observed, generation), (Some(o), Some(g)) if o < g);
+    match condition {
+        Some(_) if stale => ("Unknown".to_owned(), "Pending".to_owned(), String::new()),
+        Some((status, reason, message)) => (
+            status.to_owned(),
+            reason.unwrap_or_default().to_owned(),
+            message.unwrap_or_default().to_owned(),
+        ),
+        None => (
+            "Unknown".to_owned(),
+            "NotObserved".to_owned(),
+            String::new(),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -141,21 +141,11 @@ fn report(row: &Row, made: &BTreeMap<(String, String), Made>) -> Report {
         .status
         .as_ref()
         .and_then(|s| s.conditions.iter().find(|c| c.type_ == ready_type));
-    let observed = row.status.as_ref().and_then(|s| s.observed_generation);
-    let stale = matches!((observed, row.generation), (Some(o), Some(g)) if o < g);
-    let (ready, reason, message) = match condition {
-        Some(_) if stale => ("Unknown".to_owned(), "Pending".to_owned(), String::new()),
-        Some(c) => (
-            c.status.clone(),
-            c.reason.clone().unwrap_or_default(),
-            c.message.clone().unwrap_or_default(),
-        ),
-        None => (
-            "Unknown".to_owned(),
-            "NotObserved".to_owned(),
-            String::new(),
-        ),
-    };
+    let (ready, reason, message) = crate::output::ready_columns(
+        condition.map(|c| (c.status.as_str(), c.reason.as_deref(), c.message.as_deref())),
+        row.status.as_ref().and_then(|s| s.observed_generation),
+        row.generation,
+    );
     let key_fingerprint = made
         .get(&(row.namespace.clone(), row.name.clone()))
         .filter(|m| row.unowned || m.owners.contains(&row.uid))

@@ -100,23 +100,11 @@ fn rfc3339(t: OffsetDateTime) -> String {
 fn row(es: &ExternalSecret) -> Row {
     let status = es.status.clone().unwrap_or_default();
     let condition = ready_condition(&status.conditions);
-    let stale = matches!(
-        (status.observed_generation, es.metadata.generation),
-        (Some(o), Some(g)) if o < g
+    let (ready, reason, message) = crate::output::ready_columns(
+        condition.map(|c| (c.status.as_str(), c.reason.as_deref(), c.message.as_deref())),
+        status.observed_generation,
+        es.metadata.generation,
     );
-    let (ready, reason, message) = match condition {
-        Some(_) if stale => ("Unknown".to_owned(), "Pending".to_owned(), String::new()),
-        Some(c) => (
-            c.status.clone(),
-            c.reason.clone().unwrap_or_default(),
-            c.message.clone().unwrap_or_default(),
-        ),
-        None => (
-            "Unknown".to_owned(),
-            "NotObserved".to_owned(),
-            String::new(),
-        ),
-    };
     let read_at = status
         .refresh_time
         .as_deref()
