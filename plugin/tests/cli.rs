@@ -32,6 +32,20 @@ stringData:
   url: https://example.test
 ";
 
+/// `reseal FILE --private-key K… --cert CERT`, offline.
+fn reseal_offline(
+    file: &std::path::Path,
+    private_keys: &[&std::path::Path],
+    cert: &std::path::Path,
+) -> std::process::Output {
+    let mut args = vec!["reseal", s(file)];
+    for key in private_keys {
+        args.extend(["--private-key", s(key)]);
+    }
+    args.extend(["--cert", s(cert)]);
+    run(&args, None)
+}
+
 fn yaml_docs(text: &str) -> Vec<serde_json::Value> {
     use serde::Deserialize as _;
     serde_yaml_ng::Deserializer::from_str(text)
@@ -729,17 +743,7 @@ fn output_files_are_written_through_symlinks() {
     );
 
     // reseal offline, through the same link, to another key.
-    let out = run(
-        &[
-            "reseal",
-            s(&link),
-            "--private-key",
-            s(&keys().key),
-            "--cert",
-            s(&other_keys().cert),
-        ],
-        None,
-    );
+    let out = reseal_offline(&link, &[&keys().key], &other_keys().cert);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_through("reseal");
     let opened = run(
@@ -776,19 +780,7 @@ fn reseal_leaves_files_already_on_the_newest_key_byte_identical() {
     // Hand-formatted: a rewrite would normalize it.
     let text = format!("# kept as written\n{sealed}");
     std::fs::write(&file, &text).unwrap();
-    let out = run(
-        &[
-            "reseal",
-            s(&file),
-            "--private-key",
-            s(&keys().key),
-            "--private-key",
-            s(&other_keys().key),
-            "--cert",
-            s(&other_keys().cert),
-        ],
-        None,
-    );
+    let out = reseal_offline(&file, &[&keys().key, &other_keys().key], &other_keys().cert);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("is already on the newest key (1 object(s)); left unchanged"),
@@ -955,17 +947,7 @@ fn reseal_keeps_a_quoted_yes_a_string() {
         Some(input.as_bytes()),
     );
     std::fs::write(&file, &sealed).unwrap();
-    let out = run(
-        &[
-            "reseal",
-            s(&file),
-            "--private-key",
-            s(&keys().key),
-            "--cert",
-            s(&other_keys().cert),
-        ],
-        None,
-    );
+    let out = reseal_offline(&file, &[&keys().key], &other_keys().cert);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = std::fs::read_to_string(&file).unwrap();
     for written in [&sealed, &text] {

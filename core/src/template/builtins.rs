@@ -257,10 +257,7 @@ fn html_escape(s: &[u8], out: &mut Buf) -> Result<(), Fail> {
 }
 
 fn js_escape(s: &[u8], out: &mut Buf) -> Result<(), Fail> {
-    let chars = s.utf8_chunks().flat_map(|chunk| {
-        let bad = (!chunk.invalid().is_empty()).then_some('\u{fffd}');
-        chunk.valid().chars().chain(bad)
-    });
+    let chars = super::json::lossy_chars(s);
     for c in chars {
         match c {
             '\\' => out.push(b"\\\\")?,

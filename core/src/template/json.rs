@@ -114,11 +114,7 @@ fn float(buf: &mut Buf, f: f64) -> Result<(), Fail> {
 
 fn string(buf: &mut Buf, s: &[u8], escape_html: bool) -> Result<(), Fail> {
     buf.push(b"\"")?;
-    // Invalid UTF-8 becomes U+FFFD, as Go's encoder does, without a lossy copy.
-    let chars = s.utf8_chunks().flat_map(|chunk| {
-        let bad = (!chunk.invalid().is_empty()).then_some('\u{fffd}');
-        chunk.valid().chars().chain(bad)
-    });
+    let chars = lossy_chars(s);
     for c in chars {
         match c {
             '"' => buf.push(b"\\\"")?,
@@ -339,4 +335,13 @@ impl Parser<'_, '_> {
             }
         }
     }
+}
+
+/// The characters of `s`, invalid UTF-8 as U+FFFD (as Go's encoders do), without a lossy copy
+/// of what may be a secret value.
+pub(super) fn lossy_chars(s: &[u8]) -> impl Iterator<Item = char> + '_ {
+    s.utf8_chunks().flat_map(|chunk| {
+        let bad = (!chunk.invalid().is_empty()).then_some('\u{fffd}');
+        chunk.valid().chars().chain(bad)
+    })
 }
