@@ -32,7 +32,7 @@ const SA_TOKEN_SECONDS: i64 = 600;
 
 /// Why a store cannot be used; the message goes into `Ready=False` as it is (never a value).
 #[derive(Debug, thiserror::Error)]
-pub(super) enum StoreError {
+pub(crate) enum StoreError {
     /// No such store.
     #[error("{kind} {name:?} not found{where_}")]
     NotFound {
@@ -110,7 +110,7 @@ pub(super) enum StoreError {
 
 impl StoreError {
     /// Whether retrying soon may help (the provider or the API had trouble).
-    pub(super) fn transient(&self) -> bool {
+    pub(crate) fn transient(&self) -> bool {
         match self {
             StoreError::Vault(e) | StoreError::MountCheck { source: e, .. } => e.is_transient(),
             StoreError::Credentials { .. } => true,
@@ -121,13 +121,13 @@ impl StoreError {
 
 /// Identity of a store.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) struct StoreKey {
+pub(crate) struct StoreKey {
     /// Its kind.
-    pub(super) kind: StoreKind,
+    pub(crate) kind: StoreKind,
     /// Its namespace (empty for a ClusterSecretStore).
-    pub(super) namespace: String,
+    pub(crate) namespace: String,
     /// Its name.
-    pub(super) name: String,
+    pub(crate) name: String,
 }
 
 impl std::fmt::Display for StoreKey {
@@ -153,9 +153,9 @@ enum Auth {
 }
 
 /// A logged-in view of one store.
-pub(super) struct Session {
+pub(crate) struct Session {
     /// The store.
-    pub(super) key: StoreKey,
+    pub(crate) key: StoreKey,
     /// The store's uid and generation it was made from.
     version: String,
     client: VaultClient,
@@ -171,7 +171,7 @@ pub(super) struct Session {
     /// Whether "the token's TTL is unknown" was logged (once per session).
     lease_unknown_logged: AtomicBool,
     /// Reads per second towards this store.
-    pub(super) limiter: PriorityLimiter,
+    pub(crate) limiter: PriorityLimiter,
 }
 
 /// The mount's metadata as last read.
@@ -290,7 +290,7 @@ impl Session {
     }
 
     /// A usable token: the cached one, renewed when past two thirds of its life, else a login.
-    pub(super) async fn token(&self) -> Result<Token, StoreError> {
+    pub(crate) async fn token(&self) -> Result<Token, StoreError> {
         let mut slot = self.token.lock().await;
         let now = Instant::now();
         if let Some(token) = slot.as_ref() {
@@ -373,7 +373,7 @@ impl Session {
     /// Read one remote secret. `Err(Vault(NotFound))` is an answer, not a failure, and only
     /// comes from a mount checked to be the store's KV version: it is the one error on which
     /// synced data may be deleted.
-    pub(super) async fn read(
+    pub(crate) async fn read(
         &self,
         key: &str,
         version: Option<u64>,
@@ -406,7 +406,7 @@ impl Session {
     /// token can read only with some capability under the mount (a real check of access,
     /// unlike `lookup-self`, which a least-privilege token may lack) and which shows whether
     /// the store's KV version is the mount's.
-    pub(super) async fn validate(&self) -> Result<(), StoreError> {
+    pub(crate) async fn validate(&self) -> Result<(), StoreError> {
         let token = self.token().await?;
         let state = self.fetch_mount(&token).await?;
         if let MountState::Unknown(source) = state {
@@ -435,17 +435,17 @@ impl Session {
 }
 
 /// The reflector caches sessions are made from.
-pub(super) struct Caches {
+pub(crate) struct Caches {
     /// SecretStores.
-    pub(super) secret_stores: Store<SecretStore>,
+    pub(crate) secret_stores: Store<SecretStore>,
     /// ClusterSecretStores.
-    pub(super) cluster_stores: Store<ClusterSecretStore>,
+    pub(crate) cluster_stores: Store<ClusterSecretStore>,
     /// Namespaces (their labels, for ClusterSecretStore conditions).
-    pub(super) namespaces: Store<Namespace>,
+    pub(crate) namespaces: Store<Namespace>,
 }
 
 /// What identifies one edit of a store: its uid and generation.
-pub(super) fn version(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+pub(crate) fn version(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
     format!(
         "{}/{}",
         meta.uid.as_deref().unwrap_or_default(),
@@ -454,7 +454,7 @@ pub(super) fn version(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Obj
 }
 
 /// All sessions, and the caches of stores they are made from.
-pub(super) struct Stores {
+pub(crate) struct Stores {
     kube: kube::Client,
     secret_stores: Store<SecretStore>,
     cluster_stores: Store<ClusterSecretStore>,
@@ -467,7 +467,7 @@ pub(super) struct Stores {
 
 impl Stores {
     /// Sessions over these reflector caches; `rate` reads per second per store.
-    pub(super) fn new(
+    pub(crate) fn new(
         kube: kube::Client,
         caches: Caches,
         observer: Observer,
@@ -487,7 +487,7 @@ impl Stores {
     }
 
     /// The spec of a store and its version (uid and generation), from the cache.
-    pub(super) fn spec(&self, key: &StoreKey) -> Option<(SecretStoreSpec, String)> {
+    pub(crate) fn spec(&self, key: &StoreKey) -> Option<(SecretStoreSpec, String)> {
         match key.kind {
             StoreKind::SecretStore => self
                 .secret_stores
@@ -501,7 +501,7 @@ impl Stores {
     }
 
     /// The session for the store an ExternalSecret in `namespace` names, after every check.
-    pub(super) async fn for_external_secret(
+    pub(crate) async fn for_external_secret(
         &self,
         kind: StoreKind,
         name: &str,
@@ -546,14 +546,14 @@ impl Stores {
             .unwrap_or_default();
         conditions.iter().any(|c| {
             c.namespaces.iter().flatten().any(|n| n == namespace)
-                || c.namespace_selector
-                    .as_ref()
-                    .is_some_and(|selector| super::selector_matches(selector, &labels))
+                || c.namespace_selector.as_ref().is_some_and(|selector| {
+                    crate::external_secret::selector_matches(selector, &labels)
+                })
         })
     }
 
     /// The session for a store spec, made (or remade after an edit) as needed.
-    pub(super) async fn session(
+    pub(crate) async fn session(
         &self,
         key: &StoreKey,
         spec: &SecretStoreSpec,
@@ -595,7 +595,7 @@ impl Stores {
     }
 
     /// Forget sessions of stores that no longer exist.
-    pub(super) async fn forget(&self, key: &StoreKey) {
+    pub(crate) async fn forget(&self, key: &StoreKey) {
         let old = self
             .sessions
             .lock()

@@ -19,14 +19,14 @@ use secrets_core::api::{
 };
 use serde::de::DeserializeOwned;
 
-use super::stores::{StoreError, StoreKey};
-use super::{Context, Error, rfc3339};
+use super::session::{StoreError, StoreKey};
+use crate::external_secret::{Context, Error, rfc3339};
 
 /// Default revalidation period.
 const DEFAULT_REVALIDATE: Duration = Duration::from_secs(300);
 
 /// One of the two store kinds.
-pub(super) trait StoreObject:
+pub(crate) trait StoreObject:
     Resource<DynamicType = ()>
     + Clone
     + std::fmt::Debug
@@ -73,7 +73,7 @@ impl StoreObject for ClusterSecretStore {
 }
 
 /// Validate one store and write its status.
-pub(super) async fn reconcile<S: StoreObject>(
+pub(crate) async fn reconcile<S: StoreObject>(
     store: Arc<S>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
@@ -88,7 +88,7 @@ pub(super) async fn reconcile<S: StoreObject>(
         return Ok(Action::await_change());
     }
     let spec = store.spec();
-    let version = super::stores::version(store.meta());
+    let version = super::session::version(store.meta());
     let result = match ctx.stores.session(&key, spec, &version).await {
         Ok(session) => session.validate().await,
         Err(err) => Err(err),

@@ -6,7 +6,7 @@
 //! `BAO_TOKEN`, else the token helper's file `~/.vault-token`; `VAULT_CACERT`/`BAO_CACERT`;
 //! `VAULT_NAMESPACE`/`BAO_NAMESPACE`) → [`Credentials`] (checked before any network call, so
 //! a missing token fails fast) → with a store's [`Coordinates`] (server, mount, KV version,
-//! namespace, CA; from `crate::stores`) → [`Session::open`]: a `VaultClient` and a token that
+//! namespace, CA; from `crate::remote::stores`) → [`Session::open`]: a `VaultClient` and a token that
 //! `lookup-self` accepted → [`Session::list`] / [`Session::read`].
 //!
 //! Precedence: the store's `server` unless `--vault-addr`; `VAULT_CACERT` when set, else the

@@ -16,7 +16,7 @@ use secrets_core::api::secret_store::{CaProviderType, StoreKind, VaultProvider};
 use secrets_core::api::{ClusterSecretStore, SecretStore, SecretStoreSpec};
 
 use crate::cluster::{Cluster, api_error, is_not_found};
-use crate::vault_access::Coordinates;
+use crate::remote::vault::Coordinates;
 
 /// A store of either kind.
 #[derive(Debug, Clone)]

@@ -1,21 +1,17 @@
 //! The sync pattern: ExternalSecrets filled from SecretStores / ClusterSecretStores.
 //!
 //! ```text
-//! SecretStore / ClusterSecretStore ──reflectors──▶ stores::Stores ──▶ Session (client + token)
-//!        │ (validated by store_status)                                   │
-//! ExternalSecret ──Controller──▶ external_secret::reconcile ──▶ reads::ReadCache ─┘
+//! SecretStore / ClusterSecretStore ──reflectors──▶ secret_store::Stores ──▶ Session (client + token)
+//!        │ (validated by secret_store::status)                                │
+//! ExternalSecret ──Controller──▶ reconcile::reconcile ──▶ secret_store::ReadCache ─┘
 //!        ▲  requeued by: its Secret (label), its store, its own schedule
 //! ```
 //!
 //! Only the leader runs this (see `lead` in lib.rs). Everything that costs a provider call goes
 //! through one session per store and one shared read per (store, path, version).
 
-mod external_secret;
-mod limiter;
-mod reads;
+mod reconcile;
 pub mod restart;
-mod store_status;
-mod stores;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -36,6 +32,7 @@ use secrets_core::api::{ClusterSecretStore, ExternalSecret, SecretStore};
 use secrets_core::sync::decide::MANAGED_BY_LABEL;
 
 use crate::metrics::Metrics;
+use crate::secret_store;
 
 /// Settings of the sync controllers.
 #[derive(Debug, Clone)]
@@ -50,11 +47,11 @@ pub struct Settings {
 
 /// Shared by every sync reconcile.
 pub struct Context {
-    client: kube::Client,
-    stores: stores::Stores,
-    reads: reads::ReadCache,
-    metrics: Arc<Metrics>,
-    recorder: Recorder,
+    pub(crate) client: kube::Client,
+    pub(crate) stores: secret_store::Stores,
+    pub(crate) reads: secret_store::ReadCache,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) recorder: Recorder,
     failures: crate::backoff::Backoff,
     /// Digest of the data we last wrote or saw, per Secret: drift shows as a mismatch. Kept in
     /// memory only (a digest of secret values is never published).
@@ -62,43 +59,43 @@ pub struct Context {
 }
 
 impl Context {
-    fn backoff(&self, key: &str) -> Duration {
+    pub(crate) fn backoff(&self, key: &str) -> Duration {
         self.failures.failed(key)
     }
 
-    fn succeeded(&self, key: &str) {
+    pub(crate) fn succeeded(&self, key: &str) {
         self.failures.succeeded(key);
     }
 
-    fn remember(&self, namespace: &str, name: &str, secret: &Secret) {
+    pub(crate) fn remember(&self, namespace: &str, name: &str, secret: &Secret) {
         self.written
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(
                 (namespace.to_owned(), name.to_owned()),
-                external_secret::secret_digest(secret),
+                reconcile::secret_digest(secret),
             );
     }
 
-    fn forget(&self, namespace: &str, name: &str) {
+    pub(crate) fn forget(&self, namespace: &str, name: &str) {
         self.written
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&(namespace.to_owned(), name.to_owned()));
     }
 
-    fn drifted(&self, namespace: &str, name: &str, secret: &Secret) -> bool {
+    pub(crate) fn drifted(&self, namespace: &str, name: &str, secret: &Secret) -> bool {
         self.written
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&(namespace.to_owned(), name.to_owned()))
-            .is_some_and(|d| *d != external_secret::secret_digest(secret))
+            .is_some_and(|d| *d != reconcile::secret_digest(secret))
     }
 }
 
-pub use crate::controller::Error;
+pub use crate::sealed_secret::Error;
 
-fn rfc3339(t: time::OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
     t.replace_nanosecond(0)
         .unwrap_or(t)
         .format(&time::format_description::well_known::Rfc3339)
@@ -119,7 +116,10 @@ fn data_digest(data: Option<&BTreeMap<String, ByteString>>) -> [u8; 32] {
 }
 
 /// `matchLabels` and `matchExpressions` (In, NotIn, Exists, DoesNotExist) against labels.
-fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn selector_matches(
+    selector: &LabelSelector,
+    labels: &BTreeMap<String, String>,
+) -> bool {
     let labels_ok = selector
         .match_labels
         .iter()
@@ -185,9 +185,9 @@ pub async fn run(
         instance: Some(instance),
     };
     let ctx = Arc::new(Context {
-        stores: stores::Stores::new(
+        stores: secret_store::Stores::new(
             client.clone(),
-            stores::Caches {
+            secret_store::Caches {
                 secret_stores: ss_reader,
                 cluster_stores: css_reader,
                 namespaces: ns_reader,
@@ -196,7 +196,7 @@ pub async fn run(
             settings.store_rate,
             settings.provider_timeout,
         ),
-        reads: reads::ReadCache::default(),
+        reads: secret_store::ReadCache::default(),
         recorder: Recorder::new(client.clone(), reporter),
         client: client.clone(),
         metrics,
@@ -251,7 +251,7 @@ pub async fn run(
             },
         )
         .with_config(kube::runtime::controller::Config::default().concurrency(settings.concurrency))
-        .run(external_secret::reconcile, error_policy, ctx.clone())
+        .run(reconcile::reconcile, error_policy, ctx.clone())
         .for_each(|r| async move {
             if let Err(err) = r {
                 tracing::debug!(error = %error_chain(&err), "externalsecret queue");
@@ -263,7 +263,7 @@ pub async fn run(
     )
     .trigger_backoff(crate::backoff::WatchBackoff::default())
     .run(
-        store_status::reconcile::<SecretStore>,
+        secret_store::reconcile_status::<SecretStore>,
         error_policy,
         ctx.clone(),
     )
@@ -274,7 +274,7 @@ pub async fn run(
     )
     .trigger_backoff(crate::backoff::WatchBackoff::default())
     .run(
-        store_status::reconcile::<ClusterSecretStore>,
+        secret_store::reconcile_status::<ClusterSecretStore>,
         error_policy,
         ctx,
     )
@@ -304,7 +304,7 @@ fn error_policy<K: kube::Resource<DynamicType = ()>>(
     Action::requeue(ctx.backoff(&key))
 }
 
-/// Shared with the sync modules (`super::error_chain`).
+/// Shared with the sync modules (`crate::external_secret::error_chain`).
 pub(crate) use crate::telemetry::error_chain;
 
 #[cfg(test)]

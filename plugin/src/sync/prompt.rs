@@ -9,8 +9,8 @@ use secrets_core::api::secret_store::KvVersion;
 use secrets_core::secret;
 use secrets_core::sync::duration;
 
-use crate::stores::Found;
-use crate::sync_manifest::{StoreAuth, StoreRequest};
+use crate::remote::stores::Found;
+use crate::sync::manifest::{StoreAuth, StoreRequest};
 
 /// ESO's default refresh interval, offered as the answer; accepting it writes nothing.
 pub(crate) const DEFAULT_REFRESH: &str = "1h";

@@ -24,8 +24,8 @@ use secrets_core::sync::validate;
 use time::OffsetDateTime;
 use zeroize::Zeroize as _;
 
-use super::reads::{Fetched, ReadError, Urgency};
 use super::{Context, Error, data_digest, restart, rfc3339};
+use crate::secret_store::{Fetched, ReadError, Urgency};
 
 const CONTROLLER: &str = "externalsecret";
 

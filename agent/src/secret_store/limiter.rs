@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 /// Token bucket with a priority lane.
 #[derive(Debug)]
-pub(super) struct PriorityLimiter {
+pub(crate) struct PriorityLimiter {
     rate: f64,
     burst: f64,
     state: Mutex<State>,
@@ -22,7 +22,7 @@ struct State {
 
 impl PriorityLimiter {
     /// `rate` reads per second, bursts of `burst`.
-    pub(super) fn new(rate: u32, burst: u32) -> PriorityLimiter {
+    pub(crate) fn new(rate: u32, burst: u32) -> PriorityLimiter {
         let rate = f64::from(rate.max(1));
         let burst = f64::from(burst.max(1));
         PriorityLimiter {
@@ -49,7 +49,7 @@ impl PriorityLimiter {
     }
 
     /// A refresh: a token now, or how long to wait before trying again.
-    pub(super) fn try_take(&self) -> Result<(), Duration> {
+    pub(crate) fn try_take(&self) -> Result<(), Duration> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         self.refill(&mut state);
         if state.urgent_waiting == 0 && state.tokens >= 1.0 {
@@ -62,7 +62,7 @@ impl PriorityLimiter {
     }
 
     /// A first sync or forced refresh: wait for a token.
-    pub(super) async fn take_urgent(&self) {
+    pub(crate) async fn take_urgent(&self) {
         let mut registered = false;
         loop {
             let wait = {

@@ -12,24 +12,24 @@ use secrets_core::sync::decide::{Answer, ReadKey, RemoteSecret};
 use secrets_core::vault::{KvSecret, VaultError};
 use time::OffsetDateTime;
 
-use super::stores::{Session, StoreError, StoreKey};
+use super::session::{Session, StoreError, StoreKey};
 
 /// Longest time a read is kept: the cap of the reuse window (see `secrets_core::sync::schedule`).
 const RETAIN: Duration = Duration::from_secs(11 * 60);
 
 /// One read's result.
-pub(super) struct Fetched {
+pub(crate) struct Fetched {
     /// When it was read (monotonic).
-    pub(super) at: Instant,
+    pub(crate) at: Instant,
     /// When it was read (wall clock, for `status.refreshTime`).
-    pub(super) wall: OffsetDateTime,
+    pub(crate) wall: OffsetDateTime,
     /// The secret, or `None` when the provider said it does not exist.
-    pub(super) secret: Option<KvSecret>,
+    pub(crate) secret: Option<KvSecret>,
 }
 
 impl Fetched {
     /// As the pure decision takes it.
-    pub(super) fn answer(&self) -> Answer<'_> {
+    pub(crate) fn answer(&self) -> Answer<'_> {
         match &self.secret {
             Some(s) => Answer::Found(s as &dyn RemoteSecret),
             None => Answer::Gone,
@@ -39,7 +39,7 @@ impl Fetched {
 
 /// How urgently a read is wanted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Urgency {
+pub(crate) enum Urgency {
     /// First sync or forced refresh: waits for the rate limiter.
     Urgent,
     /// A periodic refresh: yields to urgent reads.
@@ -48,7 +48,7 @@ pub(super) enum Urgency {
 
 /// Why a read gave no answer.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum ReadError {
+pub(crate) enum ReadError {
     /// The store's rate limit: come back after this long.
     #[error("rate limited by the store; retrying in {0:?}")]
     Throttled(Duration),
@@ -61,7 +61,7 @@ type Slot = Arc<tokio::sync::Mutex<Option<Arc<Fetched>>>>;
 
 /// The cache.
 #[derive(Default)]
-pub(super) struct ReadCache {
+pub(crate) struct ReadCache {
     slots: Mutex<HashMap<(StoreKey, ReadKey), Slot>>,
     inserts: std::sync::atomic::AtomicU64,
 }
@@ -69,7 +69,7 @@ pub(super) struct ReadCache {
 impl ReadCache {
     /// A read no older than `window`, and not older than `not_before` when given (a forced
     /// refresh accepts only reads made after it started).
-    pub(super) async fn get(
+    pub(crate) async fn get(
         &self,
         session: &Session,
         read: &ReadKey,
