@@ -1,6 +1,6 @@
 //! The SealedSecret controller: for each SealedSecret (ours, and Bitnami's in compat mode)
 //! read the world (the object, its Secret, the key ring) → decide (pure, in
-//! `secrets_core::reconcile`) → apply (create or replace the Secret) → write status (`Ready`,
+//! `secrets_core::seal::decide`) → apply (create or replace the Secret) → write status (`Ready`,
 //! and Bitnami's `Synced`) and an event on transitions.
 //!
 //! It owns Secrets, so a deleted Secret is re-created; a change of keys requeues everything, so
@@ -18,11 +18,11 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt as _};
-use secrets_core::keys::KeyRing;
-use secrets_core::reconcile::{self, Decision, Failure, Owner};
-use secrets_core::sealed_secret::{
+use secrets_core::api::sealed_secret::{
     BitnamiSealedSecret, SealedSecret, SealedSecretCondition, SealedSecretStatus,
 };
+use secrets_core::seal::decide::{self, Decision, Failure, Owner};
+use secrets_core::seal::keys::KeyRing;
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 use zeroize::Zeroize as _;
@@ -41,7 +41,7 @@ pub struct Context {
     /// Event recorder (events.k8s.io, source `secrets-agent`).
     pub recorder: Recorder,
     /// Decision options.
-    pub options: reconcile::Options,
+    pub options: decide::Options,
     /// This replica's identity (event reporter instance).
     pub instance: String,
     failures: crate::backoff::Backoff,
@@ -53,7 +53,7 @@ impl Context {
         client: kube::Client,
         keys: watch::Receiver<Arc<KeyRing>>,
         metrics: Arc<Metrics>,
-        options: reconcile::Options,
+        options: decide::Options,
         instance: String,
     ) -> Context {
         let reporter = Reporter {
@@ -247,7 +247,7 @@ async fn reconcile_inner<K: Kind>(obj: &K, ctx: &Context) -> Result<Outcome, Err
     // decide (pure; the RSA work happens here, off the async threads)
     let options = ctx.options;
     let decision = tokio::task::block_in_place(|| {
-        reconcile::decide(&sealed, &owner, existing.as_ref(), &keys, options)
+        decide::decide(&sealed, &owner, existing.as_ref(), &keys, options)
     });
     // apply
     let outcome = match decision {

@@ -14,7 +14,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::{WatchStreamExt as _, reflector, watcher};
-use secrets_core::keys::{
+use secrets_core::seal::keys::{
     self, ACTIVE, BITNAMI_KEY_LABEL, Certificate, KEY_LABEL, KeyBits, KeyOrigin, KeyRing,
     RENEW_REQUESTED_AT, SealingKey,
 };

@@ -22,17 +22,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use secrets_core::keys::KeyRing;
+use secrets_core::seal::keys::KeyRing;
 use tokio::sync::watch;
 
 /// The CRDs this agent serves, as a YAML stream: the chart's CRDs, from the same function.
 pub fn crds() -> String {
-    secrets_core::crds::all_yaml()
+    secrets_core::api::crds::all_yaml()
 }
 
 /// Write each CRD to `dir/<plural>.<group>.yaml` as the chart holds it (`cargo xtask gen`).
 pub fn write_crds(dir: &std::path::Path) -> anyhow::Result<()> {
-    use secrets_core::crds;
+    use secrets_core::api::crds;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for crd in crds::all() {
         let path = dir.join(crds::file_name(&crd));
@@ -136,7 +136,7 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
         client.clone(),
         ring_rx.clone(),
         metrics.clone(),
-        secrets_core::reconcile::Options {
+        secrets_core::seal::decide::Options {
             bitnami_compat: args.bitnami_compat,
         },
         identity,

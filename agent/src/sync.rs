@@ -31,9 +31,9 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt as _, watcher};
-use secrets_core::eso::store::StoreKind;
-use secrets_core::eso::sync::MANAGED_BY_LABEL;
-use secrets_core::eso::{ClusterSecretStore, ExternalSecret, SecretStore};
+use secrets_core::api::secret_store::StoreKind;
+use secrets_core::api::{ClusterSecretStore, ExternalSecret, SecretStore};
+use secrets_core::sync::decide::MANAGED_BY_LABEL;
 
 use crate::metrics::Metrics;
 

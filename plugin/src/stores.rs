@@ -12,8 +12,8 @@ use anyhow::{Context as _, bail};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
 use kube::api::ListParams;
-use secrets_core::eso::store::{CaProviderType, StoreKind, VaultProvider};
-use secrets_core::eso::{ClusterSecretStore, SecretStore, SecretStoreSpec};
+use secrets_core::api::secret_store::{CaProviderType, StoreKind, VaultProvider};
+use secrets_core::api::{ClusterSecretStore, SecretStore, SecretStoreSpec};
 
 use crate::cluster::{Cluster, api_error, is_not_found};
 use crate::vault_access::Coordinates;

@@ -3,23 +3,23 @@
 //!
 //! Data flow: [`ExternalSecretRequest`] → [`external_secret`]: names checked, one `data[]`
 //! item per property (Secret key given, else the property's last path segment) or, with no
-//! property, `dataFrom[].extract` → `secrets_core::eso::validate::external_secret` → an
+//! property, `dataFrom[].extract` → `secrets_core::sync::validate::external_secret` → an
 //! `ExternalSecret` holding only the fields the person gave: ESO's defaults (refresh `1h`,
 //! kind `SecretStore`, target name, policies) are never written, so GitOps tools see no
 //! drift. [`StoreRequest`] → [`secret_store`] likewise, checked with `validate::store`.
 
 use anyhow::{Context as _, bail};
-use secrets_core::eso::SecretStoreSpec;
-use secrets_core::eso::external_secret::{
+use secrets_core::api::SecretStoreSpec;
+use secrets_core::api::external_secret::{
     CreationPolicy, DataFrom, DataItem, DeletionPolicy, RemoteRef, SecretStoreRef, Target,
 };
-use secrets_core::eso::store::{
+use secrets_core::api::secret_store::{
     KvVersion, Provider, ServiceAccountSelector, StoreKind, VaultAppRole, VaultAuth,
     VaultKubernetesAuth, VaultProvider,
 };
-use secrets_core::eso::validate;
-use secrets_core::eso::{ExternalSecret, ExternalSecretSpec, SecretKeySelector, SecretStore};
+use secrets_core::api::{ExternalSecret, ExternalSecretSpec, SecretKeySelector, SecretStore};
 use secrets_core::secret;
+use secrets_core::sync::validate;
 
 /// What an ExternalSecret should do; `None` and empty mean "not given".
 #[derive(Debug, Clone, Default, PartialEq)]

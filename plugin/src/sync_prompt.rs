@@ -5,9 +5,9 @@
 use anyhow::Context as _;
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, MultiSelect, Select};
-use secrets_core::eso::duration;
-use secrets_core::eso::store::KvVersion;
+use secrets_core::api::secret_store::KvVersion;
 use secrets_core::secret;
+use secrets_core::sync::duration;
 
 use crate::stores::Found;
 use crate::sync_manifest::{StoreAuth, StoreRequest};

@@ -1,10 +1,10 @@
 //! The ExternalSecret controller: read (the object, its target Secret, the store session and
-//! the shared reads) → decide (`secrets_core::eso::sync::decide`, pure) → apply (write or delete
+//! the shared reads) → decide (`secrets_core::sync::decide::decide`, pure) → apply (write or delete
 //! the Secret, restart listed workloads) → status (`Ready` with ESO's reasons, `refreshTime`
 //! = when the data was read, `syncedResourceVersion`, `observedGeneration`) and events.
 //!
 //! When nothing is due the provider is not asked at all; the next wake-up is computed by
-//! `eso::schedule`. Any provider or API failure leaves the Secret untouched and backs off.
+//! `secrets_core::sync::schedule`. Any provider or API failure leaves the Secret untouched and backs off.
 //! Only the provider's answer that every remote secret is gone, under `deletionPolicy:
 //! Delete`, deletes: reported as `Ready=True SecretDeleted` (ESO's reason), never as synced.
 
@@ -16,10 +16,11 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::{Resource as _, ResourceExt as _};
-use secrets_core::eso::external_secret::{Binding, CreationPolicy};
-use secrets_core::eso::schedule::{self, Due};
-use secrets_core::eso::sync::{self, Decision, SECRET_DELETED};
-use secrets_core::eso::{Condition, ExternalSecret, ExternalSecretStatus, validate};
+use secrets_core::api::external_secret::{Binding, CreationPolicy};
+use secrets_core::api::{Condition, ExternalSecret, ExternalSecretStatus};
+use secrets_core::sync::decide::{self, Decision, SECRET_DELETED};
+use secrets_core::sync::schedule::{self, Due};
+use secrets_core::sync::validate;
 use time::OffsetDateTime;
 use zeroize::Zeroize as _;
 
@@ -154,8 +155,8 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
     };
     let window = schedule::reuse_window(interval);
     let not_before = fresh.then_some(Instant::now());
-    let mut fetched: Vec<(sync::ReadKey, Arc<Fetched>)> = Vec::new();
-    for read in sync::reads(es) {
+    let mut fetched: Vec<(decide::ReadKey, Arc<Fetched>)> = Vec::new();
+    for read in decide::reads(es) {
         match ctx
             .reads
             .get(&session, &read, window, not_before, urgency)
@@ -181,14 +182,14 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
         .min()
         .unwrap_or_else(OffsetDateTime::now_utc);
     // decide
-    let answer = |k: &sync::ReadKey| {
+    let answer = |k: &decide::ReadKey| {
         fetched
             .iter()
             .find(|(r, _)| r == k)
             .map(|(_, f)| f.answer())
     };
     let store_name = session.key.to_string();
-    let decision = sync::decide(es, existing.as_ref(), &answer, &store_name);
+    let decision = decide::decide(es, existing.as_ref(), &answer, &store_name);
     // apply
     let next = (interval > Duration::ZERO).then(|| interval + schedule::jitter(es, interval));
     let params = PostParams {
@@ -367,9 +368,9 @@ async fn write_status(es: &ExternalSecret, ctx: &Context, outcome: &Outcome) -> 
     )
     .await
     .map_err(Error::api("writing the status"))?;
-    let was = secrets_core::eso::ready_condition(&previous.conditions)
+    let was = secrets_core::api::ready_condition(&previous.conditions)
         .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()));
-    let now_ready = secrets_core::eso::ready_condition(&status.conditions)
+    let now_ready = secrets_core::api::ready_condition(&status.conditions)
         .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()));
     if was != now_ready && !reason.is_empty() {
         let event = Event {

@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use secrets_core::eso::sync::{Answer, ReadKey, RemoteSecret};
+use secrets_core::sync::decide::{Answer, ReadKey, RemoteSecret};
 use secrets_core::vault::{KvSecret, VaultError};
 use time::OffsetDateTime;
 
 use super::stores::{Session, StoreError, StoreKey};
 
-/// Longest time a read is kept: the cap of the reuse window (see `eso::schedule`).
+/// Longest time a read is kept: the cap of the reuse window (see `secrets_core::sync::schedule`).
 const RETAIN: Duration = Duration::from_secs(11 * 60);
 
 /// One read's result.

@@ -5,8 +5,8 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use kube::Resource as _;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType};
-use secrets_core::eso::ExternalSecret;
-use secrets_core::eso::external_secret::WorkloadKind;
+use secrets_core::api::ExternalSecret;
+use secrets_core::api::external_secret::WorkloadKind;
 
 use super::{Context, rfc3339};
 

@@ -13,8 +13,8 @@ use std::time::Duration;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt as _};
-use secrets_core::eso::store::StoreKind;
-use secrets_core::eso::{
+use secrets_core::api::secret_store::StoreKind;
+use secrets_core::api::{
     ClusterSecretStore, Condition, SecretStore, SecretStoreSpec, SecretStoreStatus,
 };
 use serde::de::DeserializeOwned;
@@ -106,7 +106,7 @@ pub(super) async fn reconcile<S: StoreObject>(
     let previous = store.status().cloned().unwrap_or_default();
     if !ok {
         // Said once per change of the outcome, not at every revalidation.
-        let said_before = secrets_core::eso::ready_condition(&previous.conditions)
+        let said_before = secrets_core::api::ready_condition(&previous.conditions)
             .is_some_and(|c| c.message.as_deref() == Some(message.as_str()));
         if !said_before {
             tracing::warn!(store = %key, reason, error = %message, "store validation failed");

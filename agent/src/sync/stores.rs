@@ -17,10 +17,9 @@ use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
 use kube::api::{Api, PostParams};
 use kube::runtime::reflector::{ObjectRef, Store};
-use secrets_core::eso::store::{CaProviderType, KvVersion, StoreKind, VaultProvider};
-use secrets_core::eso::{
-    ClusterSecretStore, SecretKeySelector, SecretStore, SecretStoreSpec, validate,
-};
+use secrets_core::api::secret_store::{CaProviderType, KvVersion, StoreKind, VaultProvider};
+use secrets_core::api::{ClusterSecretStore, SecretKeySelector, SecretStore, SecretStoreSpec};
+use secrets_core::sync::validate;
 use secrets_core::vault::{
     self, KvSecret, MountInfo, Observer, Token, VaultClient, VaultConfig, VaultError,
 };

@@ -16,8 +16,8 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use dialoguer::theme::ColorfulTheme;
-use secrets_core::eso::external_secret::ExternalSecret;
-use secrets_core::eso::store::StoreKind;
+use secrets_core::api::external_secret::ExternalSecret;
+use secrets_core::api::secret_store::StoreKind;
 use tokio::runtime::Runtime;
 
 use crate::cli::{GlobalFlags, SyncArgs};

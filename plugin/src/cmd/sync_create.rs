@@ -10,7 +10,7 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use secrets_core::eso::external_secret::ExternalSecret;
+use secrets_core::api::external_secret::ExternalSecret;
 
 use crate::cli::{GlobalFlags, SyncCreateArgs};
 use crate::output::emit_manifests;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use secrets_core::eso::store::StoreKind;
+use secrets_core::api::secret_store::StoreKind;
 use secrets_core::vault::{Call, KvVersion, Token, VaultClient, VaultConfig, VaultError};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;

@@ -93,7 +93,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::keys::{KeyBits, SealingKey, generate};
+    use crate::seal::keys::{KeyBits, SealingKey, generate};
 
     #[test]
     fn lists_public_facts_oldest_first() {

@@ -1,28 +1,20 @@
-//! The sync pattern's API: `SecretStore`, `ClusterSecretStore` and `ExternalSecret` in
-//! `kubectl-secrets.io/v1alpha1`, with External Secrets Operator v1 field names and meanings,
-//! and the pure decisions the agent makes with them.
+//! The custom resources this project serves, in `kubectl-secrets.io/v1alpha1`: `SealedSecret`
+//! (Bitnami's shape, also read in `bitnami.com/v1alpha1`), and `ExternalSecret`, `SecretStore`
+//! and `ClusterSecretStore` with External Secrets Operator v1 field names and meanings; the
+//! `Ready` condition rule they share; and [`crds`], which turns these types into the CRDs the
+//! chart ships.
 //!
-//! Data flow (the agent does the IO at both ends):
-//!
-//! ```text
-//! ExternalSecret ──[validate]──▶ problems? → Ready=False, nothing else happens
-//!       │ spec.data / dataFrom ──[sync::reads]──▶ (path, version) reads, shared across objects
-//!       ▼                                         ▼ provider answers (values zeroized)
-//! [sync::decide](spec, existing Secret, answers) ──▶ Write / Delete / Keep / Fail
-//!       │
-//!       └─[schedule::next_refresh]──▶ when to look again (jittered, aligned to the shared read)
-//! ```
+//! Data flow: a manifest or an API object deserialises into these types; the pure decisions
+//! (`crate::seal::decide`, `crate::sync`) read them; the agent writes their `status`.
 //!
 //! Fields ESO has and we do not implement are kept (the schema preserves unknown fields) so
-//! that [`validate`] can reject them by name instead of the API server dropping them silently.
-//! Nothing here writes defaults back into a spec: GitOps tools would show a diff.
+//! that `crate::sync::validate` can reject them by name instead of the API server dropping
+//! them silently. Nothing here writes defaults back into a spec: GitOps tools would show a diff.
 
-pub mod duration;
+pub mod crds;
 pub mod external_secret;
-pub mod schedule;
-pub mod store;
-pub mod sync;
-pub mod validate;
+pub mod sealed_secret;
+pub mod secret_store;
 
 use std::collections::BTreeMap;
 
@@ -30,7 +22,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use external_secret::{ExternalSecret, ExternalSecretSpec, ExternalSecretStatus};
-pub use store::{ClusterSecretStore, SecretStore, SecretStoreSpec, SecretStoreStatus};
+pub use secret_store::{ClusterSecretStore, SecretStore, SecretStoreSpec, SecretStoreStatus};
 
 /// Fields present in a manifest that this version does not know. Kept so that they can be
 /// rejected by name; never part of the schema (the CRD preserves unknown fields instead).

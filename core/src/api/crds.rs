@@ -25,8 +25,8 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 };
 use kube::CustomResourceExt as _;
 
-use crate::eso::{ClusterSecretStore, ExternalSecret, SecretStore};
-use crate::sealed_secret::{BitnamiSealedSecret, SealedSecret};
+use crate::api::sealed_secret::{BitnamiSealedSecret, SealedSecret};
+use crate::api::{ClusterSecretStore, ExternalSecret, SecretStore};
 
 /// Every CRD the agent serves, finished. Adding a kind is one line here (then `cargo xtask gen`).
 pub fn all() -> Vec<CustomResourceDefinition> {

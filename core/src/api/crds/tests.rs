@@ -124,7 +124,7 @@ fn our_kinds_have_short_names_and_a_status_subresource() {
             "{}",
             file_name(&crd)
         );
-        if crd.spec.group == crate::sealed_secret::GROUP {
+        if crd.spec.group == crate::api::sealed_secret::GROUP {
             assert!(
                 crd.spec
                     .names

@@ -9,7 +9,7 @@ use rsa::sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::{OpenError, SESSION_KEY_LEN, SealError};
-use crate::keys::{PrivateKey, PublicKey};
+use crate::seal::keys::{PrivateKey, PublicKey};
 
 pub(super) fn fill_random(out: &mut [u8]) -> Result<(), SealError> {
     getrandom::fill(out).map_err(|_| SealError::Random)

@@ -82,7 +82,7 @@ pub fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::parse_private_keys;
+    use crate::seal::keys::parse_private_keys;
 
     #[test]
     fn generated_pair_is_consistent_and_ten_years() {

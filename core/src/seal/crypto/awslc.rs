@@ -6,7 +6,7 @@ use aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256;
 use zeroize::Zeroizing;
 
 use super::{OpenError, SESSION_KEY_LEN, SealError};
-use crate::keys::{PrivateKey, PublicKey};
+use crate::seal::keys::{PrivateKey, PublicKey};
 
 pub(super) fn fill_random(out: &mut [u8]) -> Result<(), SealError> {
     aws_lc_rs::rand::fill(out).map_err(|_| SealError::Random)

@@ -3,8 +3,8 @@
 use time::{Duration, OffsetDateTime};
 
 use super::*;
-use crate::keys::testing::{key2048, key4096};
-use crate::keys::{KeyBits, generate};
+use crate::seal::keys::testing::{key2048, key4096};
+use crate::seal::keys::{KeyBits, generate};
 
 const SCOPES: [Scope; 3] = [Scope::Strict, Scope::NamespaceWide, Scope::ClusterWide];
 

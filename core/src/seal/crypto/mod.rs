@@ -24,7 +24,7 @@ pub use scope::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope, Unkno
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
-use crate::keys::{PrivateKey, PublicKey};
+use crate::seal::keys::{PrivateKey, PublicKey};
 
 /// Size of the one-time AES-256-GCM key wrapped by RSA-OAEP.
 pub const SESSION_KEY_LEN: usize = 32;

@@ -7,7 +7,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::store::StoreKind;
+use super::secret_store::StoreKind;
 use super::{Condition, Unknown};
 
 /// Desired state of an ExternalSecret.

@@ -120,7 +120,7 @@ fn collect(doc: &BackupDoc, keys: &mut Vec<PrivateKey>) -> Result<(), KeyError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{KeyBits, generate};
+    use crate::seal::keys::{KeyBits, generate};
     use time::{Duration, OffsetDateTime};
 
     fn b64(s: &str) -> String {

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::external_secret::{ExternalSecret, RefreshPolicy};
+use crate::api::external_secret::{ExternalSecret, RefreshPolicy};
 
 /// Annotation whose new value forces a refresh that bypasses the read cache.
 pub const FORCE_SYNC: &str = "kubectl-secrets.io/force-sync";
@@ -105,7 +105,7 @@ pub fn due(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eso::ExternalSecretStatus;
+    use crate::api::ExternalSecretStatus;
 
     fn es(uid: &str, generation: i64, force: Option<&str>) -> ExternalSecret {
         let mut es = ExternalSecret::new("app", Default::default());

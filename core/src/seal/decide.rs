@@ -14,9 +14,9 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
-use crate::keys::KeyRing;
+use crate::api::sealed_secret::SealedSecret;
+use crate::seal::keys::KeyRing;
 use crate::seal::{self, Templates, UnsealError};
-use crate::sealed_secret::SealedSecret;
 
 /// Annotation prefix for ours; Bitnami's is read too in compat mode.
 pub const PREFIX: &str = "kubectl-secrets.io/";

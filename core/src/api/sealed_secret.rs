@@ -9,7 +9,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::Scope;
+use crate::seal::crypto::Scope;
 
 /// Our API group.
 pub const GROUP: &str = "kubectl-secrets.io";

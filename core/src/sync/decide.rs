@@ -17,9 +17,9 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use zeroize::Zeroizing;
 
-use super::external_secret::{CreationPolicy, DeletionPolicy, ExternalSecret, RemoteRef};
 use super::validate::valid_secret_key;
-use crate::reconcile::{Owner, controlled_by};
+use crate::api::external_secret::{CreationPolicy, DeletionPolicy, ExternalSecret, RemoteRef};
+use crate::seal::decide::{Owner, controlled_by};
 
 /// Label on every Secret we write: the ExternalSecret's name.
 pub const MANAGED_BY_LABEL: &str = "kubectl-secrets.io/external-secret";

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use super::external_secret::{ExternalSecretSpec, RemoteRef};
-use super::store::SecretStoreSpec;
-use super::{Unknown, duration};
+use super::duration;
+use crate::api::Unknown;
+use crate::api::external_secret::{ExternalSecretSpec, RemoteRef};
+use crate::api::secret_store::SecretStoreSpec;
 
 /// Default ExternalSecret refresh interval (ESO's).
 pub const DEFAULT_REFRESH: Duration = Duration::from_secs(3600);
@@ -335,7 +336,7 @@ pub fn external_secret(spec: &ExternalSecretSpec) -> Result<Duration, Vec<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eso::{ClusterSecretStore, ExternalSecret, SecretStore};
+    use crate::api::{ClusterSecretStore, ExternalSecret, SecretStore};
 
     fn problems_es(yaml: &str) -> Vec<String> {
         let es: ExternalSecret = serde_yaml_ng::from_str(yaml).unwrap();

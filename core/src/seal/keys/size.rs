@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn sizes_are_read_from_der() {
-        let key = crate::keys::testing::key2048();
+        let key = crate::seal::keys::testing::key2048();
         let spki_der = key.certificate.public_key().spki_der();
         let f4 = |bits| Shape {
             bits,

@@ -1,5 +1,5 @@
 use super::*;
-use crate::eso::ExternalSecret;
+use crate::api::ExternalSecret;
 
 struct Json(serde_json::Value);
 

@@ -5,13 +5,13 @@ use k8s_openapi::api::core::v1::Secret;
 use time::OffsetDateTime;
 
 use super::*;
-use crate::crypto::Scope;
-use crate::keys::testing::{key2048, key4096};
-use crate::keys::{KeyRing, SealingKey};
+use crate::seal::crypto::Scope;
+use crate::seal::keys::testing::{key2048, key4096};
+use crate::seal::keys::{KeyRing, SealingKey};
 use crate::seal::seal_secret;
 use crate::secret::parse_secrets;
 
-fn ring(keys: &[&crate::keys::GeneratedKey]) -> KeyRing {
+fn ring(keys: &[&crate::seal::keys::GeneratedKey]) -> KeyRing {
     KeyRing::new(
         keys.iter()
             .map(|k| {
@@ -292,7 +292,7 @@ fn bitnami_templates_with_index_and_printf_render_in_compat_mode() {
     let input = "kind: Secret\nmetadata: {name: db, namespace: team}\nstringData: {db-password: hunter2, db-user: app}\n";
     let secret = parse_secrets(input).unwrap().remove(0);
     let native = seal_secret(&secret, key4096().certificate.public_key(), Scope::Strict).unwrap();
-    let mut bitnami = crate::sealed_secret::BitnamiSealedSecret::from(native);
+    let mut bitnami = crate::api::sealed_secret::BitnamiSealedSecret::from(native);
     bitnami.metadata.uid = Some("uid-b".into());
     bitnami.spec.inner.template.as_mut().unwrap().data = Some(BTreeMap::from([
         (
@@ -307,7 +307,7 @@ fn bitnami_templates_with_index_and_printf_render_in_compat_mode() {
         ),
     ]));
     let owner = Owner {
-        api_version: crate::sealed_secret::BITNAMI_API_VERSION.into(),
+        api_version: crate::api::sealed_secret::BITNAMI_API_VERSION.into(),
         kind: "SealedSecret".into(),
         name: "db".into(),
         uid: "uid-b".into(),
