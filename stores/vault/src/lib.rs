@@ -1,4 +1,7 @@
-//! An async client for the parts of the HashiCorp Vault / OpenBao HTTP API that secret sync
+//! `secrets-store-vault`: the HashiCorp Vault / OpenBao store behind the store seam
+//! (`secrets_core::store::Store`), implemented by [`VaultStore`] (see `store.rs`: a store spec →
+//! client configuration, auth method, token renewal, the mount check, the seam's calls and
+//! errors), over an async client for the parts of the Vault HTTP API that secret sync
 //! needs: logins (token, kubernetes, AppRole), token lookup/renew/revoke, a mount's engine and
 //! KV version, and KV v1/v2 reads and lists, plus ESO's property selection on what was read.
 //!
@@ -53,7 +56,7 @@ mod kv;
 mod mount;
 mod observe;
 mod path;
-mod select;
+mod store;
 mod tls;
 
 pub use auth::{Token, TokenInfo};
@@ -63,4 +66,8 @@ pub use error::VaultError;
 pub use kv::{KvSecret, KvVersion};
 pub use mount::MountInfo;
 pub use observe::{Call, Observer, Outcome};
-pub use select::SelectError;
+pub use secrets_core::store::SelectError;
+pub use store::{AuthMethod, StoreOptions, VaultStore, check_version};
+
+/// This store's type: the `store` metric label.
+pub const STORE_TYPE: secrets_core::store::StoreType = secrets_core::store::StoreType::new("vault");
