@@ -1,7 +1,7 @@
 //! The sync pattern: ExternalSecrets filled from SecretStores / ClusterSecretStores.
 //!
 //! ```text
-//! SecretStore / ClusterSecretStore ──reflectors──▶ secret_store::Stores ──▶ Session (client + token)
+//! SecretStore / ClusterSecretStore ──reflectors──▶ secret_store::Stores ──▶ Session (dyn Store)
 //!        │ (validated by secret_store::status)                                │
 //! ExternalSecret ──Controller──▶ reconcile::reconcile ──▶ secret_store::ReadCache ─┘
 //!        ▲  requeued by: its Secret (label), its store, its own schedule
@@ -173,12 +173,30 @@ pub async fn run(
     instance: String,
     settings: Settings,
 ) {
+    run_with(
+        client,
+        metrics,
+        instance,
+        settings,
+        Arc::new(secret_store::Providers),
+    )
+    .await;
+}
+
+/// [`run`] with the stores `factory` builds (tests pass an in-memory store).
+pub async fn run_with(
+    client: kube::Client,
+    metrics: Arc<Metrics>,
+    instance: String,
+    settings: Settings,
+    factory: Arc<dyn secret_store::StoreFactory>,
+) {
     let (ss_reader, ss_stream) = cache::<SecretStore>(&client);
     let (css_reader, css_stream) = cache::<ClusterSecretStore>(&client);
     let (ns_reader, ns_stream) = cache::<Namespace>(&client);
     let observer_metrics = metrics.clone();
-    let observer: secrets_core::vault::Observer = Arc::new(move |call, outcome| {
-        observer_metrics.provider_call("vault", call.as_str(), outcome.as_str())
+    let observer: secrets_core::store::CallObserver = Arc::new(move |store, call, outcome| {
+        observer_metrics.provider_call(store.as_str(), call, outcome)
     });
     let reporter = Reporter {
         controller: "secrets-agent".into(),
@@ -192,9 +210,12 @@ pub async fn run(
                 cluster_stores: css_reader,
                 namespaces: ns_reader,
             },
-            observer,
-            settings.store_rate,
-            settings.provider_timeout,
+            secret_store::Settings {
+                factory,
+                observer,
+                rate: settings.store_rate,
+                timeout: settings.provider_timeout,
+            },
         ),
         reads: secret_store::ReadCache::default(),
         recorder: Recorder::new(client.clone(), reporter),

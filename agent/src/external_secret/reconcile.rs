@@ -18,13 +18,14 @@ use kube::runtime::events::{Event, EventType};
 use kube::{Resource as _, ResourceExt as _};
 use secrets_core::api::external_secret::{Binding, CreationPolicy};
 use secrets_core::api::{Condition, ExternalSecret, ExternalSecretStatus};
+use secrets_core::store::{StoreError, StoreType};
 use secrets_core::sync::decide::{self, Decision, SECRET_DELETED};
 use secrets_core::sync::schedule::{self, Due};
 use secrets_core::sync::validate;
 use time::OffsetDateTime;
 use zeroize::Zeroize as _;
 
-use super::{Context, Error, data_digest, restart, rfc3339};
+use super::{Context, Error, data_digest, error_chain, restart, rfc3339};
 use crate::secret_store::{Fetched, ReadError, Urgency};
 
 const CONTROLLER: &str = "externalsecret";
@@ -41,6 +42,8 @@ enum Outcome {
         reason: &'static str,
         message: String,
         retry: Option<Duration>,
+        /// For a store's failure: its type and `StoreError::category()` (Event reason, metric).
+        store: Option<(StoreType, &'static str)>,
     },
 }
 
@@ -99,6 +102,7 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
                 message: format!("invalid spec: {}", problems.join("; ")),
                 // Only an edit can fix it: wait for one.
                 retry: Some(Duration::from_secs(3600)),
+                store: None,
             });
         }
     };
@@ -151,8 +155,18 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
         .await
     {
         Ok(s) => s,
-        Err(err) => return Ok(failed_store(err.to_string(), err.transient())),
+        Err(err) => return Ok(failed_store(error_chain(&err), &err)),
     };
+    // Versions are strings only the store can judge (Vault KV numbers, AWS ids, …).
+    let problems = validate::versions(&es.spec, &|v| session.store.check_version(v));
+    if !problems.is_empty() {
+        return Ok(Outcome::Failed {
+            reason: "SecretSyncedError",
+            message: format!("invalid spec: {}", problems.join("; ")),
+            retry: Some(Duration::from_secs(3600)),
+            store: Some((session.store.store_type(), "invalid_config")),
+        });
+    }
     let window = schedule::reuse_window(interval);
     let not_before = fresh.then_some(Instant::now());
     let mut fetched: Vec<(decide::ReadKey, Arc<Fetched>)> = Vec::new();
@@ -168,11 +182,16 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
                     reason: "SecretSyncedError",
                     message: format!("waiting for {}'s rate limit", session.key),
                     retry: Some(wait),
+                    store: Some((session.store.store_type(), "throttled")),
                 });
             }
             Err(ReadError::Store(err)) => {
-                let message = format!("could not get secret data from {}: {err}", session.key);
-                return Ok(failed_store(message, err.transient()));
+                let message = format!(
+                    "could not get secret data from {}: {}",
+                    session.key,
+                    error_chain(&err)
+                );
+                return Ok(failed_store(message, &err));
             }
         }
     }
@@ -265,6 +284,7 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
                 reason,
                 message,
                 retry: None,
+                store: None,
             });
         }
     };
@@ -308,17 +328,21 @@ async fn write(
                 status.message
             ),
             retry: None,
+            store: None,
         })),
         Err(err) => Err(Error::api("writing the target Secret")(err)),
     }
 }
 
-fn failed_store(message: String, transient: bool) -> Outcome {
+/// A store's failure: `Ready` keeps ESO's reason, the Event and the metric take the error's
+/// category. `message` is the error chain, rendered once.
+fn failed_store(message: String, err: &StoreError) -> Outcome {
     Outcome::Failed {
         reason: "SecretSyncedError",
         message,
         // A broken store spec waits for the store's own edits (which requeue us) or a slow retry.
-        retry: (!transient).then_some(Duration::from_secs(300)),
+        retry: (!err.is_transient()).then_some(Duration::from_secs(300)),
+        store: Some((err.store_type(), err.category())),
     }
 }
 
@@ -332,6 +356,7 @@ async fn write_status(es: &ExternalSecret, ctx: &Context, outcome: &Outcome) -> 
         }),
         ..previous.clone()
     };
+    let mut category = None;
     let (ok, reason, message) = match outcome {
         Outcome::Synced { changed: None, .. } => {
             // Nothing was due: keep what the last sync said.
@@ -349,8 +374,17 @@ async fn write_status(es: &ExternalSecret, ctx: &Context, outcome: &Outcome) -> 
             (true, rec.reason, rec.message.to_owned())
         }
         Outcome::Failed {
-            reason, message, ..
-        } => (false, *reason, message.clone()),
+            reason,
+            message,
+            store,
+            ..
+        } => {
+            if let Some((store, cat)) = store {
+                ctx.metrics.sync_failed(store.as_str(), cat);
+                category = Some(*cat);
+            }
+            (false, *reason, message.clone())
+        }
     };
     if !reason.is_empty() {
         let ready = Condition::ready(ok, reason, message.clone(), &previous.conditions, &now);
@@ -379,10 +413,13 @@ async fn write_status(es: &ExternalSecret, ctx: &Context, outcome: &Outcome) -> 
             } else {
                 EventType::Warning
             },
-            reason: match (ok, reason) {
-                (true, SECRET_DELETED) => "Deleted".into(),
-                (true, _) => "Updated".into(),
-                (false, _) => "UpdateFailed".into(),
+            // A store's failure is named by its category (`permission_denied`, `timeout`, …);
+            // `Ready` keeps ESO's reason.
+            reason: match (ok, reason, category) {
+                (true, SECRET_DELETED, _) => "Deleted".into(),
+                (true, _, _) => "Updated".into(),
+                (false, _, Some(category)) => category.into(),
+                (false, _, None) => "UpdateFailed".into(),
             },
             note: Some(message.clone()),
             action: "Sync".into(),
@@ -393,7 +430,7 @@ async fn write_status(es: &ExternalSecret, ctx: &Context, outcome: &Outcome) -> 
         }
     }
     if !ok {
-        tracing::warn!(reason, error = %message, "sync failed");
+        tracing::warn!(reason, category, error = %message, "sync failed");
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! The shared read cache: one provider read per (store, path, version) serves every
-//! ExternalSecret that needs it within its reuse window. Concurrent requests for the same read
+//! The shared read cache, for any store: one provider read per (identity, path, version) serves
+//! every ExternalSecret that needs it within its reuse window. The identity is the store object
+//! and the credentials it reads with, so one identity's read is never served to another. Concurrent requests for the same read
 //! wait for the first one (a per-entry async lock), so a burst of new objects over one path
 //! costs one read. Entries hold secret data (zeroized on drop) and are purged once older than
 //! the longest reuse window.
@@ -8,11 +9,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use secrets_core::store::{RemoteValue, StoreError};
 use secrets_core::sync::decide::{Answer, ReadKey, RemoteSecret};
-use secrets_core::vault::{KvSecret, VaultError};
 use time::OffsetDateTime;
 
-use super::session::{Session, StoreError, StoreKey};
+use super::session::{Identity, Session};
 
 /// Longest time a read is kept: the cap of the reuse window (see `secrets_core::sync::schedule`).
 const RETAIN: Duration = Duration::from_secs(11 * 60);
@@ -24,7 +25,7 @@ pub(crate) struct Fetched {
     /// When it was read (wall clock, for `status.refreshTime`).
     pub(crate) wall: OffsetDateTime,
     /// The secret, or `None` when the provider said it does not exist.
-    pub(crate) secret: Option<KvSecret>,
+    pub(crate) secret: Option<RemoteValue>,
 }
 
 impl Fetched {
@@ -49,7 +50,7 @@ pub(crate) enum Urgency {
 /// Why a read gave no answer.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ReadError {
-    /// The store's rate limit: come back after this long.
+    /// The store's rate limit (ours): come back after this long.
     #[error("rate limited by the store; retrying in {0:?}")]
     Throttled(Duration),
     /// The store failed.
@@ -62,7 +63,7 @@ type Slot = Arc<tokio::sync::Mutex<Option<Arc<Fetched>>>>;
 /// The cache.
 #[derive(Default)]
 pub(crate) struct ReadCache {
-    slots: Mutex<HashMap<(StoreKey, ReadKey), Slot>>,
+    slots: Mutex<HashMap<(Identity, ReadKey), Slot>>,
     inserts: std::sync::atomic::AtomicU64,
 }
 
@@ -81,7 +82,7 @@ impl ReadCache {
             .slots
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry((session.key.clone(), read.clone()))
+            .entry((session.identity.clone(), read.clone()))
             .or_default()
             .clone();
         let mut entry = slot.lock().await;
@@ -95,9 +96,9 @@ impl ReadCache {
             Urgency::Urgent => session.limiter.take_urgent().await,
             Urgency::Refresh => session.limiter.try_take().map_err(ReadError::Throttled)?,
         }
-        let secret = match session.read(&read.key, read.version).await {
+        let secret = match session.read(read).await {
             Ok(s) => Some(s),
-            Err(StoreError::Vault(VaultError::NotFound { .. })) => None,
+            Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e.into()),
         };
         let fetched = Arc::new(Fetched {
