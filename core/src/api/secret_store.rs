@@ -88,8 +88,9 @@ pub struct Provider {
     pub unknown: Unknown,
 }
 
-/// KV secrets engine version of a Vault store (`spec.provider.vault.version`); the Vault store
-/// crate maps it onto its client.
+// The Vault store crate (stores/vault) maps this onto its client. (A `//` comment: a doc
+// comment here would change the generated CRD's description.)
+/// KV secrets engine version.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
 pub enum VaultKvVersion {
     /// KV v1: `<mount>/<key>`.

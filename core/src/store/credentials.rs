@@ -81,19 +81,19 @@ mod tests {
     #[test]
     fn debug_hides_secrets() {
         let all = [
-            Credentials::Token(Zeroizing::new("s.secret".into())),
+            Credentials::Token(Zeroizing::new("s.hunter2".into())),
             Credentials::ServiceAccountToken {
-                token: Zeroizing::new("jwt.secret".into()),
+                token: Zeroizing::new("jwt.hunter2".into()),
                 audiences: vec!["vault".into()],
             },
             Credentials::AppRole {
                 role_id: "role".into(),
-                secret_id: Zeroizing::new("id.secret".into()),
+                secret_id: Zeroizing::new("id.hunter2".into()),
             },
         ];
         for c in all {
             let debug = format!("{c:?}");
-            assert!(!debug.contains("secret"), "{debug}");
+            assert!(!debug.contains("hunter2"), "{debug}");
         }
     }
 }

@@ -260,7 +260,8 @@ mod tests {
         s.fail_key("app/db", None);
         s.fail(Some(ErrorKind::PermissionDenied));
         assert_eq!(s.check().await.unwrap_err().category(), "permission_denied");
-        assert_eq!(s.calls().read, 5);
+        // Four reads: latest, version 1, the deleted latest, and the failing one.
+        assert_eq!(s.calls().read, 4);
         assert!(s.check_version("3").is_ok() && s.check_version("latest").is_err());
     }
 }
