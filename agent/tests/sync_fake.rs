@@ -11,24 +11,27 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use secrets_agent::external_secret::{Settings, run_with};
 use secrets_agent::metrics::Metrics;
 use secrets_agent::secret_store::{OpenRequest, StoreFactory};
-use secrets_core::api::{ExternalSecret, SecretStore};
+use secrets_core::api::{ClusterSecretStore, ExternalSecret, SecretStore};
 use secrets_core::store::{ErrorKind, Store, StoreError};
 use secrets_store_fake::FakeStore;
 use serde_json::json;
 
 use common::wait_for;
 
-/// Every store built is the one fake.
-struct Fake(FakeStore);
+/// Every store built is the one fake; the CA bundle each store was built with is kept.
+struct Fake(FakeStore, CaSeen);
+
+type CaSeen = Arc<std::sync::Mutex<Vec<(String, Option<Vec<u8>>)>>>;
 
 impl StoreFactory for Fake {
-    fn open(&self, _: OpenRequest<'_>) -> Result<Arc<dyn Store>, StoreError> {
+    fn open(&self, request: OpenRequest<'_>) -> Result<Arc<dyn Store>, StoreError> {
+        self.1.lock().unwrap().push((request.label, request.ca_pem));
         Ok(Arc::new(self.0.clone()))
     }
 }
@@ -38,6 +41,7 @@ struct Env {
     client: kube::Client,
     fake: FakeStore,
     metrics: Arc<Metrics>,
+    ca_seen: CaSeen,
     _agent: tokio::task::JoinHandle<()>,
 }
 
@@ -45,6 +49,7 @@ async fn env() -> Env {
     let (cluster, client) = common::cluster().await;
     let fake = FakeStore::new();
     let metrics = Arc::new(Metrics::new());
+    let ca_seen = CaSeen::default();
     let settings = Settings {
         concurrency: 4,
         store_rate: 1000,
@@ -55,7 +60,7 @@ async fn env() -> Env {
         metrics.clone(),
         "sync-fake".into(),
         settings,
-        Arc::new(Fake(fake.clone())),
+        Arc::new(Fake(fake.clone(), ca_seen.clone())),
     ));
     // A Vault-shaped store spec: the factory ignores it, the agent's checks do not.
     let store: SecretStore = serde_yaml_ng::from_str(
@@ -71,6 +76,7 @@ async fn env() -> Env {
         client,
         fake,
         metrics,
+        ca_seen,
         _agent: agent,
     }
 }
@@ -274,4 +280,99 @@ async fn versions_are_strings_the_store_checks() {
         reads,
         "nothing was read for the refused version"
     );
+}
+
+/// Wait until the store's `Ready` reason is `reason`; its message.
+async fn store_reason<K>(api: Api<K>, name: &str, reason: &str) -> String
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + serde::Serialize,
+{
+    wait_for(&format!("store {name} Ready reason {reason}"), || async {
+        let value = serde_json::to_value(api.get_opt(name).await.ok()??).ok()?;
+        let ready = value["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == "Ready")?
+            .clone();
+        (ready["reason"] == reason)
+            .then(|| ready["message"].as_str().unwrap_or_default().to_owned())
+    })
+    .await
+}
+
+/// A store's `caProvider` is read where `secrets_core::store::refs` says, for both kinds: a
+/// SecretStore's in its own namespace, a ClusterSecretStore's in the namespace it names; a
+/// ClusterSecretStore's without one is refused by name.
+#[tokio::test(flavor = "multi_thread")]
+async fn ca_provider_namespaces_for_both_store_kinds() {
+    let env = env().await;
+    let client = &env.client;
+    Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "pki"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    for (ns, pem) in [("team", "PEM-OF-TEAM"), ("pki", "PEM-OF-PKI")] {
+        let cm: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": "ca"}, "data": {"ca.crt": pem}}))
+                .unwrap();
+        Api::<ConfigMap>::namespaced(client.clone(), ns)
+            .create(&PostParams::default(), &cm)
+            .await
+            .unwrap();
+    }
+    let vault = |ca: &str, ns: &str| {
+        format!(
+            "  provider:\n    vault:\n      server: https://127.0.0.1:1\n      caProvider: {ca}\n      auth:\n        tokenSecretRef: {{name: t, key: token{ns}}}\n"
+        )
+    };
+    let ss: SecretStore = serde_yaml_ng::from_str(&format!(
+        "apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {{name: with-ca, namespace: team}}\nspec:\n{}",
+        vault("{type: ConfigMap, name: ca, key: ca.crt}", "")
+    ))
+    .unwrap();
+    let ss_api = Api::<SecretStore>::namespaced(client.clone(), "team");
+    ss_api.create(&PostParams::default(), &ss).await.unwrap();
+    let css_api = Api::<ClusterSecretStore>::all(client.clone());
+    for (name, ca) in [
+        (
+            "css-named",
+            "{type: ConfigMap, name: ca, key: ca.crt, namespace: pki}",
+        ),
+        ("css-unnamed", "{type: ConfigMap, name: ca, key: ca.crt}"),
+    ] {
+        let css: ClusterSecretStore = serde_yaml_ng::from_str(&format!(
+            "apiVersion: kubectl-secrets.io/v1alpha1\nkind: ClusterSecretStore\nmetadata: {{name: {name}}}\nspec:\n{}",
+            vault(ca, ", namespace: team")
+        ))
+        .unwrap();
+        css_api.create(&PostParams::default(), &css).await.unwrap();
+    }
+    store_reason(ss_api, "with-ca", "Valid").await;
+    store_reason(css_api.clone(), "css-named", "Valid").await;
+    let message = store_reason(css_api, "css-unnamed", "InvalidProviderConfig").await;
+    assert!(
+        message.contains(
+            "spec.provider.vault.caProvider.namespace is required on a ClusterSecretStore"
+        ),
+        "{message}"
+    );
+    let seen = env.ca_seen.lock().unwrap().clone();
+    let ca_of = |label: &str| {
+        seen.iter()
+            .find(|(l, _)| l == label)
+            .and_then(|(_, pem)| pem.clone())
+            .map(|pem| String::from_utf8(pem).unwrap())
+    };
+    assert_eq!(
+        ca_of("SecretStore \"with-ca\"").as_deref(),
+        Some("PEM-OF-TEAM")
+    );
+    assert_eq!(
+        ca_of("ClusterSecretStore \"css-named\"").as_deref(),
+        Some("PEM-OF-PKI")
+    );
+    assert!(ca_of("ClusterSecretStore \"css-unnamed\"").is_none());
 }

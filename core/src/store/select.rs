@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 /// A property that does not select anything.
+/// Exhaustive on purpose: store crates restate it in their own words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum SelectError {
     /// Neither a top-level key nor a path into the secret.
     #[error("property {property:?} not found in {path}")]

@@ -27,7 +27,9 @@ use super::buffer::{WipedJson, wipe_value};
 use super::client::{Answer, VaultClient};
 use super::path::{self, Tree};
 use super::{Call, Token, VaultError};
-use secrets_core::store::{RemoteValue, SelectError};
+use secrets_core::store::RemoteValue;
+
+use super::select::SelectError;
 
 /// The KV secrets engine version of a mount (`spec.provider.vault.version`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -80,7 +82,9 @@ impl KvSecret {
 
     /// What `remoteRef.property` selects (see [`RemoteValue::select`]).
     pub fn select(&self, property: Option<&str>) -> Result<Zeroizing<Vec<u8>>, SelectError> {
-        self.0.select(property)
+        self.0
+            .select(property)
+            .map_err(|e| SelectError::from_seam(e, self.path()))
     }
 
     /// Every top-level key with its value as Secret bytes: what `dataFrom[].extract` puts

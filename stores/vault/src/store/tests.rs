@@ -75,7 +75,9 @@ fn session(addr: &str, engine: KvVersion) -> VaultStore {
     .unwrap();
     // The token already in hand: the scripted server answers nothing but the mount and reads.
     if let Ok(mut slot) = store.token.try_lock() {
-        *slot = Some(crate::Token::from_secret(Zeroizing::new("s.test".to_owned())));
+        *slot = Some(crate::Token::from_secret(Zeroizing::new(
+            "s.test".to_owned(),
+        )));
     }
     store
 }
