@@ -1116,3 +1116,36 @@ fn files_and_directories_as_kubectl_reads_them() {
     assert_eq!(opened[1]["k"], b"", "null is empty, as kubectl reads it");
     assert_eq!(opened[2]["pass"], b"");
 }
+
+/// Each command's `--help` lists its own options first, then kubectl's flags under their own
+/// heading.
+#[test]
+fn help_lists_own_options_before_the_global_ones() {
+    let global = [
+        "--kubeconfig <PATH>",
+        "--context <NAME>",
+        "--cluster <NAME>",
+        "--user <NAME>",
+        "-n, --namespace <NS>",
+        "-y, --yes",
+        "--request-timeout <DURATION>",
+        "--agent-namespace <NS>",
+        "--agent-service <NAME>",
+    ];
+    for (args, own) in [
+        (&["seal", "--help"][..], "-f, --filename <FILE|DIR|->"),
+        (&["sync", "now", "--help"][..], "--wait[=<BOOL>]"),
+    ] {
+        let out = run(args, None);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let help = stdout(&out);
+        let options = help.find("\nOptions:\n").unwrap();
+        let heading = help.find("\nGlobal options:\n").unwrap();
+        let own_at = help.find(own).unwrap();
+        assert!(options < own_at && own_at < heading, "{args:?}: {help}");
+        for flag in global {
+            let at = help.find(flag).unwrap_or_else(|| panic!("{flag}: {help}"));
+            assert!(at > heading, "{flag} before the heading: {help}");
+        }
+    }
+}

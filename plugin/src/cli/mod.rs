@@ -5,6 +5,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod completion;
 mod fetch;
 mod keys;
 mod seal;
@@ -12,6 +13,7 @@ mod status;
 mod store;
 mod sync;
 
+pub(crate) use completion::CompletionArgs;
 pub(crate) use fetch::{FetchCertArgs, FetchCommand, FetchRemoteArgs, FetchSecretArgs};
 pub(crate) use keys::{
     KeysBackupArgs, KeysCommand, KeysGenerateArgs, KeysListArgs, KeysRestoreArgs,
@@ -35,9 +37,13 @@ pub(crate) struct Cli {
 
 const DEFAULT_AGENT_NAMESPACE: &str = "kubectl-secrets";
 const DEFAULT_AGENT_SERVICE: &str = "secrets-agent";
+/// The `--help` heading of [`GlobalFlags`].
+pub(crate) const GLOBAL_HEADING: &str = "Global options";
 
-/// The kubectl flags every plugin should honour.
+/// The kubectl flags every plugin should honour. `--help` lists them after a command's own
+/// options, under their own heading.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = GLOBAL_HEADING)]
 pub(crate) struct GlobalFlags {
     /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
     #[arg(
@@ -108,6 +114,11 @@ pub(crate) enum Command {
     Keys(KeysCommand),
     /// Sync secrets from Vault / OpenBao: a wizard at a terminal, else `create`, `now`, `status`.
     Sync(SyncArgs),
+    /// Print a shell completion script for `kubectl-secrets` (bash, zsh or fish).
+    ///
+    /// The script completes `kubectl-secrets …` run by that name. For `kubectl secrets <TAB>`
+    /// (kubectl 1.26 or newer), kubectl runs `kubectl_complete-secrets` from PATH instead.
+    Completion(CompletionArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -142,7 +153,7 @@ pub(crate) fn parse() -> Result<Cli, clap::Error> {
 }
 
 /// The command line as parsed: [`Cli`] with the cluster flags hidden where unused.
-fn command() -> clap::Command {
+pub(crate) fn command() -> clap::Command {
     use clap::CommandFactory as _;
     let command = Cli::command();
     let hidden: Vec<clap::Arg> = command
@@ -153,6 +164,7 @@ fn command() -> clap::Command {
     let hide = |sub: clap::Command| sub.args(hidden.clone());
     command
         .mut_subcommand("unseal", hide)
+        .mut_subcommand("completion", hide)
         .mut_subcommand("keys", |keys| keys.mut_subcommand("generate", hide))
 }
 
