@@ -1149,3 +1149,25 @@ fn help_lists_own_options_before_the_global_ones() {
         }
     }
 }
+
+/// `completion SHELL` prints that shell's script for the binary run by its own name.
+#[test]
+fn completion_prints_a_script_per_shell() {
+    for (shell, expected) in [
+        ("bash", "complete -F _kubectl__secrets"),
+        ("zsh", "#compdef kubectl-secrets"),
+        ("fish", "complete -c kubectl-secrets"),
+    ] {
+        let out = run(&["completion", shell], None);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        assert!(script.contains(expected), "{shell}: {script}");
+        // Every command is in it, from the same tree the binary parses with.
+        assert!(
+            script.contains("reseal") && script.contains("agent-namespace"),
+            "{shell}"
+        );
+    }
+    let out = run(&["completion", "tcsh"], None);
+    assert_eq!(out.status.code(), Some(2));
+}
