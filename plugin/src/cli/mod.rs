@@ -107,7 +107,8 @@ pub(crate) enum Command {
     /// Read from the cluster: the sealing certificate or a Secret.
     #[command(subcommand)]
     Fetch(FetchCommand),
-    /// Show the SealedSecrets in the cluster and whether their Secrets were made.
+    /// Show the SealedSecrets and ExternalSecrets in the cluster and whether their Secrets were
+    /// made.
     Status(StatusArgs),
     /// Manage sealing keys.
     #[command(subcommand)]

@@ -1,4 +1,4 @@
-//! `status`: the SealedSecrets in the cluster.
+//! `status`: the SealedSecrets and ExternalSecrets in the cluster.
 
 use clap::Args;
 
@@ -6,7 +6,7 @@ use super::OutputFormat;
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
-    /// SealedSecrets of every namespace.
+    /// SealedSecrets and ExternalSecrets of every namespace.
     #[arg(short = 'A', long)]
     pub(crate) all_namespaces: bool,
     /// Also list Bitnami SealedSecrets (bitnami.com/v1alpha1).
