@@ -17,7 +17,6 @@ use kube::{Api, Resource};
 use secrets_core::api::sealed_secret::{BitnamiSealedSecret, SealedSecret, SealedSecretStatus};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use time::format_description::well_known::Rfc3339;
 
 use crate::cli::{GlobalFlags, StatusArgs};
 use crate::cluster::{self, Cluster, api_error, is_not_found};
@@ -153,7 +152,7 @@ fn report(row: &Row, made: &BTreeMap<(String, String), Made>) -> Report {
     let created = row
         .created
         .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-        .and_then(|t| t.format(&Rfc3339).ok());
+        .map(secrets_core::rfc3339::format);
     Report {
         namespace: row.namespace.clone(),
         name: row.name.clone(),
