@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt as _;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::ResourceExt as _;
 use secrets_core::ownership::Owner;
 use secrets_core::seal::decide::{self, Decision, Failure};
 

@@ -2,9 +2,9 @@
 //! transition times kept while the outcome stays the same, written by server-side apply; and the
 //! event when `Ready` moves.
 
+use kube::ResourceExt as _;
 use kube::api::Api;
 use kube::runtime::events::{Event, EventType};
-use kube::ResourceExt as _;
 use secrets_core::api::sealed_secret::{SealedSecretCondition, SealedSecretStatus};
 
 use super::reconcile::Applied;

@@ -10,9 +10,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kube::ResourceExt as _;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::ResourceExt as _;
 use secrets_core::api::secret_store::StoreKind;
 use secrets_core::api::{
     ClusterSecretStore, Condition, SecretStore, SecretStoreSpec, SecretStoreStatus,
