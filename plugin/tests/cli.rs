@@ -1116,3 +1116,58 @@ fn files_and_directories_as_kubectl_reads_them() {
     assert_eq!(opened[1]["k"], b"", "null is empty, as kubectl reads it");
     assert_eq!(opened[2]["pass"], b"");
 }
+
+/// Each command's `--help` lists its own options first, then kubectl's flags under their own
+/// heading.
+#[test]
+fn help_lists_own_options_before_the_global_ones() {
+    let global = [
+        "--kubeconfig <PATH>",
+        "--context <NAME>",
+        "--cluster <NAME>",
+        "--user <NAME>",
+        "-n, --namespace <NS>",
+        "-y, --yes",
+        "--request-timeout <DURATION>",
+        "--agent-namespace <NS>",
+        "--agent-service <NAME>",
+    ];
+    for (args, own) in [
+        (&["seal", "--help"][..], "-f, --filename <FILE|DIR|->"),
+        (&["sync", "now", "--help"][..], "--wait[=<BOOL>]"),
+    ] {
+        let out = run(args, None);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let help = stdout(&out);
+        let options = help.find("\nOptions:\n").unwrap();
+        let heading = help.find("\nGlobal options:\n").unwrap();
+        let own_at = help.find(own).unwrap();
+        assert!(options < own_at && own_at < heading, "{args:?}: {help}");
+        for flag in global {
+            let at = help.find(flag).unwrap_or_else(|| panic!("{flag}: {help}"));
+            assert!(at > heading, "{flag} before the heading: {help}");
+        }
+    }
+}
+
+/// `completion SHELL` prints that shell's script for the binary run by its own name.
+#[test]
+fn completion_prints_a_script_per_shell() {
+    for (shell, expected) in [
+        ("bash", "complete -F _kubectl__secrets"),
+        ("zsh", "#compdef kubectl-secrets"),
+        ("fish", "complete -c kubectl-secrets"),
+    ] {
+        let out = run(&["completion", shell], None);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        assert!(script.contains(expected), "{shell}: {script}");
+        // Every command is in it, from the same tree the binary parses with.
+        assert!(
+            script.contains("reseal") && script.contains("agent-namespace"),
+            "{shell}"
+        );
+    }
+    let out = run(&["completion", "tcsh"], None);
+    assert_eq!(out.status.code(), Some(2));
+}

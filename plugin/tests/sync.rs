@@ -409,6 +409,78 @@ fn sync_status_shows_a_table_and_json() {
     assert_eq!(one["reason"], "SecretSyncedError");
 }
 
+/// `status` shows both patterns: a SealedSecret and an ExternalSecret in one table, told apart
+/// by KIND, and `kind` in `-o json`.
+#[test]
+fn status_shows_sealed_and_external_secrets_by_kind() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::CustomResourceExt as _;
+    use secrets_core::api::sealed_secret::SealedSecret;
+
+    let env = SyncEnv::start();
+    env.rt.block_on(async {
+        let crds: Api<CustomResourceDefinition> = Api::all(env.client.clone());
+        crds.create(&Default::default(), &SealedSecret::crd())
+            .await
+            .unwrap();
+        let sealed: Api<SealedSecret> = Api::namespaced(env.client.clone(), "team");
+        let body: SealedSecret = serde_json::from_value(json!({
+            "apiVersion": "kubectl-secrets.io/v1alpha1", "kind": "SealedSecret",
+            "metadata": {"name": "cert"}, "spec": {"encryptedData": {"k": "AgAA"}}}))
+        .unwrap();
+        sealed.create(&Default::default(), &body).await.unwrap();
+    });
+    env.ok(&create_args("db", "team", "app/db", &[]));
+    env.set_status(
+        "team",
+        "db",
+        json!({"observedGeneration": 1,
+               "conditions": [{"type": "Ready", "status": "True", "reason": "SecretSynced", "message": "secret created"}]}),
+    );
+
+    let (table, _) = env.ok(&["status", "-n", "team"]);
+    let lines: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[0],
+        ["NAME", "KIND", "READY", "REASON", "AGE", "KEY"],
+        "{table}"
+    );
+    assert_eq!(lines.len(), 3, "{table}");
+    assert_eq!(
+        lines[1][..4],
+        ["cert", "SealedSecret", "Unknown", "NotObserved"],
+        "{table}"
+    );
+    assert_eq!(
+        lines[2][..4],
+        ["db", "ExternalSecret", "True", "SecretSynced"],
+        "{table}"
+    );
+    assert_eq!(lines[2].last(), Some(&"-"), "{table}");
+
+    let (json_text, _) = env.ok(&["status", "-A", "-o", "json"]);
+    let rows: Value = serde_json::from_str(&json_text).unwrap();
+    let row = |name: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(row("cert")["kind"], "SealedSecret");
+    assert_eq!(row("db")["kind"], "ExternalSecret");
+    assert_eq!(row("db")["namespace"], "team");
+    assert_eq!(row("db")["group"], "kubectl-secrets.io");
+    assert_eq!(row("db")["ready"], "True");
+    assert_eq!(row("db")["message"], "secret created");
+    assert!(row("db")["keyFingerprint"].is_null(), "{json_text}");
+    assert!(!json_text.contains(DB_PASSWORD));
+}
+
 #[test]
 fn fetch_remote_masks_values_unless_revealed() {
     let env = SyncEnv::start();

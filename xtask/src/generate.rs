@@ -1,16 +1,24 @@
 //! `cargo xtask gen`: regenerate the committed files that come from code. Today that is the
 //! chart's CRDs: `secrets-agent crds --output-dir` writes what `secrets_core::api::crds::all()`
 //! builds, after the old files are removed so a dropped kind leaves no stale file behind.
-//! A secrets-core test fails, naming this command, when the committed files differ.
+//! `cargo xtask lint` (and a secrets-core test) fails, naming this command, when the committed
+//! files differ.
+
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
 use crate::util::{self, cargo, root, target_dir};
 
+/// Where the committed CRDs live.
+pub(crate) fn crd_dir() -> PathBuf {
+    root().join("charts").join("secrets-agent").join("crds")
+}
+
 pub(crate) fn run() -> anyhow::Result<()> {
     // Build first: a failed build must not leave the folder emptied.
-    cargo(&["build", "--quiet", "-p", "secrets-agent"])?;
-    let dir = root().join("charts").join("secrets-agent").join("crds");
+    build_agent()?;
+    let dir = crd_dir();
     if dir.exists() {
         for entry in
             std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
@@ -22,9 +30,18 @@ pub(crate) fn run() -> anyhow::Result<()> {
             }
         }
     }
-    let agent = target_dir().join("debug").join("secrets-agent");
-    let dir_arg = dir.to_string_lossy().into_owned();
-    util::run(&agent, &["crds", "--output-dir", &dir_arg], &[])?;
+    write_crds(&dir)?;
     eprintln!("xtask: wrote the CRDs into {}", dir.display());
     Ok(())
+}
+
+pub(crate) fn build_agent() -> anyhow::Result<()> {
+    cargo(&["build", "--quiet", "-p", "secrets-agent"])
+}
+
+/// Run the built agent's `crds --output-dir dir`.
+pub(crate) fn write_crds(dir: &Path) -> anyhow::Result<()> {
+    let agent = target_dir().join("debug").join("secrets-agent");
+    let dir_arg = dir.to_string_lossy().into_owned();
+    util::run(&agent, &["crds", "--output-dir", &dir_arg], &[])
 }

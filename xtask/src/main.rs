@@ -1,7 +1,8 @@
 //! `cargo xtask <task>`: the project's developer tasks, one entry point for people and CI.
 //!
-//! - `test`: no merge-conflict markers, install the test tools (`.tools/`), then fmt check,
-//!   clippy, every test.
+//! - `lint`: no merge-conflict markers in tracked text files (named `file:line`), fmt check,
+//!   clippy `-D warnings`, CRD drift against `charts/secrets-agent/crds/`.
+//! - `test`: `lint`, then install the test tools (`.tools/`) and run every test.
 //! - `demo`: the seal and sync patterns end to end with the built plugin, values masked.
 //! - `bench`: criterion benchmarks plus the CLI comparison; report in `target/bench/`.
 //! - `gen`: regenerate committed generated files (the chart's CRDs).
@@ -15,14 +16,16 @@ mod demo;
 mod e2e;
 mod generate;
 mod krew;
+mod lint;
 mod tools;
 mod util;
 
-const USAGE: &str = "usage: cargo xtask <test|demo|bench|gen|release-manifest|e2e>";
+const USAGE: &str = "usage: cargo xtask <lint|test|demo|bench|gen|release-manifest|e2e>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("lint") => lint::run(),
         Some("test") => test(),
         Some("demo") => demo::run(),
         Some("bench") => bench::run(&args[1..]),
@@ -44,19 +47,8 @@ fn main() -> ExitCode {
 }
 
 fn test() -> anyhow::Result<()> {
-    util::no_conflict_markers()?;
+    lint::run()?;
     let tools = tools::ensure()?;
-    util::cargo(&["fmt", "--all", "--", "--check"])
-        .map_err(|e| e.context("formatting differs: run `cargo fmt --all`"))?;
-    util::cargo(&[
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--all-features",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
     // --all-features turns on the RustCrypto backend, so the differential test sees both.
     util::cargo_with_env(
         &["test", "--workspace", "--all-features"],

@@ -66,26 +66,3 @@ pub(crate) fn target_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
 }
-
-/// Fail when a tracked file holds a line that a merge conflict leaves (`<<<<<<< `,
-/// `=======`, `>>>>>>> `): such a file once landed, README and all.
-pub(crate) fn no_conflict_markers() -> anyhow::Result<()> {
-    let output = Command::new("git")
-        .args(["grep", "-nIE", "^(<<<<<<< |=======$|>>>>>>> )", "--", "."])
-        .current_dir(root())
-        .output()
-        .context("starting git grep")?;
-    match output.status.code() {
-        // git grep: 1 means nothing matched.
-        Some(1) => Ok(()),
-        Some(0) => bail!(
-            "merge-conflict markers are committed:\n{}",
-            String::from_utf8_lossy(&output.stdout).trim_end()
-        ),
-        _ => bail!(
-            "git grep for conflict markers failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ),
-    }
-}

@@ -19,7 +19,7 @@ use crate::cli::{FetchSecretArgs, GlobalFlags};
 use crate::cluster::{self, api_error};
 use crate::output::{emit, emit_entries, emit_value, render};
 
-/// `-o json|yaml`: the Secret by key (the README documents this shape).
+/// `-o json|yaml`: the Secret by key (docs/seal.md documents this shape).
 #[derive(Serialize)]
 struct Report<'a> {
     namespace: &'a str,

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, FetchCommand, KeysCommand, SyncCommand};
 
+mod completion;
 mod fetch_cert;
 mod fetch_remote;
 mod fetch_secret;
@@ -47,5 +48,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Some(SyncCommand::Now(now)) => sync_now::run(global, now),
             Some(SyncCommand::Status(status)) => sync_status::run(global, status),
         },
+        Command::Completion(args) => completion::run(args),
     }
 }

@@ -1,11 +1,14 @@
-//! `status [-A]`: the SealedSecrets in the cluster and what the agent made of them.
+//! `status [-A]`: the SealedSecrets and ExternalSecrets in the cluster and what the agent made
+//! of them.
 //!
-//! Flow: connect → list SealedSecrets (ours; with `--bitnami` Bitnami's too) in `-n` (else the
+//! Flow: connect → list SealedSecrets (ours; with `--bitnami` Bitnami's too), then
+//! ExternalSecrets (skipped, with a note, when not served or not listable), in `-n` (else the
 //! context's namespace) or every namespace → list Secret metadata only (never values) to read
 //! each produced Secret's `kubectl-secrets.io/key-fingerprint` annotation, taken only from a
 //! Secret whose controller owner reference is that SealedSecret's uid → table on stdout:
-//! NAMESPACE (with -A), NAME, READY, REASON, AGE, KEY; or with `-o json|yaml` a list of
-//! [`Report`]s.
+//! NAMESPACE (with -A), NAME, KIND, READY, REASON, AGE, KEY; or with `-o json|yaml` a list of
+//! [`Report`]s (docs/seal.md documents this shape). `sync status` shows more of each
+//! ExternalSecret (store, last sync, next refresh).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -14,7 +17,8 @@ use anyhow::Context as _;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::ListParams;
 use kube::{Api, Resource};
-use secrets_core::api::sealed_secret::{BitnamiSealedSecret, SealedSecret, SealedSecretStatus};
+use secrets_core::api::sealed_secret::{BitnamiSealedSecret, SealedSecret};
+use secrets_core::api::{ExternalSecret, ready_condition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -29,6 +33,9 @@ const SKIP_OWNER: [&str; 2] = [
     "kubectl-secrets.io/skip-set-owner-references",
     "sealedsecrets.bitnami.com/skip-set-owner-references",
 ];
+/// The KIND column.
+const SEALED: &str = "SealedSecret";
+const EXTERNAL: &str = "ExternalSecret";
 /// `SHA256:` and 12 hex digits are plenty to tell keys apart in a table.
 const FINGERPRINT_SHOWN: usize = 19;
 
@@ -41,15 +48,21 @@ struct Row {
     /// checked and the Secret's annotation is taken as it is.
     unowned: bool,
     group: &'static str,
-    status: Option<SealedSecretStatus>,
+    /// `SealedSecret` or `ExternalSecret`.
+    kind: &'static str,
+    /// The readiness condition: status, reason, message.
+    ready: Option<(String, Option<String>, Option<String>)>,
+    observed_generation: Option<i64>,
     generation: Option<i64>,
     created: Option<i64>,
 }
 
-/// One SealedSecret for `-o json|yaml` (the README documents this shape).
+/// One SealedSecret or ExternalSecret for `-o json|yaml` (docs/seal.md documents this shape).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Report {
+    /// `SealedSecret` or `ExternalSecret`.
+    kind: &'static str,
     namespace: String,
     name: String,
     /// `kubectl-secrets.io` or `bitnami.com`.
@@ -61,7 +74,7 @@ struct Report {
     /// RFC 3339.
     created: Option<String>,
     /// The key that opened it (`SHA256:…`, whole), from the Secret it owns; `None` when no
-    /// Secret of its own says.
+    /// Secret of its own says, and always for an ExternalSecret.
     key_fingerprint: Option<String>,
 }
 
@@ -76,18 +89,27 @@ pub(crate) fn run(global: &GlobalFlags, args: StatusArgs) -> anyhow::Result<Exit
     let (rows, made, scope) = cluster::block_on(async {
         let cluster = cluster::connect(global).await?;
         let ns = (!args.all_namespaces).then(|| cluster.namespace.clone());
-        let mut rows = list::<SealedSecret>(&cluster, ns.as_deref(), "kubectl-secrets.io")
-            .await?
-            .context(
-                "the SealedSecret resource (kubectl-secrets.io/v1alpha1) is not served: \
+        let mut rows =
+            list::<SealedSecret>(&cluster, ns.as_deref(), ("kubectl-secrets.io", SEALED))
+                .await
+                .map_err(api_error)
+                .with_context(|| format!("listing SealedSecrets in {}", cluster.describe))?
+                .context(
+                    "the SealedSecret resource (kubectl-secrets.io/v1alpha1) is not served: \
                  is the agent's CRD installed?",
-            )?;
+                )?;
         if args.bitnami {
-            match list::<BitnamiSealedSecret>(&cluster, ns.as_deref(), "bitnami.com").await? {
+            match list::<BitnamiSealedSecret>(&cluster, ns.as_deref(), ("bitnami.com", SEALED))
+                .await
+                .map_err(api_error)
+                .with_context(|| {
+                    format!("listing bitnami.com SealedSecrets in {}", cluster.describe)
+                })? {
                 Some(more) => rows.extend(more),
                 None => eprintln!("bitnami.com SealedSecrets are not served in this cluster"),
             }
         }
+        rows.extend(external_secrets(&cluster, ns.as_deref()).await?);
         let made = made_secrets(&cluster, ns.as_deref()).await?;
         let scope = ns.map_or_else(|| "any namespace".to_owned(), |n| format!("namespace {n}"));
         Ok((rows, made, scope))
@@ -98,15 +120,15 @@ pub(crate) fn run(global: &GlobalFlags, args: StatusArgs) -> anyhow::Result<Exit
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        eprintln!("no SealedSecrets found in {scope}");
+        eprintln!("no SealedSecrets or ExternalSecrets found in {scope}");
         return Ok(ExitCode::SUCCESS);
     }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let mut header = vec!["NAMESPACE", "NAME", "READY", "REASON", "AGE", "KEY"];
+    let mut header = vec!["NAMESPACE", "NAME", "KIND", "READY", "REASON", "AGE", "KEY"];
     if args.bitnami {
         header.push("GROUP");
     }
-    let mut table_rows: Vec<[String; 7]> = vec![header_row(&header)];
+    let mut table_rows: Vec<[String; COLUMNS]> = vec![header_row(&header)];
     for (row, report) in rows.iter().zip(reports) {
         let key = report
             .key_fingerprint
@@ -116,6 +138,7 @@ pub(crate) fn run(global: &GlobalFlags, args: StatusArgs) -> anyhow::Result<Exit
         table_rows.push([
             report.namespace,
             report.name,
+            report.kind.to_owned(),
             report.ready,
             report.reason,
             age,
@@ -128,25 +151,19 @@ pub(crate) fn run(global: &GlobalFlags, args: StatusArgs) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// What one SealedSecret's status says, and the key of the Secret it owns (not merely one
-/// of the same name: that may be someone else's).
+/// What one object's status says, and (for a SealedSecret) the key of the Secret it owns
+/// (not merely one of the same name: that may be someone else's).
 fn report(row: &Row, made: &BTreeMap<(String, String), Made>) -> Report {
-    let ready_type = if row.group == "bitnami.com" {
-        "Synced"
-    } else {
-        "Ready"
-    };
-    let condition = row
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == ready_type));
     let (ready, reason, message) = crate::output::ready_columns(
-        condition.map(|c| (c.status.as_str(), c.reason.as_deref(), c.message.as_deref())),
-        row.status.as_ref().and_then(|s| s.observed_generation),
+        row.ready.as_ref().map(|(status, reason, message)| {
+            (status.as_str(), reason.as_deref(), message.as_deref())
+        }),
+        row.observed_generation,
         row.generation,
     );
     let key_fingerprint = made
         .get(&(row.namespace.clone(), row.name.clone()))
+        .filter(|_| row.kind == SEALED)
         .filter(|m| row.unowned || m.owners.contains(&row.uid))
         .map(|m| m.fingerprint.clone());
     let created = row
@@ -154,6 +171,7 @@ fn report(row: &Row, made: &BTreeMap<(String, String), Made>) -> Report {
         .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
         .map(secrets_core::rfc3339::format);
     Report {
+        kind: row.kind,
         namespace: row.namespace.clone(),
         name: row.name.clone(),
         group: row.group,
@@ -165,8 +183,11 @@ fn report(row: &Row, made: &BTreeMap<(String, String), Made>) -> Report {
     }
 }
 
-fn header_row(header: &[&str]) -> [String; 7] {
-    let mut row: [String; 7] = Default::default();
+/// NAMESPACE, NAME, KIND, READY, REASON, AGE, KEY, GROUP.
+const COLUMNS: usize = 8;
+
+fn header_row(header: &[&str]) -> [String; COLUMNS] {
+    let mut row: [String; COLUMNS] = Default::default();
     for (cell, text) in row.iter_mut().zip(header) {
         *cell = (*text).to_owned();
     }
@@ -174,18 +195,18 @@ fn header_row(header: &[&str]) -> [String; 7] {
 }
 
 /// Drop NAMESPACE without -A and GROUP without --bitnami (by blanking: `table` trims).
-fn select(rows: &[[String; 7]], namespaces: bool, group: bool) -> Vec<[String; 7]> {
+fn select(rows: &[[String; COLUMNS]], namespaces: bool, group: bool) -> Vec<[String; COLUMNS]> {
     rows.iter()
         .map(|row| {
-            let mut cells: Vec<String> = Vec::with_capacity(7);
+            let mut cells: Vec<String> = Vec::with_capacity(COLUMNS);
             if namespaces {
                 cells.push(row[0].clone());
             }
-            cells.extend(row[1..6].iter().cloned());
+            cells.extend(row[1..COLUMNS - 1].iter().cloned());
             if group {
-                cells.push(row[6].clone());
+                cells.push(row[COLUMNS - 1].clone());
             }
-            let mut out: [String; 7] = Default::default();
+            let mut out: [String; COLUMNS] = Default::default();
             for (slot, cell) in out.iter_mut().zip(cells) {
                 *slot = cell;
             }
@@ -198,14 +219,14 @@ fn select(rows: &[[String; 7]], namespaces: bool, group: bool) -> Vec<[String; 7
 async fn list<K>(
     cluster: &Cluster,
     namespace: Option<&str>,
-    group: &'static str,
-) -> anyhow::Result<Option<Vec<Row>>>
+    (group, kind): (&'static str, &'static str),
+) -> Result<Option<Vec<Row>>, kube::Error>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
         + DeserializeOwned
         + std::fmt::Debug
-        + HasStatus,
+        + Readiness,
 {
     let api: Api<K> = match namespace {
         Some(ns) => Api::namespaced(cluster.client.clone(), ns),
@@ -214,10 +235,7 @@ where
     let list = match api.list(&ListParams::default()).await {
         Ok(list) => list,
         Err(err) if is_not_found(&err) => return Ok(None),
-        Err(err) => {
-            return Err(api_error(err))
-                .with_context(|| format!("listing {group} SealedSecrets in {}", cluster.describe));
-        }
+        Err(err) => return Err(err),
     };
     Ok(Some(
         list.items
@@ -229,35 +247,82 @@ where
                         .iter()
                         .any(|key| a.get(*key).is_some_and(|v| v == "true"))
                 });
+                let (ready, observed_generation) = item.readiness();
                 Row {
                     namespace: meta.namespace.clone().unwrap_or_default(),
                     name: meta.name.clone().unwrap_or_default(),
                     uid: meta.uid.clone().unwrap_or_default(),
                     unowned,
                     group,
+                    kind,
+                    ready,
+                    observed_generation,
                     generation: meta.generation,
                     created: meta.creation_timestamp.as_ref().map(|t| t.0.as_second()),
-                    status: item.status().cloned(),
                 }
             })
             .collect(),
     ))
 }
 
-/// Both SealedSecret kinds carry the same status.
-trait HasStatus {
-    fn status(&self) -> Option<&SealedSecretStatus>;
-}
-
-impl HasStatus for SealedSecret {
-    fn status(&self) -> Option<&SealedSecretStatus> {
-        self.status.as_ref()
+/// The ExternalSecret rows, or none (with a note on stderr) when this cluster does not serve
+/// them or this person may not list them: `status` is first the SealedSecret view.
+async fn external_secrets(cluster: &Cluster, namespace: Option<&str>) -> anyhow::Result<Vec<Row>> {
+    match list::<ExternalSecret>(cluster, namespace, ("kubectl-secrets.io", EXTERNAL)).await {
+        Ok(rows) => Ok(rows.unwrap_or_default()),
+        Err(kube::Error::Api(status)) if status.code == 403 => {
+            eprintln!("ExternalSecrets not shown: listing them is forbidden");
+            Ok(Vec::new())
+        }
+        Err(err) => Err(api_error(err))
+            .with_context(|| format!("listing ExternalSecrets in {}", cluster.describe)),
     }
 }
 
-impl HasStatus for BitnamiSealedSecret {
-    fn status(&self) -> Option<&SealedSecretStatus> {
-        self.status.as_ref()
+/// The readiness condition (status, reason, message) and the generation it is for.
+type Ready = (
+    Option<(String, Option<String>, Option<String>)>,
+    Option<i64>,
+);
+
+/// Each kind says "ready" in its own condition: `Ready` for ours, `Synced` for Bitnami's.
+trait Readiness {
+    fn readiness(&self) -> Ready;
+}
+
+impl Readiness for SealedSecret {
+    fn readiness(&self) -> Ready {
+        sealed_readiness(self.status.as_ref(), "Ready")
+    }
+}
+
+impl Readiness for BitnamiSealedSecret {
+    fn readiness(&self) -> Ready {
+        sealed_readiness(self.status.as_ref(), "Synced")
+    }
+}
+
+fn sealed_readiness(
+    status: Option<&secrets_core::api::sealed_secret::SealedSecretStatus>,
+    ready_type: &str,
+) -> Ready {
+    let condition = status.and_then(|s| s.conditions.iter().find(|c| c.type_ == ready_type));
+    (
+        condition.map(|c| (c.status.clone(), c.reason.clone(), c.message.clone())),
+        status.and_then(|s| s.observed_generation),
+    )
+}
+
+impl Readiness for ExternalSecret {
+    fn readiness(&self) -> Ready {
+        let Some(status) = self.status.as_ref() else {
+            return (None, None);
+        };
+        (
+            ready_condition(&status.conditions)
+                .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone())),
+            status.observed_generation,
+        )
     }
 }
 

@@ -70,6 +70,39 @@ fn the_committed_manifest_is_for_this_version_and_every_platform() {
     assert!(crate::util::root().join("LICENSE").is_file());
 }
 
+/// Every archive ships the plugin and its completion binary (kubectl's plugin completion runs
+/// `kubectl_complete-secrets`), and krew installs both.
+#[test]
+fn the_committed_manifest_installs_both_binaries_on_every_platform() {
+    let doc: Value = serde_yaml_ng::from_str(&committed()).unwrap();
+    for platform in doc["spec"]["platforms"].as_array().unwrap() {
+        let exe = if platform["selector"]["matchLabels"]["os"] == "windows" {
+            ".exe"
+        } else {
+            ""
+        };
+        let from: Vec<&str> = platform["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["from"].as_str().unwrap())
+            .collect();
+        for bin in ["kubectl-secrets", "kubectl_complete-secrets"] {
+            let file = format!("{bin}{exe}");
+            assert!(from.contains(&file.as_str()), "{file} not in {from:?}");
+        }
+        assert_eq!(platform["bin"], format!("kubectl-secrets{exe}"));
+    }
+    let caveats = doc["spec"]["caveats"].as_str().unwrap();
+    assert!(caveats.contains("kubectl_complete-secrets"), "{caveats}");
+    // `sync` ships; only mounts are still to come.
+    let description = doc["spec"]["description"].as_str().unwrap();
+    assert!(
+        !description.contains("stores and CSI mounts come"),
+        "{description}"
+    );
+}
+
 #[test]
 fn release_manifest_fills_version_uris_and_digests() {
     let filled = fill(&committed(), "v1.2.3-rc.1", &checksums("v1.2.3-rc.1")).unwrap();
