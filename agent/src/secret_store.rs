@@ -12,9 +12,10 @@
 
 mod limiter;
 mod reads;
+mod selector;
 mod session;
 mod status;
 
 pub(crate) use reads::{Fetched, ReadCache, ReadError, Urgency};
 pub(crate) use session::{Caches, Stores};
-pub(crate) use status::reconcile as reconcile_status;
+pub(crate) use status::{Context as StatusContext, StoreObject, reconcile as reconcile_status};
