@@ -12,6 +12,7 @@
 
 mod external_secret;
 mod limiter;
+mod own_status;
 mod reads;
 pub mod restart;
 mod store_status;
@@ -59,6 +60,8 @@ pub struct Context {
     /// Digest of the data we last wrote or saw, per Secret: drift shows as a mismatch. Kept in
     /// memory only (a digest of secret values is never published).
     written: Mutex<HashMap<(String, String), [u8; 32]>>,
+    /// Statuses we wrote that the watch cache may not show yet.
+    own_status: own_status::OwnStatus,
 }
 
 impl Context {
@@ -197,6 +200,7 @@ pub async fn run(
             settings.provider_timeout,
         ),
         reads: reads::ReadCache::default(),
+        own_status: own_status::OwnStatus::default(),
         recorder: Recorder::new(client.clone(), reporter),
         client: client.clone(),
         metrics,

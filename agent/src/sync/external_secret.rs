@@ -56,6 +56,8 @@ const SECRET_SYNCED: &str = "SecretSynced";
 /// Reconcile one ExternalSecret.
 pub(super) async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
+    // The cached object may not show the status our last reconcile of it wrote yet.
+    let es = ctx.own_status.overlay(es);
     let key = format!(
         "{CONTROLLER}/{}/{}",
         es.namespace().unwrap_or_default(),
@@ -85,6 +87,7 @@ pub(super) async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Res
 #[tracing::instrument(skip_all, fields(object = %es.name_any(), namespace = es.namespace().unwrap_or_default()))]
 async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, Error> {
     if es.meta().deletion_timestamp.is_some() {
+        ctx.own_status.forget(es);
         return Ok(Outcome::Synced {
             next: None,
             changed: None,
@@ -367,6 +370,15 @@ async fn write_status(es: &ExternalSecret, ctx: &Context, outcome: &Outcome) -> 
     )
     .await
     .map_err(Error::api("writing the status"))?;
+    if matches!(
+        outcome,
+        Outcome::Synced {
+            changed: Some(_),
+            ..
+        }
+    ) {
+        ctx.own_status.wrote(es, &status);
+    }
     let was = secrets_core::eso::ready_condition(&previous.conditions)
         .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()));
     let now_ready = secrets_core::eso::ready_condition(&status.conditions)

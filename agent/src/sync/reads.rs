@@ -19,7 +19,9 @@ const RETAIN: Duration = Duration::from_secs(11 * 60);
 
 /// One read's result.
 pub(super) struct Fetched {
-    /// When it was read (monotonic).
+    /// When the read was sent (monotonic): the data is no older than this. A forced refresh
+    /// compares it with its own start, so a read that was already under way when the refresh
+    /// was asked for (and may predate the change it is after) never serves it.
     pub(super) at: Instant,
     /// When it was read (wall clock, for `status.refreshTime`).
     pub(super) wall: OffsetDateTime,
@@ -95,13 +97,14 @@ impl ReadCache {
             Urgency::Urgent => session.limiter.take_urgent().await,
             Urgency::Refresh => session.limiter.try_take().map_err(ReadError::Throttled)?,
         }
+        let sent = Instant::now();
         let secret = match session.read(&read.key, read.version).await {
             Ok(s) => Some(s),
             Err(StoreError::Vault(VaultError::NotFound { .. })) => None,
             Err(e) => return Err(e.into()),
         };
         let fetched = Arc::new(Fetched {
-            at: Instant::now(),
+            at: sent,
             wall: OffsetDateTime::now_utc(),
             secret,
         });
