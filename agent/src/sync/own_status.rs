@@ -56,6 +56,10 @@ impl OwnStatus {
             written.remove(uid);
             return es;
         }
+        tracing::debug!(
+            object = es.metadata.name.as_deref().unwrap_or_default(),
+            "the watch cache does not show our last status yet; reconciling from it"
+        );
         let mut fresher = (*es).clone();
         fresher.status = Some(ours.clone());
         Arc::new(fresher)
