@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::core::Resource;
-use secrets_core::eso::{ClusterSecretStore, ExternalSecret, SecretStore};
-use secrets_core::sealed_secret::{BitnamiSealedSecret, SealedSecret};
+use secrets_core::api::sealed_secret::{BitnamiSealedSecret, SealedSecret};
+use secrets_core::api::{ClusterSecretStore, ExternalSecret, SecretStore};
 use tokio::sync::watch;
 
 use crate::telemetry::error_chain;
@@ -120,7 +120,7 @@ mod tests {
             names.sort_unstable();
             names
         };
-        let mut shipped: Vec<String> = secrets_core::crds::all()
+        let mut shipped: Vec<String> = secrets_core::api::crds::all()
             .into_iter()
             .filter_map(|crd| crd.metadata.name)
             .collect();

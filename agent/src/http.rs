@@ -39,9 +39,9 @@ use anyhow::Context as _;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
-use secrets_core::keys::{KeyList, KeyRing};
+use secrets_core::api::sealed_secret::AnySealedSecret;
+use secrets_core::seal::keys::{KeyList, KeyRing};
 use secrets_core::seal::{self, RotateError};
-use secrets_core::sealed_secret::AnySealedSecret;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 

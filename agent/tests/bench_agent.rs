@@ -20,9 +20,9 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt as _;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
-use secrets_core::crypto::Scope;
-use secrets_core::keys::{Certificate, RENEW_REQUESTED_AT};
-use secrets_core::sealed_secret::SealedSecret;
+use secrets_core::api::sealed_secret::SealedSecret;
+use secrets_core::seal::crypto::Scope;
+use secrets_core::seal::keys::{Certificate, RENEW_REQUESTED_AT};
 
 use common::*;
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::peak_rss_kib;
 use common::sync::sync_env;
 use kube::api::{Api, ListParams, PostParams};
-use secrets_core::eso::ExternalSecret;
+use secrets_core::api::ExternalSecret;
 
 const OBJECTS: usize = 1_000;
 const PATHS: usize = 100;

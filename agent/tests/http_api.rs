@@ -18,14 +18,14 @@ use hyper::{HeaderMap, Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use secrets_agent::http::{ApiState, bind_api, bind_metrics};
 use secrets_agent::metrics::Metrics;
-use secrets_core::crypto::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope};
-use secrets_core::keys::{
+use secrets_core::api::sealed_secret::{
+    AnySealedSecret, BITNAMI_API_VERSION, Flavor, SealedSecret, parse_sealed_secrets,
+};
+use secrets_core::seal::crypto::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope};
+use secrets_core::seal::keys::{
     KeyBits, KeyList, KeyOrigin, KeyRing, PrivateKey, PublicKey, SealingKey, generate,
 };
 use secrets_core::seal::{Templates, seal_secret, unseal_with, verify};
-use secrets_core::sealed_secret::{
-    AnySealedSecret, BITNAMI_API_VERSION, Flavor, SealedSecret, parse_sealed_secrets,
-};
 use secrets_core::secret::parse_secrets;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;

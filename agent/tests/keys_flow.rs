@@ -15,9 +15,9 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt as _;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
-use secrets_core::crypto::Scope;
-use secrets_core::keys::RENEW_REQUESTED_AT;
-use secrets_core::sealed_secret::SealedSecret;
+use secrets_core::api::sealed_secret::SealedSecret;
+use secrets_core::seal::crypto::Scope;
+use secrets_core::seal::keys::RENEW_REQUESTED_AT;
 
 use common::*;
 

@@ -17,7 +17,7 @@ use std::process::{Command, Output};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
-use secrets_core::sealed_secret::SealedSecret;
+use secrets_core::api::sealed_secret::SealedSecret;
 use test_support::Cluster;
 
 use common::*;
@@ -96,8 +96,8 @@ async fn seal_apply_verify_rotate_reseal_with_the_real_binaries() {
     assert!(ok(&cluster, &cache, &["verify", &file("db.yaml")]).contains("ok"));
 
     // Other cluster's key, tampering, another namespace: precise failures, others unaffected.
-    let foreign = secrets_core::keys::generate(
-        secrets_core::keys::KeyBits::Rsa2048,
+    let foreign = secrets_core::seal::keys::generate(
+        secrets_core::seal::keys::KeyBits::Rsa2048,
         "other-cluster",
         time::OffsetDateTime::now_utc(),
         time::Duration::days(1),
@@ -106,7 +106,7 @@ async fn seal_apply_verify_rotate_reseal_with_the_real_binaries() {
     let other = secrets_core::seal::seal_secret(
         &plain("foreign", "team", &[("k", "v")]),
         foreign.certificate.public_key(),
-        secrets_core::crypto::Scope::Strict,
+        secrets_core::seal::crypto::Scope::Strict,
     )
     .unwrap();
     let sealed_api: Api<SealedSecret> = Api::namespaced(client.clone(), "team");
@@ -118,10 +118,10 @@ async fn seal_apply_verify_rotate_reseal_with_the_real_binaries() {
         serde_yaml_ng::from_str(&std::fs::read_to_string(file("db.yaml")).unwrap()).unwrap();
     tampered.metadata.name = Some("tampered".into());
     let value = tampered.spec.encrypted_data.get_mut("password").unwrap();
-    let mut raw = secrets_core::crypto::decode(value).unwrap();
+    let mut raw = secrets_core::seal::crypto::decode(value).unwrap();
     let last = raw.len() - 1;
     raw[last] ^= 1;
-    *value = secrets_core::crypto::encode(&raw);
+    *value = secrets_core::seal::crypto::encode(&raw);
     // Same name, so the label matches: only the tampering can fail it.
     tampered.metadata.name = Some("db".into());
     tampered.metadata.namespace = Some("team".into());
@@ -181,8 +181,8 @@ async fn seal_apply_verify_rotate_reseal_with_the_real_binaries() {
 async fn bitnami_compat_opens_kubesealpy_objects() {
     let (cluster, client) = cluster().await;
     // A Bitnami key Secret, as a migrating cluster has it.
-    let key = secrets_core::keys::generate(
-        secrets_core::keys::KeyBits::Rsa2048,
+    let key = secrets_core::seal::keys::generate(
+        secrets_core::seal::keys::KeyBits::Rsa2048,
         "sealed-secret",
         time::OffsetDateTime::now_utc(),
         time::Duration::days(3650),
@@ -263,7 +263,7 @@ async fn bitnami_compat_opens_kubesealpy_objects() {
         secret.metadata.owner_references.unwrap()[0].api_version,
         "bitnami.com/v1alpha1"
     );
-    let bitnami: Api<secrets_core::sealed_secret::BitnamiSealedSecret> =
+    let bitnami: Api<secrets_core::api::sealed_secret::BitnamiSealedSecret> =
         Api::namespaced(client, "team");
     let conditions = wait_for("Bitnami's Synced condition", || {
         let api = bitnami.clone();
@@ -284,9 +284,12 @@ async fn bitnami_compat_opens_kubesealpy_objects() {
 }
 
 /// A Bitnami key Secret in `namespace`, labelled as Bitnami's controller labels its keys.
-async fn bitnami_key(client: &kube::Client, namespace: &str) -> secrets_core::keys::GeneratedKey {
-    let key = secrets_core::keys::generate(
-        secrets_core::keys::KeyBits::Rsa2048,
+async fn bitnami_key(
+    client: &kube::Client,
+    namespace: &str,
+) -> secrets_core::seal::keys::GeneratedKey {
+    let key = secrets_core::seal::keys::generate(
+        secrets_core::seal::keys::KeyBits::Rsa2048,
         "sealed-secret",
         time::OffsetDateTime::now_utc() - time::Duration::days(1),
         time::Duration::days(3650),
@@ -383,7 +386,7 @@ async fn compat_keys_list_and_backup_include_bitnami_keys() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("wrote 2 sealing key(s)"), "{err}");
     let text = std::fs::read_to_string(&backup).unwrap();
-    let fingerprints: Vec<String> = secrets_core::keys::parse_private_keys(text.as_bytes())
+    let fingerprints: Vec<String> = secrets_core::seal::keys::parse_private_keys(text.as_bytes())
         .unwrap()
         .iter()
         .map(|k| k.public().fingerprint())
@@ -407,17 +410,18 @@ async fn compat_keys_list_and_backup_include_bitnami_keys() {
     let sealed = secrets_core::seal::seal_secret(
         &plain,
         bitnami.certificate.public_key(),
-        secrets_core::crypto::Scope::Strict,
+        secrets_core::seal::crypto::Scope::Strict,
     )
     .unwrap();
-    let object = secrets_core::sealed_secret::AnySealedSecret {
+    let object = secrets_core::api::sealed_secret::AnySealedSecret {
         object: sealed,
-        flavor: secrets_core::sealed_secret::Flavor::Bitnami,
+        flavor: secrets_core::api::sealed_secret::Flavor::Bitnami,
     };
     let manifest = dir.path().join("legacy.json");
     std::fs::write(
         &manifest,
-        serde_json::to_vec(&object.to_value(secrets_core::sealed_secret::Flavor::Bitnami)).unwrap(),
+        serde_json::to_vec(&object.to_value(secrets_core::api::sealed_secret::Flavor::Bitnami))
+            .unwrap(),
     )
     .unwrap();
     fresh.kubectl_ok(&["apply", "-f", manifest.to_str().unwrap()]);

@@ -12,9 +12,9 @@ mod common;
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt as _;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use secrets_core::crypto::Scope;
-use secrets_core::keys::{Certificate, KEY_LABEL};
-use secrets_core::sealed_secret::SealedSecret;
+use secrets_core::api::sealed_secret::SealedSecret;
+use secrets_core::seal::crypto::Scope;
+use secrets_core::seal::keys::{Certificate, KEY_LABEL};
 
 use common::*;
 

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
-use secrets_core::crypto::Scope;
-use secrets_core::sealed_secret::SealedSecret;
+use secrets_core::api::sealed_secret::SealedSecret;
+use secrets_core::seal::crypto::Scope;
 use serde_json::Value;
 use test_support::Cluster;
 
@@ -25,7 +25,7 @@ use common::*;
 /// The CRDs an agent without `--bitnami-compat` watches: every one the chart ships but
 /// Bitnami's.
 fn watched() -> Vec<String> {
-    let mut names: Vec<String> = secrets_core::crds::all()
+    let mut names: Vec<String> = secrets_core::api::crds::all()
         .into_iter()
         .filter_map(|crd| crd.metadata.name)
         .filter(|name| !name.ends_with(".bitnami.com"))
@@ -126,7 +126,7 @@ async fn started_before_its_crds_it_is_not_ready_then_recovers_promptly() {
 
     // Install the CRDs: ready within seconds, and a SealedSecret reconciles.
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in secrets_core::crds::all() {
+    for crd in secrets_core::api::crds::all() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
     let installed = Instant::now();
@@ -181,8 +181,8 @@ async fn json_log_lines_have_unique_keys_and_failures_carry_the_error() {
         Scope::Strict,
     )
     .unwrap();
-    let other = secrets_core::keys::generate(
-        secrets_core::keys::KeyBits::Rsa2048,
+    let other = secrets_core::seal::keys::generate(
+        secrets_core::seal::keys::KeyBits::Rsa2048,
         "elsewhere",
         time::OffsetDateTime::now_utc(),
         time::Duration::days(1),

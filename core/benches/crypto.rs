@@ -9,8 +9,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use secrets_core::crypto::{Backend, Scope};
-use secrets_core::keys::{KeyBits, generate};
+use secrets_core::seal::crypto::{Backend, Scope};
+use secrets_core::seal::keys::{KeyBits, generate};
 use time::OffsetDateTime;
 
 fn bench(c: &mut Criterion) {

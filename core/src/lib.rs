@@ -1,4 +1,15 @@
-//! `secrets-core`: everything the `kubectl-secrets` plugin and the `secrets-agent` share.
+//! `secrets-core`: everything the `kubectl-secrets` plugin and the `secrets-agent` share. Pure:
+//! nothing here prints, prompts or starts a runtime; binaries do that.
+//!
+//! One folder per pattern, the same words as in the agent and the plugin:
+//! - [`api`]: the custom resource types (SealedSecret, ExternalSecret, SecretStore,
+//!   ClusterSecretStore), their shared `Ready` rule, and the CRDs generated from them.
+//! - [`seal`]: the seal pattern: `crypto` (the sealed value frame), `keys` (key pairs,
+//!   certificates, backups) and `decide` (the pure SealedSecret → Secret decision).
+//! - [`sync`]: the sync pattern: the pure ExternalSecret decision, validation, schedule.
+//! - shared helpers: [`secret`] (Secret manifests, zeroized values), [`manifest`] and
+//!   [`manifest_plain`] (reading YAML/JSON streams), [`template`] (Go templates + Sprig),
+//!   [`yaml`] (the one YAML writer, quoting what a YAML 1.1 or 1.2 reader would misread).
 //!
 //! Data flow of the seal pattern, left to right:
 //!
@@ -11,25 +22,16 @@
 //!  [seal::unseal]      ◀─ crypto::open_with_any(keys::PrivateKey…) ◀─ SealedSecret
 //! ```
 //!
-//! The sync pattern's types and decisions are in [`eso`].
 //! With the `vault` feature, the `vault` module is the client for HashiCorp Vault / OpenBao
 //! that the sync pattern reads from.
-//! [`yaml`] is the one YAML writer (quoting what any YAML 1.1 or 1.2 reader would misread).
-//! [`crds`] turns the custom resource types into the CRDs the chart ships.
-//!
-//! Nothing here prints, prompts or starts a runtime: binaries do that.
 
-pub mod crds;
-pub mod crypto;
-pub mod eso;
-pub mod keys;
+pub mod api;
 pub mod manifest;
 pub mod manifest_plain;
-pub mod reconcile;
 pub mod seal;
-pub mod sealed_secret;
 pub mod secret;
 pub mod secret_type;
+pub mod sync;
 pub mod template;
 #[cfg(feature = "vault")]
 pub mod vault;

@@ -1,15 +1,19 @@
 //! Secret ⇄ SealedSecret: building kubeseal-shaped SealedSecrets, merging new values into an
 //! existing one, and unsealing with private keys (offline recovery; the agent reuses it).
 
+pub mod crypto;
+pub mod decide;
+pub mod keys;
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::crypto::{self, OpenError, Scope, SealError};
-use crate::keys::{PrivateKey, PublicKey};
-use crate::sealed_secret::{SealedSecret, SealedSecretSpec, SecretTemplateSpec};
+use crate::api::sealed_secret::{SealedSecret, SealedSecretSpec, SecretTemplateSpec};
+use crate::seal::keys::{PrivateKey, PublicKey};
 use crate::secret::{self, PlainSecret, SecretError};
 use crate::template;
+use crypto::{OpenError, Scope, SealError};
 
 /// Annotations kubeseal strips from the template: they hold the previous plaintext (the
 /// Sealed Secrets #227 leak).

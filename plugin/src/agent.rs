@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
-use secrets_core::keys::{Certificate, KeyList};
+use secrets_core::seal::keys::{Certificate, KeyList};
 
 use crate::cert_cache;
 use crate::cli::GlobalFlags;

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
-use secrets_core::crypto::Scope;
-use secrets_core::eso::external_secret::{CreationPolicy, DeletionPolicy};
-use secrets_core::eso::store::StoreKind;
+use secrets_core::api::external_secret::{CreationPolicy, DeletionPolicy};
+use secrets_core::api::secret_store::StoreKind;
+use secrets_core::seal::crypto::Scope;
 
 /// Seal, sync and mount Kubernetes secrets.
 #[derive(Debug, Parser)]

@@ -7,7 +7,7 @@ use std::io::{IsTerminal as _, Read as _};
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use secrets_core::keys::Certificate;
+use secrets_core::seal::keys::Certificate;
 use secrets_core::secret::{self, PlainSecret, Value};
 use zeroize::Zeroizing;
 

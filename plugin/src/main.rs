@@ -15,12 +15,10 @@ mod kubeconfig;
 mod output;
 mod paths;
 mod prompt;
+mod remote;
 mod report;
 mod sealing_keys;
-mod stores;
-mod sync_manifest;
-mod sync_prompt;
-mod vault_access;
+mod sync;
 
 fn main() -> ExitCode {
     let cli = match cli::parse() {

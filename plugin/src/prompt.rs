@@ -8,7 +8,7 @@ use std::io::IsTerminal as _;
 use anyhow::Context as _;
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, Password, Select};
-use secrets_core::crypto::Scope;
+use secrets_core::seal::crypto::Scope;
 use secrets_core::secret::{self, Value};
 use zeroize::Zeroizing;
 

@@ -3,7 +3,7 @@
 //! find the newest). Only the certificate is parsed there; private keys are left alone.
 //!
 //! Data flow: list by label → parse `tls.crt` → sort oldest first by certificate notBefore,
-//! then creationTimestamp (the agent's own order, `secrets_core::keys::KeyRing`).
+//! then creationTimestamp (the agent's own order, `secrets_core::seal::keys::KeyRing`).
 //!
 //! [`read_listed`] is the other way in, for `keys backup`: the agent's own [`KeyList`] names
 //! the Secrets it uses (Bitnami's too, in compat mode), and each is read by name with the
@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::ListParams;
-use secrets_core::keys::{Certificate, KEY_LABEL, KeyList};
+use secrets_core::seal::keys::{Certificate, KEY_LABEL, KeyList};
 use time::OffsetDateTime;
 
 use crate::cluster::{Cluster, api_error};

@@ -68,8 +68,8 @@ fn fixtures() -> Fixtures {
 
     // An expired certificate and an EC one.
     let then = time::OffsetDateTime::from_unix_timestamp(1_500_000_000).unwrap();
-    let old = secrets_core::keys::generate(
-        secrets_core::keys::KeyBits::Rsa2048,
+    let old = secrets_core::seal::keys::generate(
+        secrets_core::seal::keys::KeyBits::Rsa2048,
         "old",
         then,
         time::Duration::days(30),

@@ -430,7 +430,8 @@ fn keys_generate_writes_a_private_key_file() {
             .unwrap()
             .starts_with("-----BEGIN PRIVATE KEY-----")
     );
-    let cert = secrets_core::keys::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap();
+    let cert =
+        secrets_core::seal::keys::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap();
     assert_eq!(cert.public_key().bits(), 4096);
     assert_eq!((cert.not_after() - cert.not_before()).whole_days(), 3650);
 }
@@ -644,9 +645,10 @@ fn keys_generate_prints_the_certificate_for_dash_but_never_the_key() {
         "{err}"
     );
     // The printed certificate belongs to the written key.
-    let cert = secrets_core::keys::Certificate::from_pem(pem.as_bytes()).unwrap();
+    let cert = secrets_core::seal::keys::Certificate::from_pem(pem.as_bytes()).unwrap();
     let key =
-        secrets_core::keys::parse_private_keys(&std::fs::read(d.join("k.pem")).unwrap()).unwrap();
+        secrets_core::seal::keys::parse_private_keys(&std::fs::read(d.join("k.pem")).unwrap())
+            .unwrap();
     assert_eq!(
         key[0].public().fingerprint(),
         cert.public_key().fingerprint()

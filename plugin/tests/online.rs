@@ -13,7 +13,7 @@ use std::process::Output;
 
 use common::fake_agent::{AGENT_NS, FakeAgent};
 use common::*;
-use secrets_core::keys::{KeyEntry, KeyList, KeyOrigin, SecretRef, parse_private_keys};
+use secrets_core::seal::keys::{KeyEntry, KeyList, KeyOrigin, SecretRef, parse_private_keys};
 
 /// A stand-in cluster, optionally with the fake agent, and a private cache directory.
 struct Env {
@@ -366,7 +366,7 @@ fn reseal_offline_with_private_keys() {
 fn key_entry(
     namespace: &str,
     name: &str,
-    key: &secrets_core::keys::GeneratedKey,
+    key: &secrets_core::seal::keys::GeneratedKey,
     origin: KeyOrigin,
     newest: bool,
 ) -> KeyEntry {
@@ -388,7 +388,7 @@ fn key_entry(
     }
 }
 
-fn key_secret(name: &str, key: &secrets_core::keys::GeneratedKey) -> serde_json::Value {
+fn key_secret(name: &str, key: &secrets_core::seal::keys::GeneratedKey) -> serde_json::Value {
     serde_json::json!({
         "metadata": {"name": name, "labels": {"kubectl-secrets.io/sealing-key": "active"}},
         "type": "kubernetes.io/tls",
@@ -403,8 +403,8 @@ fn key_secret(name: &str, key: &secrets_core::keys::GeneratedKey) -> serde_json:
 fn keys_list_rotate_backup_and_restore() {
     let env = Env::new(true);
     let then = time::OffsetDateTime::now_utc() - time::Duration::days(40);
-    let old = secrets_core::keys::generate(
-        secrets_core::keys::KeyBits::Rsa2048,
+    let old = secrets_core::seal::keys::generate(
+        secrets_core::seal::keys::KeyBits::Rsa2048,
         "old",
         then,
         time::Duration::days(3650),
@@ -426,8 +426,8 @@ fn keys_list_rotate_backup_and_restore() {
     );
 
     // A Bitnami key in its own namespace, which only the agent knows it uses (compat mode).
-    let bitnami = secrets_core::keys::generate(
-        secrets_core::keys::KeyBits::Rsa2048,
+    let bitnami = secrets_core::seal::keys::generate(
+        secrets_core::seal::keys::KeyBits::Rsa2048,
         "sealed-secret",
         then,
         time::Duration::days(3650),
@@ -639,7 +639,7 @@ fn fetch_secret_masks_values_unless_revealed() {
 #[test]
 fn status_lists_sealed_secrets_with_readiness_and_key() {
     let env = Env::new(false);
-    let crd = secrets_core::crds::all()
+    let crd = secrets_core::api::crds::all()
         .into_iter()
         .find(|crd| crd.metadata.name.as_deref() == Some("sealedsecrets.kubectl-secrets.io"))
         .unwrap();
@@ -691,7 +691,7 @@ fn status_lists_sealed_secrets_with_readiness_and_key() {
         .unwrap();
     rt.block_on(async {
         let client = env.cluster.client().await;
-        let api: kube::Api<secrets_core::sealed_secret::SealedSecret> =
+        let api: kube::Api<secrets_core::api::sealed_secret::SealedSecret> =
             kube::Api::namespaced(client, "default");
         let status = serde_json::json!({"status": {"observedGeneration": 1, "conditions": [
             {"type": "Ready", "status": "True", "reason": "Unsealed", "message": "made"}]}});
@@ -842,7 +842,7 @@ fn a_new_cluster_at_the_same_address_never_gets_the_old_clusters_certificate() {
 #[test]
 fn status_and_fetch_secret_speak_json_and_yaml() {
     let env = Env::new(false);
-    let crd = secrets_core::crds::all()
+    let crd = secrets_core::api::crds::all()
         .into_iter()
         .find(|crd| crd.metadata.name.as_deref() == Some("sealedsecrets.kubectl-secrets.io"))
         .unwrap();

@@ -22,8 +22,8 @@ use std::time::Duration;
 use common::sync::{DB_PASSWORD, SyncEnv, spec};
 use common::{stderr, stdout};
 use kube::api::Api;
-use secrets_core::eso::ExternalSecret;
-use secrets_core::eso::schedule::{FORCE_SYNC, synced_version};
+use secrets_core::api::ExternalSecret;
+use secrets_core::sync::schedule::{FORCE_SYNC, synced_version};
 use serde_json::{Value, json};
 
 /// `sync create NAME -n NS --store vault --key KEY EXTRA…`
@@ -181,7 +181,7 @@ fn sync_create_output_is_the_manifest_without_defaults_and_applies_nothing() {
     let parsed: Value = serde_yaml_ng::from_str(&yaml).unwrap();
     assert_eq!(parsed, expected);
     let es: ExternalSecret = serde_yaml_ng::from_str(&yaml).unwrap();
-    assert!(secrets_core::eso::validate::external_secret(&es.spec).is_ok());
+    assert!(secrets_core::sync::validate::external_secret(&es.spec).is_ok());
 
     let json_text = common::ok(&[&args[..], &["-o", "json"]].concat(), None);
     assert_eq!(serde_json::from_str::<Value>(&json_text).unwrap(), expected);

@@ -111,7 +111,7 @@ fn tricky_strings_survive_kubectl_as_keys_values_labels_annotations_names_and_na
     let cluster = Cluster::start();
     let dir = tempfile::tempdir().unwrap();
     let crds = dir.path().join("crds.yaml");
-    std::fs::write(&crds, secrets_core::crds::all_yaml()).unwrap();
+    std::fs::write(&crds, secrets_core::api::crds::all_yaml()).unwrap();
     cluster.kubectl_ok(&["apply", "-f", s(&crds)]);
     cluster.kubectl_ok(&[
         "wait",

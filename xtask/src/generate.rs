@@ -1,5 +1,5 @@
 //! `cargo xtask gen`: regenerate the committed files that come from code. Today that is the
-//! chart's CRDs: `secrets-agent crds --output-dir` writes what `secrets_core::crds::all()`
+//! chart's CRDs: `secrets-agent crds --output-dir` writes what `secrets_core::api::crds::all()`
 //! builds, after the old files are removed so a dropped kind leaves no stale file behind.
 //! A secrets-core test fails, naming this command, when the committed files differ.
 

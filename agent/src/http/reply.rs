@@ -12,7 +12,7 @@ use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
-use secrets_core::sealed_secret::{AnySealedSecret, parse_sealed_secrets};
+use secrets_core::api::sealed_secret::{AnySealedSecret, parse_sealed_secrets};
 
 use super::MAX_BODY;
 use super::server::Reply;

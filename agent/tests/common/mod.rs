@@ -14,8 +14,8 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams, PostParams};
-use secrets_core::keys::{Certificate, KEY_LABEL};
-use secrets_core::sealed_secret::SealedSecret;
+use secrets_core::api::sealed_secret::SealedSecret;
+use secrets_core::seal::keys::{Certificate, KEY_LABEL};
 use test_support::Cluster;
 
 pub mod sync;
@@ -212,7 +212,7 @@ pub async fn cluster() -> (Cluster, kube::Client) {
     let cluster = Cluster::start();
     let client = cluster.client().await;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in secrets_core::crds::all() {
+    for crd in secrets_core::api::crds::all() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
     let namespaces: Api<Namespace> = Api::all(client.clone());

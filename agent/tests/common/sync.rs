@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use secrets_core::eso::{ExternalSecret, SecretStore};
+use secrets_core::api::{ExternalSecret, SecretStore};
 use test_support::{Cluster, OpenBao};
 
 use super::{Agent, cluster, wait_for};

@@ -3,8 +3,8 @@ use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
 use super::*;
-use crate::crypto::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION};
-use crate::keys::testing::{key2048, key4096};
+use crate::seal::crypto::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION};
+use crate::seal::keys::testing::{key2048, key4096};
 use crate::secret::parse_secrets;
 
 const INPUT: &str = r#"
@@ -132,10 +132,10 @@ fn failure_names_object_label_and_keys_tried() {
     let keys = [key2048(), key4096()].map(|k| k.private.public().fingerprint());
     assert_eq!(keys.len(), 2);
     let private = vec![
-        crate::keys::parse_private_keys(key4096().key_pem.as_bytes())
+        crate::seal::keys::parse_private_keys(key4096().key_pem.as_bytes())
             .unwrap()
             .remove(0),
-        crate::keys::parse_private_keys(key2048().key_pem.as_bytes())
+        crate::seal::keys::parse_private_keys(key2048().key_pem.as_bytes())
             .unwrap()
             .remove(0),
     ];
@@ -210,11 +210,12 @@ fn legacy_v1_blob_unseals() {
     let key = key4096();
     let blob = r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"},"data":{"k":"dg=="}}"#;
     let sealed_blob =
-        crate::crypto::seal(key.certificate.public_key(), b"ns/old", blob.as_bytes()).unwrap();
+        crate::seal::crypto::seal(key.certificate.public_key(), b"ns/old", blob.as_bytes())
+            .unwrap();
     let mut sealed = SealedSecret::default();
     sealed.metadata.name = Some("old".into());
     sealed.metadata.namespace = Some("ns".into());
-    sealed.spec.data = Some(crate::crypto::encode(&sealed_blob));
+    sealed.spec.data = Some(crate::seal::crypto::encode(&sealed_blob));
     let secret = unseal(&sealed, std::slice::from_ref(&key.private)).unwrap();
     assert_eq!(&secret.data["k"][..], b"v");
     assert_eq!(secret.metadata.name.as_deref(), Some("old"));
@@ -284,8 +285,8 @@ fn verify_opens_without_rendering_templates() {
 #[test]
 fn rotate_reseals_to_the_new_key_and_never_widens_scope() {
     let old = key4096();
-    let new = crate::keys::generate(
-        crate::keys::KeyBits::Rsa2048,
+    let new = crate::seal::keys::generate(
+        crate::seal::keys::KeyBits::Rsa2048,
         "new",
         time::OffsetDateTime::now_utc(),
         time::Duration::days(1),
@@ -379,8 +380,8 @@ fn templates_with_index_printf_and_range_render() {
 
 #[test]
 fn rotate_keeps_values_already_on_the_newest_key() {
-    let new = crate::keys::testing::key2048();
-    let old = crate::keys::testing::key4096();
+    let new = crate::seal::keys::testing::key2048();
+    let old = crate::seal::keys::testing::key4096();
     let sealed = seal_secret(&input(), new.certificate.public_key(), Scope::Strict).unwrap();
     let same = rotate(
         &sealed,

@@ -12,9 +12,10 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::cli::{FetchRemoteArgs, GlobalFlags};
+use crate::cluster;
 use crate::output::{emit_entries, emit_value};
-use crate::vault_access::{Credentials, Session};
-use crate::{cluster, stores};
+use crate::remote::stores;
+use crate::remote::vault::{Credentials, Session};
 
 pub(crate) fn run(global: &GlobalFlags, args: FetchRemoteArgs) -> anyhow::Result<ExitCode> {
     let credentials = Credentials::from_env()?;

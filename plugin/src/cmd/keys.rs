@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use secrets_core::keys::{self, KeyBits};
+use secrets_core::seal::keys::{self, KeyBits};
 use time::{Duration, OffsetDateTime};
 
 use crate::cli::KeysGenerateArgs;

@@ -11,7 +11,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use secrets_core::keys::{KeyEntry, KeyList, KeyOrigin};
+use secrets_core::seal::keys::{KeyEntry, KeyList, KeyOrigin};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -78,7 +78,7 @@ fn date(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use secrets_core::keys::SecretRef;
+    use secrets_core::seal::keys::SecretRef;
 
     use super::*;
 

@@ -1,7 +1,7 @@
 //! `keys restore FILE`: put sealing keys back from a backup (after losing the cluster, or to
 //! share keys between clusters on purpose).
 //!
-//! Flow: read FILE → `secrets_core::keys::parse_private_keys` (is there a usable key at all?)
+//! Flow: read FILE → `secrets_core::seal::keys::parse_private_keys` (is there a usable key at all?)
 //! → every Secret document (a `v1 List` is unpacked) checked: `tls.key` and `tls.crt` present
 //! and belonging together → connect → create each in the agent namespace, type
 //! `kubernetes.io/tls`, labelled `kubectl-secrets.io/sealing-key=active`. A Secret that already
@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Api;
 use kube::api::PostParams;
-use secrets_core::keys::{self, ACTIVE, KEY_LABEL, SealingKey};
+use secrets_core::seal::keys::{self, ACTIVE, KEY_LABEL, SealingKey};
 use serde_json::Value;
 
 use crate::cli::{GlobalFlags, KeysRestoreArgs};

@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{Patch, PatchParams};
-use secrets_core::keys::RENEW_REQUESTED_AT;
+use secrets_core::seal::keys::RENEW_REQUESTED_AT;
 
 use crate::cli::GlobalFlags;
 use crate::cluster::{self, api_error};

@@ -17,9 +17,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use http::{Method, StatusCode};
-use secrets_core::keys::{self, Certificate, PrivateKey};
+use secrets_core::api::sealed_secret::{AnySealedSecret, SealedSecret, parse_sealed_secrets};
 use secrets_core::seal;
-use secrets_core::sealed_secret::{AnySealedSecret, SealedSecret, parse_sealed_secrets};
+use secrets_core::seal::keys::{self, Certificate, PrivateKey};
 
 use crate::agent::Agent;
 use crate::cli::{GlobalFlags, OutputFormat, ResealArgs};

@@ -8,10 +8,10 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use secrets_core::crypto::{self, Scope};
-use secrets_core::keys::Certificate;
+use secrets_core::api::sealed_secret::{AnySealedSecret, Flavor};
+use secrets_core::seal::crypto::{self, Scope};
+use secrets_core::seal::keys::Certificate;
 use secrets_core::seal::{self, resolve_namespace};
-use secrets_core::sealed_secret::{AnySealedSecret, Flavor};
 use secrets_core::secret::{self, Document, PlainSecret};
 use secrets_core::secret_type;
 

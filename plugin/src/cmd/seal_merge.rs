@@ -9,10 +9,10 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use secrets_core::crypto::Scope;
-use secrets_core::keys::Certificate;
+use secrets_core::api::sealed_secret::{AnySealedSecret, parse_sealed_secrets};
 use secrets_core::seal;
-use secrets_core::sealed_secret::{AnySealedSecret, parse_sealed_secrets};
+use secrets_core::seal::crypto::Scope;
+use secrets_core::seal::keys::Certificate;
 use secrets_core::secret::PlainSecret;
 use secrets_core::secret_type;
 

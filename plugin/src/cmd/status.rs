@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::ListParams;
 use kube::{Api, Resource};
-use secrets_core::sealed_secret::{BitnamiSealedSecret, SealedSecret, SealedSecretStatus};
+use secrets_core::api::sealed_secret::{BitnamiSealedSecret, SealedSecret, SealedSecretStatus};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::format_description::well_known::Rfc3339;

@@ -16,16 +16,17 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use dialoguer::theme::ColorfulTheme;
-use secrets_core::eso::external_secret::ExternalSecret;
-use secrets_core::eso::store::StoreKind;
+use secrets_core::api::external_secret::ExternalSecret;
+use secrets_core::api::secret_store::StoreKind;
 use tokio::runtime::Runtime;
 
 use crate::cli::{GlobalFlags, SyncArgs};
 use crate::output::emit_manifests;
-use crate::sync_manifest::{self, ExternalSecretRequest};
-use crate::sync_prompt::{self as ask, Browse};
-use crate::vault_access::{self, Coordinates, Credentials, Session};
-use crate::{cluster, prompt, stores};
+use crate::remote::stores;
+use crate::remote::vault::{self, Coordinates, Credentials, Session};
+use crate::sync::manifest::{self, ExternalSecretRequest};
+use crate::sync::prompt::{self as ask, Browse};
+use crate::{cluster, prompt};
 
 pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCode> {
     if !prompt::attended(global.yes) {
@@ -56,10 +57,10 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCo
             let request = ask::new_store(
                 &theme,
                 &namespace,
-                vault_access::default_addr(),
-                vault_access::default_namespace(),
+                vault::default_addr(),
+                vault::default_namespace(),
             )?;
-            let store = sync_manifest::secret_store(&request)?;
+            let store = manifest::secret_store(&request)?;
             let coordinates = Coordinates {
                 server: request.server.clone(),
                 mount: request.mount.clone(),
@@ -94,7 +95,7 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCo
     };
     let naming = ask::naming(&theme, ask::name_from_path(&key))?;
     let (properties, secret_keys) = pairs.into_iter().unzip();
-    let es = sync_manifest::external_secret(&ExternalSecretRequest {
+    let es = manifest::external_secret(&ExternalSecretRequest {
         name: naming.name.clone(),
         namespace: namespace.clone(),
         store: store_name.clone(),

@@ -1,7 +1,7 @@
 //! `sync create NAME --store S --key PATH [--property P]… …`: one ExternalSecret from flags.
 //!
 //! Flow: flags → namespace (`-n`, else the context's; no cluster needed) →
-//! `sync_manifest::external_secret` (checked; only the fields given) → with `-o`,
+//! `manifest::external_secret` (checked; only the fields given) → with `-o`,
 //! `--output-file` or `--dry-run` the manifest and nothing else; otherwise connect → the store
 //! must exist (a typo should not wait for the agent's status to surface) → an ExternalSecret of
 //! that name must not exist, unless `--overwrite` → server-side apply with field manager
@@ -10,16 +10,17 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use secrets_core::eso::external_secret::ExternalSecret;
+use secrets_core::api::external_secret::ExternalSecret;
 
 use crate::cli::{GlobalFlags, SyncCreateArgs};
 use crate::output::emit_manifests;
-use crate::sync_manifest::{self, ExternalSecretRequest};
-use crate::{cluster, kubeconfig, stores};
+use crate::remote::stores;
+use crate::sync::manifest::{self, ExternalSecretRequest};
+use crate::{cluster, kubeconfig};
 
 pub(crate) fn run(global: &GlobalFlags, args: SyncCreateArgs) -> anyhow::Result<ExitCode> {
     let namespace = kubeconfig::namespace(global)?;
-    let es = sync_manifest::external_secret(&ExternalSecretRequest {
+    let es = manifest::external_secret(&ExternalSecretRequest {
         name: args.name.clone(),
         namespace: namespace.clone(),
         store: args.remote.store.clone(),

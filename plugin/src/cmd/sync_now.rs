@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use kube::Api;
 use kube::api::{Patch, PatchParams};
-use secrets_core::eso::external_secret::RefreshPolicy;
-use secrets_core::eso::schedule::{self, FORCE_SYNC};
-use secrets_core::eso::{Condition, ExternalSecret, duration, ready_condition};
+use secrets_core::api::external_secret::RefreshPolicy;
+use secrets_core::api::{Condition, ExternalSecret, ready_condition};
+use secrets_core::sync::duration;
+use secrets_core::sync::schedule::{self, FORCE_SYNC};
 
 use crate::cli::{GlobalFlags, SyncNowArgs};
 use crate::cluster::{self, api_error};

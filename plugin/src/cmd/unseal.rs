@@ -4,9 +4,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use secrets_core::keys::{self, PrivateKey};
+use secrets_core::api::sealed_secret::parse_sealed_secrets;
 use secrets_core::seal;
-use secrets_core::sealed_secret::parse_sealed_secrets;
+use secrets_core::seal::keys::{self, PrivateKey};
 use secrets_core::secret::SecretManifest;
 
 use crate::cli::UnsealArgs;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use http::{Method, StatusCode};
-use secrets_core::sealed_secret::{AnySealedSecret, parse_sealed_secrets};
+use secrets_core::api::sealed_secret::{AnySealedSecret, parse_sealed_secrets};
 
 use crate::agent::Agent;
 use crate::cli::{GlobalFlags, VerifyArgs};

@@ -10,9 +10,9 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-use secrets_core::keys::{GeneratedKey, KeyBits, PrivateKey};
+use secrets_core::api::sealed_secret::parse_sealed_secrets;
 use secrets_core::seal;
-use secrets_core::sealed_secret::parse_sealed_secrets;
+use secrets_core::seal::keys::{GeneratedKey, KeyBits, PrivateKey};
 
 pub const AGENT_NS: &str = "kubectl-secrets";
 pub const AGENT_SVC: &str = "secrets-agent";
@@ -25,7 +25,7 @@ pub struct Behaviour {
     /// Answer `/v1/cert.pem` with 503, as an agent without a key.
     pub no_key: bool,
     /// What `GET /v1/keys` answers (`None`: 404, as an agent older than that endpoint).
-    pub key_list: Option<secrets_core::keys::KeyList>,
+    pub key_list: Option<secrets_core::seal::keys::KeyList>,
     /// `METHOD PATH` of every request, in order.
     pub seen: Vec<String>,
 }
@@ -42,7 +42,7 @@ impl FakeAgent {
     pub fn start(older: Vec<PrivateKey>) -> FakeAgent {
         let now = time::OffsetDateTime::now_utc();
         let newest = Arc::new(
-            secrets_core::keys::generate(
+            secrets_core::seal::keys::generate(
                 KeyBits::Rsa2048,
                 "fake-agent",
                 now,
@@ -213,7 +213,7 @@ fn answer(
             } else {
                 match seal::rotate(&item.object, &keys, newest.certificate.public_key()) {
                     Ok(object) => {
-                        let out = secrets_core::sealed_secret::AnySealedSecret {
+                        let out = secrets_core::api::sealed_secret::AnySealedSecret {
                             object,
                             flavor: item.flavor,
                         };

@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt as _;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use secrets_core::eso::{ClusterSecretStore, ExternalSecret, SecretStore};
+use secrets_core::api::{ClusterSecretStore, ExternalSecret, SecretStore};
 use serde_json::{Value, json};
 use test_support::{Cluster, OpenBao};
 

@@ -1,0 +1,3 @@
+//! What each `secrets-agent` subcommand runs: the wiring of long-lived tasks, no logic of its own.
+
+pub mod controller;

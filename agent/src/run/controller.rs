@@ -1,0 +1,240 @@
+//! `secrets-agent controller`, the Deployment: connect, load settings, start the key manager
+//! and the HTTP API on every replica, and run for the Lease; the leader alone runs the
+//! SealedSecret and ExternalSecret controllers, the store controllers and key renewal, and
+//! drops all of that the moment it loses the Lease.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use secrets_core::seal::keys::KeyRing;
+use tokio::sync::watch;
+
+use crate::{args, crd_check, external_secret, http, key_manager, leader, metrics, sealed_secret};
+
+/// Name of the leader Lease in the agent namespace.
+pub const LEASE_NAME: &str = "secrets-agent-leader";
+
+/// Run `secrets-agent controller` until SIGTERM.
+pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to the API server (in-cluster config, else KUBECONFIG)")?;
+    let namespace = args
+        .namespace
+        .clone()
+        .or_else(pod_namespace)
+        .unwrap_or_else(|| "kubectl-secrets".to_owned());
+    let identity = args
+        .identity
+        .clone()
+        .or_else(|| std::env::var("POD_NAME").ok())
+        .unwrap_or_else(default_identity);
+    let cutoff = args
+        .key_cutoff_time
+        .as_deref()
+        .map(key_manager::parse_cutoff)
+        .transpose()?;
+    tracing::info!(namespace = %namespace, identity = %identity, bitnami_compat = args.bitnami_compat, "starting");
+
+    let metrics = Arc::new(metrics::Metrics::new());
+    let (ring_tx, ring_rx) = watch::channel(Arc::new(KeyRing::default()));
+    let (synced_tx, synced_rx) = watch::channel(false);
+    let (changes_tx, changes_rx) = watch::channel(0u64);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (leading_tx, leading_rx) = watch::channel(false);
+    let stopped = |rx: &watch::Receiver<bool>| {
+        let mut rx = rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+
+    let sources = key_manager::KeySources {
+        namespace: namespace.clone(),
+        bitnami_namespace: args.bitnami_compat.then(|| {
+            args.bitnami_key_namespace
+                .clone()
+                .unwrap_or_else(|| namespace.clone())
+        }),
+    };
+    let watcher = tokio::spawn(key_manager::watch_keys(
+        client.clone(),
+        sources,
+        ring_tx,
+        synced_tx,
+        changes_tx,
+        metrics.clone(),
+    ));
+    let (crds_tx, crds_rx) = watch::channel(None);
+    let crd_checker = tokio::spawn(crd_check::check_crds(
+        client.clone(),
+        crd_check::watched(args.bitnami_compat),
+        crds_tx,
+    ));
+    let api_state = http::ApiState {
+        keys: ring_rx.clone(),
+        ready: synced_rx,
+        missing_crds: crds_rx,
+        metrics: metrics.clone(),
+        api_rate: args.api_rate,
+        trusted_proxies: args.trusted_proxies.clone(),
+    };
+    let api = tokio::spawn(http::serve_api(
+        args.http_addr,
+        api_state,
+        stopped(&stop_rx),
+    ));
+    let metrics_server = tokio::spawn(http::serve_metrics(
+        args.metrics_addr,
+        metrics.clone(),
+        stopped(&stop_rx),
+    ));
+    let lease = leader::LeaseConfig {
+        namespace: namespace.clone(),
+        name: LEASE_NAME.to_owned(),
+        identity: identity.clone(),
+        lease_duration: args.lease_duration,
+        renew_every: args.lease_renew,
+    };
+    let election = tokio::spawn(leader::run(
+        client.clone(),
+        lease,
+        leading_tx,
+        stop_rx.clone(),
+    ));
+    let ctx = Arc::new(sealed_secret::Context::new(
+        client.clone(),
+        ring_rx.clone(),
+        metrics.clone(),
+        secrets_core::seal::decide::Options {
+            bitnami_compat: args.bitnami_compat,
+        },
+        identity,
+    ));
+    let leader_work = tokio::spawn(lead(
+        ctx,
+        args.clone(),
+        namespace,
+        cutoff,
+        changes_rx,
+        leading_rx,
+        stop_rx.clone(),
+    ));
+
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    let wind_down = async {
+        let _ = leader_work.await;
+        let _ = election.await;
+        let _ = api.await;
+        let _ = metrics_server.await;
+    };
+    if tokio::time::timeout(Duration::from_secs(20), wind_down)
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown took longer than 20s; exiting anyway");
+    }
+    watcher.abort();
+    crd_checker.abort();
+    Ok(())
+}
+
+/// While this replica leads: the controllers and key renewal. Losing the lease drops both
+/// futures at once, which stops all reconciling.
+async fn lead(
+    ctx: Arc<sealed_secret::Context>,
+    args: args::ControllerArgs,
+    namespace: String,
+    cutoff: Option<time::OffsetDateTime>,
+    changes: watch::Receiver<u64>,
+    mut leading: watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            led = leading.wait_for(|l| *l) => if led.is_err() { return },
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        tracing::info!("leading: reconciling, syncing and renewing keys");
+        let work = async {
+            futures::future::join3(
+                sealed_secret::run(ctx.clone(), args.concurrency, args.bitnami_compat),
+                external_secret::run(
+                    ctx.client.clone(),
+                    ctx.metrics.clone(),
+                    ctx.instance.clone(),
+                    external_secret::Settings {
+                        concurrency: args.sync_concurrency,
+                        store_rate: args.store_rate,
+                        provider_timeout: args.provider_timeout,
+                    },
+                ),
+                key_manager::renew_keys(
+                    ctx.client.clone(),
+                    namespace.clone(),
+                    args.key_renew_period,
+                    cutoff,
+                    changes.clone(),
+                ),
+            )
+            .await
+        };
+        tokio::select! {
+            _ = work => {}
+            _ = leading.wait_for(|l| !*l) => tracing::warn!("lost the lease: stopped reconciling"),
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+fn pod_namespace() -> Option<String> {
+    std::env::var("POD_NAMESPACE").ok().or_else(|| {
+        std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+            .ok()
+            .map(|s| s.trim().to_owned())
+    })
+}
+
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "agent".into());
+    let mut suffix = [0u8; 4];
+    let _ = getrandom_fill(&mut suffix);
+    format!(
+        "{host}-{}",
+        suffix
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+fn getrandom_fill(buf: &mut [u8]) -> Result<(), ()> {
+    // The identity only needs to differ between replicas on one host.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = (nanos >> (i * 8)) as u8 ^ (std::process::id() >> (i * 4)) as u8;
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+}

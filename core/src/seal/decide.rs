@@ -1,0 +1,305 @@
+//! The SealedSecret → Secret decision, pure: given the SealedSecret, the Secret that exists
+//! (if any) and the keys, say what the Secret must become, or why it cannot. No IO here: the
+//! agent reads the world, calls [`decide`], applies the result and writes status.
+//!
+//! Semantics are Bitnami's (reference §2.3–2.4): template metadata, type and immutability;
+//! name and namespace forced; an owner reference unless `skip-set-owner-references`; an
+//! existing Secret is taken only if this SealedSecret controls it or it is annotated
+//! `managed` (replace) or `patch` (merge). On top: the Secret records a hash of what was
+//! unsealed and which key opened it, so an unchanged SealedSecret costs no RSA work.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+
+use crate::api::sealed_secret::SealedSecret;
+use crate::seal::keys::KeyRing;
+use crate::seal::{self, Templates, UnsealError};
+
+/// Annotation prefix for ours; Bitnami's is read too in compat mode.
+pub const PREFIX: &str = "kubectl-secrets.io/";
+/// Bitnami's annotation prefix.
+pub const BITNAMI_PREFIX: &str = "sealedsecrets.bitnami.com/";
+/// Hash of the SealedSecret content the Secret was made from.
+pub const SEALED_HASH: &str = "kubectl-secrets.io/sealed-hash";
+/// Fingerprint of the key that opened it.
+pub const KEY_FINGERPRINT: &str = "kubectl-secrets.io/key-fingerprint";
+
+/// Who owns the Secret we write.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    /// `apiVersion` of the SealedSecret.
+    pub api_version: String,
+    /// `SealedSecret`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its uid.
+    pub uid: String,
+}
+
+/// Options that change the decision.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Also honour Bitnami's `managed`/`patch`/`skip-set-owner-references` annotations.
+    pub bitnami_compat: bool,
+}
+
+/// What to do.
+#[derive(Debug)]
+pub enum Decision {
+    /// The Secret already matches this SealedSecret: nothing to do, no RSA work done.
+    UpToDate,
+    /// Create (no `resource_version`) or replace the Secret with this one.
+    Write {
+        /// The full desired Secret (plaintext inside: zeroize after use).
+        secret: Box<Secret>,
+        /// Fingerprint of the key that opened the values.
+        key_fingerprint: Option<String>,
+        /// True when the Secret does not exist yet.
+        create: bool,
+    },
+    /// It cannot be done; the status says why.
+    Fail(Failure),
+}
+
+/// A failure with a stable machine reason (condition reason, event reason, metric label) and a
+/// message for people that never holds a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// `DecryptionFailed`, `TemplateError`, `SecretConflict`, `ImmutableSecret`, `InvalidSpec`.
+    pub reason: &'static str,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+impl Failure {
+    fn new(reason: &'static str, message: impl Into<String>) -> Failure {
+        Failure {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// SHA-256 (hex) of everything that determines the Secret: identity, scope annotations and
+/// spec. Never computed over plaintext.
+pub fn content_hash(sealed: &SealedSecret) -> String {
+    let (name, namespace) = sealed.name_and_namespace();
+    let input = serde_json::json!({
+        "name": name, "namespace": namespace, "scope": sealed.scope().as_str(), "spec": sealed.spec,
+    });
+    let digest =
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input.to_string().as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn annotation<'a>(meta: &'a ObjectMeta, key: &str, options: Options) -> Option<&'a str> {
+    let annotations = meta.annotations.as_ref()?;
+    annotations
+        .get(&format!("{PREFIX}{key}"))
+        .or_else(|| {
+            options
+                .bitnami_compat
+                .then(|| annotations.get(&format!("{BITNAMI_PREFIX}{key}")))
+                .flatten()
+        })
+        .map(String::as_str)
+}
+
+impl Owner {
+    /// The controller owner reference to put on the Secret.
+    pub fn reference(&self) -> OwnerReference {
+        OwnerReference {
+            api_version: self.api_version.clone(),
+            kind: self.kind.clone(),
+            name: self.name.clone(),
+            uid: self.uid.clone(),
+            controller: Some(true),
+            block_owner_deletion: None,
+        }
+    }
+}
+
+/// Whether `owner` is the Secret's controller.
+pub(crate) fn controlled_by(secret: &Secret, owner: &Owner) -> bool {
+    secret
+        .metadata
+        .owner_references
+        .as_ref()
+        .is_some_and(|refs| {
+            refs.iter()
+                .any(|r| r.controller == Some(true) && r.uid == owner.uid)
+        })
+}
+
+/// Decide what the Secret must be.
+pub fn decide(
+    sealed: &SealedSecret,
+    owner: &Owner,
+    existing: Option<&Secret>,
+    keys: &KeyRing,
+    options: Options,
+) -> Decision {
+    let hash = content_hash(sealed);
+    let template_meta = sealed
+        .spec
+        .template
+        .as_ref()
+        .and_then(|t| t.metadata.clone())
+        .unwrap_or_default();
+    let (mut managed, mut patch) = (false, false);
+    if let Some(secret) = existing {
+        managed = annotation(&secret.metadata, "managed", options) == Some("true");
+        patch = annotation(&secret.metadata, "patch", options) == Some("true");
+        let ours = controlled_by(secret, owner);
+        if !ours && !managed && !patch {
+            return Decision::Fail(Failure::new(
+                "SecretConflict",
+                format!(
+                    "Secret {:?} already exists and is not managed by this SealedSecret; annotate it \
+                     {PREFIX}managed=true (replace) or {PREFIX}patch=true (merge) to hand it over",
+                    owner.name
+                ),
+            ));
+        }
+        let recorded = secret
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(SEALED_HASH));
+        if ours && recorded == Some(&hash) {
+            return Decision::UpToDate;
+        }
+    }
+    if keys.is_empty() {
+        return Decision::Fail(Failure::new("NoKeys", "no sealing key is loaded yet"));
+    }
+    let hint = existing
+        .and_then(|s| s.metadata.annotations.as_ref())
+        .and_then(|a| a.get(KEY_FINGERPRINT))
+        .map(String::as_str);
+    let order = keys.try_order(hint);
+    let opened = match seal::unseal_with(sealed, &order, Templates::Render) {
+        Ok(opened) => opened,
+        Err(err @ UnsealError::Template { .. }) => {
+            return Decision::Fail(Failure::new(
+                "TemplateError",
+                format!("{err}: {}", source_text(&err)),
+            ));
+        }
+        Err(err @ UnsealError::Empty(_)) => {
+            return Decision::Fail(Failure::new("InvalidSpec", err.to_string()));
+        }
+        Err(err) => return Decision::Fail(Failure::new("DecryptionFailed", err.to_string())),
+    };
+    let key_fingerprint = opened
+        .key_index
+        .and_then(|i| order.get(i))
+        .map(|k| k.public().fingerprint());
+    let data: BTreeMap<String, ByteString> = opened
+        .secret
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), ByteString(v.to_vec())))
+        .collect();
+
+    let mut annotations = template_meta.annotations.clone().unwrap_or_default();
+    annotations.insert(SEALED_HASH.to_owned(), hash);
+    if let Some(fp) = &key_fingerprint {
+        annotations.insert(KEY_FINGERPRINT.to_owned(), fp.clone());
+    }
+    let skip_owner = template_meta.annotations.as_ref().is_some_and(|a| {
+        a.get(&format!("{PREFIX}skip-set-owner-references"))
+            .is_some_and(|v| v == "true")
+            || (options.bitnami_compat
+                && a.get(&format!("{BITNAMI_PREFIX}skip-set-owner-references"))
+                    .is_some_and(|v| v == "true"))
+    });
+    let owner_refs = (!skip_owner).then(|| vec![owner.reference()]);
+    let (name, namespace) = sealed.name_and_namespace();
+    let mut desired = Secret {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some(namespace.to_owned()),
+            labels: template_meta.labels.clone(),
+            annotations: Some(annotations),
+            finalizers: template_meta.finalizers.clone(),
+            owner_references: owner_refs,
+            ..ObjectMeta::default()
+        },
+        type_: sealed.spec.template.as_ref().and_then(|t| t.type_.clone()),
+        immutable: sealed.spec.template.as_ref().and_then(|t| t.immutable),
+        data: Some(data),
+        ..Secret::default()
+    };
+    let Some(current) = existing else {
+        return Decision::Write {
+            secret: Box::new(desired),
+            key_fingerprint,
+            create: true,
+        };
+    };
+    if patch {
+        // Merge: keys, labels and annotations the SealedSecret does not set survive. Owner
+        // references are taken only when `managed` is set too.
+        let mut data = current.data.clone().unwrap_or_default();
+        data.extend(desired.data.take().unwrap_or_default());
+        desired.data = Some(data);
+        let mut labels = current.metadata.labels.clone().unwrap_or_default();
+        labels.extend(desired.metadata.labels.take().unwrap_or_default());
+        desired.metadata.labels = Some(labels);
+        let mut annotations = current.metadata.annotations.clone().unwrap_or_default();
+        annotations.extend(desired.metadata.annotations.take().unwrap_or_default());
+        desired.metadata.annotations = Some(annotations);
+        if !managed {
+            desired.metadata.owner_references = current.metadata.owner_references.clone();
+        }
+    } else if managed {
+        // Keep the hand-over annotation so the Secret stays ours after the replace.
+        let annotations = desired
+            .metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new);
+        for key in [
+            format!("{PREFIX}managed"),
+            format!("{BITNAMI_PREFIX}managed"),
+        ] {
+            if let Some(v) = current
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(&key))
+            {
+                annotations.insert(key, v.clone());
+            }
+        }
+    }
+    if current.immutable == Some(true)
+        && (current.data != desired.data || desired.immutable != Some(true))
+    {
+        return Decision::Fail(Failure::new(
+            "ImmutableSecret",
+            format!(
+                "Secret {:?} is immutable and its data would change; delete it so it can be re-created",
+                owner.name
+            ),
+        ));
+    }
+    desired.metadata.resource_version = current.metadata.resource_version.clone();
+    desired.metadata.uid = current.metadata.uid.clone();
+    Decision::Write {
+        secret: Box::new(desired),
+        key_fingerprint,
+        create: false,
+    }
+}
+
+fn source_text(err: &dyn std::error::Error) -> String {
+    err.source().map(|s| s.to_string()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,7 @@
+//! Reading a store from the person's machine with the person's own credentials: [`stores`]
+//! finds a SecretStore or ClusterSecretStore and turns it into coordinates, [`vault`] reaches
+//! Vault / OpenBao with the token the person's environment holds. The agent's identity is
+//! never borrowed.
+
+pub(crate) mod stores;
+pub(crate) mod vault;

@@ -1,0 +1,204 @@
+//! SecretStores and ClusterSecretStores as the person sees them: found by name, listed for the
+//! wizard, and turned into the [`Coordinates`] of their Vault (server, mount, KV version,
+//! namespace, CA) for reading with the person's own credentials.
+//!
+//! Data flow: `(kind, name, namespace)` → GET the store (a 404 names the kind and namespace
+//! and what to do) → [`Found`] (one shape for both kinds) → [`Found::coordinates`]: the
+//! `vault` provider's fields, the CA from `caBundle` (base64 PEM) or `caProvider` (a
+//! Secret or ConfigMap key, read from the cluster). Nothing here reads the store's
+//! credentials.
+
+use anyhow::{Context as _, bail};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::Api;
+use kube::api::ListParams;
+use secrets_core::api::secret_store::{CaProviderType, StoreKind, VaultProvider};
+use secrets_core::api::{ClusterSecretStore, SecretStore, SecretStoreSpec};
+
+use crate::cluster::{Cluster, api_error, is_not_found};
+use crate::remote::vault::Coordinates;
+
+/// A store of either kind.
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    pub(crate) kind: StoreKind,
+    pub(crate) name: String,
+    /// `None` for a ClusterSecretStore.
+    pub(crate) namespace: Option<String>,
+    pub(crate) spec: SecretStoreSpec,
+}
+
+impl Found {
+    /// `SecretStore team/vault` or `ClusterSecretStore shared`.
+    pub(crate) fn describe(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind.as_str(), self.name),
+            None => format!("{} {}", self.kind.as_str(), self.name),
+        }
+    }
+
+    /// The Vault provider block, or why there is none.
+    pub(crate) fn vault(&self) -> anyhow::Result<&VaultProvider> {
+        self.spec
+            .provider
+            .vault
+            .as_ref()
+            .with_context(|| format!("{} has no vault provider", self.describe()))
+    }
+
+    /// Where its Vault is; the CA is read from the cluster when the store names one there.
+    pub(crate) async fn coordinates(&self, cluster: &Cluster) -> anyhow::Result<Coordinates> {
+        let vault = self.vault()?;
+        let ca_bundle = match (&vault.ca_bundle, &vault.ca_provider) {
+            (Some(b64), _) => {
+                use base64::Engine as _;
+                let pem = base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "{}: spec.provider.vault.caBundle is not base64",
+                            self.describe()
+                        )
+                    })?;
+                Some(pem)
+            }
+            (None, Some(ca)) => {
+                let ns = ca
+                    .namespace
+                    .clone()
+                    .or_else(|| self.namespace.clone())
+                    .unwrap_or_else(|| cluster.namespace.clone());
+                let what = format!(
+                    "the CA of {} ({ns}/{} key {})",
+                    self.describe(),
+                    ca.name,
+                    ca.key
+                );
+                let pem = match ca.type_ {
+                    CaProviderType::Secret => get_object::<Secret>(cluster, &ns, &ca.name, &what)
+                        .await?
+                        .data
+                        .and_then(|mut d| d.remove(&ca.key))
+                        .map(|v| v.0),
+                    CaProviderType::ConfigMap => {
+                        get_object::<ConfigMap>(cluster, &ns, &ca.name, &what)
+                            .await?
+                            .data
+                            .and_then(|mut d| d.remove(&ca.key))
+                            .map(String::into_bytes)
+                    }
+                };
+                Some(pem.with_context(|| format!("reading {what}: no such key"))?)
+            }
+            (None, None) => None,
+        };
+        Ok(Coordinates {
+            server: vault.server.clone(),
+            mount: vault.mount().to_owned(),
+            engine: vault.kv_version().into(),
+            namespace: vault.namespace.clone(),
+            ca_bundle,
+        })
+    }
+}
+
+/// A namespaced object the store points at (its CA), `what` naming it in the error.
+async fn get_object<K>(cluster: &Cluster, ns: &str, name: &str, what: &str) -> anyhow::Result<K>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    Api::<K>::namespaced(cluster.client.clone(), ns)
+        .get(name)
+        .await
+        .map_err(api_error)
+        .with_context(|| format!("reading {what}"))
+}
+
+/// The store an ExternalSecret in `namespace` would use.
+pub(crate) async fn get(
+    cluster: &Cluster,
+    kind: StoreKind,
+    name: &str,
+    namespace: &str,
+) -> anyhow::Result<Found> {
+    let result = match kind {
+        StoreKind::SecretStore => Api::<SecretStore>::namespaced(cluster.client.clone(), namespace)
+            .get(name)
+            .await
+            .map(|s| found(kind, s)),
+        StoreKind::ClusterSecretStore => Api::<ClusterSecretStore>::all(cluster.client.clone())
+            .get(name)
+            .await
+            .map(|c| found(kind, c.into())),
+    };
+    match result {
+        Ok(store) => Ok(store),
+        Err(err) if is_not_found(&err) => {
+            let (where_, other) = match kind {
+                StoreKind::SecretStore => (
+                    format!("in namespace {namespace}"),
+                    "--store-kind ClusterSecretStore",
+                ),
+                StoreKind::ClusterSecretStore => {
+                    ("in the cluster".to_owned(), "--store-kind SecretStore")
+                }
+            };
+            bail!(
+                "{} {name:?} not found {where_} ({}): create it (the `kubectl secrets sync` \
+                 wizard can), or pass {other}",
+                kind.as_str(),
+                cluster.describe
+            )
+        }
+        Err(err) => {
+            Err(api_error(err)).with_context(|| format!("reading {} {name}", kind.as_str()))
+        }
+    }
+}
+
+fn found(kind: StoreKind, store: SecretStore) -> Found {
+    Found {
+        kind,
+        name: store.metadata.name.unwrap_or_default(),
+        namespace: store.metadata.namespace,
+        spec: store.spec,
+    }
+}
+
+/// Every store an ExternalSecret in `namespace` could name: the namespace's SecretStores,
+/// then the ClusterSecretStores (skipped, with a note, when the person may not list them).
+pub(crate) async fn list(cluster: &Cluster, namespace: &str) -> anyhow::Result<Vec<Found>> {
+    let served = "the SecretStore resource (kubectl-secrets.io/v1alpha1) is not served: is the \
+                  agent's CRD installed?";
+    let stores = match Api::<SecretStore>::namespaced(cluster.client.clone(), namespace)
+        .list(&ListParams::default())
+        .await
+    {
+        Ok(list) => list.items,
+        Err(err) if is_not_found(&err) => bail!("{served}"),
+        Err(err) => {
+            return Err(api_error(err)).with_context(|| {
+                format!("listing SecretStores in {namespace} ({})", cluster.describe)
+            });
+        }
+    };
+    let mut out: Vec<Found> = stores
+        .into_iter()
+        .map(|s| found(StoreKind::SecretStore, s))
+        .collect();
+    match Api::<ClusterSecretStore>::all(cluster.client.clone())
+        .list(&ListParams::default())
+        .await
+    {
+        Ok(list) => out.extend(
+            list.items
+                .into_iter()
+                .map(|c| found(StoreKind::ClusterSecretStore, c.into())),
+        ),
+        Err(err) => eprintln!("note: ClusterSecretStores not listed: {:#}", api_error(err)),
+    }
+    Ok(out)
+}
