@@ -14,6 +14,7 @@
 //! apply, events) is [`crate::runtime`]'s.
 
 mod controller;
+mod own_status;
 mod reconcile;
 pub mod restart;
 mod status;
@@ -56,6 +57,8 @@ pub struct Context {
     /// Digest of the data we last wrote or saw, per Secret: drift shows as a mismatch. Kept in
     /// memory only (a digest of secret values is never published).
     written: Mutex<HashMap<(String, String), [u8; 32]>>,
+    /// Statuses we wrote that the watch cache may not show yet.
+    own_status: own_status::OwnStatus,
 }
 
 impl runtime::Shared for Context {

@@ -56,6 +56,7 @@ pub async fn run(
     let ctx = Arc::new(Context {
         stores,
         reads: secret_store::ReadCache::default(),
+        own_status: super::own_status::OwnStatus::default(),
         recorder: runtime::events::recorder(client.clone(), instance),
         client: client.clone(),
         metrics,

@@ -77,6 +77,8 @@ struct Reads {
 
 /// Reconcile one ExternalSecret.
 pub(super) async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
+    // The cached object may not show the status our last reconcile of it wrote yet.
+    let es = ctx.own_status.overlay(es);
     runtime::timed(&*es, &*ctx, steps(&es, &ctx)).await
 }
 
@@ -89,6 +91,7 @@ async fn steps(es: &ExternalSecret, ctx: &Context) -> Result<runtime::Outcome, E
 /// Everything up to the status: validate → dereference → decide → apply.
 async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, Error> {
     if es.meta().deletion_timestamp.is_some() {
+        ctx.own_status.forget(es);
         return Ok(Outcome::Synced {
             next: None,
             changed: None,

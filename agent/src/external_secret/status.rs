@@ -31,6 +31,10 @@ pub(super) async fn write(
     if !runtime::status::write(&api, es, &previous, &status).await? {
         return Ok(());
     }
+    if matches!(outcome, Outcome::Synced { changed: Some(_), .. }) {
+        // The next reconcile may come before the watch cache shows this status (see own_status).
+        ctx.own_status.wrote(es, &status);
+    }
     if let Some((ok, reason, message)) = &ready {
         let moved = (condition(&previous), condition(&status));
         runtime::events::on_transition(&ctx.recorder, es, moved, || event(*ok, reason, message))
