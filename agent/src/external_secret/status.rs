@@ -31,7 +31,13 @@ pub(super) async fn write(
     if !runtime::status::write(&api, es, &previous, &status).await? {
         return Ok(());
     }
-    if matches!(outcome, Outcome::Synced { changed: Some(_), .. }) {
+    if matches!(
+        outcome,
+        Outcome::Synced {
+            changed: Some(_),
+            ..
+        }
+    ) {
         // The next reconcile may come before the watch cache shows this status (see own_status).
         ctx.own_status.wrote(es, &status);
     }
