@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::http::Cidr;
+
 /// The kubectl-secrets in-cluster agent.
 #[derive(Debug, Parser)]
 #[command(name = "secrets-agent", version, about)]
@@ -88,6 +90,17 @@ pub struct ControllerArgs {
     /// of twice that); 0 switches the limit off.
     #[arg(long, env = "SECRETS_AGENT_API_RATE", default_value_t = 10)]
     pub api_rate: u32,
+    /// A proxy in front of the API (CIDR or address; repeat, or comma-separate in the
+    /// environment): requests from it are rate-limited by the address it appended to
+    /// X-Forwarded-For. Default none: the peer is charged and X-Forwarded-For ignored.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "CIDR",
+        env = "SECRETS_AGENT_TRUSTED_PROXY",
+        value_delimiter = ',',
+        value_parser = parse_cidr
+    )]
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 impl ControllerArgs {
@@ -107,6 +120,12 @@ impl ControllerArgs {
         }
         Ok(())
     }
+}
+
+/// A `--trusted-proxy` value; clap prints the flag and the text before this message.
+fn parse_cidr(text: &str) -> Result<Cidr, String> {
+    text.parse()
+        .map_err(|e: crate::http::CidrError| e.to_string())
 }
 
 /// `500ms`, `90s`, `15m`, `720h`, `30d`, or plain seconds.
@@ -166,6 +185,39 @@ mod tests {
         assert_eq!(
             parse(&["--lease-duration", "2s", "--lease-renew", "500ms"]),
             Ok(())
+        );
+    }
+
+    fn controller(argv: &[&str]) -> Result<ControllerArgs, String> {
+        let mut full = vec!["secrets-agent", "controller"];
+        full.extend_from_slice(argv);
+        match Cli::try_parse_from(full)
+            .map_err(|e| e.to_string())?
+            .command
+        {
+            Command::Controller(args) => Ok(*args),
+            Command::Crds(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_repeat_and_name_the_flag_when_wrong() {
+        assert_eq!(controller(&[]).unwrap().trusted_proxies, vec![]);
+        let args = controller(&[
+            "--trusted-proxy",
+            "10.0.0.0/8",
+            "--trusted-proxy",
+            "fd00::/8,127.0.0.1",
+        ])
+        .unwrap();
+        let shown: Vec<String> = args.trusted_proxies.iter().map(Cidr::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "fd00::/8", "127.0.0.1/32"]);
+        let err = controller(&["--trusted-proxy", "10.0.0.0/40"]).unwrap_err();
+        assert!(
+            err.contains("'--trusted-proxy <CIDR>'")
+                && err.contains("10.0.0.0/40")
+                && err.contains("prefix length \"40\" is not a number from 0 to 32"),
+            "{err}"
         );
     }
 

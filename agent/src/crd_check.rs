@@ -7,7 +7,7 @@
 //! installed. Each change of a CRD's state is logged once (a warning naming it when it goes
 //! missing, info when it appears), and the names of the missing ones are published for
 //! `/readyz`, which answers 503 naming them until the list is empty. The watches themselves
-//! retry on [`crate::backoff::WatchBackoff`], so they run within seconds of the CRD appearing.
+//! retry on [`crate::runtime::WatchBackoff`], so they run within seconds of the CRD appearing.
 
 use std::collections::BTreeSet;
 use std::time::Duration;

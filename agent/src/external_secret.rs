@@ -4,35 +4,36 @@
 //! SecretStore / ClusterSecretStore ──reflectors──▶ secret_store::Stores ──▶ Session (dyn Store)
 //!        │ (validated by secret_store::status)                                │
 //! ExternalSecret ──Controller──▶ reconcile::reconcile ──▶ secret_store::ReadCache ─┘
-//!        ▲  requeued by: its Secret (label), its store, its own schedule
+//!        ▲  requeued by: its Secret (label), its store, its own schedule      │
+//!        └──────────── status::write (Ready, refreshTime; events) ◀───────────┘
 //! ```
 //!
-//! Only the leader runs this (see `lead` in lib.rs). Everything that costs a provider call goes
-//! through one session per store and one shared read per (store, path, version).
+//! Only the leader runs this (see `lead` in run/controller.rs); [`controller`] wires it. Every
+//! provider call goes through one session per store and one shared read per (store, path,
+//! version). The frame around each reconcile (span, metrics, backoff, status by server-side
+//! apply, events) is [`crate::runtime`]'s.
 
+mod controller;
+mod own_status;
 mod reconcile;
 pub mod restart;
+mod status;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt as _;
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use kube::ResourceExt as _;
-use kube::api::Api;
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{WatchStreamExt as _, watcher};
-use secrets_core::api::secret_store::StoreKind;
-use secrets_core::api::{ClusterSecretStore, ExternalSecret, SecretStore};
-use secrets_core::sync::decide::MANAGED_BY_LABEL;
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::events::Recorder;
+use secrets_core::api::ExternalSecret;
 
+pub use self::controller::{run, run_with};
 use crate::metrics::Metrics;
+use crate::runtime::{self, Backoff};
 use crate::secret_store;
+
+pub use crate::runtime::Error;
 
 /// Settings of the sync controllers.
 #[derive(Debug, Clone)]
@@ -45,35 +46,42 @@ pub struct Settings {
     pub provider_timeout: Duration,
 }
 
-/// Shared by every sync reconcile.
+/// Shared by every ExternalSecret reconcile.
 pub struct Context {
     pub(crate) client: kube::Client,
-    pub(crate) stores: secret_store::Stores,
+    pub(crate) stores: Arc<secret_store::Stores>,
     pub(crate) reads: secret_store::ReadCache,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) recorder: Recorder,
-    failures: crate::backoff::Backoff,
+    failures: Backoff,
     /// Digest of the data we last wrote or saw, per Secret: drift shows as a mismatch. Kept in
     /// memory only (a digest of secret values is never published).
     written: Mutex<HashMap<(String, String), [u8; 32]>>,
+    /// Statuses we wrote that the watch cache may not show yet.
+    own_status: own_status::OwnStatus,
+}
+
+impl runtime::Shared for Context {
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    fn failures(&self) -> &Backoff {
+        &self.failures
+    }
+}
+
+impl runtime::Object for ExternalSecret {
+    const CONTROLLER: &'static str = "externalsecret";
 }
 
 impl Context {
-    pub(crate) fn backoff(&self, key: &str) -> Duration {
-        self.failures.failed(key)
-    }
-
-    pub(crate) fn succeeded(&self, key: &str) {
-        self.failures.succeeded(key);
-    }
-
     pub(crate) fn remember(&self, namespace: &str, name: &str, secret: &Secret) {
         self.written
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(
                 (namespace.to_owned(), name.to_owned()),
-                reconcile::secret_digest(secret),
+                secret_digest(secret),
             );
     }
 
@@ -89,17 +97,13 @@ impl Context {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&(namespace.to_owned(), name.to_owned()))
-            .is_some_and(|d| *d != reconcile::secret_digest(secret))
+            .is_some_and(|d| *d != secret_digest(secret))
     }
 }
 
-pub use crate::sealed_secret::Error;
-
-pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+/// Digest of a Secret's data, as remembered for drift detection.
+fn secret_digest(secret: &Secret) -> [u8; 32] {
+    data_digest(secret.data.as_ref())
 }
 
 fn data_digest(data: Option<&BTreeMap<String, ByteString>>) -> [u8; 32] {
@@ -115,246 +119,10 @@ fn data_digest(data: Option<&BTreeMap<String, ByteString>>) -> [u8; 32] {
     out
 }
 
-/// `matchLabels` and `matchExpressions` (In, NotIn, Exists, DoesNotExist) against labels.
-pub(crate) fn selector_matches(
-    selector: &LabelSelector,
-    labels: &BTreeMap<String, String>,
-) -> bool {
-    let labels_ok = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
-    let exprs_ok = selector.match_expressions.iter().flatten().all(|e| {
-        let value = labels.get(&e.key);
-        let values = e.values.as_deref().unwrap_or_default();
-        match e.operator.as_str() {
-            "In" => value.is_some_and(|v| values.contains(v)),
-            "NotIn" => value.is_none_or(|v| !values.contains(v)),
-            "Exists" => value.is_some(),
-            "DoesNotExist" => value.is_none(),
-            _ => false,
-        }
-    });
-    labels_ok && exprs_ok
-}
-
-/// A reflector cache of every `K` and the future that keeps it filled.
-fn cache<K>(
-    client: &kube::Client,
-) -> (
-    reflector::Store<K>,
-    impl std::future::Future<Output = ()> + use<K>,
-)
-where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
-{
-    let (reader, writer) = reflector::store::<K>();
-    let stream = reflector::reflector(
-        writer,
-        watcher(Api::<K>::all(client.clone()), watcher::Config::default()),
-    )
-    // Short retries: a CRD installed after the agent must be picked up within seconds.
-    .backoff(crate::backoff::WatchBackoff::default())
-    .for_each(|_| async {});
-    (reader, stream)
-}
-
-/// Run the sync controllers until the future is dropped.
-pub async fn run(
-    client: kube::Client,
-    metrics: Arc<Metrics>,
-    instance: String,
-    settings: Settings,
-) {
-    run_with(
-        client,
-        metrics,
-        instance,
-        settings,
-        Arc::new(secret_store::Providers),
-    )
-    .await;
-}
-
-/// [`run`] with the stores `factory` builds (tests pass an in-memory store).
-pub async fn run_with(
-    client: kube::Client,
-    metrics: Arc<Metrics>,
-    instance: String,
-    settings: Settings,
-    factory: Arc<dyn secret_store::StoreFactory>,
-) {
-    let (ss_reader, ss_stream) = cache::<SecretStore>(&client);
-    let (css_reader, css_stream) = cache::<ClusterSecretStore>(&client);
-    let (ns_reader, ns_stream) = cache::<Namespace>(&client);
-    let observer_metrics = metrics.clone();
-    let observer: secrets_core::store::CallObserver = Arc::new(move |store, call, outcome| {
-        observer_metrics.provider_call(store.as_str(), call, outcome)
-    });
-    let reporter = Reporter {
-        controller: "secrets-agent".into(),
-        instance: Some(instance),
-    };
-    let ctx = Arc::new(Context {
-        stores: secret_store::Stores::new(
-            client.clone(),
-            secret_store::Caches {
-                secret_stores: ss_reader,
-                cluster_stores: css_reader,
-                namespaces: ns_reader,
-            },
-            secret_store::Settings {
-                factory,
-                observer,
-                rate: settings.store_rate,
-                timeout: settings.provider_timeout,
-            },
-        ),
-        reads: secret_store::ReadCache::default(),
-        recorder: Recorder::new(client.clone(), reporter),
-        client: client.clone(),
-        metrics,
-        failures: crate::backoff::Backoff::default(),
-        written: Mutex::new(HashMap::new()),
-    });
-
-    let es_api = Api::<ExternalSecret>::all(client.clone());
-    let controller = Controller::new(es_api, watcher::Config::default())
-        .trigger_backoff(crate::backoff::WatchBackoff::default());
-    let es_reader = controller.store();
-    let by_store = move |kind: StoreKind, namespace: Option<String>, name: String| {
-        es_reader
-            .state()
-            .iter()
-            .filter(|es| {
-                es.store_kind() == kind
-                    && es.spec.secret_store_ref.name == name
-                    && (kind == StoreKind::ClusterSecretStore || es.namespace() == namespace)
-            })
-            .map(|es| ObjectRef::from_obj(&**es))
-            .collect::<Vec<_>>()
-    };
-    let by_ss = by_store.clone();
-    let by_css = by_store;
-    let es_controller = controller
-        .watches(
-            Api::<Secret>::all(client.clone()),
-            watcher::Config::default().labels(MANAGED_BY_LABEL),
-            |secret: Secret| {
-                let namespace = secret.namespace();
-                let es = secret.labels().get(MANAGED_BY_LABEL).cloned();
-                es.map(|name| {
-                    let r = ObjectRef::<ExternalSecret>::new(&name);
-                    match namespace {
-                        Some(ns) => r.within(&ns),
-                        None => r,
-                    }
-                })
-            },
-        )
-        .watches(
-            Api::<SecretStore>::all(client.clone()),
-            watcher::Config::default(),
-            move |ss: SecretStore| by_ss(StoreKind::SecretStore, ss.namespace(), ss.name_any()),
-        )
-        .watches(
-            Api::<ClusterSecretStore>::all(client.clone()),
-            watcher::Config::default(),
-            move |css: ClusterSecretStore| {
-                by_css(StoreKind::ClusterSecretStore, None, css.name_any())
-            },
-        )
-        .with_config(kube::runtime::controller::Config::default().concurrency(settings.concurrency))
-        .run(reconcile::reconcile, error_policy, ctx.clone())
-        .for_each(|r| async move {
-            if let Err(err) = r {
-                tracing::debug!(error = %error_chain(&err), "externalsecret queue");
-            }
-        });
-    let ss_controller = Controller::new(
-        Api::<SecretStore>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .trigger_backoff(crate::backoff::WatchBackoff::default())
-    .run(
-        secret_store::reconcile_status::<SecretStore>,
-        error_policy,
-        ctx.clone(),
-    )
-    .for_each(|_| async {});
-    let css_controller = Controller::new(
-        Api::<ClusterSecretStore>::all(client),
-        watcher::Config::default(),
-    )
-    .trigger_backoff(crate::backoff::WatchBackoff::default())
-    .run(
-        secret_store::reconcile_status::<ClusterSecretStore>,
-        error_policy,
-        ctx,
-    )
-    .for_each(|_| async {});
-    // The reflectors feed `Stores`; the controllers' own watches only requeue.
-    futures::future::join4(
-        futures::future::join3(ss_stream, css_stream, ns_stream),
-        es_controller,
-        ss_controller,
-        css_controller,
-    )
-    .await;
-}
-
-fn error_policy<K: kube::Resource<DynamicType = ()>>(
-    obj: Arc<K>,
-    err: &Error,
-    ctx: Arc<Context>,
-) -> Action {
-    let key = format!(
-        "{}/{}/{}",
-        K::kind(&()),
-        obj.meta().namespace.clone().unwrap_or_default(),
-        obj.meta().name.clone().unwrap_or_default()
-    );
-    tracing::warn!(object = %key, error = %error_chain(err), "reconcile failed; retrying");
-    Action::requeue(ctx.backoff(&key))
-}
-
-/// Shared with the sync modules (`crate::external_secret::error_chain`).
-pub(crate) use crate::telemetry::error_chain;
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
-
-    #[test]
-    fn selectors_match_labels_and_expressions() {
-        let labels: BTreeMap<String, String> = [("team".to_owned(), "a".to_owned())].into();
-        let mut s = LabelSelector {
-            match_labels: Some(labels.clone()),
-            ..Default::default()
-        };
-        assert!(selector_matches(&s, &labels));
-        assert!(!selector_matches(&s, &BTreeMap::new()));
-        s.match_expressions = Some(vec![LabelSelectorRequirement {
-            key: "env".into(),
-            operator: "DoesNotExist".into(),
-            values: None,
-        }]);
-        assert!(selector_matches(&s, &labels));
-        s.match_expressions = Some(vec![LabelSelectorRequirement {
-            key: "team".into(),
-            operator: "NotIn".into(),
-            values: Some(vec!["a".into()]),
-        }]);
-        assert!(!selector_matches(&s, &labels));
-    }
+    use crate::telemetry::error_chain;
 
     #[test]
     fn error_chains_carry_every_cause_once() {

@@ -10,7 +10,7 @@
 //!   this agent uses (its flags decide, and the plugin cannot see them); charged to the
 //!   client's token bucket like verify and rotate;
 //! - `POST /v1/verify` and `POST /v1/rotate`: charged to the client's token bucket
-//!   (`limiter`), the body read by `reply` (at most [`MAX_BODY`] bytes) and parsed as exactly
+//!   (`limiter`; the client is the peer, or what a `--trusted-proxy` peer forwarded, `cidr`), the body read by `reply` (at most [`MAX_BODY`] bytes) and parsed as exactly
 //!   one SealedSecret of either group, then opened with every loaded key on the blocking pool
 //!   ([`seal::verify`] / [`seal::rotate`], which never render templates and never widen the
 //!   scope); rotate answers the re-sealed object as JSON in the group it came in;
@@ -25,6 +25,7 @@
 //! accepting when their `shutdown` future resolves and give in-flight requests a bounded grace
 //! period to finish.
 
+mod cidr;
 mod limiter;
 mod reply;
 mod server;
@@ -45,6 +46,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use crate::metrics::{self, Metrics};
+pub use cidr::{Cidr, CidrError};
 use limiter::{RateLimiter, client_key};
 use reply::{Refusal, method_not_allowed, read_sealed_secret, refuse, respond, text, with_type};
 use server::Reply;
@@ -67,6 +69,9 @@ pub struct ApiState {
     /// Requests per second allowed on /v1/keys, /v1/verify and /v1/rotate, per client (bursts
     /// of twice that); 0 switches the limit off.
     pub api_rate: u32,
+    /// Peers whose `X-Forwarded-For` is believed (`--trusted-proxy`): requests from them are
+    /// charged to the address they appended. Empty: every request is charged to its peer.
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 /// Serve the API on `addr` until `shutdown` resolves.
@@ -271,7 +276,8 @@ impl Api {
     /// Charge the client one token; true when it has none left.
     fn over_limit(&self, request: &Request<Incoming>, peer: SocketAddr) -> bool {
         self.limiter.as_ref().is_some_and(|limiter| {
-            !limiter.allow(client_key(request.headers(), peer), Instant::now())
+            let client = client_key(request.headers(), peer, &self.state.trusted_proxies);
+            !limiter.allow(client, Instant::now())
         })
     }
 

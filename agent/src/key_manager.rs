@@ -198,9 +198,7 @@ pub fn renewal_due(
         .annotations
         .as_ref()
         .and_then(|a| a.get(RENEW_REQUESTED_AT))
-        .and_then(|t| {
-            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-        });
+        .and_then(|t| secrets_core::rfc3339::parse(t));
     let created = secret
         .metadata
         .creation_timestamp
@@ -225,10 +223,10 @@ pub fn renewal_due(
 
 /// Parse `--key-cutoff-time`: RFC 3339 or RFC 1123Z (`date -R`).
 pub fn parse_cutoff(text: &str) -> anyhow::Result<OffsetDateTime> {
-    use time::format_description::well_known::{Rfc2822, Rfc3339};
-    OffsetDateTime::parse(text, &Rfc3339)
-        .or_else(|_| OffsetDateTime::parse(text, &Rfc2822))
-        .map_err(|_| {
+    use time::format_description::well_known::Rfc2822;
+    secrets_core::rfc3339::parse(text)
+        .or_else(|| OffsetDateTime::parse(text, &Rfc2822).ok())
+        .ok_or_else(|| {
             anyhow::anyhow!("invalid --key-cutoff-time {text:?}: expected RFC 3339 or RFC 1123Z")
         })
 }
@@ -308,7 +306,7 @@ async fn create_key(api: &Api<Secret>, namespace: &str) -> anyhow::Result<String
     let created = api
         .create(
             &PostParams {
-                field_manager: Some("secrets-agent".into()),
+                field_manager: Some(crate::runtime::FIELD_MANAGER.into()),
                 ..Default::default()
             },
             &secret,

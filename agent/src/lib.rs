@@ -4,7 +4,9 @@
 //! [`sealed_secret`] (the SealedSecret controller), [`external_secret`] (the ExternalSecret
 //! controller) and [`secret_store`] (store sessions, reads, store status). Around them:
 //! [`key_manager`] (sealing keys), [`leader`] (the Lease), [`http`] (the API the plugin calls),
-//! [`metrics`], and [`run`], which wires each subcommand.
+//! [`metrics`], [`runtime`] (the plumbing every controller shares: the reconcile frame,
+//! backoff, Secret writes, status by server-side apply, events), and [`run`], which wires each
+//! subcommand.
 //!
 //! Data flow of `controller`: the key manager watches the key Secrets in the agent namespace
 //! and publishes a `KeyRing` on a watch channel; the HTTP API serves the newest certificate and
@@ -12,7 +14,6 @@
 //! renewal, stopping them the moment it loses the Lease.
 
 pub mod args;
-pub mod backoff;
 pub mod crd_check;
 pub mod external_secret;
 pub mod http;
@@ -20,6 +21,7 @@ pub mod key_manager;
 pub mod leader;
 pub mod metrics;
 pub mod run;
+pub mod runtime;
 pub mod sealed_secret;
 pub mod secret_store;
 pub mod telemetry;

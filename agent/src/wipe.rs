@@ -1,5 +1,6 @@
 //! Secrets read from the API hold plaintext; the controllers keep them in [`Wiped`] so the
-//! values are overwritten when the reconcile is done with them, whatever path it returns by.
+//! values are overwritten when the reconcile is done with them, whatever path it returns by;
+//! Secrets they write (and the API server's answer) are kept in [`WipedSecret`] alike.
 
 use std::ops::Deref;
 
@@ -20,12 +21,38 @@ impl Deref for Wiped {
 
 impl Drop for Wiped {
     fn drop(&mut self) {
-        if let Some(data) = self.0.as_mut().and_then(|s| s.data.as_mut()) {
-            data.values_mut().for_each(|v| v.0.zeroize());
+        if let Some(secret) = self.0.as_mut() {
+            wipe(secret);
         }
-        if let Some(data) = self.0.as_mut().and_then(|s| s.string_data.as_mut()) {
-            data.values_mut().for_each(Zeroize::zeroize);
-        }
+    }
+}
+
+/// A Secret whose `data` is zeroized on drop: one we are about to write, or the API server's
+/// answer to the write.
+#[derive(Debug, Default)]
+pub struct WipedSecret(pub Secret);
+
+impl Deref for WipedSecret {
+    type Target = Secret;
+
+    fn deref(&self) -> &Secret {
+        &self.0
+    }
+}
+
+impl Drop for WipedSecret {
+    fn drop(&mut self) {
+        wipe(&mut self.0);
+    }
+}
+
+/// Overwrite the values of `secret`'s `data` and `stringData`.
+fn wipe(secret: &mut Secret) {
+    if let Some(data) = secret.data.as_mut() {
+        data.values_mut().for_each(|v| v.0.zeroize());
+    }
+    if let Some(data) = secret.string_data.as_mut() {
+        data.values_mut().for_each(Zeroize::zeroize);
     }
 }
 

@@ -126,6 +126,16 @@ struct Harness {
 
 impl Harness {
     async fn start(keys: KeyRing, ready: bool, api_rate: u32) -> Harness {
+        Harness::start_trusting(keys, ready, api_rate, &[]).await
+    }
+
+    /// [`Harness::start`] with `--trusted-proxy` blocks.
+    async fn start_trusting(
+        keys: KeyRing,
+        ready: bool,
+        api_rate: u32,
+        trusted: &[&str],
+    ) -> Harness {
         let (keys_tx, keys_rx) = watch::channel(Arc::new(keys));
         let (ready_tx, ready_rx) = watch::channel(ready);
         let (crds_tx, crds_rx) = watch::channel(Some(Vec::new()));
@@ -136,6 +146,7 @@ impl Harness {
             missing_crds: crds_rx,
             metrics: Arc::clone(&metrics),
             api_rate,
+            trusted_proxies: trusted.iter().map(|t| t.parse().unwrap()).collect(),
         };
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let shutdown = async move {
@@ -505,7 +516,8 @@ async fn rotate_refuses_what_it_cannot_open_and_needs_a_key() {
 
 #[tokio::test]
 async fn posts_are_rate_limited_per_client() {
-    let api = Harness::start(ring(&[NEW]), true, 1).await;
+    // The test is the trusted proxy here (a proxy that forwards nothing is its own client).
+    let api = Harness::start_trusting(ring(&[NEW]), true, 1, &["127.0.0.1/32"]).await;
     // Rate 1/s, burst 2: the third request in a row is refused.
     for _ in 0..2 {
         assert_eq!(
@@ -517,7 +529,7 @@ async fn posts_are_rate_limited_per_client() {
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(refused.headers["retry-after"], "1");
 
-    // Through the proxy: the first forwarded address is the client, with its own bucket.
+    // Through the proxy: the address the proxy appended is the client, with its own bucket.
     let forwarded = [("x-forwarded-for", "203.0.113.9, 10.0.0.1")];
     for expected in [
         StatusCode::BAD_REQUEST,
@@ -529,6 +541,66 @@ async fn posts_are_rate_limited_per_client() {
     }
     // Certificates and probes are not limited.
     assert_eq!(api.get("/v1/cert.pem").await.status, StatusCode::OK);
+    api.stop().await;
+}
+
+/// `count` POSTs to /v1/verify, the i-th with `X-Forwarded-For: forwarded(i)`: how many were
+/// refused with 429, and how long they took.
+async fn verify_burst(
+    api: &Harness,
+    count: usize,
+    forwarded: impl Fn(usize) -> String,
+) -> (usize, Duration) {
+    let started = std::time::Instant::now();
+    let mut refused = 0;
+    for i in 0..count {
+        let value = forwarded(i);
+        let answer = send(
+            api.addr,
+            Method::POST,
+            "/v1/verify",
+            &[("x-forwarded-for", &value)],
+            "",
+        )
+        .await;
+        match answer.status {
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            StatusCode::BAD_REQUEST => {}
+            other => panic!("request {i}: unexpected {other}: {}", answer.body),
+        }
+    }
+    (refused, started.elapsed())
+}
+
+#[tokio::test]
+async fn a_new_forwarded_address_each_time_does_not_escape_the_limit() {
+    // 10/s, bursts of 20; nobody is trusted, so all 60 are the peer's.
+    let api = Harness::start(ring(&[NEW]), true, 10).await;
+    let (refused, took) = verify_burst(&api, 60, |i| format!("203.0.113.{i}")).await;
+    // However slow the machine, no more got through than the bucket held plus its refill.
+    let allowed = 60 - refused;
+    let most = 20 + (took.as_secs_f64() * 10.0).ceil() as usize;
+    assert!(refused > 0, "no 429 in 60 requests taking {took:?}");
+    assert!(
+        allowed <= most,
+        "{allowed} allowed in {took:?}, more than {most}"
+    );
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_appended_address_has_its_own_bucket() {
+    let api = Harness::start_trusting(ring(&[NEW]), true, 10, &["127.0.0.1/32"]).await;
+    // The caller's own entry (left) is the same each time and counts for nothing; the proxy's
+    // (right) differs, so all 60 clients are within their burst.
+    let (refused, _) = verify_burst(&api, 60, |i| format!("192.0.2.1, 198.51.100.{i}")).await;
+    assert_eq!(refused, 0);
+    // One appended address with a new caller-chosen entry each time: one bucket.
+    let (refused, took) =
+        verify_burst(&api, 60, |i| format!("203.0.113.{i}, 198.51.100.200")).await;
+    let most = 20 + (took.as_secs_f64() * 10.0).ceil() as usize;
+    assert!(refused > 0, "no 429 in 60 requests taking {took:?}");
+    assert!(60 - refused <= most, "{refused} refused in {took:?}");
     api.stop().await;
 }
 

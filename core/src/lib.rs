@@ -7,7 +7,9 @@
 //! - [`seal`]: the seal pattern: `crypto` (the sealed value frame), `keys` (key pairs,
 //!   certificates, backups) and `decide` (the pure SealedSecret → Secret decision).
 //! - [`sync`]: the sync pattern: the pure ExternalSecret decision, validation, schedule.
-//! - shared helpers: [`secret`] (Secret manifests, zeroized values), [`manifest`] and
+//! - shared helpers: [`secret`] (Secret manifests, zeroized values, the one Secret-key rule),
+//!   [`ownership`] (owner references of the Secrets we write), [`rfc3339`] (the one time
+//!   format), [`manifest`] and
 //!   [`manifest_plain`] (reading YAML/JSON streams), [`template`] (Go templates + Sprig),
 //!   [`yaml`] (the one YAML writer, quoting what a YAML 1.1 or 1.2 reader would misread).
 //!
@@ -28,6 +30,8 @@
 pub mod api;
 pub mod manifest;
 pub mod manifest_plain;
+pub mod ownership;
+pub mod rfc3339;
 pub mod seal;
 pub mod secret;
 pub mod secret_type;

@@ -345,16 +345,26 @@ pub fn validate_namespace(namespace: &str) -> Result<(), SecretError> {
     }
 }
 
-/// Check a data key (`[-._a-zA-Z0-9]+`, at most 253 characters, not `.` or `..`).
-pub fn validate_key(key: &str) -> Result<(), SecretError> {
-    let rule = "a data key must consist of alphanumerics, '-', '_' or '.', at most 253 characters";
-    let ok = !key.is_empty()
+/// Whether `key` may be a key of a Secret's (or ConfigMap's) `data`, by kube-apiserver's rule
+/// (`IsConfigMapKey` in k8s.io/apimachinery's `pkg/util/validation`): non-empty, at most 253
+/// bytes, only `[-._a-zA-Z0-9]`, not `.` or `..`, and not starting with `..` (the kubelet
+/// projects keys as file names next to its own `..data` links). The one check of a Secret key
+/// everywhere: the plugin's inputs, sealing, the sync decision and template keys.
+pub fn valid_key(key: &str) -> bool {
+    !key.is_empty()
         && key.len() <= 253
-        && key != "."
-        && key != ".."
         && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && key != "."
+        && !key.starts_with("..")
+}
+
+/// Check a data key ([`valid_key`]), saying the rule when it fails.
+pub fn validate_key(key: &str) -> Result<(), SecretError> {
+    let rule = "a data key must consist of alphanumerics, '-', '_' or '.', at most 253 characters, \
+                not '.' and not starting with '..'";
+    let ok = valid_key(key);
     if ok {
         Ok(())
     } else {
@@ -555,5 +565,26 @@ mod tests {
         assert!(validate_key("tls.crt").is_ok());
         assert!(validate_key("a/b").is_err());
         assert!(validate_key("..").is_err());
+    }
+
+    #[test]
+    fn keys_follow_kube_apiservers_rule() {
+        for good in ["ok-key_1.x", ".hidden", "a..b", "x..", &"k".repeat(253)] {
+            assert!(valid_key(good), "{good:?} is a valid key");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "..data",
+            "..x",
+            "a/b",
+            "a b",
+            "é",
+            &"k".repeat(254),
+        ] {
+            assert!(!valid_key(bad), "{bad:?} is not a valid key");
+            assert!(validate_key(bad).is_err(), "{bad:?}");
+        }
     }
 }

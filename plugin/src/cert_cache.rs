@@ -80,9 +80,7 @@ pub(crate) fn store(key: &Key<'_>, pem: &str, fingerprint: &str) -> anyhow::Resu
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let fetched_at = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let fetched_at = secrets_core::rfc3339::now();
     let entry = Entry {
         server: key.server.to_owned(),
         namespace: key.namespace.to_owned(),

@@ -246,3 +246,18 @@ fn fetch_url(url: &str) -> anyhow::Result<Vec<u8>> {
         .context("reading the response")?;
     Ok(body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_keys_follow_kube_apiservers_rule() {
+        let literal = |kv: &str| values_from_flags(&[kv.to_owned()], &[], &[]);
+        assert!(literal("ok-key_1.x=v").is_ok());
+        for bad in ["..data", "..", ".", "a/b", &"k".repeat(254)] {
+            let err = literal(&format!("{bad}=v")).unwrap_err();
+            assert!(format!("{err:#}").contains("is invalid"), "{bad}: {err:#}");
+        }
+    }
+}

@@ -1,7 +1,8 @@
-//! The ExternalSecret controller: read (the object, its target Secret, the store session and
-//! the shared reads) → decide (`secrets_core::sync::decide::decide`, pure) → apply (write or delete
-//! the Secret, restart listed workloads) → status (`Ready` with ESO's reasons, `refreshTime`
-//! = when the data was read, `syncedResourceVersion`, `observedGeneration`) and events.
+//! One ExternalSecret reconcile as its steps: validate (the spec) → dereference (the target
+//! Secret; is anything due?; the store session and the shared reads) → decide
+//! (`secrets_core::sync::decide::decide`, pure) → apply (write or delete the Secret, restart
+//! listed workloads) → status ([`super::status`]: `Ready` with ESO's reasons, `refreshTime` =
+//! when the data was read, `syncedResourceVersion`, `observedGeneration`, and events).
 //!
 //! When nothing is due the provider is not asked at all; the next wake-up is computed by
 //! `secrets_core::sync::schedule`. Any provider or API failure leaves the Secret untouched and backs off.
@@ -12,26 +13,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
 use kube::{Resource as _, ResourceExt as _};
-use secrets_core::api::external_secret::{Binding, CreationPolicy};
-use secrets_core::api::{Condition, ExternalSecret, ExternalSecretStatus};
-use secrets_core::store::{StoreError, StoreType};
+use secrets_core::api::ExternalSecret;
+use secrets_core::api::external_secret::CreationPolicy;
 use secrets_core::sync::decide::{self, Decision, SECRET_DELETED};
 use secrets_core::sync::schedule::{self, Due};
+use secrets_core::store::{StoreError, StoreType};
 use secrets_core::sync::validate;
 use time::OffsetDateTime;
-use zeroize::Zeroize as _;
 
-use super::{Context, Error, data_digest, error_chain, restart, rfc3339};
+use super::{Context, Error, restart, status};
+use crate::runtime::{self, secret::Written};
 use crate::secret_store::{Fetched, ReadError, Urgency};
-
-const CONTROLLER: &str = "externalsecret";
+use crate::telemetry::error_chain;
+use crate::wipe::Wiped;
 
 /// What a reconcile ended with, for status, metrics and requeue.
-enum Outcome {
+pub(super) enum Outcome {
     /// Synced (or nothing due); look again after this long, if ever.
     Synced {
         next: Option<Duration>,
@@ -47,120 +47,182 @@ enum Outcome {
     },
 }
 
+impl Outcome {
+    fn verdict(&self) -> runtime::Outcome {
+        match self {
+            Outcome::Synced { next, .. } => runtime::Outcome::Done { next: *next },
+            Outcome::Failed { retry, .. } => runtime::Outcome::Failed { retry: *retry },
+        }
+    }
+}
+
 /// What a successful sync records in status.
-struct SyncRecord {
-    read_at: OffsetDateTime,
+pub(super) struct SyncRecord {
+    pub(super) read_at: OffsetDateTime,
     /// `SecretSynced`, or `SecretDeleted` when deletionPolicy Delete acted.
-    reason: &'static str,
-    message: &'static str,
+    pub(super) reason: &'static str,
+    pub(super) message: &'static str,
 }
 
 const SECRET_SYNCED: &str = "SecretSynced";
 
-/// Reconcile one ExternalSecret.
-pub(super) async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let started = Instant::now();
-    let key = format!(
-        "{CONTROLLER}/{}/{}",
-        es.namespace().unwrap_or_default(),
-        es.name_any()
-    );
-    let result = reconcile_inner(&es, &ctx).await;
-    let label = match &result {
-        Ok(Outcome::Synced { .. }) => "success",
-        _ => "error",
-    };
-    ctx.metrics
-        .reconciled(CONTROLLER, label, started.elapsed().as_secs_f64());
-    let outcome = result?;
-    write_status(&es, &ctx, &outcome).await?;
-    Ok(match outcome {
-        Outcome::Synced { next, .. } => {
-            ctx.succeeded(&key);
-            next.map_or_else(Action::await_change, Action::requeue)
-        }
-        Outcome::Failed {
-            retry: Some(wait), ..
-        } => Action::requeue(wait),
-        Outcome::Failed { retry: None, .. } => Action::requeue(ctx.backoff(&key)),
-    })
+/// The target Secret: where it lives and how to reach it.
+struct Target {
+    namespace: String,
+    name: String,
+    secrets: Api<Secret>,
 }
 
-#[tracing::instrument(skip_all, fields(object = %es.name_any(), namespace = es.namespace().unwrap_or_default()))]
-async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, Error> {
+/// The provider's answers for this reconcile, and the store that gave them.
+struct Reads {
+    store: String,
+    fetched: Vec<(decide::ReadKey, Arc<Fetched>)>,
+}
+
+/// Reconcile one ExternalSecret.
+pub(super) async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
+    // The cached object may not show the status our last reconcile of it wrote yet.
+    let es = ctx.own_status.overlay(es);
+    runtime::timed(&*es, &*ctx, steps(&es, &ctx)).await
+}
+
+async fn steps(es: &ExternalSecret, ctx: &Context) -> Result<runtime::Outcome, Error> {
+    let outcome = sync(es, ctx).await?;
+    status::write(es, ctx, &outcome).await?;
+    Ok(outcome.verdict())
+}
+
+/// Everything up to the status: validate → dereference → decide → apply.
+async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, Error> {
     if es.meta().deletion_timestamp.is_some() {
+        ctx.own_status.forget(es);
         return Ok(Outcome::Synced {
             next: None,
             changed: None,
         });
     }
-    let interval = match validate::external_secret(&es.spec) {
-        Ok(i) => i,
-        Err(problems) => {
-            return Ok(Outcome::Failed {
-                reason: "SecretSyncedError",
-                message: format!("invalid spec: {}", problems.join("; ")),
-                // Only an edit can fix it: wait for one.
-                retry: Some(Duration::from_secs(3600)),
-                store: None,
-            });
-        }
+    let interval = match validate(es) {
+        Ok(interval) => interval,
+        Err(failed) => return Ok(failed),
     };
     let namespace = es.namespace().unwrap_or_default();
-    let target = es.target_name().to_owned();
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
-    // read
-    let existing = crate::wipe::Wiped(
-        secrets
-            .get_opt(&target)
+    let target = Target {
+        secrets: Api::namespaced(ctx.client.clone(), &namespace),
+        name: es.target_name().to_owned(),
+        namespace,
+    };
+    let existing = Wiped(
+        target
+            .secrets
+            .get_opt(&target.name)
             .await
             .map_err(Error::api("reading the target Secret"))?,
     );
-    let policy = es.creation_policy();
-    let writes = matches!(policy, CreationPolicy::Owner | CreationPolicy::Orphan);
+    let (urgency, fresh) = match due(ctx, es, interval, &target, &existing) {
+        Ok(due) => due,
+        Err(next) => {
+            return Ok(Outcome::Synced {
+                next,
+                changed: None,
+            });
+        }
+    };
+    let reads = match fetch(ctx, es, &target, interval, urgency, fresh).await {
+        Ok(reads) => reads,
+        Err(failed) => return Ok(failed),
+    };
+    let read_at = reads
+        .fetched
+        .iter()
+        .map(|(_, f)| f.wall)
+        .min()
+        .unwrap_or_else(OffsetDateTime::now_utc);
+    let decision = decide(es, &existing, &reads);
+    let next = (interval > Duration::ZERO).then(|| interval + schedule::jitter(es, interval));
+    Ok(match apply(ctx, es, &target, &existing, decision).await? {
+        Ok((reason, message)) => Outcome::Synced {
+            next,
+            changed: Some(SyncRecord {
+                read_at,
+                reason,
+                message,
+            }),
+        },
+        Err(failed) => failed,
+    })
+}
+
+/// The spec's refresh interval, or the failure an invalid spec is.
+fn validate(es: &ExternalSecret) -> Result<Duration, Outcome> {
+    validate::external_secret(&es.spec).map_err(|problems| Outcome::Failed {
+        reason: "SecretSyncedError",
+        message: format!("invalid spec: {}", problems.join("; ")),
+        // Only an edit can fix it: wait for one.
+        retry: Some(Duration::from_secs(3600)),
+        store: None,
+    })
+}
+
+/// Whether the provider must be asked now (how urgently, and whether a fresh read is needed),
+/// or `Err` with when to look again.
+fn due(
+    ctx: &Context,
+    es: &ExternalSecret,
+    interval: Duration,
+    target: &Target,
+    existing: &Wiped,
+) -> Result<(Urgency, bool), Option<Duration>> {
+    let writes = matches!(
+        es.creation_policy(),
+        CreationPolicy::Owner | CreationPolicy::Orphan
+    );
     let last_read = es
         .status
         .as_ref()
         .and_then(|s| s.refresh_time.as_deref())
-        .and_then(|t| {
-            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-        });
+        .and_then(secrets_core::rfc3339::parse);
     let since_read = last_read.map(|t| {
         (OffsetDateTime::now_utc() - t)
             .try_into()
             .unwrap_or(Duration::ZERO)
     });
     let mut due = schedule::due(es, interval, since_read, writes && existing.is_none());
-    if let (Due::Later(_), Some(secret)) = (due, &*existing)
-        && ctx.drifted(&namespace, &target, secret)
+    if let (Due::Later(_), Some(secret)) = (due, &**existing)
+        && ctx.drifted(&target.namespace, &target.name, secret)
     {
         due = Due::Repair;
     }
-    let (urgency, fresh) = match due {
-        Due::Later(next) => {
-            return Ok(Outcome::Synced {
-                next,
-                changed: None,
-            });
-        }
-        Due::First => (Urgency::Urgent, false),
-        Due::Changed { fresh } => (Urgency::Urgent, fresh),
-        Due::Repair => (Urgency::Urgent, false),
-        Due::Periodic => (Urgency::Refresh, false),
-    };
+    match due {
+        Due::Later(next) => Err(next),
+        Due::First => Ok((Urgency::Urgent, false)),
+        Due::Changed { fresh } => Ok((Urgency::Urgent, fresh)),
+        Due::Repair => Ok((Urgency::Urgent, false)),
+        Due::Periodic => Ok((Urgency::Refresh, false)),
+    }
+}
+
+/// The store session and every read the decision needs, through the shared read cache.
+async fn fetch(
+    ctx: &Context,
+    es: &ExternalSecret,
+    target: &Target,
+    interval: Duration,
+    urgency: Urgency,
+    fresh: bool,
+) -> Result<Reads, Outcome> {
     let store_ref = &es.spec.secret_store_ref;
     let session = match ctx
         .stores
-        .for_external_secret(es.store_kind(), &store_ref.name, &namespace)
+        .for_external_secret(es.store_kind(), &store_ref.name, &target.namespace)
         .await
     {
         Ok(s) => s,
-        Err(err) => return Ok(failed_store(error_chain(&err), &err)),
+        Err(err) => return Err(failed_store(error_chain(&err), &err)),
     };
     // Versions are strings only the store can judge (Vault KV numbers, AWS ids, …).
     let problems = validate::versions(&es.spec, &|v| session.store.check_version(v));
     if !problems.is_empty() {
-        return Ok(Outcome::Failed {
+        return Err(Outcome::Failed {
             reason: "SecretSyncedError",
             message: format!("invalid spec: {}", problems.join("; ")),
             retry: Some(Duration::from_secs(3600)),
@@ -178,7 +240,7 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
         {
             Ok(f) => fetched.push((read, f)),
             Err(ReadError::Throttled(wait)) => {
-                return Ok(Outcome::Failed {
+                return Err(Outcome::Failed {
                     reason: "SecretSyncedError",
                     message: format!("waiting for {}'s rate limit", session.key),
                     retry: Some(wait),
@@ -191,34 +253,41 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
                     session.key,
                     error_chain(&err)
                 );
-                return Ok(failed_store(message, &err));
+                return Err(failed_store(message, &err));
             }
         }
     }
-    let read_at = fetched
-        .iter()
-        .map(|(_, f)| f.wall)
-        .min()
-        .unwrap_or_else(OffsetDateTime::now_utc);
-    // decide
+    Ok(Reads {
+        store: session.key.to_string(),
+        fetched,
+    })
+}
+
+/// The pure decision over the reads.
+fn decide(es: &ExternalSecret, existing: &Wiped, reads: &Reads) -> Decision {
     let answer = |k: &decide::ReadKey| {
-        fetched
+        reads
+            .fetched
             .iter()
             .find(|(r, _)| r == k)
             .map(|(_, f)| f.answer())
     };
-    let store_name = session.key.to_string();
-    let decision = decide::decide(es, existing.as_ref(), &answer, &store_name);
-    // apply
-    let next = (interval > Duration::ZERO).then(|| interval + schedule::jitter(es, interval));
-    let params = PostParams {
-        field_manager: Some("secrets-agent".into()),
-        ..Default::default()
-    };
-    let (reason, message) = match decision {
+    decide::decide(es, existing.as_ref(), &answer, &reads.store)
+}
+
+/// Carry out the decision: `Ok` with the Ready reason and message of a sync, or `Err` with the
+/// failure (the API server refused the Secret; the decision failed).
+async fn apply(
+    ctx: &Context,
+    es: &ExternalSecret,
+    target: &Target,
+    existing: &Wiped,
+    decision: Decision,
+) -> Result<Result<(&'static str, &'static str), Outcome>, Error> {
+    Ok(Ok(match decision {
         Decision::UpToDate => {
-            if let Some(s) = &*existing {
-                ctx.remember(&namespace, &target, s);
+            if let Some(s) = &**existing {
+                ctx.remember(&target.namespace, &target.name, s);
             }
             (SECRET_SYNCED, "secret synced")
         }
@@ -231,20 +300,11 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
             create,
             data_changed,
         } => {
-            if let Some(failed) = write(
-                ctx,
-                &secrets,
-                (&namespace, &target),
-                &params,
-                secret,
-                create,
-            )
-            .await?
-            {
-                return Ok(failed);
+            if let Some(failed) = write(ctx, target, *secret, create).await? {
+                return Ok(Err(failed));
             }
             if data_changed {
-                restart::rollout(ctx, es, &namespace).await;
+                restart::rollout(ctx, es, &target.namespace).await;
             }
             let message = if create {
                 "secret created"
@@ -254,24 +314,26 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
             (SECRET_SYNCED, message)
         }
         Decision::Delete => {
-            match secrets.delete(&target, &DeleteParams::default()).await {
+            match target
+                .secrets
+                .delete(&target.name, &DeleteParams::default())
+                .await
+            {
                 Ok(_) => {}
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
                 Err(err) => return Err(Error::api("deleting the target Secret")(err)),
             }
-            ctx.forget(&namespace, &target);
+            ctx.forget(&target.namespace, &target.name);
             (
                 SECRET_DELETED,
                 "every remote secret is gone; deletionPolicy Delete deleted the Secret",
             )
         }
         Decision::DeleteKeys { secret } => {
-            if let Some(failed) =
-                write(ctx, &secrets, (&namespace, &target), &params, secret, false).await?
-            {
-                return Ok(failed);
+            if let Some(failed) = write(ctx, target, *secret, false).await? {
+                return Ok(Err(failed));
             }
-            restart::rollout(ctx, es, &namespace).await;
+            restart::rollout(ctx, es, &target.namespace).await;
             (
                 SECRET_DELETED,
                 "every remote secret is gone; deletionPolicy Delete removed the synced keys from \
@@ -280,57 +342,35 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, 
         }
         Decision::NothingToDelete { message } => (SECRET_DELETED, message),
         Decision::Fail { reason, message } => {
-            return Ok(Outcome::Failed {
+            return Ok(Err(Outcome::Failed {
                 reason,
                 message,
                 retry: None,
                 store: None,
-            });
+            }));
         }
-    };
-    Ok(Outcome::Synced {
-        next,
-        changed: Some(SyncRecord {
-            read_at,
-            reason,
-            message,
-        }),
-    })
+    }))
 }
 
-/// Create or replace the target Secret, wiping its data afterwards. `Ok(Some)`: the API
-/// server refused it (a status to report, not a retry).
+/// Create or replace the target Secret and remember what it holds. `Ok(Some)`: the API server
+/// refused it (a status to report, not a retry).
 async fn write(
     ctx: &Context,
-    secrets: &Api<Secret>,
-    (namespace, target): (&str, &str),
-    params: &PostParams,
-    mut secret: Box<Secret>,
+    target: &Target,
+    secret: Secret,
     create: bool,
 ) -> Result<Option<Outcome>, Error> {
-    let written = if create {
-        secrets.create(params, &secret).await
-    } else {
-        secrets.replace(target, params, &secret).await
-    };
-    if let Ok(w) = &written {
-        ctx.remember(namespace, target, w);
-    }
-    if let Some(data) = secret.data.as_mut() {
-        data.values_mut().for_each(|v| v.0.zeroize());
-    }
-    match written {
-        Ok(_) => Ok(None),
-        Err(kube::Error::Api(status)) if status.code == 422 => Ok(Some(Outcome::Failed {
+    match runtime::secret::write(&target.secrets, secret, create).await? {
+        Written::Stored(stored) => {
+            ctx.remember(&target.namespace, &target.name, &stored);
+            Ok(None)
+        }
+        Written::Refused(message) => Ok(Some(Outcome::Failed {
             reason: "SecretSyncedError",
-            message: format!(
-                "the API server refused Secret {target:?}: {}",
-                status.message
-            ),
+            message,
             retry: None,
             store: None,
         })),
-        Err(err) => Err(Error::api("writing the target Secret")(err)),
     }
 }
 
@@ -344,98 +384,4 @@ fn failed_store(message: String, err: &StoreError) -> Outcome {
         retry: (!err.is_transient()).then_some(Duration::from_secs(300)),
         store: Some((err.store_type(), err.category())),
     }
-}
-
-async fn write_status(es: &ExternalSecret, ctx: &Context, outcome: &Outcome) -> Result<(), Error> {
-    let previous = es.status.clone().unwrap_or_default();
-    let now = rfc3339(OffsetDateTime::now_utc());
-    let mut status = ExternalSecretStatus {
-        observed_generation: es.meta().generation,
-        binding: Some(Binding {
-            name: es.target_name().to_owned(),
-        }),
-        ..previous.clone()
-    };
-    let mut category = None;
-    let (ok, reason, message) = match outcome {
-        Outcome::Synced { changed: None, .. } => {
-            // Nothing was due: keep what the last sync said.
-            if previous.conditions.is_empty() {
-                return Ok(());
-            }
-            status.conditions = previous.conditions.clone();
-            (true, "", String::new())
-        }
-        Outcome::Synced {
-            changed: Some(rec), ..
-        } => {
-            status.refresh_time = Some(rfc3339(rec.read_at));
-            status.synced_resource_version = Some(schedule::synced_version(es));
-            (true, rec.reason, rec.message.to_owned())
-        }
-        Outcome::Failed {
-            reason,
-            message,
-            store,
-            ..
-        } => {
-            if let Some((store, cat)) = store {
-                ctx.metrics.sync_failed(store.as_str(), cat);
-                category = Some(*cat);
-            }
-            (false, *reason, message.clone())
-        }
-    };
-    if !reason.is_empty() {
-        let ready = Condition::ready(ok, reason, message.clone(), &previous.conditions, &now);
-        status.conditions = vec![ready];
-    }
-    if status == previous {
-        return Ok(());
-    }
-    let api: Api<ExternalSecret> =
-        Api::namespaced(ctx.client.clone(), &es.namespace().unwrap_or_default());
-    api.patch_status(
-        &es.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(serde_json::json!({ "status": status })),
-    )
-    .await
-    .map_err(Error::api("writing the status"))?;
-    let was = secrets_core::api::ready_condition(&previous.conditions)
-        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()));
-    let now_ready = secrets_core::api::ready_condition(&status.conditions)
-        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()));
-    if was != now_ready && !reason.is_empty() {
-        let event = Event {
-            type_: if ok {
-                EventType::Normal
-            } else {
-                EventType::Warning
-            },
-            // A store's failure is named by its category (`permission_denied`, `timeout`, …);
-            // `Ready` keeps ESO's reason.
-            reason: match (ok, reason, category) {
-                (true, SECRET_DELETED, _) => "Deleted".into(),
-                (true, _, _) => "Updated".into(),
-                (false, _, Some(category)) => category.into(),
-                (false, _, None) => "UpdateFailed".into(),
-            },
-            note: Some(message.clone()),
-            action: "Sync".into(),
-            secondary: None,
-        };
-        if let Err(err) = ctx.recorder.publish(&event, &es.object_ref(&())).await {
-            tracing::debug!(error = %super::error_chain(&err), "publishing an event");
-        }
-    }
-    if !ok {
-        tracing::warn!(reason, category, error = %message, "sync failed");
-    }
-    Ok(())
-}
-
-/// Digest of a Secret's data, as remembered for drift detection.
-pub(super) fn secret_digest(secret: &Secret) -> [u8; 32] {
-    data_digest(secret.data.as_ref())
 }

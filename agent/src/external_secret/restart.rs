@@ -2,31 +2,31 @@
 //! pod-template annotation bump `kubectl rollout restart` makes, under our prefix.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use kube::Resource as _;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType};
 use secrets_core::api::ExternalSecret;
 use secrets_core::api::external_secret::WorkloadKind;
 
-use super::{Context, rfc3339};
+use super::Context;
+use crate::runtime::{self, FIELD_MANAGER};
+use crate::telemetry::error_chain;
 
 /// Pod-template annotation set to the restart time.
 pub const RESTARTED_AT: &str = "kubectl-secrets.io/restartedAt";
 
 /// Restart every listed workload; failures become Warning events, never sync failures.
 pub async fn rollout(ctx: &Context, es: &ExternalSecret, namespace: &str) {
-    let now = rfc3339(time::OffsetDateTime::now_utc());
+    let now = secrets_core::rfc3339::now();
     let patch = serde_json::json!({
         "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}
     });
-    let params = PatchParams::apply("secrets-agent");
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
     for target in &es.spec.rollout_restart_targets {
         let client = ctx.client.clone();
         let patch = Patch::Merge(&patch);
-        let params = PatchParams {
-            field_manager: params.field_manager.clone(),
-            ..Default::default()
-        };
         let result = match target.kind {
             WorkloadKind::Deployment => Api::<Deployment>::namespaced(client, namespace)
                 .patch(&target.name, &params, &patch)
@@ -55,7 +55,7 @@ pub async fn rollout(ctx: &Context, es: &ExternalSecret, namespace: &str) {
                     "could not restart {:?} {:?}: {}",
                     target.kind,
                     target.name,
-                    super::error_chain(&err)
+                    error_chain(&err)
                 );
                 tracing::warn!(error = %note, "rollout restart failed");
                 (EventType::Warning, "RolloutRestartFailed", note)
@@ -68,8 +68,6 @@ pub async fn rollout(ctx: &Context, es: &ExternalSecret, namespace: &str) {
             action: "RolloutRestart".into(),
             secondary: None,
         };
-        if let Err(err) = ctx.recorder.publish(&event, &es.object_ref(&())).await {
-            tracing::debug!(error = %super::error_chain(&err), "publishing an event");
-        }
+        runtime::events::publish(&ctx.recorder, es, &event).await;
     }
 }

@@ -1,7 +1,7 @@
 //! Per-client token buckets for the POST endpoints.
 //!
-//! Data flow: the API works out a client key from the request ([`client_key`]: the first
-//! `X-Forwarded-For` address, else the peer address) and asks [`RateLimiter::allow`] before
+//! Data flow: the API works out a client key from the request ([`client_key`]: the peer
+//! address, or, from a trusted proxy, the address it appended to `X-Forwarded-For`) and asks [`RateLimiter::allow`] before
 //! reading the body. Each client has a bucket holding up to `burst` tokens that refills at
 //! `rate` tokens a second; a request takes one token or is refused.
 //!
@@ -15,6 +15,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use hyper::HeaderMap;
+
+use super::cidr::Cidr;
 
 /// Most clients tracked at once.
 pub(super) const MAX_CLIENTS: usize = 10_000;
@@ -124,16 +126,36 @@ fn evict_least_recent(clients: &mut HashMap<IpAddr, Bucket>) {
     }
 }
 
-/// Whom to charge for a request: the first `X-Forwarded-For` address when it parses (requests
-/// come through the API server's service proxy, so the peer is the API server), else the peer.
-/// IPv6 clients are grouped by /64, the block one host usually gets.
-pub(super) fn client_key(headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-    let forwarded = headers
-        .get("x-forwarded-for")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(',').next())
-        .and_then(parse_address);
-    normalize(forwarded.unwrap_or_else(|| peer.ip()))
+/// Whom to charge for a request: the peer, unless the peer is a trusted proxy (`--trusted-proxy`),
+/// in which case the address that proxy appended to `X-Forwarded-For`, walking left past
+/// entries that are themselves trusted proxies (a chain) and stopping at the first untrusted
+/// one. Entries left of that were written by the caller, who chooses them freely; charging
+/// them would let a caller pick a fresh bucket for every request. An entry that does not
+/// parse stops the walk, and the last address known good is charged. IPv6 clients are grouped
+/// by /64, the block one host usually gets.
+pub(super) fn client_key(headers: &HeaderMap, peer: SocketAddr, trusted: &[Cidr]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|block| block.contains(ip));
+    let mut client = peer.ip();
+    if is_trusted(client) {
+        // Several header lines read as one list, in order.
+        let lines: Vec<Option<&str>> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|value| value.to_str().ok())
+            .collect();
+        let entries = lines.iter().rev().flat_map(|line| match line {
+            Some(text) => text.rsplit(',').map(parse_address).collect(),
+            None => vec![None],
+        });
+        for entry in entries {
+            let Some(ip) = entry else { break };
+            client = ip;
+            if !is_trusted(ip) {
+                break;
+            }
+        }
+    }
+    normalize(client)
 }
 
 fn parse_address(text: &str) -> Option<IpAddr> {
@@ -203,45 +225,112 @@ mod tests {
         assert_eq!(limiter.tracked(), 1);
     }
 
-    #[test]
-    fn the_first_forwarded_address_is_the_client() {
-        let peer: SocketAddr = "192.0.2.1:4000".parse().unwrap();
+    fn key(forwarded: &[&'static str], peer: &str, trusted: &[&str]) -> IpAddr {
         let mut headers = HeaderMap::new();
+        for line in forwarded {
+            headers.append("x-forwarded-for", HeaderValue::from_static(line));
+        }
+        let trusted: Vec<Cidr> = trusted.iter().map(|t| t.parse().unwrap()).collect();
+        client_key(&headers, peer.parse().unwrap(), &trusted)
+    }
+
+    fn addr(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn an_untrusted_peer_is_charged_whatever_it_forwards() {
+        assert_eq!(key(&[], "192.0.2.1:4000", &[]), addr("192.0.2.1"));
         assert_eq!(
-            client_key(&headers, peer),
-            "192.0.2.1".parse::<IpAddr>().unwrap()
+            key(&["203.0.113.7, 10.0.0.1"], "192.0.2.1:4000", &[]),
+            addr("192.0.2.1")
         );
+        // Trusting someone else does not make this peer a proxy.
+        assert_eq!(
+            key(&["203.0.113.7"], "192.0.2.1:4000", &["10.0.0.0/8"]),
+            addr("192.0.2.1")
+        );
+    }
+
+    #[test]
+    fn a_trusted_proxy_is_believed_for_the_entry_it_appended() {
+        let trusted = ["192.0.2.0/24"];
+        // The caller wrote 203.0.113.7; the proxy appended the caller's real address.
+        assert_eq!(
+            key(&["203.0.113.7, 198.51.100.4"], "192.0.2.1:4000", &trusted),
+            addr("198.51.100.4")
+        );
+        assert_eq!(
+            key(&["198.51.100.4"], "192.0.2.1:4000", &trusted),
+            addr("198.51.100.4")
+        );
+        // A trusted proxy that forwarded nothing is the client itself.
+        assert_eq!(key(&[], "192.0.2.1:4000", &trusted), addr("192.0.2.1"));
+        // Several header lines are one list.
+        assert_eq!(
+            key(&["203.0.113.7", "198.51.100.4"], "192.0.2.1:4000", &trusted),
+            addr("198.51.100.4")
+        );
+        // IPv6 clients by /64; mapped IPv4 as IPv4, on either side.
+        assert_eq!(
+            key(&["[2001:db8::1]:443"], "192.0.2.1:4000", &trusted),
+            addr("2001:db8::")
+        );
+        assert_eq!(
+            key(
+                &["::ffff:198.51.100.2"],
+                "[::ffff:192.0.2.1]:4000",
+                &trusted
+            ),
+            addr("198.51.100.2")
+        );
+    }
+
+    #[test]
+    fn a_chain_of_trusted_proxies_is_walked_from_the_right() {
+        let trusted = ["192.0.2.0/24", "10.0.0.0/8"];
+        assert_eq!(
+            key(
+                &["203.0.113.7, 198.51.100.4, 10.1.1.1, 192.0.2.9"],
+                "192.0.2.1:4000",
+                &trusted
+            ),
+            addr("198.51.100.4")
+        );
+        // Every entry a proxy: the leftmost is the best known client.
+        assert_eq!(
+            key(&["10.1.1.1, 192.0.2.9"], "192.0.2.1:4000", &trusted),
+            addr("10.1.1.1")
+        );
+    }
+
+    #[test]
+    fn garbage_stops_the_walk_at_the_last_good_address() {
+        let trusted = ["192.0.2.0/24", "10.0.0.0/8"];
+        for garbage in ["not an address", "", "203.0.113.7, ", "unknown"] {
+            assert_eq!(
+                key(&[garbage], "192.0.2.1:4000", &trusted),
+                addr("192.0.2.1"),
+                "{garbage:?}"
+            );
+        }
+        assert_eq!(
+            key(
+                &["198.51.100.4, junk, 10.1.1.1"],
+                "192.0.2.1:4000",
+                &trusted
+            ),
+            addr("10.1.1.1")
+        );
+        let mut headers = HeaderMap::new();
         headers.insert(
             "x-forwarded-for",
-            HeaderValue::from_static("203.0.113.7, 10.0.0.1"),
+            HeaderValue::from_bytes(b"198.51.100.4, \xff").unwrap(),
         );
+        let trusted: Vec<Cidr> = vec!["192.0.2.0/24".parse().unwrap()];
         assert_eq!(
-            client_key(&headers, peer),
-            "203.0.113.7".parse::<IpAddr>().unwrap()
-        );
-        headers.insert(
-            "x-forwarded-for",
-            HeaderValue::from_static("[2001:db8::1]:443"),
-        );
-        assert_eq!(
-            client_key(&headers, peer),
-            "2001:db8::".parse::<IpAddr>().unwrap()
-        );
-        headers.insert(
-            "x-forwarded-for",
-            HeaderValue::from_static("not an address"),
-        );
-        assert_eq!(
-            client_key(&headers, peer),
-            "192.0.2.1".parse::<IpAddr>().unwrap()
-        );
-        headers.insert(
-            "x-forwarded-for",
-            HeaderValue::from_static("::ffff:198.51.100.2"),
-        );
-        assert_eq!(
-            client_key(&headers, peer),
-            "198.51.100.2".parse::<IpAddr>().unwrap()
+            client_key(&headers, "192.0.2.1:4000".parse().unwrap(), &trusted),
+            addr("192.0.2.1")
         );
     }
 }

@@ -78,6 +78,7 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
         missing_crds: crds_rx,
         metrics: metrics.clone(),
         api_rate: args.api_rate,
+        trusted_proxies: args.trusted_proxies.clone(),
     };
     let api = tokio::spawn(http::serve_api(
         args.http_addr,

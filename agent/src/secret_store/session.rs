@@ -235,9 +235,9 @@ impl Stores {
             .unwrap_or_default();
         conditions.iter().any(|c| {
             c.namespaces.iter().flatten().any(|n| n == namespace)
-                || c.namespace_selector.as_ref().is_some_and(|selector| {
-                    crate::external_secret::selector_matches(selector, &labels)
-                })
+                || c.namespace_selector
+                    .as_ref()
+                    .is_some_and(|selector| super::selector::matches(selector, &labels))
         })
     }
 

@@ -11,34 +11,56 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::api::{Api, Patch, PatchParams};
+use kube::ResourceExt as _;
+use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::{Resource, ResourceExt as _};
 use secrets_core::api::secret_store::StoreKind;
 use secrets_core::api::{
     ClusterSecretStore, Condition, SecretStore, SecretStoreSpec, SecretStoreStatus,
 };
-use serde::de::DeserializeOwned;
 
 use secrets_core::store::ErrorKind;
 
+use super::Stores;
 use super::session::StoreKey;
-use crate::external_secret::{Context, Error, error_chain, rfc3339};
+use crate::metrics::Metrics;
+use crate::runtime::{self, Backoff, Error, Outcome};
+use crate::telemetry::error_chain;
 
 /// Default revalidation period.
 const DEFAULT_REVALIDATE: Duration = Duration::from_secs(300);
 
+/// Shared by the store status reconciles: the sessions the ExternalSecrets use too.
+pub(crate) struct Context {
+    client: kube::Client,
+    stores: Arc<Stores>,
+    metrics: Arc<Metrics>,
+    failures: Backoff,
+}
+
+impl Context {
+    /// A context over these sessions.
+    pub(crate) fn new(client: kube::Client, stores: Arc<Stores>, metrics: Arc<Metrics>) -> Self {
+        Context {
+            client,
+            stores,
+            metrics,
+            failures: Backoff::default(),
+        }
+    }
+}
+
+impl runtime::Shared for Context {
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    fn failures(&self) -> &Backoff {
+        &self.failures
+    }
+}
+
 /// One of the two store kinds.
-pub(crate) trait StoreObject:
-    Resource<DynamicType = ()>
-    + Clone
-    + std::fmt::Debug
-    + DeserializeOwned
-    + serde::Serialize
-    + Send
-    + Sync
-    + 'static
-{
+pub(crate) trait StoreObject: runtime::Object {
     /// Its kind.
     const KIND: StoreKind;
     /// Its spec.
@@ -47,6 +69,10 @@ pub(crate) trait StoreObject:
     fn status(&self) -> Option<&SecretStoreStatus>;
     /// An API for it.
     fn api(client: kube::Client, namespace: &str) -> Api<Self>;
+}
+
+impl runtime::Object for SecretStore {
+    const CONTROLLER: &'static str = "secretstore";
 }
 
 impl StoreObject for SecretStore {
@@ -60,6 +86,10 @@ impl StoreObject for SecretStore {
     fn api(client: kube::Client, namespace: &str) -> Api<Self> {
         Api::namespaced(client, namespace)
     }
+}
+
+impl runtime::Object for ClusterSecretStore {
+    const CONTROLLER: &'static str = "clustersecretstore";
 }
 
 impl StoreObject for ClusterSecretStore {
@@ -80,6 +110,10 @@ pub(crate) async fn reconcile<S: StoreObject>(
     store: Arc<S>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
+    runtime::timed(&*store, &*ctx, steps(&*store, &ctx)).await
+}
+
+async fn steps<S: StoreObject>(store: &S, ctx: &Context) -> Result<Outcome, Error> {
     let namespace = store.namespace().unwrap_or_default();
     let key = StoreKey {
         kind: S::KIND,
@@ -88,21 +122,9 @@ pub(crate) async fn reconcile<S: StoreObject>(
     };
     if store.meta().deletion_timestamp.is_some() {
         ctx.stores.forget(&key).await;
-        return Ok(Action::await_change());
+        return Ok(Outcome::Done { next: None });
     }
-    let spec = store.spec();
-    let version = super::session::version(store.meta());
-    let result = match ctx.stores.session(&key, spec, &version).await {
-        Ok(session) => session.validate().await,
-        Err(err) => Err(err),
-    };
-    let config_error = matches!(&result, Err(e) if e.kind() == ErrorKind::InvalidConfig);
-    let (ok, reason, message) = match &result {
-        Ok(()) => (true, "Valid", "store validated".to_owned()),
-        Err(err) if config_error => (false, "InvalidProviderConfig", error_chain(err)),
-        Err(err) => (false, "ValidationFailed", error_chain(err)),
-    };
-
+    let (ok, config_error, reason, message) = check(store, ctx, &key).await;
     let previous = store.status().cloned().unwrap_or_default();
     if !ok {
         // Said once per change of the outcome, not at every revalidation.
@@ -112,7 +134,7 @@ pub(crate) async fn reconcile<S: StoreObject>(
             tracing::warn!(store = %key, reason, error = %message, "store validation failed");
         }
     }
-    let now = rfc3339(time::OffsetDateTime::now_utc());
+    let now = secrets_core::rfc3339::now();
     let status = SecretStoreStatus {
         conditions: vec![Condition::ready(
             ok,
@@ -124,24 +146,46 @@ pub(crate) async fn reconcile<S: StoreObject>(
         capabilities: Some("ReadOnly".into()),
         observed_generation: store.meta().generation,
     };
-    if status != previous {
-        S::api(ctx.client.clone(), &namespace)
-            .patch_status(
-                &store.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(serde_json::json!({ "status": status })),
-            )
-            .await
-            .map_err(Error::api("writing the store status"))?;
-    }
-    let every = spec
+    let api = S::api(ctx.client.clone(), &namespace);
+    runtime::status::write(&api, store, &previous, &status).await?;
+    let every = store
+        .spec()
         .refresh_interval
         .and_then(|s| u64::try_from(s).ok())
         .filter(|s| *s > 0)
         .map_or(DEFAULT_REVALIDATE, Duration::from_secs);
-    Ok(Action::requeue(if ok || config_error {
-        every
+    Ok(if ok || config_error {
+        // A config error waits for an edit (which requeues at once) or the next revalidation.
+        let next = Some(every);
+        if ok {
+            Outcome::Done { next }
+        } else {
+            Outcome::Failed { retry: next }
+        }
     } else {
-        every.min(Duration::from_secs(30))
-    }))
+        Outcome::Failed {
+            retry: Some(every.min(Duration::from_secs(30))),
+        }
+    })
+}
+
+/// Validate the store through its session: whether it is valid, whether a failure is its
+/// configuration's, and the Ready reason and message.
+async fn check<S: StoreObject>(
+    store: &S,
+    ctx: &Context,
+    key: &StoreKey,
+) -> (bool, bool, &'static str, String) {
+    let version = super::session::version(store.meta());
+    let result = match ctx.stores.session(key, store.spec(), &version).await {
+        Ok(session) => session.validate().await,
+        Err(err) => Err(err),
+    };
+    let config_error = matches!(&result, Err(e) if e.kind() == ErrorKind::InvalidConfig);
+    // The chain is rendered once, here, where it meets the status.
+    match &result {
+        Ok(()) => (true, false, "Valid", "store validated".to_owned()),
+        Err(err) if config_error => (false, true, "InvalidProviderConfig", error_chain(err)),
+        Err(err) => (false, false, "ValidationFailed", error_chain(err)),
+    }
 }

@@ -12,9 +12,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::api::sealed_secret::SealedSecret;
+use crate::ownership::{Owner, controlled_by};
 use crate::seal::keys::KeyRing;
 use crate::seal::{self, Templates, UnsealError};
 
@@ -26,19 +27,6 @@ pub const BITNAMI_PREFIX: &str = "sealedsecrets.bitnami.com/";
 pub const SEALED_HASH: &str = "kubectl-secrets.io/sealed-hash";
 /// Fingerprint of the key that opened it.
 pub const KEY_FINGERPRINT: &str = "kubectl-secrets.io/key-fingerprint";
-
-/// Who owns the Secret we write.
-#[derive(Debug, Clone)]
-pub struct Owner {
-    /// `apiVersion` of the SealedSecret.
-    pub api_version: String,
-    /// `SealedSecret`.
-    pub kind: String,
-    /// Its name.
-    pub name: String,
-    /// Its uid.
-    pub uid: String,
-}
 
 /// Options that change the decision.
 #[derive(Debug, Clone, Copy, Default)]
@@ -107,32 +95,6 @@ fn annotation<'a>(meta: &'a ObjectMeta, key: &str, options: Options) -> Option<&
                 .flatten()
         })
         .map(String::as_str)
-}
-
-impl Owner {
-    /// The controller owner reference to put on the Secret.
-    pub fn reference(&self) -> OwnerReference {
-        OwnerReference {
-            api_version: self.api_version.clone(),
-            kind: self.kind.clone(),
-            name: self.name.clone(),
-            uid: self.uid.clone(),
-            controller: Some(true),
-            block_owner_deletion: None,
-        }
-    }
-}
-
-/// Whether `owner` is the Secret's controller.
-pub(crate) fn controlled_by(secret: &Secret, owner: &Owner) -> bool {
-    secret
-        .metadata
-        .owner_references
-        .as_ref()
-        .is_some_and(|refs| {
-            refs.iter()
-                .any(|r| r.controller == Some(true) && r.uid == owner.uid)
-        })
 }
 
 /// Decide what the Secret must be.

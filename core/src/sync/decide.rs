@@ -17,9 +17,8 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use zeroize::Zeroizing;
 
-use super::validate::valid_secret_key;
 use crate::api::external_secret::{CreationPolicy, DeletionPolicy, ExternalSecret, RemoteRef};
-use crate::seal::decide::{Owner, controlled_by};
+use crate::ownership::{Owner, controlled_by};
 
 /// Label on every Secret we write: the ExternalSecret's name.
 pub const MANAGED_BY_LABEL: &str = "kubectl-secrets.io/external-secret";
@@ -118,12 +117,7 @@ fn fail(reason: &'static str, message: impl Into<String>) -> Decision {
 }
 
 fn owner(es: &ExternalSecret) -> Owner {
-    Owner {
-        api_version: "kubectl-secrets.io/v1alpha1".into(),
-        kind: "ExternalSecret".into(),
-        name: es.metadata.name.clone().unwrap_or_default(),
-        uid: es.metadata.uid.clone().unwrap_or_default(),
-    }
+    Owner::of(es)
 }
 
 /// Assemble the data from the answers; `Err` is a finished decision (gone or failed). `exists`:
@@ -170,7 +164,7 @@ fn assemble<'a>(
         })?;
         empty_extract |= entries.is_empty();
         for (k, v) in entries {
-            if !valid_secret_key(&k) {
+            if !crate::secret::valid_key(&k) {
                 return Err(fail(
                     "SecretSyncedError",
                     format!(

@@ -265,15 +265,6 @@ pub fn versions(
         .collect()
 }
 
-/// A Secret data key as Kubernetes allows it.
-pub fn valid_secret_key(key: &str) -> bool {
-    !key.is_empty()
-        && key.len() <= 253
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 /// Problems with an ExternalSecret spec, and its refresh interval when there are none.
 pub fn external_secret(spec: &ExternalSecretSpec) -> Result<Duration, Vec<String>> {
     let mut problems = Vec::new();
@@ -314,7 +305,7 @@ pub fn external_secret(spec: &ExternalSecretSpec) -> Result<Duration, Vec<String
                 );
             }
             for (key, text) in tpl.data.iter().flatten() {
-                if !valid_secret_key(key) {
+                if !crate::secret::valid_key(key) {
                     problems.push(format!(
                         "spec.target.template.data key {key:?} is not a valid Secret key"
                     ));
@@ -331,7 +322,7 @@ pub fn external_secret(spec: &ExternalSecretSpec) -> Result<Duration, Vec<String
     for (i, item) in spec.data.iter().enumerate() {
         let path = format!("spec.data[{i}]");
         unknown(&path, &item.unknown, &mut problems, "");
-        if !valid_secret_key(&item.secret_key) {
+        if !crate::secret::valid_key(&item.secret_key) {
             problems.push(format!(
                 "{path}.secretKey {:?} must match ^[-._a-zA-Z0-9]+$",
                 item.secret_key

@@ -12,8 +12,6 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use secrets_core::seal::keys::{KeyEntry, KeyList, KeyOrigin};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::agent::Agent;
 use crate::cli::{GlobalFlags, KeysListArgs};
@@ -71,9 +69,9 @@ fn rows(list: &KeyList) -> Vec<[String; 6]> {
 
 /// The day of an RFC 3339 instant, or the text as it came when it is not one.
 fn date(text: &str) -> String {
-    OffsetDateTime::parse(text, &Rfc3339)
+    secrets_core::rfc3339::parse(text)
         .map(|t| t.date().to_string())
-        .unwrap_or_else(|_| text.to_owned())
+        .unwrap_or_else(|| text.to_owned())
 }
 
 #[cfg(test)]

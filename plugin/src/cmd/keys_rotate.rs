@@ -18,11 +18,7 @@ use crate::cluster::{self, api_error};
 use crate::sealing_keys;
 
 pub(crate) fn run(global: &GlobalFlags) -> anyhow::Result<ExitCode> {
-    let now = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-        .format(&time::format_description::well_known::Rfc3339)
-        .context("formatting the time")?;
+    let now = secrets_core::rfc3339::now();
     let (name, fingerprint) = cluster::block_on(async {
         let cluster = cluster::connect(global).await?;
         let ns = &global.agent_namespace;

@@ -21,7 +21,6 @@ use secrets_core::api::sealed_secret::{BitnamiSealedSecret, SealedSecret};
 use secrets_core::api::{ExternalSecret, ready_condition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use time::format_description::well_known::Rfc3339;
 
 use crate::cli::{GlobalFlags, StatusArgs};
 use crate::cluster::{self, Cluster, api_error, is_not_found};
@@ -170,7 +169,7 @@ fn report(row: &Row, made: &BTreeMap<(String, String), Made>) -> Report {
     let created = row
         .created
         .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-        .and_then(|t| t.format(&Rfc3339).ok());
+        .map(secrets_core::rfc3339::format);
     Report {
         kind: row.kind,
         namespace: row.namespace.clone(),

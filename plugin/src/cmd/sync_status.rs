@@ -17,11 +17,11 @@ use kube::Api;
 use kube::api::ListParams;
 use secrets_core::api::external_secret::RefreshPolicy;
 use secrets_core::api::{ExternalSecret, ready_condition};
+use secrets_core::rfc3339;
 use secrets_core::sync::schedule;
 use secrets_core::sync::validate;
 use serde::Serialize;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::cli::{GlobalFlags, SyncStatusArgs};
 use crate::cluster::{self, api_error, is_not_found};
@@ -95,10 +95,6 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncStatusArgs) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
 fn row(es: &ExternalSecret) -> Row {
     let status = es.status.clone().unwrap_or_default();
     let condition = ready_condition(&status.conditions);
@@ -107,15 +103,14 @@ fn row(es: &ExternalSecret) -> Row {
         status.observed_generation,
         es.metadata.generation,
     );
-    let read_at = status
-        .refresh_time
-        .as_deref()
-        .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
+    let read_at = status.refresh_time.as_deref().and_then(rfc3339::parse);
     let periodic = es.spec.refresh_policy.unwrap_or_default() == RefreshPolicy::Periodic;
     let next_refresh = match (read_at, validate::external_secret(&es.spec)) {
         (Some(at), Ok(interval)) if periodic && !interval.is_zero() => {
             let next = interval + schedule::jitter(es, interval);
-            time::Duration::try_from(next).ok().map(|d| rfc3339(at + d))
+            time::Duration::try_from(next)
+                .ok()
+                .map(|d| rfc3339::format(at + d))
         }
         _ => None,
     };
@@ -129,7 +124,7 @@ fn row(es: &ExternalSecret) -> Row {
         ready,
         reason,
         message,
-        last_sync: read_at.map(rfc3339),
+        last_sync: read_at.map(rfc3339::format),
         next_refresh,
     }
 }
@@ -149,10 +144,7 @@ fn cells(rows: &[Row], namespaces: bool, now: OffsetDateTime) -> Vec<Vec<String>
         header.insert(0, "NAMESPACE");
     }
     let mut out = vec![header.into_iter().map(str::to_owned).collect::<Vec<_>>()];
-    let parse = |t: &Option<String>| {
-        t.as_deref()
-            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
-    };
+    let parse = |t: &Option<String>| t.as_deref().and_then(rfc3339::parse);
     for row in rows {
         let store = match row.store_kind {
             "SecretStore" => row.store.clone(),
@@ -202,7 +194,7 @@ mod tests {
     const SPEC: &str = "spec:\n  secretStoreRef: {name: vault}\n  refreshInterval: 1h\n  dataFrom: [{extract: {key: app/db}}]\n";
 
     fn at(text: &str) -> OffsetDateTime {
-        OffsetDateTime::parse(text, &Rfc3339).unwrap()
+        rfc3339::parse(text).unwrap()
     }
 
     #[test]
@@ -214,7 +206,10 @@ mod tests {
         let r = row(&o);
         let jitter = schedule::jitter(&o, std::time::Duration::from_secs(3600));
         let next = at("2030-01-01T11:00:00Z") + time::Duration::try_from(jitter).unwrap();
-        assert_eq!(r.next_refresh.as_deref(), Some(rfc3339(next).as_str()));
+        assert_eq!(
+            r.next_refresh.as_deref(),
+            Some(rfc3339::format(next).as_str())
+        );
         assert_eq!(
             (r.ready.as_str(), r.reason.as_str()),
             ("True", "SecretSynced")

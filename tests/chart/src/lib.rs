@@ -72,7 +72,7 @@ pub fn matrix() -> Vec<Case> {
         case("single", json!({"replicas": 1}), false),
         case(
             "network-policy",
-            json!({"networkPolicy": {
+            json!({"trustedProxies": ["10.0.0.0/8", "fd00::/8"], "networkPolicy": {
                 "enabled": true,
                 "metricsFrom": [{"namespaceSelector": {"matchLabels": {
                     "kubernetes.io/metadata.name": "monitoring"}}}],
@@ -122,6 +122,7 @@ pub fn refused() -> Vec<(&'static str, Value)> {
         ("misspelt-key", json!({"replica": 3})),
         ("tag-as-digest", json!({"image": {"digest": "latest"}})),
         ("bad-duration", json!({"keys": {"renewPeriod": "a month"}})),
+        ("proxy-by-name", json!({"trustedProxies": ["proxy.local"]})),
         (
             "bad-token-namespace",
             json!({"sync": {"tokenRequestServiceAccounts": [{"namespace": "Team A", "name": "x"}]}}),

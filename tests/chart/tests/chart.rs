@@ -113,6 +113,11 @@ fn renders_hold_what_each_value_asks_for() {
     assert_eq!(deployment["spec"]["replicas"], 2);
     assert_eq!(args(deployment)[0], "controller");
     assert!(!args(deployment).contains(&"--bitnami-compat"));
+    assert!(
+        !args(deployment)
+            .iter()
+            .any(|a| a.starts_with("--trusted-proxy"))
+    );
     let pod = &deployment["spec"]["template"]["spec"];
     let container = &pod["containers"][0];
     assert_eq!(
@@ -202,6 +207,15 @@ fn renders_hold_what_each_value_asks_for() {
     assert!(find(&docs, "PodDisruptionBudget", None).is_none());
 
     assert!(find(&r.documents("network-policy"), "NetworkPolicy", None).is_some());
+    let docs = r.documents("network-policy");
+    let proxies: Vec<&str> = args(find(&docs, "Deployment", None).unwrap())
+        .into_iter()
+        .filter(|a| a.starts_with("--trusted-proxy"))
+        .collect();
+    assert_eq!(
+        proxies,
+        ["--trusted-proxy=10.0.0.0/8", "--trusted-proxy=fd00::/8"]
+    );
 
     let monitor = r.documents("service-monitor");
     let monitor = find(&monitor, "ServiceMonitor", None).unwrap();

@@ -209,13 +209,19 @@ async fn accept_loop(
             accepted = listener.accept() => accepted,
             _ = stopped.changed() => break,
         };
-        let Ok((stream, _)) = accepted else { continue };
+        let Ok((stream, peer)) = accepted else {
+            continue;
+        };
         let state = state.clone();
         let tls = tls.clone();
         let mut stop = stopped.clone();
         connections.spawn(async move {
-            let service =
-                hyper::service::service_fn(move |request| http::handle(state.clone(), request));
+            // The caller's address rides with each request, for the service proxy's
+            // X-Forwarded-For.
+            let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+                request.extensions_mut().insert(http::Peer(peer));
+                http::handle(state.clone(), request)
+            });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             match tls {
                 Some(acceptor) => {

@@ -38,7 +38,9 @@
 //!   set has the Kubernetes FieldsV1 shape (`f:<field>`, `k:{"<key>":<value>}` with a `.`
 //!   member for items of keyed lists, `v:<json>` for finalizers, a leaf `{}` for scalars and
 //!   other lists); `apiVersion`, `kind` and the identity/system fields of `metadata` are not
-//!   owned, as in Kubernetes. Entries of other managers are kept as they are. There is no
+//!   owned, as in Kubernetes. An apply to the status subresource sets (and owns) `status`
+//!   only and is recorded in its own entry with `subresource: status`, as kube-apiserver
+//!   records one entry per manager and subresource. Entries of other managers are kept as they are. There is no
 //!   conflict detection (every apply behaves as `force=true` without taking ownership away
 //!   from others) and writers without a managedFields entry are unknown to the removal step.
 //!   Directives (`$` keys) are rejected in applied configurations.
@@ -160,11 +162,13 @@ pub fn strategic_merge_patch(target: &mut Value, patch: &Value) -> Result<(), Pa
 }
 
 /// Server-side apply of `applied` by field manager `manager` at time `now_rfc3339` (the
-/// simplification described in the module documentation). Returns the object to store.
+/// simplification described in the module documentation), to the object itself
+/// (`subresource` `None`) or to a subresource (`Some("status")`). Returns the object to store.
 pub fn apply(
     existing: Option<&Value>,
     applied: &Value,
     manager: &str,
+    subresource: Option<&str>,
     now_rfc3339: &str,
 ) -> Result<Value, PatchError> {
     let Value::Object(applied) = applied else {
@@ -177,6 +181,11 @@ pub fn apply(
     // managedFields are the server's record; a client cannot set them through apply.
     if let Some(Value::Object(metadata)) = config.get_mut("metadata") {
         metadata.remove("managedFields");
+    }
+    if subresource == Some("status") {
+        // An apply to /status sets the status only; the rest of the configuration is ignored,
+        // as the API server's status strategy does, and so is not owned.
+        config.retain(|field, _| matches!(field.as_str(), "apiVersion" | "kind" | "status"));
     }
     let owned_now = applied_field_set(&config);
 
@@ -196,7 +205,7 @@ pub fn apply(
             };
             let previous = entries
                 .iter()
-                .find(|entry| is_apply_entry_of(entry, manager))
+                .find(|entry| is_apply_entry_of(entry, manager, subresource))
                 .and_then(|entry| entry.get("fieldsV1"))
                 .and_then(Value::as_object);
             if let Some(previous) = previous {
@@ -204,7 +213,7 @@ pub fn apply(
                 keep.extend(
                     entries
                         .iter()
-                        .filter(|entry| !is_apply_entry_of(entry, manager))
+                        .filter(|entry| !is_apply_entry_of(entry, manager, subresource))
                         .filter_map(|entry| entry.get("fieldsV1"))
                         .filter_map(Value::as_object),
                 );
@@ -221,7 +230,7 @@ pub fn apply(
         }
     };
 
-    let entry = serde_json::json!({
+    let mut entry = serde_json::json!({
         "manager": manager,
         "operation": "Apply",
         "apiVersion": config.get("apiVersion").cloned().unwrap_or_else(|| Value::from("")),
@@ -229,9 +238,12 @@ pub fn apply(
         "fieldsType": "FieldsV1",
         "fieldsV1": owned_now,
     });
+    if let Some(subresource) = subresource {
+        entry["subresource"] = Value::from(subresource);
+    }
     match entries
         .iter_mut()
-        .find(|existing| is_apply_entry_of(existing, manager))
+        .find(|existing| is_apply_entry_of(existing, manager, subresource))
     {
         Some(slot) => *slot = entry,
         None => entries.push(entry),
@@ -610,9 +622,12 @@ fn reject_directives_in(value: &Value, path: &str) -> Result<(), PatchError> {
     }
 }
 
-fn is_apply_entry_of(entry: &Value, manager: &str) -> bool {
+/// Whether `entry` is the record of `manager`'s applies to `subresource` (an entry per
+/// manager and subresource, as in Kubernetes).
+fn is_apply_entry_of(entry: &Value, manager: &str, subresource: Option<&str>) -> bool {
     entry.get("manager").and_then(Value::as_str) == Some(manager)
         && entry.get("operation").and_then(Value::as_str) == Some("Apply")
+        && entry.get("subresource").and_then(Value::as_str) == subresource
 }
 
 /// The FieldsV1 set of an applied configuration: every field it sets, minus the ones the
@@ -1118,7 +1133,7 @@ mod tests {
                 "template": {"spec": {"containers": [{"name": "app", "image": "app:1"}]}},
             },
         });
-        let created = apply(None, &applied, "ci", "2024-01-01T00:00:00Z").unwrap();
+        let created = apply(None, &applied, "ci", None, "2024-01-01T00:00:00Z").unwrap();
         let mut expected = applied.clone();
         expected["metadata"]["managedFields"] = json!([{
             "manager": "ci",
@@ -1158,7 +1173,7 @@ mod tests {
                 ]}},
             },
         });
-        let mut object = apply(None, &first, "ci", "t1").unwrap();
+        let mut object = apply(None, &first, "ci", None, "t1").unwrap();
         // Another manager labels the object and also sets `paused`; a writer without
         // managedFields (the server, say) adds status.
         object["metadata"]["labels"]["team"] = json!("blue");
@@ -1191,7 +1206,7 @@ mod tests {
                 "template": {"spec": {"containers": [{"name": "app", "image": "app:2"}]}},
             },
         });
-        let updated = apply(Some(&object), &second, "ci", "t2").unwrap();
+        let updated = apply(Some(&object), &second, "ci", None, "t2").unwrap();
 
         assert_eq!(
             updated["metadata"]["labels"],
@@ -1236,9 +1251,9 @@ mod tests {
             "metadata": {"name": "c", "annotations": {"a": "1"}},
             "data": {"k": "v"},
         });
-        let object = apply(None, &first, "ci", "t1").unwrap();
+        let object = apply(None, &first, "ci", None, "t1").unwrap();
         let second = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
-        let updated = apply(Some(&object), &second, "ci", "t2").unwrap();
+        let updated = apply(Some(&object), &second, "ci", None, "t2").unwrap();
         assert!(updated.get("data").is_none(), "{updated}");
         assert!(
             updated["metadata"].get("annotations").is_none(),
@@ -1256,6 +1271,7 @@ mod tests {
             None,
             &json!({"metadata": {"name": "x"}, "spec": {"$patch": "replace"}}),
             "ci",
+            None,
             "t",
         )
         .unwrap_err();
@@ -1264,8 +1280,58 @@ mod tests {
             "{error:?}"
         );
         assert!(matches!(
-            apply(None, &json!([1]), "ci", "t"),
+            apply(None, &json!([1]), "ci", None, "t"),
             Err(PatchError::ApplyNotObject { found: "an array" })
         ));
+    }
+
+    #[test]
+    fn a_status_apply_owns_only_the_status_in_its_own_entry() {
+        let object = json!({
+            "apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "w", "managedFields": [{
+                "manager": "agent", "operation": "Apply", "apiVersion": "example.com/v1",
+                "time": "t0", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:size": {}}}
+            }]},
+            "spec": {"size": 1}
+        });
+        let applied = json!({
+            "apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "w", "labels": {"ignored": "yes"}},
+            "spec": {"size": 2},
+            "status": {"ready": true}
+        });
+        let first = apply(Some(&object), &applied, "agent", Some("status"), "t1").unwrap();
+        assert_eq!(first["status"], json!({"ready": true}));
+        assert_eq!(
+            first["spec"],
+            json!({"size": 1}),
+            "spec is not applied through /status"
+        );
+        assert!(first["metadata"]["labels"].is_null(), "{first}");
+        let entries = first["metadata"]["managedFields"].as_array().unwrap();
+        assert_eq!(
+            entries.len(),
+            2,
+            "the main entry and the status entry: {entries:?}"
+        );
+        assert_eq!(entries[0]["fieldsV1"], json!({"f:spec": {"f:size": {}}}));
+        assert_eq!(
+            entries[1],
+            json!({
+                "manager": "agent", "operation": "Apply", "apiVersion": "example.com/v1",
+                "time": "t1", "fieldsType": "FieldsV1", "subresource": "status",
+                "fieldsV1": {"f:status": {"f:ready": {}}}
+            })
+        );
+        // The next status apply replaces its own entry and drops what it no longer sets.
+        let second =
+            json!({"apiVersion": "example.com/v1", "kind": "Widget", "status": {"phase": "x"}});
+        let next = apply(Some(&first), &second, "agent", Some("status"), "t2").unwrap();
+        assert_eq!(next["status"], json!({"phase": "x"}));
+        assert_eq!(
+            next["metadata"]["managedFields"].as_array().unwrap().len(),
+            2
+        );
     }
 }

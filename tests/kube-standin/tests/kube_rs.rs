@@ -822,3 +822,63 @@ async fn service_proxy_reaches_the_endpoints() {
     );
     assert!(standin.control().count("services/proxy", "get") >= 4);
 }
+
+#[tokio::test]
+async fn service_proxy_appends_the_caller_to_x_forwarded_for() {
+    use k8s_openapi::api::core::v1::{Endpoints, Service};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let (_standin, client) = start().await;
+    // A backend that answers with the X-Forwarded-For lines it received, `|`-separated.
+    let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = backend.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = backend.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let n = stream.read(&mut buf).await.unwrap();
+            let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let body = request
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .filter(|(name, _)| name.eq_ignore_ascii_case("x-forwarded-for"))
+                .map(|(_, value)| value.trim())
+                .collect::<Vec<_>>()
+                .join("|");
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(reply.as_bytes()).await.unwrap();
+        }
+    });
+    let services: Api<Service> = Api::namespaced(client.clone(), "default");
+    services
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "echo"}, "spec": {"ports": [{"name": "http", "port": 8080}]}})).unwrap())
+        .await
+        .unwrap();
+    let endpoints: Api<Endpoints> = Api::namespaced(client.clone(), "default");
+    endpoints
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "echo"}, "subsets": [{"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "http", "port": port}]}]})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let forwarded = async |lines: &[&str]| {
+        let mut request = http::Request::get("/api/v1/namespaces/default/services/echo/proxy/");
+        for line in lines {
+            request = request.header("x-forwarded-for", *line);
+        }
+        client
+            .request_text(request.body(vec![]).unwrap())
+            .await
+            .unwrap()
+    };
+    // This test reaches kube-standin over loopback: that is the caller's address.
+    assert_eq!(forwarded(&[]).await, "127.0.0.1");
+    assert_eq!(forwarded(&["203.0.113.7"]).await, "203.0.113.7, 127.0.0.1");
+    // Several lines become one, in order, with the caller last.
+    assert_eq!(
+        forwarded(&["203.0.113.7", "198.51.100.1, 192.0.2.1"]).await,
+        "203.0.113.7, 198.51.100.1, 192.0.2.1, 127.0.0.1"
+    );
+}

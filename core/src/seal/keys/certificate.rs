@@ -50,7 +50,7 @@ impl Certificate {
     pub fn ensure_valid_at(&self, now: OffsetDateTime) -> Result<(), KeyError> {
         if now > self.not_after {
             return Err(KeyError::Expired {
-                not_after: rfc3339(self.not_after),
+                not_after: crate::rfc3339::format(self.not_after),
             });
         }
         Ok(())
@@ -75,11 +75,6 @@ impl Certificate {
     pub fn not_after(&self) -> OffsetDateTime {
         self.not_after
     }
-}
-
-pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 #[cfg(test)]

@@ -5,8 +5,6 @@
 //! mode, and the plugin cannot see those).
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::{KeyOrigin, KeyRing};
 
@@ -53,10 +51,6 @@ impl SecretRef {
     }
 }
 
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
-}
-
 impl KeyList {
     /// The public facts of every key in `ring`, in the ring's order (oldest first).
     pub fn from_ring(ring: &KeyRing) -> KeyList {
@@ -72,9 +66,9 @@ impl KeyList {
                     .unwrap_or(("", key.source.as_str()));
                 KeyEntry {
                     fingerprint: key.fingerprint(),
-                    created: rfc3339(key.created),
-                    not_before: rfc3339(key.certificate.not_before()),
-                    not_after: rfc3339(key.certificate.not_after()),
+                    created: crate::rfc3339::format(key.created),
+                    not_before: crate::rfc3339::format(key.certificate.not_before()),
+                    not_after: crate::rfc3339::format(key.certificate.not_after()),
                     newest: Some(index) == last,
                     secret: SecretRef {
                         namespace: namespace.to_owned(),
@@ -97,7 +91,9 @@ mod tests {
 
     #[test]
     fn lists_public_facts_oldest_first() {
-        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let now = time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap();
         let make = |name: &str, age: time::Duration, origin: KeyOrigin| {
             let made =
                 generate(KeyBits::Rsa2048, name, now - age, time::Duration::days(1)).unwrap();

@@ -363,3 +363,30 @@ fn immutable_secret_is_not_rewritten() {
     };
     assert!(message.contains("immutable"), "{message}");
 }
+
+#[test]
+fn extracted_keys_follow_kube_apiservers_rule() {
+    let e = es(BASE);
+    for (bad, refused) in [("..data", true), ("..", true), (".", true), ("a/b", true)]
+        .into_iter()
+        .chain([("ok-key_1.x", false)])
+    {
+        let mut remote = remote();
+        let config = reads(&e)
+            .into_iter()
+            .find(|r| r.key == "app/config")
+            .unwrap();
+        remote.insert(config, Json(serde_json::json!({ bad: "v" })));
+        let decision = run(&e, None, &remote);
+        match decision {
+            Decision::Fail { message, .. } if refused => assert!(
+                message.contains("not a valid Secret key") && !message.contains("pw1"),
+                "{bad}: {message}"
+            ),
+            Decision::Write { secret, .. } if !refused => {
+                assert!(data(&secret).contains_key(bad), "{bad}");
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+}

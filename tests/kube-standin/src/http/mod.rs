@@ -49,6 +49,10 @@ pub struct State {
     pub proxy_client: proxy::ProxyClient,
 }
 
+/// The address a request came from (a request extension set by the accept loop).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
+
 /// Handle one request end to end.
 pub async fn handle(
     state: Arc<State>,

@@ -1,14 +1,15 @@
 //! The service proxy: `/api/v1/namespaces/NS/services/[SCHEME:]NAME[:PORT]/proxy/PATH` goes to
 //! an address of the Service's Endpoints, as kube-apiserver does. Tests point Endpoints at
-//! loopback ports. Plain HTTP only (`https:` services are refused, see the README).
+//! loopback ports. The caller's address is appended to `X-Forwarded-For`, as kube-apiserver
+//! appends it. Plain HTTP only (`https:` services are refused, see the README).
 
 use bytes::Bytes;
-use http::{Request, Response, Uri, header};
+use http::{HeaderMap, HeaderValue, Request, Response, Uri, header};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use super::{Body, BoxError, State, read_body};
+use super::{Body, BoxError, Peer, State, read_body};
 use crate::api::ApiError;
 
 pub(super) async fn forward(
@@ -58,7 +59,10 @@ pub(super) async fn forward(
         .parse()
         .map_err(|e| ApiError::bad_request(format!("building the proxied URL: {e}")))?;
     let method = request.method().clone();
-    let headers = request.headers().clone();
+    let mut headers = request.headers().clone();
+    if let Some(Peer(peer)) = request.extensions().get::<Peer>() {
+        forwarded_for(&mut headers, peer.ip())?;
+    }
     let body = read_body(request).await?;
     let mut out = Request::builder().method(method).uri(uri);
     for (key, value) in &headers {
@@ -74,6 +78,32 @@ pub(super) async fn forward(
         ApiError::service_unavailable(format!("error trying to reach service: {e}"))
     })?;
     Ok(response.map(|b: Incoming| b.map_err(|e| -> BoxError { Box::new(e) }).boxed_unsync()))
+}
+
+/// Append the caller's address to `X-Forwarded-For` as kube-apiserver's proxy does (Go's
+/// reverse proxy): `existing, caller`, several header lines joined first; IPv6 without
+/// brackets.
+fn forwarded_for(headers: &mut HeaderMap, caller: std::net::IpAddr) -> Result<(), ApiError> {
+    let caller = match caller {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| v6.to_string(), |v4| v4.to_string()),
+        v4 => v4.to_string(),
+    };
+    let prior: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let value = if prior.is_empty() {
+        caller
+    } else {
+        format!("{}, {caller}", prior.join(", "))
+    };
+    let value = HeaderValue::from_str(&value)
+        .map_err(|e| ApiError::bad_request(format!("building X-Forwarded-For: {e}")))?;
+    headers.insert("x-forwarded-for", value);
+    Ok(())
 }
 
 /// The Service port addressed: by name, by number, or the first.

@@ -263,7 +263,7 @@ fn patch_object(
             })?;
             let now = now();
             store.modify(def, ns, name, sub, sub == Subresource::Main, |current| {
-                patch::apply(current, &applied, &manager, &now).map_err(invalid)
+                patch::apply(current, &applied, &manager, sub.name(), &now).map_err(invalid)
             })?
         }
         other => return Err(ApiError::unsupported_media_type(other)),

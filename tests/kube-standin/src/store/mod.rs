@@ -76,6 +76,16 @@ pub enum Subresource {
     Status,
 }
 
+impl Subresource {
+    /// The subresource's name as `managedFields` entries record it (`None`: the main resource).
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Subresource::Main => None,
+            Subresource::Status => Some("status"),
+        }
+    }
+}
+
 impl Store {
     /// An empty store with the default namespaces.
     pub fn new(history: usize) -> Arc<Store> {
@@ -554,6 +564,10 @@ impl Inner {
                 let mut next = (*current).clone();
                 next["status"] = body.get("status").cloned().unwrap_or(Value::Null);
                 // Labels and annotations may change through /status too; nothing else.
+                // A server-side apply to /status records its manager's entry.
+                if let Some(managed) = body["metadata"].get("managedFields") {
+                    next["metadata"]["managedFields"] = managed.clone();
+                }
                 next
             }
             Subresource::Main => {

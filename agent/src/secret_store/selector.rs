@@ -1,0 +1,57 @@
+//! Label selectors as a ClusterSecretStore's `spec.conditions[].namespaceSelector` uses them,
+//! matched against a namespace's labels from the reflector cache (no API call per read).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+/// `matchLabels` and `matchExpressions` (In, NotIn, Exists, DoesNotExist) against labels.
+pub(crate) fn matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+    let labels_ok = selector
+        .match_labels
+        .iter()
+        .flatten()
+        .all(|(k, v)| labels.get(k) == Some(v));
+    let exprs_ok = selector.match_expressions.iter().flatten().all(|e| {
+        let value = labels.get(&e.key);
+        let values = e.values.as_deref().unwrap_or_default();
+        match e.operator.as_str() {
+            "In" => value.is_some_and(|v| values.contains(v)),
+            "NotIn" => value.is_none_or(|v| !values.contains(v)),
+            "Exists" => value.is_some(),
+            "DoesNotExist" => value.is_none(),
+            _ => false,
+        }
+    });
+    labels_ok && exprs_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    use super::*;
+
+    #[test]
+    fn selectors_match_labels_and_expressions() {
+        let labels: BTreeMap<String, String> = [("team".to_owned(), "a".to_owned())].into();
+        let mut s = LabelSelector {
+            match_labels: Some(labels.clone()),
+            ..Default::default()
+        };
+        assert!(matches(&s, &labels));
+        assert!(!matches(&s, &BTreeMap::new()));
+        s.match_expressions = Some(vec![LabelSelectorRequirement {
+            key: "env".into(),
+            operator: "DoesNotExist".into(),
+            values: None,
+        }]);
+        assert!(matches(&s, &labels));
+        s.match_expressions = Some(vec![LabelSelectorRequirement {
+            key: "team".into(),
+            operator: "NotIn".into(),
+            values: Some(vec!["a".into()]),
+        }]);
+        assert!(!matches(&s, &labels));
+    }
+}
