@@ -124,7 +124,8 @@ fn row(es: &ExternalSecret) -> Row {
         ready,
         reason,
         message,
-        last_sync: read_at.map(rfc3339::format),
+        // The agent's own text, as it wrote it (a fraction of a second included), once it parses.
+        last_sync: read_at.and(status.refresh_time.clone()),
         next_refresh,
     }
 }

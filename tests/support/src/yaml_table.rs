@@ -253,7 +253,8 @@ fn case_variants(word: &str) -> Vec<String> {
         .collect()
 }
 
-/// Table entries that are valid Secret data keys (`[-._a-zA-Z0-9]+`, not `.` or `..`).
+/// Table entries that are valid Secret data keys by kube-apiserver's rule (`[-._a-zA-Z0-9]+`, at most
+/// 253 characters, not `.`, not starting with `..`).
 pub fn valid_data_keys() -> Vec<String> {
     tricky_strings()
         .into_iter()
@@ -261,7 +262,7 @@ pub fn valid_data_keys() -> Vec<String> {
             !s.is_empty()
                 && s.len() <= 253
                 && s != "."
-                && s != ".."
+                && !s.starts_with("..")
                 && s.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         })
