@@ -18,9 +18,9 @@ use kube::runtime::controller::Action;
 use kube::{Resource as _, ResourceExt as _};
 use secrets_core::api::ExternalSecret;
 use secrets_core::api::external_secret::CreationPolicy;
+use secrets_core::store::{StoreError, StoreType};
 use secrets_core::sync::decide::{self, Decision, SECRET_DELETED};
 use secrets_core::sync::schedule::{self, Due};
-use secrets_core::store::{StoreError, StoreType};
 use secrets_core::sync::validate;
 use time::OffsetDateTime;
 
