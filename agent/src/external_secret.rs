@@ -1,7 +1,7 @@
 //! The sync pattern: ExternalSecrets filled from SecretStores / ClusterSecretStores.
 //!
 //! ```text
-//! SecretStore / ClusterSecretStore ──reflectors──▶ secret_store::Stores ──▶ Session (client + token)
+//! SecretStore / ClusterSecretStore ──reflectors──▶ secret_store::Stores ──▶ Session (dyn Store)
 //!        │ (validated by secret_store::status)                                │
 //! ExternalSecret ──Controller──▶ reconcile::reconcile ──▶ secret_store::ReadCache ─┘
 //!        ▲  requeued by: its Secret (label), its store, its own schedule      │
@@ -28,7 +28,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::events::Recorder;
 use secrets_core::api::ExternalSecret;
 
-pub use self::controller::run;
+pub use self::controller::{run, run_with};
 use crate::metrics::Metrics;
 use crate::runtime::{self, Backoff};
 use crate::secret_store;

@@ -3,7 +3,7 @@
 //! Data flow: the controller calls [`Metrics::reconciled`] and [`Metrics::unseal_failed`] as it
 //! works, the key manager calls [`Metrics::set_keys`] and [`Metrics::set_last_renewal`] whenever
 //! the key ring changes, the sync controllers count provider calls with
-//! [`Metrics::provider_call`], and the API counts each answer with [`Metrics::http_request`]. Every
+//! [`Metrics::provider_call`] and store failures with [`Metrics::sync_failed`], and the API counts each answer with [`Metrics::http_request`]. Every
 //! figure lives in a `prometheus-client` registry (prefix `secrets_agent`); a scrape calls
 //! [`Metrics::encode`], which writes the Prometheus text format (version 0.0.4) and works out
 //! `seconds_since_key_renewal` from the stored timestamp at that moment.
@@ -60,6 +60,12 @@ struct ProviderCallLabels {
     status: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SyncFailureLabels {
+    store: &'static str,
+    category: &'static str,
+}
+
 type HistogramFamily = Family<ControllerLabel, Histogram, fn() -> Histogram>;
 
 fn duration_histogram() -> Histogram {
@@ -81,6 +87,7 @@ pub struct Metrics {
     renewal: Arc<RenewalClock>,
     http_requests: Family<HttpLabels, Counter>,
     provider_calls: Family<ProviderCallLabels, Counter>,
+    sync_failures: Family<SyncFailureLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -129,9 +136,16 @@ impl Metrics {
             "Calls to secret providers, by provider, call (login, lookup, renew, read, list, revoke) and status",
             provider_calls.clone(),
         );
+        let sync_failures = Family::<SyncFailureLabels, Counter>::default();
+        registry.register(
+            "sync_failures",
+            "ExternalSecret syncs that failed in a store, by store type and error category",
+            sync_failures.clone(),
+        );
         Metrics {
             registry,
             provider_calls,
+            sync_failures,
             reconciles,
             reconcile_duration,
             unseal_failures,
@@ -191,6 +205,14 @@ impl Metrics {
                 call,
                 status,
             })
+            .inc();
+    }
+
+    /// A sync failed in a store: `store` is the store *type* (`vault`), `category` the
+    /// error's `StoreError::category()`; both fixed names, never an object's.
+    pub fn sync_failed(&self, store: &'static str, category: &'static str) {
+        self.sync_failures
+            .get_or_create(&SyncFailureLabels { store, category })
             .inc();
     }
 

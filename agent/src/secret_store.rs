@@ -1,21 +1,29 @@
-//! Secret stores as the sync pattern uses them: a store object (SecretStore or
-//! ClusterSecretStore, from a reflector cache) → checks → one session per store (client,
-//! credentials, renewal) → reads shared through one cache and a per-store rate limit; and the
-//! store controllers that write each store's own `Ready` status.
+//! Secret stores as the sync pattern uses them, for any store behind the seam
+//! (`secrets_core::store::Store`): a store object (SecretStore or ClusterSecretStore, from a
+//! reflector cache) → checks → its refs resolved ([`credentials`]: CA, Secret keys,
+//! TokenRequests) → the store built by a [`StoreFactory`] → one session per store object →
+//! reads shared through one cache (keyed by the identity that reads) and a per-store rate
+//! limit; and the store controllers that write each store's own `Ready` status.
 //!
 //! ```text
-//! SecretStore / ClusterSecretStore ──reflectors──▶ session::Stores ──▶ Session (client + token)
-//!        │ status::reconcile (validate, Ready)                  │
-//! ExternalSecret reconcile ──▶ reads::ReadCache (one read per store, path, version) ─┘
+//! SecretStore / ClusterSecretStore ──reflectors──▶ session::Stores ──factory──▶ Session (dyn Store)
+//!        │ status::reconcile (check, Ready)                   │
+//! ExternalSecret reconcile ──▶ reads::ReadCache (one read per identity, path, version) ─┘
 //!                               limiter::PriorityLimiter (first syncs before refreshes)
 //! ```
 
+mod credentials;
+mod factory;
 mod limiter;
 mod reads;
 mod selector;
 mod session;
 mod status;
 
+pub use factory::{OpenRequest, Providers, StoreFactory};
 pub(crate) use reads::{Fetched, ReadCache, ReadError, Urgency};
-pub(crate) use session::{Caches, Stores};
+pub(crate) use session::{Caches, Settings, Stores};
 pub(crate) use status::{Context as StatusContext, StoreObject, reconcile as reconcile_status};
+
+#[cfg(test)]
+mod tests;

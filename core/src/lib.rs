@@ -24,8 +24,8 @@
 //!  [seal::unseal]      ◀─ crypto::open_with_any(keys::PrivateKey…) ◀─ SealedSecret
 //! ```
 //!
-//! With the `vault` feature, the `vault` module is the client for HashiCorp Vault / OpenBao
-//! that the sync pattern reads from.
+//! [`store`] is the seam every secret store implements (`stores/vault`, `stores/fake`, …) and
+//! every pattern reads through; core itself speaks no store's protocol.
 
 pub mod api;
 pub mod manifest;
@@ -35,8 +35,7 @@ pub mod rfc3339;
 pub mod seal;
 pub mod secret;
 pub mod secret_type;
+pub mod store;
 pub mod sync;
 pub mod template;
-#[cfg(feature = "vault")]
-pub mod vault;
 pub mod yaml;

@@ -30,12 +30,30 @@ pub async fn run(
     instance: String,
     settings: Settings,
 ) {
+    run_with(
+        client,
+        metrics,
+        instance,
+        settings,
+        Arc::new(secret_store::Providers),
+    )
+    .await;
+}
+
+/// [`run`] with the stores `factory` builds (tests pass an in-memory store).
+pub async fn run_with(
+    client: kube::Client,
+    metrics: Arc<Metrics>,
+    instance: String,
+    settings: Settings,
+    factory: Arc<dyn secret_store::StoreFactory>,
+) {
     let (ss_reader, ss_stream) = cache::<SecretStore>(&client);
     let (css_reader, css_stream) = cache::<ClusterSecretStore>(&client);
     let (ns_reader, ns_stream) = cache::<Namespace>(&client);
     let observer_metrics = metrics.clone();
-    let observer: secrets_core::vault::Observer = Arc::new(move |call, outcome| {
-        observer_metrics.provider_call("vault", call.as_str(), outcome.as_str())
+    let observer: secrets_core::store::CallObserver = Arc::new(move |store, call, outcome| {
+        observer_metrics.provider_call(store.as_str(), call, outcome)
     });
     let stores = Arc::new(secret_store::Stores::new(
         client.clone(),
@@ -44,9 +62,12 @@ pub async fn run(
             cluster_stores: css_reader,
             namespaces: ns_reader,
         },
-        observer,
-        settings.store_rate,
-        settings.provider_timeout,
+        secret_store::Settings {
+            factory,
+            observer,
+            rate: settings.store_rate,
+            timeout: settings.provider_timeout,
+        },
     ));
     let status_ctx = Arc::new(secret_store::StatusContext::new(
         client.clone(),

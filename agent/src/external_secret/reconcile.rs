@@ -18,6 +18,7 @@ use kube::runtime::controller::Action;
 use kube::{Resource as _, ResourceExt as _};
 use secrets_core::api::ExternalSecret;
 use secrets_core::api::external_secret::CreationPolicy;
+use secrets_core::store::{StoreError, StoreType};
 use secrets_core::sync::decide::{self, Decision, SECRET_DELETED};
 use secrets_core::sync::schedule::{self, Due};
 use secrets_core::sync::validate;
@@ -26,6 +27,7 @@ use time::OffsetDateTime;
 use super::{Context, Error, restart, status};
 use crate::runtime::{self, secret::Written};
 use crate::secret_store::{Fetched, ReadError, Urgency};
+use crate::telemetry::error_chain;
 use crate::wipe::Wiped;
 
 /// What a reconcile ended with, for status, metrics and requeue.
@@ -40,6 +42,8 @@ pub(super) enum Outcome {
         reason: &'static str,
         message: String,
         retry: Option<Duration>,
+        /// For a store's failure: its type and `StoreError::category()` (Event reason, metric).
+        store: Option<(StoreType, &'static str)>,
     },
 }
 
@@ -155,6 +159,7 @@ fn validate(es: &ExternalSecret) -> Result<Duration, Outcome> {
         message: format!("invalid spec: {}", problems.join("; ")),
         // Only an edit can fix it: wait for one.
         retry: Some(Duration::from_secs(3600)),
+        store: None,
     })
 }
 
@@ -212,8 +217,18 @@ async fn fetch(
         .await
     {
         Ok(s) => s,
-        Err(err) => return Err(failed_store(err.to_string(), err.transient())),
+        Err(err) => return Err(failed_store(error_chain(&err), &err)),
     };
+    // Versions are strings only the store can judge (Vault KV numbers, AWS ids, …).
+    let problems = validate::versions(&es.spec, &|v| session.store.check_version(v));
+    if !problems.is_empty() {
+        return Err(Outcome::Failed {
+            reason: "SecretSyncedError",
+            message: format!("invalid spec: {}", problems.join("; ")),
+            retry: Some(Duration::from_secs(3600)),
+            store: Some((session.store.store_type(), "invalid_config")),
+        });
+    }
     let window = schedule::reuse_window(interval);
     let not_before = fresh.then_some(Instant::now());
     let mut fetched: Vec<(decide::ReadKey, Arc<Fetched>)> = Vec::new();
@@ -229,11 +244,16 @@ async fn fetch(
                     reason: "SecretSyncedError",
                     message: format!("waiting for {}'s rate limit", session.key),
                     retry: Some(wait),
+                    store: Some((session.store.store_type(), "throttled")),
                 });
             }
             Err(ReadError::Store(err)) => {
-                let message = format!("could not get secret data from {}: {err}", session.key);
-                return Err(failed_store(message, err.transient()));
+                let message = format!(
+                    "could not get secret data from {}: {}",
+                    session.key,
+                    error_chain(&err)
+                );
+                return Err(failed_store(message, &err));
             }
         }
     }
@@ -326,6 +346,7 @@ async fn apply(
                 reason,
                 message,
                 retry: None,
+                store: None,
             }));
         }
     }))
@@ -348,15 +369,19 @@ async fn write(
             reason: "SecretSyncedError",
             message,
             retry: None,
+            store: None,
         })),
     }
 }
 
-fn failed_store(message: String, transient: bool) -> Outcome {
+/// A store's failure: `Ready` keeps ESO's reason, the Event and the metric take the error's
+/// category. `message` is the error chain, rendered once.
+fn failed_store(message: String, err: &StoreError) -> Outcome {
     Outcome::Failed {
         reason: "SecretSyncedError",
         message,
         // A broken store spec waits for the store's own edits (which requeue us) or a slow retry.
-        retry: (!transient).then_some(Duration::from_secs(300)),
+        retry: (!err.is_transient()).then_some(Duration::from_secs(300)),
+        store: Some((err.store_type(), err.category())),
     }
 }

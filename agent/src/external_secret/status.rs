@@ -22,6 +22,17 @@ pub(super) async fn write(
     ctx: &Context,
     outcome: &Outcome,
 ) -> Result<(), Error> {
+    // A store's failure is counted at every attempt, by store type and error category.
+    let category = match outcome {
+        Outcome::Failed {
+            store: Some((store, category)),
+            ..
+        } => {
+            ctx.metrics.sync_failed(store.as_str(), category);
+            Some(*category)
+        }
+        _ => None,
+    };
     let previous = es.status.clone().unwrap_or_default();
     let Some((status, ready)) = next_status(es, &previous, outcome) else {
         return Ok(());
@@ -43,11 +54,13 @@ pub(super) async fn write(
     }
     if let Some((ok, reason, message)) = &ready {
         let moved = (condition(&previous), condition(&status));
-        runtime::events::on_transition(&ctx.recorder, es, moved, || event(*ok, reason, message))
-            .await;
+        runtime::events::on_transition(&ctx.recorder, es, moved, || {
+            event(*ok, reason, category, message)
+        })
+        .await;
         if !ok {
             // Said once per change of the status, not at every retry.
-            tracing::warn!(reason, error = %message, "sync failed");
+            tracing::warn!(reason, category, error = %message, "sync failed");
         }
     }
     Ok(())
@@ -105,17 +118,21 @@ fn condition(status: &ExternalSecretStatus) -> runtime::events::Ready<'_> {
     ready_condition(&status.conditions).map(|c| (c.status.as_str(), c.reason.as_deref()))
 }
 
-fn event(ok: bool, reason: &str, message: &str) -> Event {
+/// The Event of a `Ready` transition: a store's failure is named by its category
+/// (`permission_denied`, `timeout`, …), any other failure `UpdateFailed`; `Ready` keeps ESO's
+/// reason either way.
+fn event(ok: bool, reason: &str, category: Option<&str>, message: &str) -> Event {
     Event {
         type_: if ok {
             EventType::Normal
         } else {
             EventType::Warning
         },
-        reason: match (ok, reason) {
-            (true, SECRET_DELETED) => "Deleted".into(),
-            (true, _) => "Updated".into(),
-            (false, _) => "UpdateFailed".into(),
+        reason: match (ok, reason, category) {
+            (true, SECRET_DELETED, _) => "Deleted".into(),
+            (true, _, _) => "Updated".into(),
+            (false, _, Some(category)) => category.into(),
+            (false, _, None) => "UpdateFailed".into(),
         },
         note: Some(message.to_owned()),
         action: "Sync".into(),

@@ -1,5 +1,6 @@
-//! The shared read cache: one provider read per (store, path, version) serves every
-//! ExternalSecret that needs it within its reuse window. Concurrent requests for the same read
+//! The shared read cache, for any store: one provider read per (identity, path, version) serves
+//! every ExternalSecret that needs it within its reuse window. The identity is the store object
+//! and the credentials it reads with, so one identity's read is never served to another. Concurrent requests for the same read
 //! wait for the first one (a per-entry async lock), so a burst of new objects over one path
 //! costs one read. Entries hold secret data (zeroized on drop) and are purged once older than
 //! the longest reuse window.
@@ -9,11 +10,11 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use secrets_core::store::{RemoteValue, StoreError};
 use secrets_core::sync::decide::{Answer, ReadKey, RemoteSecret};
-use secrets_core::vault::{KvSecret, VaultError};
 use time::OffsetDateTime;
 
-use super::session::{Session, StoreError, StoreKey};
+use super::session::{Identity, Session};
 
 /// Longest time a read is kept: the cap of the reuse window (see `secrets_core::sync::schedule`).
 const RETAIN: Duration = Duration::from_secs(11 * 60);
@@ -27,7 +28,7 @@ pub(crate) struct Fetched {
     /// When it was read (wall clock, for `status.refreshTime`).
     pub(crate) wall: OffsetDateTime,
     /// The secret, or `None` when the provider said it does not exist.
-    pub(crate) secret: Option<KvSecret>,
+    pub(crate) secret: Option<RemoteValue>,
 }
 
 impl Fetched {
@@ -65,7 +66,7 @@ type Slot = Arc<tokio::sync::Mutex<Option<Arc<Fetched>>>>;
 /// The cache.
 #[derive(Default)]
 pub(crate) struct ReadCache {
-    slots: Mutex<HashMap<(StoreKey, ReadKey), Slot>>,
+    slots: Mutex<HashMap<(Identity, ReadKey), Slot>>,
     inserts: std::sync::atomic::AtomicU64,
 }
 
@@ -80,27 +81,27 @@ impl ReadCache {
         not_before: Option<Instant>,
         urgency: Urgency,
     ) -> Result<Arc<Fetched>, ReadError> {
-        let slot = self.slot(&session.key, read);
+        let slot = self.slot(&session.identity, read);
         self.fill(&slot, window, not_before, || async {
             match urgency {
                 Urgency::Urgent => session.limiter.take_urgent().await,
                 Urgency::Refresh => session.limiter.try_take().map_err(ReadError::Throttled)?,
             }
             let sent = Instant::now();
-            match session.read(&read.key, read.version).await {
+            match session.read(read).await {
                 Ok(s) => Ok((sent, Some(s))),
-                Err(StoreError::Vault(VaultError::NotFound { .. })) => Ok((sent, None)),
+                Err(e) if e.is_not_found() => Ok((sent, None)),
                 Err(e) => Err(e.into()),
             }
         })
         .await
     }
 
-    fn slot(&self, store: &StoreKey, read: &ReadKey) -> Slot {
+    fn slot(&self, identity: &Identity, read: &ReadKey) -> Slot {
         self.slots
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry((store.clone(), read.clone()))
+            .entry((identity.clone(), read.clone()))
             .or_default()
             .clone()
     }
@@ -117,7 +118,7 @@ impl ReadCache {
     ) -> Result<Arc<Fetched>, ReadError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<(Instant, Option<KvSecret>), ReadError>>,
+        Fut: Future<Output = Result<(Instant, Option<RemoteValue>), ReadError>>,
     {
         let mut entry = slot.lock().await;
         if let Some(f) = entry.as_ref()
@@ -166,10 +167,13 @@ mod tests {
     const HOUR: Duration = Duration::from_secs(3600);
 
     fn slot(cache: &ReadCache) -> Slot {
-        let store = StoreKey {
-            kind: StoreKind::SecretStore,
-            namespace: "team".into(),
-            name: "vault".into(),
+        let store = Identity {
+            store: super::super::session::StoreKey {
+                kind: StoreKind::SecretStore,
+                namespace: "team".into(),
+                name: "vault".into(),
+            },
+            credentials: "token".into(),
         };
         let read = ReadKey {
             key: "app/db".into(),

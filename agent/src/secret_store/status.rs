@@ -1,7 +1,8 @@
-//! Store validation: every SecretStore and ClusterSecretStore is checked (spec problems, or a
-//! KV version Vault's mount metadata contradicts → `InvalidProviderConfig`; a login and a read
-//! of the mount's metadata, which needs a capability under the mount → `Valid` or
-//! `ValidationFailed` with Vault's own error) when it changes and again every
+//! Store validation: every SecretStore and ClusterSecretStore is checked (spec problems, or any
+//! other `invalid_config` error, such as a KV version Vault's mount metadata contradicts →
+//! `InvalidProviderConfig`; the store's own check, for Vault a login and a read of the mount's
+//! metadata, which needs a capability under the mount → `Valid` or `ValidationFailed` with
+//! the store's own error) when it changes and again every
 //! `spec.refreshInterval` seconds (default 300), through the same session the ExternalSecrets
 //! use, so validating costs no extra login and refreshes the mount the session checks reads
 //! against. `auth/token/lookup-self` is not part of it: a token may be denied that and still
@@ -18,10 +19,13 @@ use secrets_core::api::{
     ClusterSecretStore, Condition, SecretStore, SecretStoreSpec, SecretStoreStatus,
 };
 
+use secrets_core::store::ErrorKind;
+
 use super::Stores;
-use super::session::{StoreError, StoreKey};
+use super::session::StoreKey;
 use crate::metrics::Metrics;
 use crate::runtime::{self, Backoff, Error, Outcome};
+use crate::telemetry::error_chain;
 
 /// Default revalidation period.
 const DEFAULT_REVALIDATE: Duration = Duration::from_secs(300);
@@ -177,13 +181,11 @@ async fn check<S: StoreObject>(
         Ok(session) => session.validate().await,
         Err(err) => Err(err),
     };
-    let config_error = matches!(
-        result,
-        Err(StoreError::Invalid { .. } | StoreError::MountMismatch { .. })
-    );
+    let config_error = matches!(&result, Err(e) if e.kind() == ErrorKind::InvalidConfig);
+    // The chain is rendered once, here, where it meets the status.
     match &result {
         Ok(()) => (true, false, "Valid", "store validated".to_owned()),
-        Err(err) if config_error => (false, true, "InvalidProviderConfig", err.to_string()),
-        Err(err) => (false, false, "ValidationFailed", err.to_string()),
+        Err(err) if config_error => (false, true, "InvalidProviderConfig", error_chain(err)),
+        Err(err) => (false, false, "ValidationFailed", error_chain(err)),
     }
 }

@@ -88,9 +88,11 @@ pub struct Provider {
     pub unknown: Unknown,
 }
 
+// The Vault store crate (stores/vault) maps this onto its client. (A `//` comment: a doc
+// comment here would change the generated CRD's description.)
 /// KV secrets engine version.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
-pub enum KvVersion {
+pub enum VaultKvVersion {
     /// KV v1: `<mount>/<key>`.
     #[serde(rename = "v1")]
     V1,
@@ -112,7 +114,7 @@ pub struct VaultProvider {
     pub path: Option<String>,
     /// `v1` or `v2` (default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<KvVersion>,
+    pub version: Option<VaultKvVersion>,
     /// Vault Enterprise namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -270,19 +272,8 @@ impl VaultProvider {
     }
 
     /// KV version, default v2.
-    pub fn kv_version(&self) -> KvVersion {
+    pub fn kv_version(&self) -> VaultKvVersion {
         self.version.unwrap_or_default()
-    }
-}
-
-#[cfg(feature = "vault")]
-impl From<KvVersion> for crate::vault::KvVersion {
-    /// The client's name for the same engine version.
-    fn from(version: KvVersion) -> Self {
-        match version {
-            KvVersion::V1 => crate::vault::KvVersion::V1,
-            KvVersion::V2 => crate::vault::KvVersion::V2,
-        }
     }
 }
 

@@ -29,21 +29,14 @@ pub const SECRET_DELETED: &str = "SecretDeleted";
 
 type Bytes = Zeroizing<Vec<u8>>;
 
-/// One provider read: a remote path and an optional version. Many objects share one.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ReadKey {
-    /// Remote path, without surrounding slashes.
-    pub key: String,
-    /// Version, none = latest.
-    pub version: Option<u64>,
-}
+/// One provider read: a remote path and an optional version (a string the store checks).
+/// Many objects share one.
+pub use crate::store::ReadKey;
 
-impl ReadKey {
-    fn of(r: &RemoteRef) -> ReadKey {
-        ReadKey {
-            key: r.key.trim_matches('/').to_owned(),
-            version: r.version.as_deref().and_then(|v| v.parse().ok()),
-        }
+fn read_key(r: &RemoteRef) -> ReadKey {
+    ReadKey {
+        key: r.key.trim_matches('/').to_owned(),
+        version: r.version.clone(),
     }
 }
 
@@ -71,7 +64,7 @@ pub fn reads(es: &ExternalSecret) -> Vec<ReadKey> {
         .iter()
         .filter_map(|d| d.extract.as_ref())
         .chain(es.spec.data.iter().map(|d| &d.remote_ref));
-    refs.map(ReadKey::of)
+    refs.map(read_key)
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect()
@@ -141,7 +134,7 @@ fn assemble<'a>(
     // An extract that returned no keys: the one way the data may legally end up empty.
     let mut empty_extract = false;
     let mut get = |r: &RemoteRef| -> Result<Option<&'a dyn RemoteSecret>, Decision> {
-        match answer(&ReadKey::of(r)) {
+        match answer(&read_key(r)) {
             Some(Answer::Found(s)) => {
                 found += 1;
                 Ok(Some(s))
@@ -483,13 +476,13 @@ fn remove_ours(s: &Secret) -> Decision {
 #[cfg(test)]
 mod tests;
 
-#[cfg(feature = "vault")]
-impl RemoteSecret for crate::vault::KvSecret {
+/// What every store returns is what the decision reads.
+impl RemoteSecret for crate::store::RemoteValue {
     fn select(&self, property: Option<&str>) -> Result<Bytes, String> {
-        crate::vault::KvSecret::select(self, property).map_err(|e| e.to_string())
+        crate::store::RemoteValue::select(self, property).map_err(|e| e.to_string())
     }
 
     fn entries(&self) -> Result<BTreeMap<String, Bytes>, String> {
-        Ok(crate::vault::KvSecret::entries(self))
+        Ok(crate::store::RemoteValue::entries(self))
     }
 }

@@ -93,14 +93,20 @@ pub fn store(spec: &SecretStoreSpec, cluster: bool) -> Vec<String> {
     if vault.ca_bundle.is_some() && vault.ca_provider.is_some() {
         problems.push("spec.provider.vault: set caBundle or caProvider, not both".into());
     }
-    if let Some(ca) = &vault.ca_provider
-        && ca.namespace.is_some()
-        && !cluster
-    {
-        problems.push(
-            "spec.provider.vault.caProvider.namespace is only allowed on a ClusterSecretStore"
-                .into(),
-        );
+    if let Some(ca) = &vault.ca_provider {
+        if ca.namespace.is_some() && !cluster {
+            problems.push(
+                "spec.provider.vault.caProvider.namespace is only allowed on a ClusterSecretStore"
+                    .into(),
+            );
+        }
+        // ESO's rule: a ClusterSecretStore has no namespace of its own to default to.
+        if ca.namespace.as_deref().is_none_or(str::is_empty) && cluster {
+            problems.push(
+                "spec.provider.vault.caProvider.namespace is required on a ClusterSecretStore"
+                    .into(),
+            );
+        }
     }
     let auth = &vault.auth;
     unknown(
@@ -206,13 +212,6 @@ fn remote_ref(path: &str, r: &RemoteRef, problems: &mut Vec<String>) {
             r.key
         ));
     }
-    if let Some(v) = &r.version
-        && v.parse::<u64>().is_err()
-    {
-        problems.push(format!(
-            "{path}.version {v:?} must be a KV v2 version number"
-        ));
-    }
     only_value(
         &format!("{path}.decodingStrategy"),
         r.decoding_strategy.as_deref(),
@@ -237,6 +236,33 @@ fn remote_ref(path: &str, r: &RemoteRef, problems: &mut Vec<String>) {
         "Ignore",
         problems,
     );
+}
+
+/// Problems with the `remoteRef.version`s of an ExternalSecret, as the store that will read
+/// them judges them (`check` is the store's [`crate::store::Store::check_version`]): a version
+/// is a string only the store can validate (Vault KV numbers, AWS version ids, …), so this
+/// runs once the store is known, with each problem naming its field.
+pub fn versions(
+    spec: &ExternalSecretSpec,
+    check: &dyn Fn(&str) -> Result<(), String>,
+) -> Vec<String> {
+    let data = spec
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (format!("spec.data[{i}].remoteRef"), &d.remote_ref));
+    let data_from =
+        spec.data_from.iter().enumerate().filter_map(|(i, d)| {
+            Some((format!("spec.dataFrom[{i}].extract"), d.extract.as_ref()?))
+        });
+    data.chain(data_from)
+        .filter_map(|(path, r)| {
+            let v = r.version.as_deref()?;
+            check(v)
+                .err()
+                .map(|why| format!("{path}.version {v:?} {why}"))
+        })
+        .collect()
 }
 
 /// Problems with an ExternalSecret spec, and its refresh interval when there are none.
@@ -329,9 +355,18 @@ mod tests {
     use super::*;
     use crate::api::{ClusterSecretStore, ExternalSecret, SecretStore};
 
+    /// The spec checks, then the version checks as a KV v2 store makes them (the Vault store
+    /// crate's own check, restated here: core depends on no store).
     fn problems_es(yaml: &str) -> Vec<String> {
         let es: ExternalSecret = serde_yaml_ng::from_str(yaml).unwrap();
-        external_secret(&es.spec).err().unwrap_or_default()
+        let kv2 = |v: &str| {
+            v.parse::<u64>()
+                .map(drop)
+                .map_err(|_| "must be a KV v2 version number".to_owned())
+        };
+        let mut problems = external_secret(&es.spec).err().unwrap_or_default();
+        problems.extend(versions(&es.spec, &kv2));
+        problems
     }
 
     const ES: &str = "apiVersion: kubectl-secrets.io/v1alpha1\nkind: ExternalSecret\nmetadata: {name: a}\nspec:\n  secretStoreRef: {name: s}\n";
@@ -450,6 +485,50 @@ mod tests {
         ] {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
+    }
+
+    #[test]
+    fn a_cluster_store_ca_provider_needs_its_namespace() {
+        let yaml = |kind: &str, ca: &str| {
+            format!(
+                "apiVersion: kubectl-secrets.io/v1alpha1\nkind: {kind}\nmetadata: {{name: s}}\nspec:\n  provider:\n    vault:\n      server: https://v:8200\n      caProvider: {ca}\n      auth:\n        tokenSecretRef: {{name: t, key: token, namespace: ops}}\n"
+            )
+        };
+        let c: ClusterSecretStore = serde_yaml_ng::from_str(&yaml(
+            "ClusterSecretStore",
+            "{type: Secret, name: ca, key: ca.crt}",
+        ))
+        .unwrap();
+        assert_eq!(
+            store(&c.spec.inner, true),
+            vec!["spec.provider.vault.caProvider.namespace is required on a ClusterSecretStore"]
+        );
+        let c: ClusterSecretStore = serde_yaml_ng::from_str(&yaml(
+            "ClusterSecretStore",
+            "{type: Secret, name: ca, key: ca.crt, namespace: pki}",
+        ))
+        .unwrap();
+        assert!(store(&c.spec.inner, true).is_empty());
+    }
+
+    #[test]
+    fn versions_are_judged_by_the_store_with_their_field() {
+        let es: ExternalSecret = serde_yaml_ng::from_str(&format!(
+            "{ES}  data:\n  - secretKey: a\n    remoteRef: {{key: a, version: '2'}}\n  dataFrom:\n  - extract: {{key: b, version: AWSCURRENT}}\n"
+        ))
+        .unwrap();
+        // Core itself accepts any string: the store decides.
+        assert!(external_secret(&es.spec).is_ok());
+        let numbers = |v: &str| {
+            v.parse::<u64>()
+                .map(drop)
+                .map_err(|_| "is not a number".to_owned())
+        };
+        assert_eq!(
+            versions(&es.spec, &numbers),
+            vec!["spec.dataFrom[0].extract.version \"AWSCURRENT\" is not a number"]
+        );
+        assert!(versions(&es.spec, &|_| Ok(())).is_empty());
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCo
             let coordinates = Coordinates {
                 server: request.server.clone(),
                 mount: request.mount.clone(),
-                engine: request.version.into(),
+                engine: request.version,
                 namespace: request.vault_namespace.clone(),
                 ca_bundle: None,
             };

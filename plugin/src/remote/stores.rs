@@ -5,15 +5,17 @@
 //! Data flow: `(kind, name, namespace)` → GET the store (a 404 names the kind and namespace
 //! and what to do) → [`Found`] (one shape for both kinds) → [`Found::coordinates`]: the
 //! `vault` provider's fields, the CA from `caBundle` (base64 PEM) or `caProvider` (a
-//! Secret or ConfigMap key, read from the cluster). Nothing here reads the store's
-//! credentials.
+//! Secret or ConfigMap key, read from the cluster in the namespace
+//! `secrets_core::store::refs::ca_provider` says, the agent's own rule: a ClusterSecretStore's
+//! `caProvider` must name its namespace). Nothing here reads the store's credentials.
 
 use anyhow::{Context as _, bail};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
 use kube::api::ListParams;
-use secrets_core::api::secret_store::{CaProviderType, StoreKind, VaultProvider};
+use secrets_core::api::secret_store::{StoreKind, VaultProvider};
 use secrets_core::api::{ClusterSecretStore, SecretStore, SecretStoreSpec};
+use secrets_core::store::refs::{self, ObjectKind, Scope};
 
 use crate::cluster::{Cluster, api_error, is_not_found};
 use crate::remote::vault::Coordinates;
@@ -62,31 +64,33 @@ impl Found {
                     })?;
                 Some(pem)
             }
-            (None, Some(ca)) => {
-                let ns = ca
-                    .namespace
-                    .clone()
-                    .or_else(|| self.namespace.clone())
-                    .unwrap_or_else(|| cluster.namespace.clone());
+            (None, Some(_)) => {
+                let scope = match &self.namespace {
+                    Some(ns) => Scope::Namespaced(ns),
+                    None => Scope::Cluster,
+                };
+                let ca = refs::ca_provider(vault, scope)
+                    .map_err(anyhow::Error::new)
+                    .with_context(|| format!("reading the CA of {}", self.describe()))?
+                    .with_context(|| format!("{} has no caProvider", self.describe()))?;
+                let ns = ca.namespace.as_str();
                 let what = format!(
                     "the CA of {} ({ns}/{} key {})",
                     self.describe(),
                     ca.name,
                     ca.key
                 );
-                let pem = match ca.type_ {
-                    CaProviderType::Secret => get_object::<Secret>(cluster, &ns, &ca.name, &what)
+                let pem = match ca.kind {
+                    ObjectKind::Secret => get_object::<Secret>(cluster, ns, &ca.name, &what)
                         .await?
                         .data
                         .and_then(|mut d| d.remove(&ca.key))
                         .map(|v| v.0),
-                    CaProviderType::ConfigMap => {
-                        get_object::<ConfigMap>(cluster, &ns, &ca.name, &what)
-                            .await?
-                            .data
-                            .and_then(|mut d| d.remove(&ca.key))
-                            .map(String::into_bytes)
-                    }
+                    ObjectKind::ConfigMap => get_object::<ConfigMap>(cluster, ns, &ca.name, &what)
+                        .await?
+                        .data
+                        .and_then(|mut d| d.remove(&ca.key))
+                        .map(String::into_bytes),
                 };
                 Some(pem.with_context(|| format!("reading {what}: no such key"))?)
             }
@@ -95,7 +99,7 @@ impl Found {
         Ok(Coordinates {
             server: vault.server.clone(),
             mount: vault.mount().to_owned(),
-            engine: vault.kv_version().into(),
+            engine: vault.kv_version(),
             namespace: vault.namespace.clone(),
             ca_bundle,
         })

@@ -6,8 +6,10 @@
 //! `BAO_TOKEN`, else the token helper's file `~/.vault-token`; `VAULT_CACERT`/`BAO_CACERT`;
 //! `VAULT_NAMESPACE`/`BAO_NAMESPACE`) → [`Credentials`] (checked before any network call, so
 //! a missing token fails fast) → with a store's [`Coordinates`] (server, mount, KV version,
-//! namespace, CA; from `crate::remote::stores`) → [`Session::open`]: a `VaultClient` and a token that
-//! `lookup-self` accepted → [`Session::list`] / [`Session::read`].
+//! namespace, CA; from `crate::remote::stores`) → [`Session::open`]: the Vault store behind the
+//! store seam (`secrets_store_vault::VaultStore`, given the person's token as its credentials),
+//! logged in with a token that `lookup-self` accepted → [`Session::list`] / [`Session::read`]
+//! through the seam, as the agent reads.
 //!
 //! Precedence: the store's `server` unless `--vault-addr`; `VAULT_CACERT` when set, else the
 //! store's CA; the store's `namespace`, else `VAULT_NAMESPACE`. Token text never reaches an
@@ -15,8 +17,14 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use anyhow::{Context as _, bail};
-use secrets_core::vault::{KvSecret, KvVersion, Token, VaultClient, VaultConfig, VaultError};
+use secrets_core::api::secret_store::VaultKvVersion;
+use secrets_core::store::{
+    Credentials as StoreCredentials, ErrorKind, ReadKey, RemoteValue, Store as _, StoreError,
+};
+use secrets_store_vault::{AuthMethod, StoreOptions, VaultConfig, VaultStore};
 use zeroize::Zeroizing;
 
 /// Environment variables, in precedence order, for each setting.
@@ -34,7 +42,7 @@ pub(crate) struct Coordinates {
     pub(crate) server: String,
     /// KV mount, without slashes.
     pub(crate) mount: String,
-    pub(crate) engine: KvVersion,
+    pub(crate) engine: VaultKvVersion,
     /// Vault Enterprise / OpenBao namespace.
     pub(crate) namespace: Option<String>,
     /// PEM CA bundle to trust instead of the system roots.
@@ -131,8 +139,7 @@ fn resolve(
 
 /// A logged-in connection to one store's KV mount.
 pub(crate) struct Session {
-    client: VaultClient,
-    token: Token,
+    store: VaultStore,
     coordinates: Coordinates,
 }
 
@@ -164,10 +171,22 @@ impl Session {
             config = config.with_ca_bundle(pem.clone());
         }
         let server = coordinates.server.clone();
-        let client = VaultClient::new(&config)
-            .with_context(|| format!("setting up a vault client for {server}"))?;
-        let token = client
-            .login_token(credentials.token.clone())
+        // A person's read deletes nothing, so "not found" needs no mount check here.
+        let options = StoreOptions {
+            mount_check: false,
+            ..StoreOptions::new(server.clone())
+        };
+        let store = VaultStore::new(
+            &config,
+            &coordinates.mount,
+            coordinates.engine,
+            AuthMethod::Token { look_up: true },
+            Arc::new(StoreCredentials::Token(credentials.token.clone())),
+            options,
+        )
+        .with_context(|| format!("setting up a vault client for {server}"))?;
+        store
+            .login()
             .await
             .map_err(|err| reach_hint(err, vault_addr.is_none()))
             .with_context(|| {
@@ -176,11 +195,7 @@ impl Session {
                     credentials.source
                 )
             })?;
-        Ok(Session {
-            client,
-            token,
-            coordinates,
-        })
+        Ok(Session { store, coordinates })
     }
 
     /// The server actually used.
@@ -194,29 +209,27 @@ impl Session {
     }
 
     /// Entries directly under `prefix` (folders end in `/`), sorted as Vault sends them.
-    pub(crate) async fn list(&self, prefix: &str) -> Result<Vec<String>, VaultError> {
-        let c = &self.coordinates;
-        self.client
-            .kv_list(&self.token, &c.mount, c.engine, prefix)
-            .await
+    pub(crate) async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.store.list(prefix).await
     }
 
     /// The latest version of the secret at `key`.
-    pub(crate) async fn read(&self, key: &str) -> anyhow::Result<KvSecret> {
+    pub(crate) async fn read(&self, key: &str) -> anyhow::Result<RemoteValue> {
         let c = &self.coordinates;
-        self.client
-            .kv_read(&self.token, &c.mount, c.engine, key, None)
+        let read = ReadKey {
+            key: key.to_owned(),
+            version: None,
+        };
+        self.store
+            .read(&read)
             .await
             .with_context(|| format!("reading {key:?} under mount {} at {}", c.mount, c.server))
     }
 }
 
 /// An unreachable server gets a hint: the store's address may only resolve in the cluster.
-fn reach_hint(err: VaultError, from_store: bool) -> anyhow::Error {
-    let unreachable = matches!(
-        err,
-        VaultError::Unavailable { .. } | VaultError::Timeout { .. }
-    );
+fn reach_hint(err: StoreError, from_store: bool) -> anyhow::Error {
+    let unreachable = matches!(err.kind(), ErrorKind::Unavailable | ErrorKind::Timeout);
     let err = anyhow::Error::new(err);
     if unreachable && from_store {
         err.context(

@@ -14,8 +14,8 @@ use secrets_core::api::external_secret::{
     CreationPolicy, DataFrom, DataItem, DeletionPolicy, RemoteRef, SecretStoreRef, Target,
 };
 use secrets_core::api::secret_store::{
-    KvVersion, Provider, ServiceAccountSelector, StoreKind, VaultAppRole, VaultAuth,
-    VaultKubernetesAuth, VaultProvider,
+    Provider, ServiceAccountSelector, StoreKind, VaultAppRole, VaultAuth, VaultKubernetesAuth,
+    VaultKvVersion, VaultProvider,
 };
 use secrets_core::api::{ExternalSecret, ExternalSecretSpec, SecretKeySelector, SecretStore};
 use secrets_core::secret;
@@ -184,7 +184,7 @@ pub(crate) struct StoreRequest {
     pub(crate) namespace: String,
     pub(crate) server: String,
     pub(crate) mount: String,
-    pub(crate) version: KvVersion,
+    pub(crate) version: VaultKvVersion,
     pub(crate) vault_namespace: Option<String>,
     pub(crate) auth: StoreAuth,
 }
@@ -378,7 +378,7 @@ mod tests {
             namespace: "team".into(),
             server: "https://vault.example:8200".into(),
             mount: "kv".into(),
-            version: KvVersion::V1,
+            version: VaultKvVersion::V1,
             vault_namespace: None,
             auth: StoreAuth::Kubernetes {
                 mount: None,
@@ -401,7 +401,7 @@ mod tests {
             namespace: "team".into(),
             server: "vault:8200".into(),
             mount: "secret".into(),
-            version: KvVersion::V2,
+            version: VaultKvVersion::V2,
             vault_namespace: None,
             auth: StoreAuth::Token {
                 secret: "t".into(),

@@ -5,7 +5,7 @@
 use anyhow::Context as _;
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, MultiSelect, Select};
-use secrets_core::api::secret_store::KvVersion;
+use secrets_core::api::secret_store::VaultKvVersion;
 use secrets_core::secret;
 use secrets_core::sync::duration;
 
@@ -87,8 +87,8 @@ pub(crate) fn choose_store(
                 v.server,
                 v.mount(),
                 match v.kv_version() {
-                    KvVersion::V1 => "v1",
-                    KvVersion::V2 => "v2",
+                    VaultKvVersion::V1 => "v1",
+                    VaultKvVersion::V2 => "v2",
                 }
             ),
             None => format!("{} (not a vault store)", s.describe()),
@@ -121,8 +121,8 @@ pub(crate) fn new_store(
         .context("asking for the vault address")?;
     let mount = text(theme, "KV mount", Some("secret".to_owned()))?;
     let version = match pick(theme, "KV version", &["v2".to_owned(), "v1".to_owned()])? {
-        0 => KvVersion::V2,
-        _ => KvVersion::V1,
+        0 => VaultKvVersion::V2,
+        _ => VaultKvVersion::V1,
     };
     let vault_namespace = optional(
         theme,

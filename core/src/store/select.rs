@@ -10,29 +10,27 @@
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use super::buffer;
-
 /// A property that does not select anything.
+/// Exhaustive on purpose: store crates restate it in their own words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum SelectError {
     /// Neither a top-level key nor a path into the secret.
-    #[error("property {property:?} not found in vault secret {path}")]
+    #[error("property {property:?} not found in {path}")]
     Missing {
         /// The property asked for.
         property: String,
-        /// The secret's API path.
+        /// The secret, as the store names it (`vault secret secret/data/app`).
         path: String,
     },
     /// The property uses gjson syntax beyond plain keys, dots and array indexes.
     #[error(
-        "property {property:?} of vault secret {path} uses gjson syntax that is not supported \
+        "property {property:?} of {path} uses gjson syntax that is not supported \
          ({what}); use a top-level key or a dotted path such as a.b.0"
     )]
     Unsupported {
         /// The property asked for.
         property: String,
-        /// The secret's API path.
+        /// The secret, as the store names it (`vault secret secret/data/app`).
         path: String,
         /// The construct found.
         what: &'static str,
@@ -106,7 +104,7 @@ fn parse(property: &str) -> Result<Vec<String>, &'static str> {
 pub(super) fn encode(value: &Value) -> Zeroizing<Vec<u8>> {
     match value {
         Value::String(text) => Zeroizing::new(text.as_bytes().to_vec()),
-        other => buffer::to_json(other),
+        other => super::to_json_zeroized(other),
     }
 }
 

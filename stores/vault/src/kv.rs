@@ -26,11 +26,13 @@ use zeroize::Zeroizing;
 use super::buffer::{WipedJson, wipe_value};
 use super::client::{Answer, VaultClient};
 use super::path::{self, Tree};
-use super::select::{self, SelectError};
 use super::{Call, Token, VaultError};
+use secrets_core::store::RemoteValue;
+
+use super::select::SelectError;
 
 /// The KV secrets engine version of a mount (`spec.provider.vault.version`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum KvVersion {
     /// Unversioned KV: `<mount>/<key>`.
     V1,
@@ -39,13 +41,9 @@ pub enum KvVersion {
     V2,
 }
 
-/// One secret read from KV: its top-level keys and values (strings wiped on drop).
-#[derive(Clone)]
-pub struct KvSecret {
-    path: String,
-    version: Option<u64>,
-    data: Map<String, Value>,
-}
+/// One secret read from KV: its top-level keys and values (strings wiped on drop). A thin
+/// view of the seam's [`RemoteValue`], which [`KvSecret::into_value`] hands over.
+pub struct KvSecret(RemoteValue);
 
 impl fmt::Display for KvVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -59,62 +57,56 @@ impl fmt::Display for KvVersion {
 impl KvSecret {
     /// A secret as read from `path` (for tests and for callers that cache reads).
     pub fn new(path: impl Into<String>, version: Option<u64>, data: Map<String, Value>) -> Self {
-        KvSecret {
-            path: path.into(),
-            version,
+        KvSecret(RemoteValue::new(
+            crate::STORE_TYPE,
+            path,
+            version.map(|v| v.to_string()),
             data,
-        }
+        ))
     }
 
     /// The API path it was read from, e.g. `secret/data/app/db`.
     pub fn path(&self) -> &str {
-        &self.path
+        self.0.path()
     }
 
     /// The KV v2 version read (`None` for KV v1).
     pub fn version(&self) -> Option<u64> {
-        self.version
+        self.0.version().and_then(|v| v.parse().ok())
     }
 
     /// The top-level keys.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.data.keys().map(String::as_str)
+        self.0.keys()
     }
 
-    /// What `remoteRef.property` selects: with no property the whole secret as JSON; else a
-    /// literal top-level key, then a dotted path (see [`SelectError`] for what is refused).
-    /// Strings come out as their raw bytes, other values as JSON.
+    /// What `remoteRef.property` selects (see [`RemoteValue::select`]).
     pub fn select(&self, property: Option<&str>) -> Result<Zeroizing<Vec<u8>>, SelectError> {
-        match property {
-            None => Ok(super::buffer::to_json(&self.data)),
-            Some(property) => select::select(&self.data, property, &self.path).map(select::encode),
-        }
+        self.0
+            .select(property)
+            .map_err(|e| SelectError::from_seam(e, self.path()))
     }
 
-    /// Every top-level key with its value as Secret bytes (same encoding as
-    /// [`KvSecret::select`]): what `dataFrom[].extract` puts into the Secret.
+    /// Every top-level key with its value as Secret bytes: what `dataFrom[].extract` puts
+    /// into the Secret (see [`RemoteValue::entries`]).
     pub fn entries(&self) -> BTreeMap<String, Zeroizing<Vec<u8>>> {
-        self.data
-            .iter()
-            .map(|(key, value)| (key.clone(), select::encode(value)))
-            .collect()
+        self.0.entries()
+    }
+
+    /// The secret as the store seam passes it on.
+    pub fn into_value(self) -> RemoteValue {
+        self.0
     }
 }
 
 impl fmt::Debug for KvSecret {
-    // By hand: keys are shown, values never.
+    // Keys are shown, values never.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KvSecret")
-            .field("path", &self.path)
-            .field("version", &self.version)
-            .field("keys", &self.data.keys().collect::<Vec<_>>())
+            .field("path", &self.path())
+            .field("version", &self.version())
+            .field("keys", &self.keys().collect::<Vec<_>>())
             .finish()
-    }
-}
-
-impl Drop for KvSecret {
-    fn drop(&mut self) {
-        wipe_value(&mut Value::Object(std::mem::take(&mut self.data)));
     }
 }
 

@@ -1,12 +1,12 @@
-//! A session against a scripted Vault: what a read does with each answer about the mount.
+//! A Vault store against a scripted Vault: what a read does with each answer about the mount.
 //! The scripted server stands in for what a real OpenBao cannot be made to do (refuse the
 //! mount metadata to a token that may read under the mount).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use secrets_core::api::secret_store::StoreKind;
-use secrets_core::vault::{Call, KvVersion, Token, VaultClient, VaultConfig, VaultError};
+use secrets_core::api::secret_store::VaultKvVersion as KvVersion;
+use secrets_core::store::{Credentials, ErrorKind, ReadKey, Store as _};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
@@ -61,28 +61,31 @@ async fn scripted_vault(mount: (u16, &'static str)) -> (String, Arc<AtomicBool>)
     (addr, read_asked)
 }
 
-/// A token-auth session for mount `kv` read as `engine`, its token already in hand.
-fn session(addr: &str, engine: KvVersion) -> Session {
-    let kube_config = kube::Config::new("http://127.0.0.1:1".parse().unwrap());
-    let kube = kube::Client::try_from(kube_config).unwrap();
-    let token = Token::from_secret(Zeroizing::new("s.test".to_owned()));
-    Session {
-        key: StoreKey {
-            kind: StoreKind::SecretStore,
-            namespace: "team".into(),
-            name: "vault".into(),
-        },
-        version: "uid/1".into(),
-        client: VaultClient::new(&VaultConfig::new(addr)).unwrap(),
-        mount: "kv".into(),
+/// A token-auth store for mount `kv` read as `engine`.
+fn session(addr: &str, engine: KvVersion) -> VaultStore {
+    let credentials = Arc::new(Credentials::Token(Zeroizing::new("s.test".to_owned())));
+    let store = VaultStore::new(
+        &VaultConfig::new(addr),
+        "kv",
         engine,
-        auth: Auth::Token(SecretKeySelector::default()),
-        ref_namespace: "team".into(),
-        kube,
-        token: tokio::sync::Mutex::new(Some(token)),
-        mount_state: tokio::sync::Mutex::new(None),
-        lease_unknown_logged: AtomicBool::new(false),
-        limiter: PriorityLimiter::new(100, 200),
+        AuthMethod::Token { look_up: false },
+        credentials,
+        StoreOptions::new("SecretStore \"vault\""),
+    )
+    .unwrap();
+    // The token already in hand: the scripted server answers nothing but the mount and reads.
+    if let Ok(mut slot) = store.token.try_lock() {
+        *slot = Some(crate::Token::from_secret(Zeroizing::new(
+            "s.test".to_owned(),
+        )));
+    }
+    store
+}
+
+fn read(key: &str) -> ReadKey {
+    ReadKey {
+        key: key.into(),
+        version: None,
     }
 }
 
@@ -91,42 +94,39 @@ async fn not_found_counts_only_on_a_mount_checked_to_match() {
     let (addr, _) = scripted_vault(MOUNT_V2).await;
     let s = session(&addr, KvVersion::V2);
     for _ in 0..2 {
-        let err = s.read("app", None).await.unwrap_err();
-        assert!(
-            matches!(err, StoreError::Vault(VaultError::NotFound { .. })),
-            "{err:?}"
-        );
+        let err = s.read(&read("app")).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err:?}");
     }
     // The mount was asked about once for the session, not per read.
-    assert_eq!(s.client.calls(Call::Mount), 1);
-    assert_eq!(s.client.calls(Call::Read), 2);
+    assert_eq!(s.calls(crate::Call::Mount), 1);
+    assert_eq!(s.calls(crate::Call::Read), 2);
 }
 
 #[tokio::test]
 async fn a_mismatch_stops_the_read_before_it_is_sent() {
     let (addr, read_asked) = scripted_vault(MOUNT_V1).await;
     let s = session(&addr, KvVersion::V2);
-    let err = s.read("app", None).await.unwrap_err();
+    let err = s.read(&read("app")).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         "spec.provider.vault.version is v2, but vault mount \"kv\" is KV v1"
     );
-    assert!(!err.transient());
+    assert!(!err.is_transient());
     assert!(!read_asked.load(Ordering::SeqCst), "the read was sent");
-    assert!(matches!(
-        s.validate().await,
-        Err(StoreError::MountMismatch { .. })
-    ));
+    assert_eq!(
+        s.validate().await.unwrap_err().to_string(),
+        "spec.provider.vault.version is v2, but vault mount \"kv\" is KV v1"
+    );
 }
 
 #[tokio::test]
 async fn not_found_on_a_mount_vault_will_not_describe_is_not_trusted() {
     let (addr, read_asked) = scripted_vault(MOUNT_DENIED).await;
     let s = session(&addr, KvVersion::V2);
-    let err = s.read("app", None).await.unwrap_err();
+    let err = s.read(&read("app")).await.unwrap_err();
     assert!(read_asked.load(Ordering::SeqCst), "reads still go ahead");
     assert!(
-        matches!(err, StoreError::UnverifiedNotFound { .. }),
+        err.kind() != ErrorKind::NotFound,
         "a not-found that could be a wrong KV version must not count as gone: {err:?}"
     );
     let text = err.to_string();

@@ -14,7 +14,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use secrets_core::vault::{
+use secrets_store_vault::{
     Call, KvSecret, KvVersion, MountInfo, Outcome, SelectError, Token, VaultClient, VaultConfig,
     VaultError,
 };

@@ -1,6 +1,10 @@
-//! An async client for the parts of the HashiCorp Vault / OpenBao HTTP API that secret sync
+//! `secrets-store-vault`: the HashiCorp Vault / OpenBao store behind the store seam
+//! (`secrets_core::store::Store`), implemented by [`VaultStore`] (see `store.rs`: a store spec →
+//! client configuration, auth method, token renewal, the mount check, the seam's calls and
+//! errors), over an async client for the parts of the Vault HTTP API that secret sync
 //! needs: logins (token, kubernetes, AppRole), token lookup/renew/revoke, a mount's engine and
-//! KV version, and KV v1/v2 reads and lists, plus ESO's property selection on what was read.
+//! KV version, and KV v1/v2 reads and lists. ESO's property selection on what was read is the
+//! seam's (`secrets_core::store::RemoteValue`), the same for every store.
 //!
 //! Data flow:
 //!
@@ -10,8 +14,8 @@
 //!  login_kubernetes / login_approle / login_token / use_token ──▶ Token (secret zeroized, lease)
 //!        Token::needs_renewal(now) ──▶ renew_self ──▶ Token (new lease)   (revoke_self at the end)
 //!  mount_info(token, mount) ──▶ MountInfo (engine, KV version) ──[expect_kv(version)]──▶ ok?
-//!  kv_read(token, mount, KvVersion, key, version) ──▶ KvSecret ──[select(property)]──▶ bytes
-//!                                                              └─[entries()]────────▶ key → bytes
+//!  kv_read(token, mount, KvVersion, key, version) ──▶ KvSecret ──[into_value]──▶ RemoteValue
+//!                                                    (select(property) / entries() → bytes)
 //!  every call ──▶ observer(Call, Outcome) and per-call counters (provider_calls_total)
 //! ```
 //!
@@ -54,6 +58,7 @@ mod mount;
 mod observe;
 mod path;
 mod select;
+mod store;
 mod tls;
 
 pub use auth::{Token, TokenInfo};
@@ -64,3 +69,7 @@ pub use kv::{KvSecret, KvVersion};
 pub use mount::MountInfo;
 pub use observe::{Call, Observer, Outcome};
 pub use select::SelectError;
+pub use store::{AuthMethod, StoreOptions, VaultStore, check_version};
+
+/// This store's type: the `store` metric label.
+pub const STORE_TYPE: secrets_core::store::StoreType = secrets_core::store::StoreType::new("vault");

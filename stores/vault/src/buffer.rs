@@ -31,30 +31,8 @@ pub(super) fn wipe_bytes(frame: Bytes) {
     }
 }
 
-/// An `io::Write` over a zeroizing vector, for serialising JSON without leaking regrowths.
-struct SecretWriter(Zeroizing<Vec<u8>>);
-
-impl std::io::Write for SecretWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        push(&mut self.0, data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// `value` as JSON in a zeroizing buffer.
-pub(super) fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Zeroizing<Vec<u8>> {
-    let mut writer = SecretWriter(Zeroizing::new(Vec::new()));
-    // Serialising plain structs and JSON values into memory cannot fail: no I/O error is
-    // possible and every key is a string.
-    if serde_json::to_writer(&mut writer, value).is_err() {
-        writer.0.clear();
-    }
-    writer.0
-}
+/// `value` as JSON in a zeroizing buffer, and the wipe of parsed JSON: the seam's own.
+pub(super) use secrets_core::store::{to_json_zeroized as to_json, wipe_json as wipe_value};
 
 /// A request body: bytes hyper reads through [`Buf`], zeroized when hyper drops it.
 pub(super) struct SecretBuf {
@@ -111,23 +89,6 @@ impl WipedJson {
 impl Drop for WipedJson {
     fn drop(&mut self) {
         wipe_value(&mut self.0);
-    }
-}
-
-/// Overwrite every string in `value`, keys included, and leave it empty.
-pub(super) fn wipe_value(value: &mut Value) {
-    match value {
-        Value::String(text) => text.zeroize(),
-        Value::Array(items) => items.iter_mut().for_each(wipe_value),
-        Value::Object(map) => {
-            // Keys cannot be borrowed mutably inside a map; taking the entries out gives
-            // owned keys we can wipe.
-            for (mut key, mut item) in std::mem::take(map) {
-                key.zeroize();
-                wipe_value(&mut item);
-            }
-        }
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
 }
 
