@@ -172,6 +172,29 @@ pub enum Due {
     OnRequest,
 }
 
+/// The key Secret whose certificate starts last, with that start.
+fn newest_key(secrets: &[Secret]) -> Option<(OffsetDateTime, &Secret)> {
+    secrets
+        .iter()
+        .filter_map(|s| {
+            let pem = s.data.as_ref()?.get("tls.crt")?;
+            let cert = Certificate::from_pem(&pem.0).ok()?;
+            Some((cert.not_before(), s))
+        })
+        .max_by_key(|(not_before, _)| *not_before)
+}
+
+/// When a new key's certificate starts: now, but always a second after the newest key's start.
+/// Keys are ordered by that start (one-second resolution in X.509), so two keys made within one
+/// second would tie, and which one is "newest" (sealed to, and whose renewal request counts)
+/// would depend on list order.
+pub fn next_not_before(secrets: &[Secret], now: OffsetDateTime) -> OffsetDateTime {
+    match newest_key(secrets) {
+        Some((newest, _)) => now.max(newest + time::Duration::seconds(1)),
+        None => now,
+    }
+}
+
 /// Renewal policy over the key Secrets (pure).
 pub fn renewal_due(
     secrets: &[Secret],
@@ -179,15 +202,7 @@ pub fn renewal_due(
     period: Duration,
     cutoff: Option<OffsetDateTime>,
 ) -> Due {
-    let newest = secrets
-        .iter()
-        .filter_map(|s| {
-            let pem = s.data.as_ref()?.get("tls.crt")?;
-            let cert = Certificate::from_pem(&pem.0).ok()?;
-            Some((cert.not_before(), s))
-        })
-        .max_by_key(|(not_before, _)| *not_before);
-    let Some((not_before, secret)) = newest else {
+    let Some((not_before, secret)) = newest_key(secrets) else {
         return Due::Now("no sealing key exists");
     };
     if cutoff.is_some_and(|cutoff| not_before < cutoff) {
@@ -245,7 +260,8 @@ pub async fn renew_keys(
         let wait = match api.list(&ListParams::default().labels(&selector)).await {
             Ok(list) => match renewal_due(&list.items, OffsetDateTime::now_utc(), period, cutoff) {
                 Due::Now(reason) => {
-                    match create_key(&api, &namespace).await {
+                    let not_before = next_not_before(&list.items, OffsetDateTime::now_utc());
+                    match create_key(&api, &namespace, not_before).await {
                         Ok(name) => {
                             tracing::info!(secret = %name, reason, "made a new sealing key")
                         }
@@ -275,12 +291,16 @@ pub async fn renew_keys(
 }
 
 /// Generate an RSA-4096 key and store it as a new key Secret.
-async fn create_key(api: &Api<Secret>, namespace: &str) -> anyhow::Result<String> {
-    let generated = tokio::task::spawn_blocking(|| {
+async fn create_key(
+    api: &Api<Secret>,
+    namespace: &str,
+    not_before: OffsetDateTime,
+) -> anyhow::Result<String> {
+    let generated = tokio::task::spawn_blocking(move || {
         keys::generate(
             KeyBits::Rsa4096,
             "kubectl-secrets",
-            OffsetDateTime::now_utc(),
+            not_before,
             KEY_VALIDITY,
         )
     })
@@ -340,6 +360,26 @@ mod tests {
             ByteString(generated.certificate.pem().as_bytes().to_vec()),
         )]));
         s
+    }
+
+    #[test]
+    fn a_new_key_starts_after_the_newest_even_within_its_second() {
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        assert_eq!(next_not_before(&[], now), now);
+        let same_second = key_secret(now, now.unix_timestamp(), None);
+        let later = now + time::Duration::milliseconds(400);
+        let next = next_not_before(std::slice::from_ref(&same_second), later);
+        assert_eq!(next, now + time::Duration::seconds(1));
+        // Made with that start, the new key is the one renewal and sealing see as newest.
+        let new = key_secret(next, now.unix_timestamp(), None);
+        let ring = [same_second.clone(), new];
+        assert_eq!(newest_key(&ring).map(|(nb, _)| nb), Some(next));
+        let old = key_secret(now - time::Duration::days(2), 0, None);
+        assert_eq!(
+            next_not_before(&[old], now),
+            now,
+            "an old key leaves now alone"
+        );
     }
 
     #[test]
