@@ -22,6 +22,7 @@ use secrets_core::store::{ErrorKind, Store, StoreError};
 use secrets_store_fake::FakeStore;
 use serde_json::json;
 
+use common::sync::es_ready_when;
 use common::wait_for;
 
 /// Every store built is the one fake; the CA bundle each store was built with is kept.
@@ -95,22 +96,12 @@ impl Env {
 
     /// Wait until `Ready` has `reason` and a message containing `needle`; (true?, message).
     async fn ready(&self, name: &str, reason: &str, needle: &str) -> (bool, String) {
-        let api: Api<ExternalSecret> = Api::namespaced(self.client.clone(), "team");
-        wait_for(
-            &format!("{name} Ready {reason} with {needle:?}"),
-            || async {
-                let es = api.get_opt(name).await.ok()??;
-                let c = es
-                    .status?
-                    .conditions
-                    .into_iter()
-                    .find(|c| c.type_ == "Ready")?;
-                let message = c.message.unwrap_or_default();
-                (c.reason.as_deref() == Some(reason) && message.contains(needle))
-                    .then(|| (c.status == "True", message))
-            },
-        )
-        .await
+        let what = format!("Ready {reason} with {needle:?}");
+        let (ok, _, message) = es_ready_when(&self.client, "team", name, &what, |_, r, m| {
+            r == reason && m.contains(needle)
+        })
+        .await;
+        (ok, message)
     }
 
     async fn force_sync(&self, name: &str, value: &str) {

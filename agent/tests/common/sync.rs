@@ -114,21 +114,15 @@ impl SyncEnv {
 
     /// Wait until the ExternalSecret's Ready is `want` and return (reason, message).
     pub async fn es_ready(&self, ns: &str, name: &str, want: bool) -> (String, String) {
-        let api: Api<ExternalSecret> = Api::namespaced(self.client.clone(), ns);
-        wait_for(
-            &format!("ExternalSecret {ns}/{name} Ready={want}"),
-            || async {
-                let es = api.get_opt(name).await.ok()??;
-                let c = es
-                    .status?
-                    .conditions
-                    .into_iter()
-                    .find(|c| c.type_ == "Ready")?;
-                ((c.status == "True") == want)
-                    .then(|| (c.reason.unwrap_or_default(), c.message.unwrap_or_default()))
-            },
+        let (_, reason, message) = es_ready_when(
+            &self.client,
+            ns,
+            name,
+            &format!("Ready={want}"),
+            |ok, _, _| ok == want,
         )
-        .await
+        .await;
+        (reason, message)
     }
 
     /// Wait until the store's Ready reason is `reason` and return (true?, message).
@@ -249,6 +243,33 @@ pub async fn metrics_addr(agent: &Agent) -> String {
             (f.get("server")?.as_str()? == "metrics")
                 .then(|| f.get("address")?.as_str().map(str::to_owned))?
         })
+    })
+    .await
+}
+
+/// Wait until the ExternalSecret `ns/name` has a `Ready` condition that `accept(true?, reason,
+/// message)` takes (`what` names it in the timeout message); return (true?, reason, message).
+pub async fn es_ready_when(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    what: &str,
+    accept: impl Fn(bool, &str, &str) -> bool,
+) -> (bool, String, String) {
+    let api: Api<ExternalSecret> = Api::namespaced(client.clone(), ns);
+    wait_for(&format!("ExternalSecret {ns}/{name} {what}"), || async {
+        let es = api.get_opt(name).await.ok()??;
+        let c = es
+            .status?
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "Ready")?;
+        let (ok, reason, message) = (
+            c.status == "True",
+            c.reason.unwrap_or_default(),
+            c.message.unwrap_or_default(),
+        );
+        accept(ok, &reason, &message).then_some((ok, reason, message))
     })
     .await
 }

@@ -763,24 +763,22 @@ fn pem_der(pem: &str) -> Vec<u8> {
     pem::parse(pem).unwrap().into_contents()
 }
 
-#[tokio::test]
-async fn service_proxy_reaches_the_endpoints() {
+/// A Service `name` (port `http`) in `default` whose Endpoints are a loopback HTTP backend
+/// answering each request with `answer(request text)` as a text/plain body.
+async fn serve_behind_service(
+    client: &kube::Client,
+    name: &str,
+    answer: impl Fn(&str) -> String + Send + 'static,
+) {
     use k8s_openapi::api::core::v1::{Endpoints, Service};
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let (standin, client) = start().await;
-    // A tiny HTTP backend on loopback that echoes the path it was asked for.
     let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = backend.local_addr().unwrap().port();
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = backend.accept().await {
             let mut buf = vec![0u8; 4096];
             let n = stream.read(&mut buf).await.unwrap();
-            let request = String::from_utf8_lossy(&buf[..n]).into_owned();
-            let first = request.lines().next().unwrap_or_default().to_owned();
-            let auth = request
-                .lines()
-                .any(|l| l.to_ascii_lowercase().starts_with("authorization:"));
-            let body = format!("{first} auth={auth}");
+            let body = answer(&String::from_utf8_lossy(&buf[..n]));
             let reply = format!(
                 "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n{body}",
                 body.len()
@@ -790,17 +788,31 @@ async fn service_proxy_reaches_the_endpoints() {
     });
     let services: Api<Service> = Api::namespaced(client.clone(), "default");
     services
-        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "agent"}, "spec": {"ports": [{"name": "http", "port": 8080}]}})).unwrap())
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": name}, "spec": {"ports": [{"name": "http", "port": 8080}]}})).unwrap())
         .await
         .unwrap();
     let endpoints: Api<Endpoints> = Api::namespaced(client.clone(), "default");
     endpoints
         .create(
             &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": "agent"}, "subsets": [{"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "http", "port": port}]}]})).unwrap(),
+            &serde_json::from_value(json!({"metadata": {"name": name}, "subsets": [{"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "http", "port": port}]}]})).unwrap(),
         )
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn service_proxy_reaches_the_endpoints() {
+    let (standin, client) = start().await;
+    // A tiny HTTP backend on loopback that echoes the path it was asked for.
+    serve_behind_service(&client, "agent", |request| {
+        let first = request.lines().next().unwrap_or_default();
+        let auth = request
+            .lines()
+            .any(|l| l.to_ascii_lowercase().starts_with("authorization:"));
+        format!("{first} auth={auth}")
+    })
+    .await;
     for target in ["agent", "agent:http", "http:agent:http", "agent:8080"] {
         let request = http::Request::get(format!(
             "/api/v1/namespaces/default/services/{target}/proxy/v1/cert.pem?x=1"
@@ -825,44 +837,18 @@ async fn service_proxy_reaches_the_endpoints() {
 
 #[tokio::test]
 async fn service_proxy_appends_the_caller_to_x_forwarded_for() {
-    use k8s_openapi::api::core::v1::{Endpoints, Service};
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let (_standin, client) = start().await;
     // A backend that answers with the X-Forwarded-For lines it received, `|`-separated.
-    let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = backend.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = backend.accept().await {
-            let mut buf = vec![0u8; 4096];
-            let n = stream.read(&mut buf).await.unwrap();
-            let request = String::from_utf8_lossy(&buf[..n]).into_owned();
-            let body = request
-                .lines()
-                .filter_map(|l| l.split_once(':'))
-                .filter(|(name, _)| name.eq_ignore_ascii_case("x-forwarded-for"))
-                .map(|(_, value)| value.trim())
-                .collect::<Vec<_>>()
-                .join("|");
-            let reply = format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            stream.write_all(reply.as_bytes()).await.unwrap();
-        }
-    });
-    let services: Api<Service> = Api::namespaced(client.clone(), "default");
-    services
-        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "echo"}, "spec": {"ports": [{"name": "http", "port": 8080}]}})).unwrap())
-        .await
-        .unwrap();
-    let endpoints: Api<Endpoints> = Api::namespaced(client.clone(), "default");
-    endpoints
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": "echo"}, "subsets": [{"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "http", "port": port}]}]})).unwrap(),
-        )
-        .await
-        .unwrap();
+    serve_behind_service(&client, "echo", |request| {
+        request
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(name, _)| name.eq_ignore_ascii_case("x-forwarded-for"))
+            .map(|(_, value)| value.trim())
+            .collect::<Vec<_>>()
+            .join("|")
+    })
+    .await;
     let forwarded = async |lines: &[&str]| {
         let mut request = http::Request::get("/api/v1/namespaces/default/services/echo/proxy/");
         for line in lines {
