@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use secrets_core::api::{ExternalSecret, SecretStore};
+use secrets_core::api::{Condition, ExternalSecret, SecretStore};
 use test_support::{Cluster, OpenBao};
 
 use super::{Agent, cluster, wait_for};
@@ -95,21 +95,7 @@ impl SyncEnv {
 
     /// `Ready` of a store once it has one: (true?, reason, message).
     pub async fn store_ready(&self, ns: &str, name: &str) -> (bool, String, String) {
-        let api: Api<SecretStore> = Api::namespaced(self.client.clone(), ns);
-        wait_for(&format!("store {name} status"), || async {
-            let s = api.get_opt(name).await.ok()??;
-            let c = s
-                .status?
-                .conditions
-                .into_iter()
-                .find(|c| c.type_ == "Ready")?;
-            Some((
-                c.status == "True",
-                c.reason.unwrap_or_default(),
-                c.message.unwrap_or_default(),
-            ))
-        })
-        .await
+        store_ready_when(&self.client, ns, name, "status", |_, _, _| true).await
     }
 
     /// Wait until the ExternalSecret's Ready is `want` and return (reason, message).
@@ -127,37 +113,18 @@ impl SyncEnv {
 
     /// Wait until the store's Ready reason is `reason` and return (true?, message).
     pub async fn store_reason(&self, ns: &str, name: &str, reason: &str) -> (bool, String) {
-        let api: Api<SecretStore> = Api::namespaced(self.client.clone(), ns);
-        wait_for(&format!("store {name} Ready reason {reason}"), || async {
-            let s = api.get_opt(name).await.ok()??;
-            let c = s
-                .status?
-                .conditions
-                .into_iter()
-                .find(|c| c.type_ == "Ready")?;
-            (c.reason.as_deref() == Some(reason))
-                .then(|| (c.status == "True", c.message.unwrap_or_default()))
-        })
-        .await
+        let what = format!("Ready reason {reason}");
+        let (ok, _, message) =
+            store_ready_when(&self.client, ns, name, &what, |_, r, _| r == reason).await;
+        (ok, message)
     }
 
     /// Wait until the ExternalSecret's Ready reason is `reason` and return (true?, message).
     pub async fn es_reason(&self, ns: &str, name: &str, reason: &str) -> (bool, String) {
-        let api: Api<ExternalSecret> = Api::namespaced(self.client.clone(), ns);
-        wait_for(
-            &format!("ExternalSecret {ns}/{name} Ready reason {reason}"),
-            || async {
-                let es = api.get_opt(name).await.ok()??;
-                let c = es
-                    .status?
-                    .conditions
-                    .into_iter()
-                    .find(|c| c.type_ == "Ready")?;
-                (c.reason.as_deref() == Some(reason))
-                    .then(|| (c.status == "True", c.message.unwrap_or_default()))
-            },
-        )
-        .await
+        let what = format!("Ready reason {reason}");
+        let (ok, _, message) =
+            es_ready_when(&self.client, ns, name, &what, |_, r, _| r == reason).await;
+        (ok, message)
     }
 
     pub async fn es(&self, ns: &str, name: &str) -> ExternalSecret {
@@ -247,21 +214,29 @@ pub async fn metrics_addr(agent: &Agent) -> String {
     .await
 }
 
-/// Wait until the ExternalSecret `ns/name` has a `Ready` condition that `accept(true?, reason,
-/// message)` takes (`what` names it in the timeout message); return (true?, reason, message).
-pub async fn es_ready_when(
+/// What a `Ready` condition says: (true?, reason, message).
+type Ready = (bool, String, String);
+
+/// Wait until the object `ns/name` (of kind `K`, conditions read by `conditions`) has a
+/// `Ready` condition that `accept(true?, reason, message)` takes; `what` names the wait.
+async fn ready_when<K>(
     client: &kube::Client,
     ns: &str,
     name: &str,
     what: &str,
+    conditions: fn(K) -> Option<Vec<Condition>>,
     accept: impl Fn(bool, &str, &str) -> bool,
-) -> (bool, String, String) {
-    let api: Api<ExternalSecret> = Api::namespaced(client.clone(), ns);
-    wait_for(&format!("ExternalSecret {ns}/{name} {what}"), || async {
-        let es = api.get_opt(name).await.ok()??;
-        let c = es
-            .status?
-            .conditions
+) -> Ready
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), ns);
+    let kind = K::kind(&());
+    wait_for(&format!("{kind} {ns}/{name} {what}"), || async {
+        let c = conditions(api.get_opt(name).await.ok()??)?
             .into_iter()
             .find(|c| c.type_ == "Ready")?;
         let (ok, reason, message) = (
@@ -271,5 +246,43 @@ pub async fn es_ready_when(
         );
         accept(ok, &reason, &message).then_some((ok, reason, message))
     })
+    .await
+}
+
+/// [`ready_when`] for a SecretStore.
+pub async fn store_ready_when(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    what: &str,
+    accept: impl Fn(bool, &str, &str) -> bool,
+) -> Ready {
+    ready_when(
+        client,
+        ns,
+        name,
+        what,
+        |s: SecretStore| Some(s.status?.conditions),
+        accept,
+    )
+    .await
+}
+
+/// [`ready_when`] for an ExternalSecret.
+pub async fn es_ready_when(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    what: &str,
+    accept: impl Fn(bool, &str, &str) -> bool,
+) -> Ready {
+    ready_when(
+        client,
+        ns,
+        name,
+        what,
+        |e: ExternalSecret| Some(e.status?.conditions),
+        accept,
+    )
     .await
 }
