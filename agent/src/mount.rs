@@ -1,4 +1,28 @@
 //! The mount pattern's node side: `secrets-agent csi-provider`, the Secrets Store CSI
 //! Driver's provider (DaemonSet). See docs/mount.md for the data flow and threat model.
+//!
+//! ```text
+//!  driver ──gRPC, unix socket (0600)──▶ server (Version, Mount; metrics)
+//!                                         └▶ flow::Provider::mount
+//!                                              ├ identity: SecretProviderClass, the store, its CA
+//!                                              ├ cache: the pod identity's store login (LRU,
+//!                                              │        proven tokens only, revoked on eviction)
+//!                                              ├ store seam reads (one per key and version)
+//!                                              ├ link: mount-only SealedSecrets, the cluster key
+//!                                              └ response: files, modes, versions, size bound
+//!                                                 failure: the gRPC status the driver shows
+//! ```
+//!
+//! In process (benchmarks, tests): [`Provider::new`] + [`bind`] + [`serve`].
 
+pub mod cache;
+pub mod failure;
+pub mod flow;
+pub mod identity;
 pub mod link;
+pub mod response;
+pub mod server;
+
+pub use failure::MountFailure;
+pub use flow::{Provider, Settings};
+pub use server::{Socket, bind, serve};

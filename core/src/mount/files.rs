@@ -138,6 +138,9 @@ mod tests {
                 version: "v".into(),
             }
         );
-        assert!(!debug.contains("hunter2") && debug.contains("0440"), "{debug}");
+        assert!(
+            !debug.contains("hunter2") && debug.contains("0440"),
+            "{debug}"
+        );
     }
 }

@@ -58,7 +58,11 @@ pub fn store_for_mount(spec: &SecretStoreSpec, cluster: bool) -> Vec<String> {
     store_with(spec, cluster, false)
 }
 
-fn store_with(spec: &SecretStoreSpec, cluster: bool, service_account_required: bool) -> Vec<String> {
+fn store_with(
+    spec: &SecretStoreSpec,
+    cluster: bool,
+    service_account_required: bool,
+) -> Vec<String> {
     let mut problems = Vec::new();
     unknown("spec", &spec.unknown, &mut problems, "");
     if !cluster && spec.conditions.is_some() {
