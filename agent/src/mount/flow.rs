@@ -158,7 +158,9 @@ impl Provider {
         } else {
             None
         };
-        response::finish(pending, key.map(|k| k.as_slice()))
+        response::finish(pending, key.map(|k| k.as_slice())).map_err(|f| {
+            f.paths(spec.objects.iter().map(|o| o.path.clone()))
+        })
     }
 
     /// The pod's token for `audience`, checked to be this pod's and unexpired; its `exp`.
