@@ -158,9 +158,8 @@ impl Provider {
         } else {
             None
         };
-        response::finish(pending, key.map(|k| k.as_slice())).map_err(|f| {
-            f.paths(spec.objects.iter().map(|o| o.path.clone()))
-        })
+        response::finish(pending, key.map(|k| k.as_slice()))
+            .map_err(|f| f.paths(spec.objects.iter().map(|o| o.path.clone())))
     }
 
     /// The pod's token for `audience`, checked to be this pod's and unexpired; its `exp`.
