@@ -425,3 +425,49 @@ async fn refusals_name_the_pod_the_objects_the_store_and_the_category() {
     assert!(!log.contains(DB_PASSWORD), "a value reached the log");
     assert!(!log.contains(&web_token) && !log.contains(&other_token));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_lets_an_in_flight_mount_finish_then_removes_the_socket() {
+    let env = mount_env().await;
+    env.bao
+        .kv2_put("secret", "team/db", json!({"password": DB_PASSWORD}));
+    let p = spc_objects("vault", None, ONE);
+    env.spc("one", &p);
+    let pod = env.pod("web-0", "web").await;
+    let token = env.token(&pod, "vault");
+    let provider = env.start_provider();
+    let mut client = connect(&env.socket()).await;
+
+    // OpenBao's TokenReview (inside the pod's login) is held for two seconds.
+    env.cluster
+        .standin()
+        .control()
+        .inject(kube_standin::control::Fault {
+            resource: Some("tokenreviews".into()),
+            verb: Some("create".into()),
+            latency_ms: 2000,
+            times: Some(1),
+            ..Default::default()
+        });
+    let reviews = env.token_reviews();
+    let request = mount_request("one", &p, &[], &pod, &[("vault", &token)]);
+    let in_flight = tokio::spawn(async move { mount(&mut client, request).await });
+    common::wait_for("the login to reach the TokenReview", || async {
+        (env.token_reviews() > reviews).then_some(())
+    })
+    .await;
+    let pid = provider.child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    // The socket goes at once (no new connections), the call in flight still completes.
+    common::wait_for("the socket to be removed", || async {
+        (!env.socket().exists()).then_some(())
+    })
+    .await;
+    let answer = in_flight.await.unwrap().unwrap();
+    assert_eq!(answer.files[0].contents, DB_PASSWORD.as_bytes());
+    let log = provider.stop();
+    assert!(!log.contains(DB_PASSWORD));
+}
