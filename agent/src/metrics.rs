@@ -73,6 +73,8 @@ struct SyncFailureLabels {
 }
 
 type HistogramFamily = Family<ControllerLabel, Histogram, fn() -> Histogram>;
+/// A histogram without labels that shows no series until first observed.
+type UnlabelledHistogram = Family<Vec<(String, String)>, Histogram, fn() -> Histogram>;
 
 fn duration_histogram() -> Histogram {
     Histogram::new(exponential_buckets(
@@ -95,7 +97,7 @@ pub struct Metrics {
     provider_calls: Family<ProviderCallLabels, Counter>,
     sync_failures: Family<SyncFailureLabels, Counter>,
     mounts: Family<MountLabels, Counter>,
-    mount_duration: Family<Vec<(String, String)>, Histogram, fn() -> Histogram>,
+    mount_duration: UnlabelledHistogram,
 }
 
 impl Default for Metrics {
@@ -158,7 +160,7 @@ impl Metrics {
         );
         // A family without labels: no series until the first mount (a fresh registry stays
         // empty).
-        let mount_duration: Family<Vec<(String, String)>, Histogram, fn() -> Histogram> =
+        let mount_duration: UnlabelledHistogram =
             Family::new_with_constructor(duration_histogram as fn() -> Histogram);
         registry.register_with_unit(
             "mount_duration",

@@ -22,12 +22,15 @@ use zeroize::Zeroizing;
 
 const KEY: &[u8] = b"cluster-key-for-tests-0123456789";
 
+/// What the link was asked: (pod, the token's audiences, the paths).
+type Asked = (String, Vec<String>, Vec<String>);
+
 /// A controller that answers every SealedSecret item with `opened:<name>/<key>` (or refuses
 /// when `refuse` is set) and hands out a fixed key, counting what it was asked.
 #[derive(Default)]
 struct TestLink {
     key_fetches: AtomicUsize,
-    seen: Mutex<Vec<(String, Vec<String>, Vec<String>)>>,
+    seen: Mutex<Vec<Asked>>,
     refuse: Mutex<bool>,
 }
 

@@ -161,3 +161,30 @@ pub async fn serve(
         connections.abort_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bind_sets_0600_replaces_a_stale_socket_and_spares_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubectl-secrets.sock");
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        let socket = bind(&path).unwrap();
+        let meta = std::fs::symlink_metadata(socket.path()).unwrap();
+        assert!(meta.file_type().is_socket());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        // Only the socket is left in the directory (no temporary name).
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // It answers at the final path.
+        tokio::net::UnixStream::connect(&path).await.unwrap();
+        drop(socket);
+
+        let file = dir.path().join("not-a-socket");
+        std::fs::write(&file, b"keep me").unwrap();
+        let err = bind(&file).err().unwrap();
+        assert!(err.to_string().contains("is not a socket"), "{err}");
+        assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+    }
+}
