@@ -471,3 +471,67 @@ async fn sigterm_lets_an_in_flight_mount_finish_then_removes_the_socket() {
     let log = provider.stop();
     assert!(!log.contains(DB_PASSWORD));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_login_cache_renews_and_revokes_what_it_evicts() {
+    let env = mount_env().await;
+    env.bao
+        .kv2_put("secret", "team/db", json!({"password": DB_PASSWORD}));
+    // Short store tokens, so renewal comes within the test; two service accounts.
+    env.bao.write(
+        "auth/kubernetes/role/web",
+        json!({"bound_service_account_names": ["web", "web2"],
+               "bound_service_account_namespaces": ["team"], "policies": ["team"],
+               "audience": "vault", "token_ttl": "3s", "token_max_ttl": "120s"}),
+    );
+    env.cluster.create_service_accounts("team", &["web2"]);
+    let p = spc_objects("vault", None, ONE);
+    env.spc("one", &p);
+    let web = env.pod("web-0", "web").await;
+    let web2 = env.pod("web2-0", "web2").await;
+    let (t1, t2) = (env.token(&web, "vault"), env.token(&web2, "vault"));
+    let provider = env.start_provider_with(&["--token-cache-size", "1"]);
+    let mut client = connect(&env.socket()).await;
+    let calls = |call: &str, status: &str| {
+        format!(
+            "secrets_agent_provider_calls_total{{provider=\"vault\",call=\"{call}\",status=\"{status}\"}}"
+        )
+    };
+    let logins = calls("login", "ok");
+
+    let as_web = || mount_request("one", &p, &[], &web, &[("vault", &t1)]);
+    mount(&mut client, as_web()).await.unwrap();
+    // Mounting on, the store token is renewed past two thirds of its 3 s lease, never
+    // replaced by a login. (OpenBao reviews the JWT again when it renews, so here the
+    // provider's own login count tells logins apart, not the stand-in's TokenReviews.)
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while provider.metric(&calls("renew", "ok")).await < 1.0 {
+        assert!(tokio::time::Instant::now() < deadline, "no renewal");
+        mount(&mut client, as_web()).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        provider.metric(&logins).await,
+        1.0,
+        "renewed, not logged in again"
+    );
+
+    // A second identity in a cache of one evicts the first, whose token is revoked.
+    mount(
+        &mut client,
+        mount_request("one", &p, &[], &web2, &[("vault", &t2)]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(provider.metric(&logins).await, 2.0);
+    let revoked = calls("revoke", "ok");
+    common::wait_for("the evicted login's revocation", || async {
+        (provider.metric(&revoked).await >= 1.0).then_some(())
+    })
+    .await;
+    // The evicted identity logs in again.
+    mount(&mut client, as_web()).await.unwrap();
+    assert_eq!(provider.metric(&logins).await, 3.0);
+    drop(client);
+    provider.stop();
+}

@@ -152,7 +152,12 @@ impl MountEnv {
 
     /// Start the provider binary on [`MountEnv::socket`] at debug level.
     pub fn start_provider(&self) -> ProviderProcess {
-        ProviderProcess::start(&self.cluster, &self.socket(), self.dir.path())
+        self.start_provider_with(&[])
+    }
+
+    /// As [`MountEnv::start_provider`], with extra flags.
+    pub fn start_provider_with(&self, extra: &[&str]) -> ProviderProcess {
+        ProviderProcess::start(&self.cluster, &self.socket(), self.dir.path(), extra)
     }
 }
 
@@ -246,7 +251,7 @@ pub struct ProviderProcess {
 }
 
 impl ProviderProcess {
-    fn start(cluster: &Cluster, socket: &Path, dir: &Path) -> ProviderProcess {
+    fn start(cluster: &Cluster, socket: &Path, dir: &Path, extra: &[&str]) -> ProviderProcess {
         let n = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
         let log = dir.join(format!("provider-{n}.log"));
         let out = std::fs::File::create(&log).unwrap();
@@ -255,6 +260,7 @@ impl ProviderProcess {
             .args(["csi-provider", "--metrics-addr", "127.0.0.1:0"])
             .arg(format!("--socket={}", socket.display()))
             .args(["--log-filter", "debug", "--provider-timeout", "5s"])
+            .args(extra)
             .env("KUBECONFIG", cluster.kubeconfig())
             .stdin(Stdio::null())
             .stdout(out)
