@@ -20,6 +20,7 @@ pub mod http;
 pub mod key_manager;
 pub mod leader;
 pub mod metrics;
+pub mod mount;
 pub mod run;
 pub mod runtime;
 pub mod sealed_secret;

@@ -7,6 +7,8 @@
 //! - [`seal`]: the seal pattern: `crypto` (the sealed value frame), `keys` (key pairs,
 //!   certificates, backups) and `decide` (the pure SealedSecret → Secret decision).
 //! - [`sync`]: the sync pattern: the pure ExternalSecret decision, validation, schedule.
+//! - [`mount`]: the mount pattern: SecretProviderClass parameters, the CSI driver's request, the
+//!   token checks.
 //! - shared helpers: [`secret`] (Secret manifests, zeroized values, the one Secret-key rule),
 //!   [`ownership`] (owner references of the Secrets we write), [`rfc3339`] (the one time
 //!   format), [`manifest`] and
@@ -30,6 +32,7 @@
 pub mod api;
 pub mod manifest;
 pub mod manifest_plain;
+pub mod mount;
 pub mod ownership;
 pub mod rfc3339;
 pub mod seal;

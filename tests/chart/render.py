@@ -10,7 +10,8 @@ Each case is rendered as its release in its namespace: offline with
 Chart.render, or, with "cluster", as a server-side dry-run install against the kubeconfig's
 API server, so `.Capabilities.APIVersions` is what that server serves (Chart.render takes no
 API versions). Writes DIR/<name>.yaml (every manifest but NOTES.txt) and DIR/<name>.NOTES.txt.
-Values in "refused" must be rejected by values.schema.json.
+Values in "refused" must be rejected by values.schema.json or by a check in the templates
+(`required`, `fail`), as an install would be.
 
 Output on stdout (JSON): {"lint": [...messages], "kube_versions": [...],
 "refused": {name: error text or null if accepted}}.
@@ -85,7 +86,7 @@ def main():
             try:
                 chart.render(case["values"], name="refused", namespace="refused", is_install=True)
                 result["refused"][case["name"]] = None
-            except helm.HelmValuesError as err:
+            except (helm.HelmValuesError, helm.HelmRenderError) as err:
                 result["refused"][case["name"]] = str(err)
 
     json.dump(result, sys.stdout)

@@ -1,6 +1,8 @@
-//! Equipment for the checks of `charts/secrets-agent` (the tests are in `tests/chart.rs`).
+//! Equipment for the checks of `charts/secrets-agent` (the tests are in `tests/chart.rs` and,
+//! for the CSI provider's part, `tests/csi_provider.rs`).
 //!
-//! Data flow: [`matrix`] names the values to render → [`render`] hands them to `render.py`
+//! Data flow: [`matrix`] names the values to render → [`render`] (or [`cluster_and_render`],
+//! which first starts kube-standin with the CRDs) hands them to `render.py`
 //! (helm-python-sdk from `.tools/venv`: Helm's own template engine and values.schema.json,
 //! offline, or a server-side dry-run install against kube-standin for the cases that need an
 //! API the stand-in serves) → one manifest file per case in a temporary directory → the tests
@@ -55,6 +57,18 @@ impl Case {
 /// Service accounts the `store-tokens` case lets the agent request tokens for.
 pub const TOKEN_NAMESPACES: [&str; 2] = ["team-a", "team-b"];
 
+/// The CSI provider namespaces of the `csi-*` cases that the chart does not create itself
+/// (`csi-custom` has `createNamespace`). Each case has its own, so no check relates one case's
+/// provider pods to another's objects.
+pub const CSI_NAMESPACES: [&str; 3] = [
+    "kubectl-secrets-csi",
+    "sa-csi-monitor-nodes",
+    "sa-csi-monitor-no-api-nodes",
+];
+
+/// The provider namespace `csi-custom` makes (`csiProvider.createNamespace`).
+pub const CSI_CUSTOM_NAMESPACE: &str = "sa-csi-custom-nodes";
+
 /// The values matrix: defaults, then one change each.
 pub fn matrix() -> Vec<Case> {
     let case = |name, values, cluster| Case {
@@ -103,6 +117,52 @@ pub fn matrix() -> Vec<Case> {
             ]}}),
             false,
         ),
+        // The CSI provider with its defaults (its namespace: kubectl-secrets-csi).
+        case(
+            "csi-provider",
+            json!({"csiProvider": {"enabled": true}}),
+            false,
+        ),
+        // Every provider value changed, with the NetworkPolicies on.
+        case(
+            "csi-custom",
+            json!({"networkPolicy": {"enabled": true}, "csiProvider": {
+                "enabled": true,
+                "namespace": CSI_CUSTOM_NAMESPACE,
+                "createNamespace": true,
+                "providersDir": "/etc/kubernetes/secrets-store-csi-providers",
+                "logFilter": "secrets_agent=debug",
+                "serviceAccount": {"name": "mount-provider",
+                                   "annotations": {"example.invalid/owner": "platform"}},
+                "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "infra",
+                                 "effect": "NoSchedule"}],
+                // kubernetes.io/os is the chart's to set: linux wins.
+                "nodeSelector": {"pool": "general", "kubernetes.io/os": "windows"},
+                "priorityClassName": "system-node-critical",
+                "updateStrategy": {"type": "OnDelete"},
+                "resources": {"requests": {"cpu": "20m", "memory": "64Mi"},
+                              "limits": {"cpu": "1", "memory": "128Mi"}},
+                "podAnnotations": {"example.invalid/scrape": "true"},
+                "podLabels": {"team": "platform"},
+                "extraArgs": ["--cache-size=500"],
+            }}),
+            false,
+        ),
+        // Rendered against kube-standin serving monitoring.coreos.com/v1.
+        case(
+            "csi-monitor",
+            json!({"csiProvider": {"enabled": true, "namespace": "sa-csi-monitor-nodes",
+                                   "podMonitor": {"enabled": true,
+                                                  "labels": {"release": "prometheus"}}}}),
+            true,
+        ),
+        // The same values offline, where that API is absent.
+        case(
+            "csi-monitor-no-api",
+            json!({"csiProvider": {"enabled": true, "namespace": "sa-csi-monitor-no-api-nodes",
+                                   "podMonitor": {"enabled": true}}}),
+            false,
+        ),
         case(
             "pinned-image",
             json!({"image": {
@@ -115,7 +175,10 @@ pub fn matrix() -> Vec<Case> {
     ]
 }
 
-/// Values that values.schema.json must refuse, by name.
+/// The [`refused`] case whose provider namespace is the release namespace.
+pub const REFUSED_SAME_NAMESPACE: &str = "csi-same-namespace";
+
+/// Values that values.schema.json (or a template check) must refuse, by name.
 pub fn refused() -> Vec<(&'static str, Value)> {
     vec![
         ("no-replicas", json!({"replicas": 0})),
@@ -126,6 +189,25 @@ pub fn refused() -> Vec<(&'static str, Value)> {
         (
             "bad-token-namespace",
             json!({"sync": {"tokenRequestServiceAccounts": [{"namespace": "Team A", "name": "x"}]}}),
+        ),
+        (
+            "csi-bad-namespace",
+            json!({"csiProvider": {"enabled": true, "namespace": "Kube System"}}),
+        ),
+        (
+            "csi-relative-providers-dir",
+            json!({"csiProvider": {"enabled": true, "providersDir": "var/run/providers"}}),
+        ),
+        (
+            "csi-surge",
+            json!({"csiProvider": {"enabled": true, "updateStrategy": {
+                "type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}}),
+        ),
+        // Refused by the templates, not the schema: the refused cases render in namespace
+        // `refused`, the provider's namespace here too.
+        (
+            REFUSED_SAME_NAMESPACE,
+            json!({"csiProvider": {"enabled": true, "namespace": "refused"}}),
         ),
     ]
 }
@@ -250,4 +332,45 @@ pub fn find<'a>(docs: &'a [Value], kind: &str, name: Option<&str>) -> Option<&'a
     docs.iter().find(|d| {
         d["kind"] == kind && name.is_none_or(|n| d["metadata"]["name"].as_str() == Some(n))
     })
+}
+
+/// kube-standin with the chart's CRDs and the Prometheus Operator's ServiceMonitor and
+/// PodMonitor CRDs (so it serves monitoring.coreos.com/v1), and the matrix rendered against it.
+pub fn cluster_and_render() -> (test_support::Cluster, Rendered) {
+    let cluster = test_support::Cluster::start();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut files = crd_files();
+    files.push(fixtures.join("servicemonitor-crd.yaml"));
+    files.push(fixtures.join("podmonitor-crd.yaml"));
+    for file in files {
+        cluster.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
+    }
+    let rendered = render(cluster.kubeconfig());
+    (cluster, rendered)
+}
+
+/// The first container's args of a workload (Deployment, DaemonSet).
+pub fn args(workload: &Value) -> Vec<&str> {
+    workload["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect()
+}
+
+/// The rules of a (Cluster)Role for one API group.
+pub fn rules_for<'a>(role: &'a Value, group: &str) -> Vec<&'a Value> {
+    role["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["apiGroups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g == group)
+        })
+        .collect()
 }

@@ -12,49 +12,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use chart_tests::{Rendered, crd_files, documents, find, matrix, render, tool};
+use chart_tests::{args, cluster_and_render, crd_files, documents, find, matrix, rules_for, tool};
 use serde_json::Value;
-use test_support::Cluster;
-
-/// kube-standin with the chart's CRDs and a ServiceMonitor CRD (so it serves
-/// monitoring.coreos.com/v1), and the matrix rendered against it.
-fn cluster_and_render() -> (Cluster, Rendered) {
-    let cluster = Cluster::start();
-    for crd in crd_files() {
-        cluster.kubectl_ok(&["apply", "-f", path(&crd)]);
-    }
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/servicemonitor-crd.yaml");
-    cluster.kubectl_ok(&["apply", "-f", path(&fixture)]);
-    let rendered = render(cluster.kubeconfig());
-    (cluster, rendered)
-}
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn args(deployment: &Value) -> Vec<&str> {
-    deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect()
-}
-
-fn rules_for<'a>(role: &'a Value, group: &str) -> Vec<&'a Value> {
-    role["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| {
-            r["apiGroups"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|g| g == group)
-        })
-        .collect()
 }
 
 #[test]
@@ -334,6 +296,7 @@ fn crds_and_every_render_apply_to_kube_standin() {
     let (cluster, r) = cluster_and_render();
     let mut namespaces: Vec<String> = matrix().iter().map(|c| c.namespace()).collect();
     namespaces.extend(chart_tests::TOKEN_NAMESPACES.map(str::to_owned));
+    namespaces.extend(chart_tests::CSI_NAMESPACES.map(str::to_owned));
     for ns in &namespaces {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("ns.yaml");
@@ -348,6 +311,10 @@ fn crds_and_every_render_apply_to_kube_standin() {
         let out = cluster.kubectl_ok(&["apply", "-f", path(&r.manifest(case.name))]);
         let deployment = format!("deployment.apps/{} created", case.release());
         assert!(out.contains(&deployment), "{}: {out}", case.name);
+        if case.name.starts_with("csi-") {
+            let daemonset = format!("daemonset.apps/{}-csi-provider created", case.release());
+            assert!(out.contains(&daemonset), "{}: {out}", case.name);
+        }
     }
     let replicas = cluster.kubectl_ok(&[
         "get",
@@ -363,6 +330,16 @@ fn crds_and_every_render_apply_to_kube_standin() {
     cluster.kubectl_ok(&["get", "servicemonitor", monitor, "-n", "sa-service-monitor"]);
     let role = "secrets-agent-store-tokens-token-request";
     cluster.kubectl_ok(&["get", "role", role, "-n", "team-b"]);
+    let monitor = "secrets-agent-csi-monitor-csi-provider";
+    cluster.kubectl_ok(&["get", "podmonitor", monitor, "-n", "sa-csi-monitor-nodes"]);
+    let enforce = cluster.kubectl_ok(&[
+        "get",
+        "namespace",
+        chart_tests::CSI_CUSTOM_NAMESPACE,
+        "-o",
+        "jsonpath={.metadata.labels.pod-security\\.kubernetes\\.io/enforce}",
+    ]);
+    assert_eq!(enforce, "privileged");
 
     // The CRDs serve their kinds with the short name and the printer columns.
     let dir = tempfile::tempdir().unwrap();
