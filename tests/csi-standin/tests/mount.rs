@@ -339,8 +339,9 @@ async fn binary_mounts_and_prints_no_values() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no mounted volume"));
 
+    // --install-crds re-applies the CRDs the cluster already has: idempotent.
     let out = tokio::task::spawn_blocking({
-        let mut cmd = run(&[]);
+        let mut cmd = run(&["--install-crds"]);
         move || cmd.output().unwrap()
     })
     .await
