@@ -1,5 +1,5 @@
-//! Fixtures for the mount tests: a stand-in cluster with our CRDs and the SecretProviderClass
-//! CRD, a real OpenBao whose kubernetes auth reviews against the stand-in, pods with their
+//! Fixtures for the mount tests: a stand-in cluster with our CRDs and the driver's (as
+//! csi-standin installs them), a real OpenBao whose kubernetes auth reviews against the stand-in, pods with their
 //! service accounts, the real `secrets-agent csi-provider` binary on a socket in a temporary
 //! directory, and MountRequests built as driver v1.6 builds them (SPC parameters, the pod's
 //! volumeAttributes over them, the kubelet's pod keys, the tokens JSON).
@@ -11,8 +11,7 @@ use std::process::{Child, Command, Stdio};
 use csi_provider_proto::v1alpha1::csi_driver_provider_client::CsiDriverProviderClient;
 use csi_provider_proto::v1alpha1::{MountRequest, MountResponse};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, PostParams};
+use kube::api::Api;
 use test_support::{Cluster, OpenBao};
 use tonic::transport::Channel;
 
@@ -40,34 +39,13 @@ pub struct MountEnv {
     pub dir: tempfile::TempDir,
 }
 
-/// The SecretProviderClass CRD as the driver's chart installs it (v1, namespaced; the
-/// schema left open, which is all the provider needs).
-async fn install_spc_crd(client: &kube::Client) {
-    let crd: CustomResourceDefinition = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "secretproviderclasses.secrets-store.csi.x-k8s.io"},
-        "spec": {
-            "group": "secrets-store.csi.x-k8s.io",
-            "names": {"kind": "SecretProviderClass", "plural": "secretproviderclasses",
-                      "singular": "secretproviderclass", "listKind": "SecretProviderClassList"},
-            "scope": "Namespaced",
-            "versions": [{"name": "v1", "served": true, "storage": true,
-                          "schema": {"openAPIV3Schema": {"type": "object",
-                                     "x-kubernetes-preserve-unknown-fields": true}}}]
-        }
-    }))
-    .unwrap();
-    Api::<CustomResourceDefinition>::all(client.clone())
-        .create(&PostParams::default(), &crd)
-        .await
-        .unwrap();
-}
-
 /// Everything up: CRDs, OpenBao with `TEAM_POLICY` and role `web` (service account `web` of
 /// `team`, audience `vault`), service accounts `web` and `other` in `team`, the SecretStore
 /// `vault` in `team` (kubernetes auth, role `web`, no serviceAccountRef).
 pub async fn mount_env() -> MountEnv {
     let (cluster, client) = cluster().await;
-    install_spc_crd(&client).await;
+    // The driver's CRDs as csi-standin installs them (SecretProviderClass, its pod status).
+    csi_standin::install_crds(&client).await.unwrap();
     let bao = cluster.openbao();
     bao.enable_kv("kv1", 1);
     bao.write_policy("team", TEAM_POLICY);
