@@ -201,3 +201,14 @@ async fn the_least_recently_used_identity_is_evicted_and_revoked() {
     assert!(h.cache.is_empty());
     assert_eq!(h.counts(), (4, 4), "every login revoked at shutdown");
 }
+
+#[tokio::test]
+async fn concurrent_first_mounts_of_one_identity_log_in_once() {
+    let h = Harness::new(8);
+    let (a, b) = tokio::join!(
+        h.lease("web", "jwt-1", 100, 10, "u/1"),
+        h.lease("web", "jwt-1", 100, 10, "u/1")
+    );
+    assert!(Arc::ptr_eq(&a.unwrap(), &b.unwrap()));
+    assert_eq!(h.counts(), (1, 0));
+}
