@@ -25,7 +25,10 @@ const DOWN: &str = "\x1b[B";
 fn spawn(m: &MountEnv, args: &[&str]) -> PtySession {
     pty(m.env.command(
         args,
-        &[("VAULT_TOKEN", &m.env.person_token), ("VAULT_ADDR", m.env.bao.addr())],
+        &[
+            ("VAULT_TOKEN", &m.env.person_token),
+            ("VAULT_ADDR", m.env.bao.addr()),
+        ],
     ))
 }
 
@@ -48,7 +51,11 @@ impl Screen {
 
     fn end(&mut self, p: &mut PtySession) {
         self.0.push_str(&p.exp_eof().unwrap());
-        assert!(!self.0.contains(DB_PASSWORD), "a value was shown:\n{}", self.0);
+        assert!(
+            !self.0.contains(DB_PASSWORD),
+            "a value was shown:\n{}",
+            self.0
+        );
     }
 }
 
@@ -100,7 +107,11 @@ fn wizard_browses_the_store_and_applies_the_chosen_keys() {
     p.send("y").unwrap();
     p.flush().unwrap();
     s.end(&mut p);
-    assert!(s.0.contains("secretproviderclass team/web-secrets applied"), "{}", s.0);
+    assert!(
+        s.0.contains("secretproviderclass team/web-secrets applied"),
+        "{}",
+        s.0
+    );
 
     let spec = spec_of(&m.get("spc", "team", "web-secrets").unwrap());
     assert_eq!(spec.store.unwrap().name, "vault");
@@ -160,15 +171,33 @@ fn wizard_mixes_a_sealed_secret_and_a_whole_secret_and_only_prints() {
     p.send("y").unwrap();
     p.flush().unwrap();
     s.end(&mut p);
-    assert!(!s.0.contains("not-mountable"), "only mount-only SealedSecrets are offered");
-    assert!(s.0.contains("kind: SecretProviderClass") && s.0.contains("kind: Deployment"), "{}", s.0);
-    assert!(m.get("spc", "team", "mixed").is_none(), "a dry run writes nothing");
+    assert!(
+        !s.0.contains("not-mountable"),
+        "only mount-only SealedSecrets are offered"
+    );
+    assert!(
+        s.0.contains("kind: SecretProviderClass") && s.0.contains("kind: Deployment"),
+        "{}",
+        s.0
+    );
+    assert!(
+        m.get("spc", "team", "mixed").is_none(),
+        "a dry run writes nothing"
+    );
     let yaml_start = s.0.find("---").unwrap();
-    let spc_doc = s.0[yaml_start..].split("---").nth(1).unwrap().replace("\r\n", "\n");
+    let spc_doc = s.0[yaml_start..]
+        .split("---")
+        .nth(1)
+        .unwrap()
+        .replace("\r\n", "\n");
     let spc: Value = serde_yaml_ng::from_str(&spc_doc).unwrap();
     let spec = spec_of(&spc);
-    assert!(matches!(&spec.objects[0].source, ObjectSource::SealedSecret { name, key } if name == "db" && key == "user"));
-    assert!(matches!(&spec.objects[1].source, ObjectSource::Remote { key, property: None, .. } if key == "app/config"));
+    assert!(
+        matches!(&spec.objects[0].source, ObjectSource::SealedSecret { name, key } if name == "db" && key == "user")
+    );
+    assert!(
+        matches!(&spec.objects[1].source, ObjectSource::Remote { key, property: None, .. } if key == "app/config")
+    );
 }
 
 #[test]

@@ -26,7 +26,7 @@ pub(crate) struct MountArgs {
     pub(crate) store_kind: Option<StoreKindArg>,
     /// A remote secret's path in the store (repeatable); the --property, --file and --mode
     /// after it belong to it. No --property: the whole secret as one JSON file.
-    #[arg(long, value_name = "PATH", action = ArgAction::Append, requires = "store")]
+    #[arg(long, value_name = "REMOTE_KEY", action = ArgAction::Append, requires = "store")]
     pub(crate) key: Vec<String>,
     /// A SealedSecret in the namespace annotated kubectl-secrets.io/mount-only: "true"
     /// (repeatable); the --property after it are its keys. No --property: every key.
@@ -47,7 +47,7 @@ pub(crate) struct MountArgs {
     #[arg(long, value_name = "AUDIENCE")]
     pub(crate) audience: Option<String>,
     /// Where the volume is mounted in the containers [default: /mnt/secrets/<spc>].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "MOUNTPOINT")]
     pub(crate) mount_path: Option<String>,
     /// A container to mount it in (repeatable) [default: every container].
     #[arg(long, value_name = "NAME", action = ArgAction::Append)]

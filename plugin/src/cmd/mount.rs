@@ -42,15 +42,18 @@ pub(crate) fn run(global: &GlobalFlags, args: MountArgs) -> anyhow::Result<ExitC
         if nothing_given(&args) {
             return mount_wizard::run(global, args);
         }
-        bail!("name the workload: `mount KIND/NAME …` (deployment/NAME, statefulset/NAME, daemonset/NAME)");
+        bail!(
+            "name the workload: `mount KIND/NAME …` (deployment/NAME, statefulset/NAME, daemonset/NAME)"
+        );
     };
     let target = WorkloadRef::parse(&workload).map_err(anyhow::Error::msg)?;
     let spc_name = args
         .spc
         .clone()
         .unwrap_or_else(|| workload::default_spc(&target.name));
-    secrets_core::secret::validate_name(&spc_name)
-        .map_err(|_| anyhow::anyhow!("--spc {spc_name:?} is not an object name (a lowercase RFC 1123 subdomain)"))?;
+    secrets_core::secret::validate_name(&spc_name).map_err(|_| {
+        anyhow::anyhow!("--spc {spc_name:?} is not an object name (a lowercase RFC 1123 subdomain)")
+    })?;
     workload::volume_name(&spc_name).map_err(anyhow::Error::msg)?;
     if args.remove {
         return remove(global, &args, &target, &spc_name);
@@ -85,7 +88,10 @@ pub(crate) fn run(global: &GlobalFlags, args: MountArgs) -> anyhow::Result<ExitC
         let mut sealed_keys = BTreeMap::new();
         for source in &sources {
             if let Origin::Sealed(name) = &source.origin {
-                sealed_keys.insert(name.clone(), mount_only_keys(&cluster, &namespace, name).await?);
+                sealed_keys.insert(
+                    name.clone(),
+                    mount_only_keys(&cluster, &namespace, name).await?,
+                );
             }
         }
         objects::spec(&SpecInput {
@@ -164,7 +170,11 @@ pub(super) async fn mount_only_keys(
     }
     let mut keys: Vec<String> = sealed.spec.encrypted_data.keys().cloned().collect();
     if let Some(data) = sealed.spec.template.as_ref().and_then(|t| t.data.as_ref()) {
-        keys.extend(data.keys().filter(|k| !sealed.spec.encrypted_data.contains_key(*k)).cloned());
+        keys.extend(
+            data.keys()
+                .filter(|k| !sealed.spec.encrypted_data.contains_key(*k))
+                .cloned(),
+        );
     }
     keys.sort();
     Ok(keys)
@@ -181,8 +191,15 @@ fn spc_api(cluster: &Cluster, namespace: &str) -> Api<DynamicObject> {
 }
 
 /// The live workload, as JSON.
-async fn read_workload(cluster: &Cluster, namespace: &str, target: &WorkloadRef) -> anyhow::Result<Value> {
-    match workload_api(cluster, namespace, target.kind).get(&target.name).await {
+async fn read_workload(
+    cluster: &Cluster,
+    namespace: &str,
+    target: &WorkloadRef,
+) -> anyhow::Result<Value> {
+    match workload_api(cluster, namespace, target.kind)
+        .get(&target.name)
+        .await
+    {
         Ok(object) => Ok(serde_json::to_value(object)?),
         Err(err) if is_not_found(&err) => bail!(
             "{target} not found in namespace {namespace} ({})",
@@ -245,7 +262,9 @@ pub(super) async fn prepare(
         target: target.clone(),
         spc: spc::object(&namespace, spc_name, spec),
         spc_existed: existing.is_some(),
-        workload_version: live["metadata"]["resourceVersion"].as_str().map(str::to_owned),
+        workload_version: live["metadata"]["resourceVersion"]
+            .as_str()
+            .map(str::to_owned),
         namespace,
         spc_name: spc_name.to_owned(),
         plan,
@@ -254,9 +273,17 @@ pub(super) async fn prepare(
 }
 
 /// Server-side apply `config` through `api`; returns the stored resourceVersion.
-async fn apply(api: &Api<DynamicObject>, name: &str, config: &Value) -> Result<Option<String>, kube::Error> {
+async fn apply(
+    api: &Api<DynamicObject>,
+    name: &str,
+    config: &Value,
+) -> Result<Option<String>, kube::Error> {
     let stored = api
-        .patch(name, &PatchParams::apply(FIELD_MANAGER), &Patch::Apply(config))
+        .patch(
+            name,
+            &PatchParams::apply(FIELD_MANAGER),
+            &Patch::Apply(config),
+        )
         .await?;
     Ok(stored.metadata.resource_version)
 }
@@ -272,7 +299,12 @@ pub(super) async fn write(cluster: &Cluster, p: &Prepared) -> anyhow::Result<()>
     let after = apply(&spcs, &p.spc_name, &p.spc)
         .await
         .map_err(api_error)
-        .with_context(|| format!("applying secretproviderclass {ns}/{} in {}", p.spc_name, cluster.describe))?;
+        .with_context(|| {
+            format!(
+                "applying secretproviderclass {ns}/{} in {}",
+                p.spc_name, cluster.describe
+            )
+        })?;
     let files = p.spc["spec"]["parameters"]["objects"]
         .as_str()
         .and_then(|text| serde_yaml_ng::from_str::<Vec<Value>>(text).ok())
@@ -280,7 +312,11 @@ pub(super) async fn write(cluster: &Cluster, p: &Prepared) -> anyhow::Result<()>
     eprintln!(
         "secretproviderclass {ns}/{} {} ({files} file{})",
         p.spc_name,
-        if before.is_some() && before == after { "unchanged" } else { "applied" },
+        if before.is_some() && before == after {
+            "unchanged"
+        } else {
+            "applied"
+        },
         if files == 1 { "" } else { "s" }
     );
     let workloads = workload_api(cluster, ns, p.target.kind);
@@ -295,7 +331,11 @@ pub(super) async fn write(cluster: &Cluster, p: &Prepared) -> anyhow::Result<()>
                     "applying the pod template of {} in {ns} ({}){}",
                     p.target,
                     cluster.describe,
-                    if p.spc_existed { "" } else { "; the new SecretProviderClass was deleted again" }
+                    if p.spc_existed {
+                        ""
+                    } else {
+                        "; the new SecretProviderClass was deleted again"
+                    }
                 )
             });
         }
@@ -317,7 +357,12 @@ pub(super) async fn write(cluster: &Cluster, p: &Prepared) -> anyhow::Result<()>
 
 /// `--remove`: the volume and its mounts out of the pod template, the SecretProviderClass
 /// deleted unless another workload still mounts it.
-fn remove(global: &GlobalFlags, args: &MountArgs, target: &WorkloadRef, spc_name: &str) -> anyhow::Result<ExitCode> {
+fn remove(
+    global: &GlobalFlags,
+    args: &MountArgs,
+    target: &WorkloadRef,
+    spc_name: &str,
+) -> anyhow::Result<ExitCode> {
     cluster::block_on(async {
         let cluster = cluster::connect(global).await?;
         let ns = cluster.namespace.clone();
@@ -333,13 +378,30 @@ fn remove(global: &GlobalFlags, args: &MountArgs, target: &WorkloadRef, spc_name
             return Ok(ExitCode::SUCCESS);
         }
         if plan.had {
-            apply(&workload_api(&cluster, &ns, target.kind), &target.name, &plan.config)
-                .await
-                .map_err(api_error)
-                .with_context(|| format!("applying the pod template of {target} in {ns} ({})", cluster.describe))?;
-            eprintln!("{} {ns}/{}: volume of secretproviderclass {spc_name} removed", target.kind.word(), target.name);
+            apply(
+                &workload_api(&cluster, &ns, target.kind),
+                &target.name,
+                &plan.config,
+            )
+            .await
+            .map_err(api_error)
+            .with_context(|| {
+                format!(
+                    "applying the pod template of {target} in {ns} ({})",
+                    cluster.describe
+                )
+            })?;
+            eprintln!(
+                "{} {ns}/{}: volume of secretproviderclass {spc_name} removed",
+                target.kind.word(),
+                target.name
+            );
         } else {
-            eprintln!("{} {ns}/{} has no volume of secretproviderclass {spc_name} from kubectl-secrets", target.kind.word(), target.name);
+            eprintln!(
+                "{} {ns}/{} has no volume of secretproviderclass {spc_name} from kubectl-secrets",
+                target.kind.word(),
+                target.name
+            );
         }
         match existing {
             Some(_) if !ours => eprintln!(
@@ -369,7 +431,12 @@ fn remove(global: &GlobalFlags, args: &MountArgs, target: &WorkloadRef, spc_name
 }
 
 /// The workloads in `namespace` other than `except` whose pod template mounts `spc_name`.
-async fn users_of(cluster: &Cluster, namespace: &str, spc_name: &str, except: &WorkloadRef) -> anyhow::Result<Vec<String>> {
+async fn users_of(
+    cluster: &Cluster,
+    namespace: &str,
+    spc_name: &str,
+    except: &WorkloadRef,
+) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     for kind in Kind::ALL {
         let list = workload_api(cluster, namespace, kind)
@@ -400,9 +467,19 @@ pub(super) fn describe_objects(spec: &MountSpec) -> Vec<String> {
         .iter()
         .map(|o| {
             let from = match &o.source {
-                ObjectSource::Remote { key, property: Some(p), .. } => format!("{key} property {p}"),
-                ObjectSource::Remote { key, property: None, .. } => format!("{key} (whole secret as JSON)"),
-                ObjectSource::SealedSecret { name, key } => format!("sealedsecret {name} key {key}"),
+                ObjectSource::Remote {
+                    key,
+                    property: Some(p),
+                    ..
+                } => format!("{key} property {p}"),
+                ObjectSource::Remote {
+                    key,
+                    property: None,
+                    ..
+                } => format!("{key} (whole secret as JSON)"),
+                ObjectSource::SealedSecret { name, key } => {
+                    format!("sealedsecret {name} key {key}")
+                }
             };
             format!("{} <- {from} (mode {:04o})", o.path, o.mode)
         })

@@ -76,9 +76,11 @@ pub(crate) fn run(global: &GlobalFlags, args: MountStatusArgs) -> anyhow::Result
         };
         let mut workloads = Vec::new();
         for kind in Kind::ALL {
-            let resource = kube::core::ApiResource::from_gvk(
-                &kube::core::GroupVersionKind::gvk("apps", "v1", kind.as_str()),
-            );
+            let resource = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
+                "apps",
+                "v1",
+                kind.as_str(),
+            ));
             let items = list(&cluster, &resource, all)
                 .await
                 .map_err(api_error)
@@ -89,9 +91,8 @@ pub(crate) fn run(global: &GlobalFlags, args: MountStatusArgs) -> anyhow::Result
             Ok(items) => items,
             Err(err) if is_not_found(&err) => Vec::new(),
             Err(err) => {
-                return Err(api_error(err)).with_context(|| {
-                    format!("listing SecretProviderClassPodStatuses in {scope}")
-                });
+                return Err(api_error(err))
+                    .with_context(|| format!("listing SecretProviderClassPodStatuses in {scope}"));
             }
         };
         Ok((rows(&spcs, &workloads, &pods), scope))
@@ -165,10 +166,14 @@ fn rows(spcs: &[Value], workloads: &[(Kind, Value)], pods: &[Value]) -> Vec<Row>
         .iter()
         .filter(|s| spc::is_for_our_provider(s))
         .map(|s| {
-            let key = (text(&s["metadata"]["namespace"]), text(&s["metadata"]["name"]));
+            let key = (
+                text(&s["metadata"]["namespace"]),
+                text(&s["metadata"]["name"]),
+            );
             let parameters: BTreeMap<String, String> =
                 serde_json::from_value(s["spec"]["parameters"].clone()).unwrap_or_default();
-            let (store, store_kind, files, invalid) = match MountSpec::from_parameters(&parameters) {
+            let (store, store_kind, files, invalid) = match MountSpec::from_parameters(&parameters)
+            {
                 Ok(spec) => (
                     spec.store.as_ref().map(|s| s.name.clone()),
                     spec.store.as_ref().map(|s| s.kind.as_str()),
@@ -225,7 +230,13 @@ fn cells(rows: &[Row], namespaces: bool) -> Vec<Vec<String>> {
                 row.pods.len()
             )
         };
-        let mut line = vec![row.name.clone(), store, row.files.to_string(), workloads, pods];
+        let mut line = vec![
+            row.name.clone(),
+            store,
+            row.files.to_string(),
+            workloads,
+            pods,
+        ];
         if namespaces {
             line.insert(0, row.namespace.clone());
         }
@@ -247,7 +258,10 @@ mod tests {
                 "parameters": {"store": "vault", "storeKind": "ClusterSecretStore",
                                "objects": "- path: a\n  remoteRef: {key: k}\n"}}})
         };
-        let spcs = [spc("team", "web-secrets", "kubectl-secrets"), spc("team", "az", "azure")];
+        let spcs = [
+            spc("team", "web-secrets", "kubectl-secrets"),
+            spc("team", "az", "azure"),
+        ];
         let deploy = json!({"metadata": {"namespace": "team", "name": "web"}, "spec": {"template":
             {"spec": {"volumes": [{"name": "v", "csi": {"driver": "secrets-store.csi.k8s.io",
                 "volumeAttributes": {"secretProviderClass": "web-secrets"}}}]}}}});
@@ -256,11 +270,25 @@ mod tests {
         let rows = rows(&spcs, &[(Kind::Deployment, deploy)], &[pod]);
         assert_eq!(rows.len(), 1, "the azure class is not ours");
         assert_eq!(rows[0].workloads, ["deployment/web"]);
-        assert_eq!(rows[0].pods, [PodMount { pod: "web-1".into(), mounted: true, objects: 1 }]);
+        assert_eq!(
+            rows[0].pods,
+            [PodMount {
+                pod: "web-1".into(),
+                mounted: true,
+                objects: 1
+            }]
+        );
         let table = cells(&rows, true);
         assert_eq!(
             table[1],
-            ["team", "web-secrets", "ClusterSecretStore/vault", "1", "deployment/web", "1/1"]
+            [
+                "team",
+                "web-secrets",
+                "ClusterSecretStore/vault",
+                "1",
+                "deployment/web",
+                "1/1"
+            ]
         );
     }
 }

@@ -30,11 +30,11 @@ use crate::mount::objects::{self, FileArg, Origin, Source, SpecInput};
 use crate::mount::prompt as m;
 use crate::mount::workload::{self, Kind, Want, WorkloadRef};
 use crate::output::emit_manifests;
+use crate::prompt;
 use crate::remote::browse;
 use crate::remote::stores::{self, Found};
 use crate::remote::vault::{Credentials, Session};
 use crate::sync::prompt as ask;
-use crate::prompt;
 
 use super::mount::{describe_objects, mount_only_keys, prepare, workload_api, write};
 
@@ -81,11 +81,12 @@ pub(crate) fn run(global: &GlobalFlags, args: MountArgs) -> anyhow::Result<ExitC
             None => found.iter().collect(),
         };
         let mut items: Vec<String> = offered.iter().map(|s| s.describe()).collect();
-        items.extend(
-            sealed
-                .iter()
-                .map(|(name, keys)| format!("SealedSecret {namespace}/{name} (mount-only, {} keys)", keys.len())),
-        );
+        items.extend(sealed.iter().map(|(name, keys)| {
+            format!(
+                "SealedSecret {namespace}/{name} (mount-only, {} keys)",
+                keys.len()
+            )
+        }));
         if items.is_empty() {
             bail!(
                 "nothing to mount from in namespace {namespace}: no SecretStore, ClusterSecretStore \
@@ -96,7 +97,8 @@ pub(crate) fn run(global: &GlobalFlags, args: MountArgs) -> anyhow::Result<ExitC
         if index < offered.len() {
             if store.is_none() {
                 let chosen = offered[index].clone();
-                let session = open_session(&rt, &cluster, &chosen, args.vault.vault_addr.as_deref());
+                let session =
+                    open_session(&rt, &cluster, &chosen, args.vault.vault_addr.as_deref());
                 store = Some((chosen, session));
             }
             if let Some((chosen, session)) = &store {
@@ -115,7 +117,11 @@ pub(crate) fn run(global: &GlobalFlags, args: MountArgs) -> anyhow::Result<ExitC
             break;
         }
     }
-    let spc_name = ask::k8s_name(&theme, "SecretProviderClass name", workload::default_spc(&target.name))?;
+    let spc_name = ask::k8s_name(
+        &theme,
+        "SecretProviderClass name",
+        workload::default_spc(&target.name),
+    )?;
     workload::volume_name(&spc_name).map_err(anyhow::Error::msg)?;
     let mount_path = m::mount_path(&theme, workload::default_mount_path(&spc_name))?;
     let store_ref = store.as_ref().map(|(s, _)| StoreRef {
@@ -141,17 +147,35 @@ pub(crate) fn run(global: &GlobalFlags, args: MountArgs) -> anyhow::Result<ExitC
 
     let writing = args.manifest.format().is_some();
     eprintln!("\nAbout to {}:", if writing { "write" } else { "apply" });
-    eprintln!("  SecretProviderClass  {namespace}/{spc_name}{}", if prepared.spc_existed { " (replaced)" } else { "" });
+    eprintln!(
+        "  SecretProviderClass  {namespace}/{spc_name}{}",
+        if prepared.spc_existed {
+            " (replaced)"
+        } else {
+            ""
+        }
+    );
     if let Some(store) = &spec.store {
-        eprintln!("  store                {} {}", store.kind.as_str(), store.name);
+        eprintln!(
+            "  store                {} {}",
+            store.kind.as_str(),
+            store.name
+        );
     }
     for line in describe_objects(&spec) {
         eprintln!("  file                 {line}");
     }
     eprintln!("  workload             {namespace}/{target}");
-    eprintln!("  containers           {}", prepared.plan.containers.join(", "));
+    eprintln!(
+        "  containers           {}",
+        prepared.plan.containers.join(", ")
+    );
     eprintln!("  mount path           {mount_path} (read-only)");
-    let question = if writing { "Write the manifests?" } else { "Apply to the cluster?" };
+    let question = if writing {
+        "Write the manifests?"
+    } else {
+        "Apply to the cluster?"
+    };
     if !ask::confirm(&theme, question)? {
         bail!("cancelled: nothing was applied or written");
     }
@@ -165,7 +189,10 @@ pub(crate) fn run(global: &GlobalFlags, args: MountArgs) -> anyhow::Result<ExitC
 }
 
 /// The workloads of the namespace with their container names.
-async fn list_workloads(cluster: &Cluster, namespace: &str) -> anyhow::Result<Vec<(WorkloadRef, Vec<String>)>> {
+async fn list_workloads(
+    cluster: &Cluster,
+    namespace: &str,
+) -> anyhow::Result<Vec<(WorkloadRef, Vec<String>)>> {
     let mut out = Vec::new();
     for kind in Kind::ALL {
         let list = workload_api(cluster, namespace, kind)
@@ -176,7 +203,11 @@ async fn list_workloads(cluster: &Cluster, namespace: &str) -> anyhow::Result<Ve
             let value = serde_json::to_value(&item)?;
             let containers = value["spec"]["template"]["spec"]["containers"]
                 .as_array()
-                .map(|c| c.iter().filter_map(|c| c["name"].as_str().map(str::to_owned)).collect())
+                .map(|c| {
+                    c.iter()
+                        .filter_map(|c| c["name"].as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default();
             out.push((
                 WorkloadRef {
@@ -191,7 +222,10 @@ async fn list_workloads(cluster: &Cluster, namespace: &str) -> anyhow::Result<Ve
 }
 
 /// The namespace's mount-only SealedSecrets and their keys (none when the CRD is absent).
-async fn mount_only(cluster: &Cluster, namespace: &str) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+async fn mount_only(
+    cluster: &Cluster,
+    namespace: &str,
+) -> anyhow::Result<Vec<(String, Vec<String>)>> {
     let api: Api<SealedSecret> = Api::namespaced(cluster.client.clone(), namespace);
     let items = match api.list(&ListParams::default()).await {
         Ok(list) => list.items,
@@ -200,7 +234,11 @@ async fn mount_only(cluster: &Cluster, namespace: &str) -> anyhow::Result<Vec<(S
     };
     let mut out = Vec::new();
     for item in items {
-        let annotated = item.metadata.annotations.as_ref().and_then(|a| a.get(MOUNT_ONLY_ANNOTATION))
+        let annotated = item
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(MOUNT_ONLY_ANNOTATION))
             .map(String::as_str)
             == Some("true");
         if let (true, Some(name)) = (annotated, item.metadata.name) {
@@ -212,7 +250,12 @@ async fn mount_only(cluster: &Cluster, namespace: &str) -> anyhow::Result<Vec<(S
 }
 
 /// A session with the person's own token, or `None` (then paths and properties are typed).
-fn open_session(rt: &Runtime, cluster: &Cluster, store: &Found, vault_addr: Option<&str>) -> Option<Session> {
+fn open_session(
+    rt: &Runtime,
+    cluster: &Cluster,
+    store: &Found,
+    vault_addr: Option<&str>,
+) -> Option<Session> {
     let opened = Credentials::from_env().and_then(|credentials| {
         rt.block_on(async {
             let coordinates = store.coordinates(cluster).await?;
@@ -222,17 +265,28 @@ fn open_session(rt: &Runtime, cluster: &Cluster, store: &Found, vault_addr: Opti
     match opened {
         Ok(session) => Some(session),
         Err(err) => {
-            eprintln!("Cannot browse {} with your credentials ({err:#}); type the paths instead.", store.describe());
+            eprintln!(
+                "Cannot browse {} with your credentials ({err:#}); type the paths instead.",
+                store.describe()
+            );
             None
         }
     }
 }
 
 /// One remote secret and its files, browsed (or typed).
-fn remote_source(rt: &Runtime, theme: &ColorfulTheme, store: &Found, session: Option<&Session>) -> anyhow::Result<Source> {
+fn remote_source(
+    rt: &Runtime,
+    theme: &ColorfulTheme,
+    store: &Found,
+    session: Option<&Session>,
+) -> anyhow::Result<Source> {
     let key = match session {
         Some(session) => browse::walk(rt, theme, session)?,
-        None => ask::type_path(theme, store.vault().map(|v| v.mount()).unwrap_or("the store"))?,
+        None => ask::type_path(
+            theme,
+            store.vault().map(|v| v.mount()).unwrap_or("the store"),
+        )?,
     };
     let keys = match session.map(|s| rt.block_on(s.read(&key))) {
         Some(Ok(secret)) => {
@@ -247,7 +301,9 @@ fn remote_source(rt: &Runtime, theme: &ColorfulTheme, store: &Found, session: Op
         None => None,
     };
     let files = match keys {
-        Some(keys) if !keys.is_empty() && !m::whole_secret(theme, keys.len())? => m::files_for_keys(theme, &keys)?,
+        Some(keys) if !keys.is_empty() && !m::whole_secret(theme, keys.len())? => {
+            m::files_for_keys(theme, &keys)?
+        }
         Some(_) => Vec::new(),
         None => m::type_properties(theme)?,
     };

@@ -21,8 +21,8 @@ use secrets_core::api::secret_store::StoreKind;
 
 use crate::cli::{GlobalFlags, SyncArgs};
 use crate::output::emit_manifests;
-use crate::remote::{browse, stores};
 use crate::remote::vault::{self, Coordinates, Credentials, Session};
+use crate::remote::{browse, stores};
 use crate::sync::manifest::{self, ExternalSecretRequest};
 use crate::sync::prompt as ask;
 use crate::{cluster, prompt};

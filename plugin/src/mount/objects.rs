@@ -134,7 +134,9 @@ pub(crate) struct SpecInput<'a> {
 /// The checked spec: the provider's own validation of what will be written.
 pub(crate) fn spec(input: &SpecInput<'_>) -> Result<MountSpec, String> {
     if input.sources.is_empty() {
-        return Err("nothing to mount: pass --key PATH (with --store) or --sealed-secret NAME".into());
+        return Err(
+            "nothing to mount: pass --key PATH (with --store) or --sealed-secret NAME".into(),
+        );
     }
     let default_mode = match input.default_mode {
         Some(text) => parse_mode(text)?,
@@ -150,7 +152,11 @@ pub(crate) fn spec(input: &SpecInput<'_>) -> Result<MountSpec, String> {
             Origin::Remote(key) => {
                 if source.files.is_empty() {
                     objects.push(MountObject {
-                        path: source.whole.file.clone().unwrap_or_else(|| last_segment(key)),
+                        path: source
+                            .whole
+                            .file
+                            .clone()
+                            .unwrap_or_else(|| last_segment(key)),
                         source: ObjectSource::Remote {
                             key: key.clone(),
                             property: None,
@@ -212,7 +218,11 @@ pub(crate) fn spec(input: &SpecInput<'_>) -> Result<MountSpec, String> {
     let needs_store = objects
         .iter()
         .any(|o| matches!(o.source, ObjectSource::Remote { .. }));
-    let store = if needs_store { input.store.clone() } else { None };
+    let store = if needs_store {
+        input.store.clone()
+    } else {
+        None
+    };
     if !needs_store && input.store.is_some() {
         return Err("--store is only used by --key objects: add a --key or drop --store".into());
     }

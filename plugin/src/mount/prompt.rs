@@ -12,12 +12,21 @@ use crate::mount::objects::FileArg;
 use crate::sync::prompt::pick;
 
 /// Pick one of `items` (at least one).
-pub(crate) fn choose(theme: &ColorfulTheme, prompt: &str, items: &[String]) -> anyhow::Result<usize> {
+pub(crate) fn choose(
+    theme: &ColorfulTheme,
+    prompt: &str,
+    items: &[String],
+) -> anyhow::Result<usize> {
     pick(theme, prompt, items)
 }
 
 /// Several of `items`, every one chosen to begin with; at least one.
-fn several(theme: &ColorfulTheme, prompt: &str, items: &[String], all: bool) -> anyhow::Result<Vec<usize>> {
+fn several(
+    theme: &ColorfulTheme,
+    prompt: &str,
+    items: &[String],
+    all: bool,
+) -> anyhow::Result<Vec<usize>> {
     loop {
         let picked = MultiSelect::with_theme(theme)
             .with_prompt(prompt)
@@ -37,12 +46,21 @@ pub(crate) fn containers(theme: &ColorfulTheme, names: &[String]) -> anyhow::Res
     if names.len() <= 1 {
         return Ok(names.to_vec());
     }
-    let picked = several(theme, "Containers to mount into (space to toggle, enter to confirm)", names, true)?;
+    let picked = several(
+        theme,
+        "Containers to mount into (space to toggle, enter to confirm)",
+        names,
+        true,
+    )?;
     Ok(picked.into_iter().map(|i| names[i].clone()).collect())
 }
 
 /// A file name in the volume, checked with the provider's path rule.
-pub(crate) fn file_name(theme: &ColorfulTheme, prompt: &str, default: String) -> anyhow::Result<String> {
+pub(crate) fn file_name(
+    theme: &ColorfulTheme,
+    prompt: &str,
+    default: String,
+) -> anyhow::Result<String> {
     Input::with_theme(theme)
         .with_prompt(prompt)
         .default(default)
@@ -52,8 +70,16 @@ pub(crate) fn file_name(theme: &ColorfulTheme, prompt: &str, default: String) ->
 }
 
 /// Chosen keys of a secret, one file each (named as the person says).
-pub(crate) fn files_for_keys(theme: &ColorfulTheme, keys: &[String]) -> anyhow::Result<Vec<FileArg>> {
-    let picked = several(theme, "Keys to mount (space to choose, enter to confirm)", keys, false)?;
+pub(crate) fn files_for_keys(
+    theme: &ColorfulTheme,
+    keys: &[String],
+) -> anyhow::Result<Vec<FileArg>> {
+    let picked = several(
+        theme,
+        "Keys to mount (space to choose, enter to confirm)",
+        keys,
+        false,
+    )?;
     picked
         .into_iter()
         .map(|i| {

@@ -58,7 +58,8 @@ pub(crate) fn is_for_our_provider(spc: &Value) -> bool {
 
 /// Written by the plugin: our provider and our label. Only these are updated or deleted.
 pub(crate) fn is_ours(spc: &Value) -> bool {
-    is_for_our_provider(spc) && spc["metadata"]["labels"][MANAGED_BY.0].as_str() == Some(MANAGED_BY.1)
+    is_for_our_provider(spc)
+        && spc["metadata"]["labels"][MANAGED_BY.0].as_str() == Some(MANAGED_BY.1)
 }
 
 #[cfg(test)]

@@ -78,8 +78,11 @@ impl WorkloadRef {
         let Some((word, name)) = text.split_once('/') else {
             return Err(format!("workload {text:?} is not KIND/NAME: pass {usage}"));
         };
-        let kind = Kind::from_word(word)
-            .ok_or_else(|| format!("workload {text:?}: {word:?} is not a kind with pods to mount into: pass {usage}"))?;
+        let kind = Kind::from_word(word).ok_or_else(|| {
+            format!(
+                "workload {text:?}: {word:?} is not a kind with pods to mount into: pass {usage}"
+            )
+        })?;
         secrets_core::secret::validate_name(name).map_err(|_| {
             format!(
                 "workload {text:?}: {name:?} is not an object name (a lowercase RFC 1123 \
@@ -107,9 +110,10 @@ pub(crate) fn default_mount_path(spc: &str) -> String {
 pub(crate) fn check_mount_path(path: &str) -> Result<(), String> {
     let clean = path.len() > 1
         && !path.contains(':')
-        && path
-            .strip_prefix('/')
-            .is_some_and(|rest| rest.split('/').all(|c| !c.is_empty() && c != "." && c != ".."));
+        && path.strip_prefix('/').is_some_and(|rest| {
+            rest.split('/')
+                .all(|c| !c.is_empty() && c != "." && c != "..")
+        });
     if clean {
         Ok(())
     } else {
@@ -240,9 +244,12 @@ pub(crate) fn plan(
     let owned = owned(live);
     let live_volumes = list(&pod["volumes"]);
     let live_containers = list(&pod["containers"]);
-    let had = live_volumes
-        .iter()
-        .any(|v| owned.volumes.contains(v["name"].as_str().unwrap_or_default()) && spc_of(v) == Some(spc));
+    let had = live_volumes.iter().any(|v| {
+        owned
+            .volumes
+            .contains(v["name"].as_str().unwrap_or_default())
+            && spc_of(v) == Some(spc)
+    });
 
     // Ours, for other SecretProviderClasses: kept exactly.
     let mut volumes: Vec<Value> = Vec::new();
@@ -308,10 +315,9 @@ pub(crate) fn plan(
             if !chosen.iter().any(|c| c == cname) {
                 continue;
             }
-            if let Some(other) = list(&container["volumeMounts"])
-                .iter()
-                .find(|m| m["mountPath"] == want.mount_path.as_str() && m["name"] != volume.as_str())
-            {
+            if let Some(other) = list(&container["volumeMounts"]).iter().find(|m| {
+                m["mountPath"] == want.mount_path.as_str() && m["name"] != volume.as_str()
+            }) {
                 return Err(format!(
                     "container {cname} of {target} already mounts volume {} at {}: pass another \
                      --mount-path",
@@ -322,9 +328,10 @@ pub(crate) fn plan(
         }
         volumes.push(csi_volume(&volume, spc));
         for cname in &chosen {
-            mounts.entry(cname.clone()).or_default().push(
-                json!({"name": volume, "mountPath": want.mount_path, "readOnly": true}),
-            );
+            mounts
+                .entry(cname.clone())
+                .or_default()
+                .push(json!({"name": volume, "mountPath": want.mount_path, "readOnly": true}));
         }
     }
 
@@ -346,7 +353,8 @@ pub(crate) fn plan(
                 Some(json!({"name": name, "volumeMounts": mounts}))
             })
             .collect();
-        config["spec"] = json!({"template": {"spec": {"volumes": volumes, "containers": containers}}});
+        config["spec"] =
+            json!({"template": {"spec": {"volumes": volumes, "containers": containers}}});
     }
     Ok(Plan {
         config,

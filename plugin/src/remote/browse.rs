@@ -10,7 +10,11 @@ use crate::sync::prompt::{self as ask, Browse};
 
 /// Walk the mount folder by folder until the person picks a secret (or types its path, when
 /// listing is not allowed or finds nothing).
-pub(crate) fn walk(rt: &Runtime, theme: &ColorfulTheme, session: &Session) -> anyhow::Result<String> {
+pub(crate) fn walk(
+    rt: &Runtime,
+    theme: &ColorfulTheme,
+    session: &Session,
+) -> anyhow::Result<String> {
     let mut prefix = String::new();
     loop {
         let location = format!("{}/{prefix}", session.mount());

@@ -42,7 +42,11 @@ fn optional(
 }
 
 /// A name Kubernetes accepts.
-pub(crate) fn k8s_name(theme: &ColorfulTheme, prompt: &str, default: String) -> anyhow::Result<String> {
+pub(crate) fn k8s_name(
+    theme: &ColorfulTheme,
+    prompt: &str,
+    default: String,
+) -> anyhow::Result<String> {
     Input::with_theme(theme)
         .with_prompt(prompt)
         .default(default)

@@ -5,10 +5,10 @@
 //! mounted in `app`) applied server-side by the field manager `gitops`, as a GitOps tool
 //! would.
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt as _;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use secrets_core::api::sealed_secret::SealedSecret;
 use serde_json::{Value, json};
 
@@ -38,7 +38,10 @@ fn kind_of(short: &str) -> (&'static str, &'static str) {
         "statefulset" => ("apps/v1", "StatefulSet"),
         "daemonset" => ("apps/v1", "DaemonSet"),
         "spc" => ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass"),
-        "spcps" => ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClassPodStatus"),
+        "spcps" => (
+            "secrets-store.csi.x-k8s.io/v1",
+            "SecretProviderClassPodStatus",
+        ),
         "sealedsecret" => ("kubectl-secrets.io/v1alpha1", "SealedSecret"),
         other => panic!("no kind for {other}"),
     }
@@ -78,7 +81,11 @@ impl MountEnv {
                 .unwrap();
         });
         let me = MountEnv { env };
-        let mut web = deployment("web", &["app", "sidecar"], json!({"volumes": [{"name": "data", "emptyDir": {}}]}));
+        let mut web = deployment(
+            "web",
+            &["app", "sidecar"],
+            json!({"volumes": [{"name": "data", "emptyDir": {}}]}),
+        );
         web["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] =
             json!([{"name": "data", "mountPath": "/data"}]);
         me.apply_as("gitops", "team", web);
@@ -87,13 +94,20 @@ impl MountEnv {
 
     /// Server-side apply `body` as field manager `manager` into `namespace`.
     pub fn apply_as(&self, manager: &str, namespace: &str, body: Value) -> Value {
-        let ar = resource(body["apiVersion"].as_str().unwrap(), body["kind"].as_str().unwrap());
+        let ar = resource(
+            body["apiVersion"].as_str().unwrap(),
+            body["kind"].as_str().unwrap(),
+        );
         let name = body["metadata"]["name"].as_str().unwrap().to_owned();
         self.env.rt.block_on(async {
             let api: Api<DynamicObject> =
                 Api::namespaced_with(self.env.client.clone(), namespace, &ar);
             let stored = api
-                .patch(&name, &PatchParams::apply(manager).force(), &Patch::Apply(&body))
+                .patch(
+                    &name,
+                    &PatchParams::apply(manager).force(),
+                    &Patch::Apply(&body),
+                )
                 .await
                 .unwrap();
             serde_json::to_value(stored).unwrap()
@@ -115,7 +129,10 @@ impl MountEnv {
 
     /// Create any object of a kind [`kind_of`] knows, with kube-rs.
     pub fn create(&self, namespace: &str, body: Value) {
-        let ar = resource(body["apiVersion"].as_str().unwrap(), body["kind"].as_str().unwrap());
+        let ar = resource(
+            body["apiVersion"].as_str().unwrap(),
+            body["kind"].as_str().unwrap(),
+        );
         self.env.rt.block_on(async {
             let object: DynamicObject = serde_json::from_value(body).unwrap();
             Api::<DynamicObject>::namespaced_with(self.env.client.clone(), namespace, &ar)
@@ -145,7 +162,10 @@ impl MountEnv {
 
 /// `resourceVersion` of an object.
 pub fn rv(object: &Value) -> String {
-    object["metadata"]["resourceVersion"].as_str().unwrap().to_owned()
+    object["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// The pod spec of a workload.
