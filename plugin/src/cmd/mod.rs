@@ -16,6 +16,7 @@ mod keys_list;
 mod keys_restore;
 mod keys_rotate;
 mod mount;
+mod mount_remove;
 mod mount_status;
 mod mount_wizard;
 mod reseal;

@@ -9,15 +9,14 @@
 //! refused) → an existing SecretProviderClass of that name must be ours → with `--dry-run` /
 //! `-o` / `--output-file` both objects printed and nothing written; else server-side apply
 //! (field manager `kubectl-secrets`) of the SecretProviderClass, then of the workload's pod
-//! template. A second identical run changes neither object. `--remove` applies the workload
-//! without this volume and deletes the SecretProviderClass (kept while another workload
-//! still uses it).
+//! template. A second identical run changes neither object. `--remove` is
+//! `cmd::mount_remove`, the wizard `cmd::mount_wizard`, `mount status` `cmd::mount_status`.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use secrets_core::api::sealed_secret::SealedSecret;
 use secrets_core::mount::MOUNT_ONLY_ANNOTATION;
@@ -32,7 +31,7 @@ use crate::mount::workload::{self, Kind, Plan, Want, WorkloadRef};
 use crate::output::emit_manifests;
 use crate::remote::stores;
 
-use super::{mount_status, mount_wizard};
+use super::{mount_remove, mount_status, mount_wizard};
 
 pub(crate) fn run(global: &GlobalFlags, args: MountArgs) -> anyhow::Result<ExitCode> {
     if let Some(MountCommand::Status(status)) = args.command {
@@ -56,7 +55,7 @@ pub(crate) fn run(global: &GlobalFlags, args: MountArgs) -> anyhow::Result<ExitC
     })?;
     workload::volume_name(&spc_name).map_err(anyhow::Error::msg)?;
     if args.remove {
-        return remove(global, &args, &target, &spc_name);
+        return mount_remove::run(global, &args, &target, &spc_name);
     }
     let (sources, default_mode) = objects::group(&args.order).map_err(anyhow::Error::msg)?;
     if sources.is_empty() {
@@ -186,12 +185,12 @@ pub(super) fn workload_api(cluster: &Cluster, namespace: &str, kind: Kind) -> Ap
     Api::namespaced_with(cluster.client.clone(), namespace, &resource)
 }
 
-fn spc_api(cluster: &Cluster, namespace: &str) -> Api<DynamicObject> {
+pub(super) fn spc_api(cluster: &Cluster, namespace: &str) -> Api<DynamicObject> {
     Api::namespaced_with(cluster.client.clone(), namespace, &spc::resource())
 }
 
 /// The live workload, as JSON.
-async fn read_workload(
+pub(super) async fn read_workload(
     cluster: &Cluster,
     namespace: &str,
     target: &WorkloadRef,
@@ -210,7 +209,11 @@ async fn read_workload(
 }
 
 /// The SecretProviderClass `namespace/name` as JSON, if it exists.
-async fn read_spc(cluster: &Cluster, namespace: &str, name: &str) -> anyhow::Result<Option<Value>> {
+pub(super) async fn read_spc(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+) -> anyhow::Result<Option<Value>> {
     match spc_api(cluster, namespace).get_opt(name).await {
         Ok(found) => Ok(found.map(serde_json::to_value).transpose()?),
         Err(err) if is_not_found(&err) => bail!(
@@ -273,7 +276,7 @@ pub(super) async fn prepare(
 }
 
 /// Server-side apply `config` through `api`; returns the stored resourceVersion.
-async fn apply(
+pub(super) async fn apply(
     api: &Api<DynamicObject>,
     name: &str,
     config: &Value,
@@ -353,112 +356,6 @@ pub(super) async fn write(cluster: &Cluster, p: &Prepared) -> anyhow::Result<()>
         );
     }
     Ok(())
-}
-
-/// `--remove`: the volume and its mounts out of the pod template, the SecretProviderClass
-/// deleted unless another workload still mounts it.
-fn remove(
-    global: &GlobalFlags,
-    args: &MountArgs,
-    target: &WorkloadRef,
-    spc_name: &str,
-) -> anyhow::Result<ExitCode> {
-    cluster::block_on(async {
-        let cluster = cluster::connect(global).await?;
-        let ns = cluster.namespace.clone();
-        let live = read_workload(&cluster, &ns, target).await?;
-        let plan = workload::plan(&live, target, spc_name, None).map_err(anyhow::Error::msg)?;
-        let existing = read_spc(&cluster, &ns, spc_name).await?;
-        let ours = existing.as_ref().is_some_and(spc::is_ours);
-        if args.manifest.format().is_some() {
-            emit_manifests(&[&plan.config], &args.manifest)?;
-            if ours {
-                eprintln!("would delete secretproviderclass {ns}/{spc_name}");
-            }
-            return Ok(ExitCode::SUCCESS);
-        }
-        if plan.had {
-            apply(
-                &workload_api(&cluster, &ns, target.kind),
-                &target.name,
-                &plan.config,
-            )
-            .await
-            .map_err(api_error)
-            .with_context(|| {
-                format!(
-                    "applying the pod template of {target} in {ns} ({})",
-                    cluster.describe
-                )
-            })?;
-            eprintln!(
-                "{} {ns}/{}: volume of secretproviderclass {spc_name} removed",
-                target.kind.word(),
-                target.name
-            );
-        } else {
-            eprintln!(
-                "{} {ns}/{} has no volume of secretproviderclass {spc_name} from kubectl-secrets",
-                target.kind.word(),
-                target.name
-            );
-        }
-        match existing {
-            Some(_) if !ours => eprintln!(
-                "secretproviderclass {ns}/{spc_name} was not written by kubectl-secrets; left as it is"
-            ),
-            Some(_) => {
-                let users = users_of(&cluster, &ns, spc_name, target).await?;
-                if users.is_empty() {
-                    spc_api(&cluster, &ns)
-                        .delete(spc_name, &DeleteParams::default())
-                        .await
-                        .map_err(api_error)
-                        .with_context(|| format!("deleting secretproviderclass {ns}/{spc_name}"))?;
-                    eprintln!("secretproviderclass {ns}/{spc_name} deleted");
-                } else {
-                    eprintln!(
-                        "secretproviderclass {ns}/{spc_name} kept: {} still mount{} it",
-                        users.join(", "),
-                        if users.len() == 1 { "s" } else { "" }
-                    );
-                }
-            }
-            None => {}
-        }
-        Ok(ExitCode::SUCCESS)
-    })
-}
-
-/// The workloads in `namespace` other than `except` whose pod template mounts `spc_name`.
-async fn users_of(
-    cluster: &Cluster,
-    namespace: &str,
-    spc_name: &str,
-    except: &WorkloadRef,
-) -> anyhow::Result<Vec<String>> {
-    let mut out = Vec::new();
-    for kind in Kind::ALL {
-        let list = workload_api(cluster, namespace, kind)
-            .list(&ListParams::default())
-            .await
-            .map_err(api_error)
-            .with_context(|| format!("listing {}s in {namespace}", kind.word()))?;
-        for item in list.items {
-            let name = item.metadata.name.clone().unwrap_or_default();
-            if kind == except.kind && name == except.name {
-                continue;
-            }
-            let value = serde_json::to_value(&item)?;
-            let uses = value["spec"]["template"]["spec"]["volumes"]
-                .as_array()
-                .is_some_and(|v| v.iter().any(|v| workload::spc_of(v) == Some(spc_name)));
-            if uses {
-                out.push(format!("{}/{name}", kind.word()));
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// One line per file for summaries: never a value.

@@ -228,7 +228,7 @@ pub(crate) struct Plan {
     pub(crate) had: bool,
 }
 
-fn list<'a>(value: &'a Value) -> &'a [Value] {
+fn list(value: &Value) -> &[Value] {
     value.as_array().map(Vec::as_slice).unwrap_or_default()
 }
 
