@@ -160,6 +160,22 @@ fn mount_applies_the_class_and_the_pod_template_once_and_remove_undoes_it() {
     let read: Value = serde_yaml_ng::from_str(&yaml).unwrap();
     assert_eq!(spec_of(&read), spec_of(&spc));
 
+    let (printed, err) = ok(
+        &m,
+        &["mount", "deploy/web", "-n", "team", "--remove", "--dry-run"],
+    );
+    assert!(
+        err.contains("would delete secretproviderclass team/web-secrets"),
+        "{err}"
+    );
+    let config: Value = serde_yaml_ng::from_str(&printed).unwrap();
+    assert_eq!(
+        config,
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "team"}})
+    );
+    assert_eq!(rv(&m.get("deployment", "team", "web").unwrap()), rv(&web));
+    assert!(m.get("spc", "team", "web-secrets").is_some());
+
     let (_, err) = ok(&m, &["mount", "deploy/web", "-n", "team", "--remove"]);
     assert!(
         err.contains("secretproviderclass team/web-secrets deleted"),
