@@ -610,3 +610,64 @@ fn without_a_terminal_mount_alone_names_the_flags() {
         "name the workload",
     );
 }
+
+#[test]
+fn a_cluster_store_and_an_audience_are_written_as_parameters() {
+    let m = MountEnv::start();
+    m.env.create(
+        "",
+        json!({"apiVersion": "kubectl-secrets.io/v1alpha1", "kind": "ClusterSecretStore",
+               "metadata": {"name": "shared"},
+               "spec": {"provider": {"vault": {"server": m.env.bao.addr(), "path": "secret",
+                        "auth": {"kubernetes": {"role": "web"}}}}}}),
+    );
+    fails(
+        &m,
+        &[
+            "mount",
+            "deployment/web",
+            "-n",
+            "team",
+            "--store",
+            "shared",
+            "--key",
+            "app/db",
+        ],
+        "SecretStore \"shared\" not found in namespace team",
+    );
+    ok(
+        &m,
+        &[
+            "mount",
+            "deployment/web",
+            "-n",
+            "team",
+            "--store",
+            "shared",
+            "--store-kind",
+            "ClusterSecretStore",
+            "--audience",
+            "vault",
+            "--key",
+            "app/db",
+            "--property",
+            "password",
+        ],
+    );
+    let spc = m.get("spc", "team", "web-secrets").unwrap();
+    assert_eq!(
+        spc["spec"]["parameters"]["storeKind"], "ClusterSecretStore",
+        "{spc}"
+    );
+    let spec = spec_of(&spc);
+    assert_eq!(
+        spec.store,
+        Some(StoreRef {
+            name: "shared".into(),
+            kind: StoreKind::ClusterSecretStore
+        })
+    );
+    assert_eq!(spec.audience.as_deref(), Some("vault"));
+    let (table, _) = ok(&m, &["mount", "status", "-n", "team"]);
+    assert!(table.contains("ClusterSecretStore/shared"), "{table}");
+}
