@@ -144,13 +144,42 @@ impl Cluster {
         audiences: &[&str],
         seconds: i64,
     ) -> String {
+        self.send_token_request(namespace, name, audiences, seconds, None)
+    }
+
+    /// As [`Cluster::token_request`], bound to the pod `namespace/pod` (which must run as
+    /// the service account): what kubelet asks for a pod's projected or CSI tokens. The token
+    /// dies with the pod.
+    pub fn pod_token_request(
+        &self,
+        namespace: &str,
+        name: &str,
+        pod: &str,
+        audiences: &[&str],
+        seconds: i64,
+    ) -> String {
+        let bound = serde_json::json!({"kind": "Pod", "apiVersion": "v1", "name": pod});
+        self.send_token_request(namespace, name, audiences, seconds, Some(bound))
+    }
+
+    fn send_token_request(
+        &self,
+        namespace: &str,
+        name: &str,
+        audiences: &[&str],
+        seconds: i64,
+        bound: Option<serde_json::Value>,
+    ) -> String {
         let dir = tempfile::tempdir().expect("creating a directory for the TokenRequest");
         let body = dir.path().join("token-request.json");
-        let request = serde_json::json!({
+        let mut request = serde_json::json!({
             "apiVersion": "authentication.k8s.io/v1",
             "kind": "TokenRequest",
             "spec": {"audiences": audiences, "expirationSeconds": seconds},
         });
+        if let Some(bound) = bound {
+            request["spec"]["boundObjectRef"] = bound;
+        }
         std::fs::write(&body, request.to_string()).expect("writing the TokenRequest");
         let body_arg = body.to_str().expect("a UTF-8 temporary path");
         let out = self.kubectl_ok(&[

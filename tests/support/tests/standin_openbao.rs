@@ -64,3 +64,45 @@ fn kubernetes_auth_logs_in_the_bound_service_account_only() {
         "{err}"
     );
 }
+
+#[test]
+fn kubernetes_auth_accepts_a_pod_bound_token_until_the_pod_goes() {
+    let cluster = Cluster::start();
+    let bao = cluster.openbao();
+    cluster.create_service_accounts("team-a", &["web"]);
+    cluster.apply(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web-0, namespace: team-a}\n\
+         spec: {serviceAccountName: web, containers: [{name: app, image: 'app:1'}]}\n",
+    );
+    bao.kv2_put("secret", "team-a/db", json!({"password": "s3cr3t"}));
+    bao.write_policy(
+        "team-a",
+        "path \"secret/data/team-a/*\" { capabilities = [\"read\"] }",
+    );
+    bao.create_role("web", &["web"], &["team-a"], &["team-a"], Some("vault"));
+
+    let token = cluster.pod_token_request("team-a", "web", "web-0", &["vault"], 600);
+    let client_token = bao
+        .login_kubernetes("web", &token)
+        .expect("the pod-bound token logs in");
+    let read = bao.request("GET", "secret/data/team-a/db", Some(&client_token), None);
+    assert!(read.is_success(), "{}", read.error_text());
+
+    // The pod is deleted: bao's TokenReview now says the token is not authenticated.
+    cluster.kubectl_ok(&["delete", "pod", "web-0", "-n", "team-a"]);
+    let err = bao.login_kubernetes("web", &token).unwrap_err();
+    assert!(
+        err.contains("permission denied") || err.contains("403"),
+        "{err}"
+    );
+    // A pod re-created under the name does not revive it.
+    cluster.apply(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web-0, namespace: team-a}\n\
+         spec: {serviceAccountName: web, containers: [{name: app, image: 'app:1'}]}\n",
+    );
+    assert!(bao.login_kubernetes("web", &token).is_err());
+    // A token for the new pod works.
+    let token = cluster.pod_token_request("team-a", "web", "web-0", &["vault"], 600);
+    bao.login_kubernetes("web", &token)
+        .expect("a token for the re-created pod logs in");
+}

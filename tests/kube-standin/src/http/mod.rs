@@ -7,6 +7,7 @@ pub mod proxy;
 mod resources;
 pub mod routes;
 mod table;
+mod tokens;
 mod watch;
 
 use std::convert::Infallible;
@@ -120,7 +121,7 @@ fn authenticate(state: &State, request: &Request<Incoming>) -> Result<(), ApiErr
         token,
         &[DEFAULT_AUDIENCE.to_owned()],
         time::OffsetDateTime::now_utc(),
-        |ns, name| resources::service_account_uid(&state.store, ns, name),
+        &tokens::StoreObjects(&state.store),
     );
     if review.authenticated {
         Ok(())

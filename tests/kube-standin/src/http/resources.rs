@@ -1,5 +1,5 @@
 //! Handlers for resource paths: get, list, watch, create, update, patch (four types),
-//! delete, the `/status` subresource, TokenRequest and TokenReview.
+//! delete, the `/status` subresource; TokenRequest and TokenReview go to `tokens`.
 
 use std::collections::HashMap;
 
@@ -8,16 +8,12 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use super::routes::{self, ObjectRoute};
-use super::{Body, State, json, read_body, table, watch};
+use super::{Body, State, json, read_body, table, tokens, watch};
 use crate::api::{ApiError, success_status};
 use crate::patch;
-use crate::registry::{ResKey, ResourceDef, strings};
+use crate::registry::ResourceDef;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{DeleteOptions, Store, Subresource};
-use crate::tokens::Subject;
-
-/// Shortest TokenRequest lifetime kube-apiserver allows.
-const MIN_TOKEN_SECONDS: i64 = 600;
 
 pub(super) async fn serve(
     state: &State,
@@ -44,7 +40,7 @@ pub(super) async fn serve(
         Some("status") if def.status_subresource => Subresource::Status,
         Some("token") if def.plural == "serviceaccounts" && method == Method::POST => {
             let body = read_json(request).await?;
-            return token_request(
+            return tokens::token_request(
                 state,
                 ns.unwrap_or_default(),
                 o.name.as_deref().unwrap_or_default(),
@@ -70,7 +66,7 @@ pub(super) async fn serve(
         }
         ("POST", None) if def.plural == "tokenreviews" => {
             let body = read_json(request).await?;
-            Ok(token_review(state, &body))
+            Ok(tokens::token_review(state, &body))
         }
         ("POST", None) => {
             let body = read_json(request).await?;
@@ -295,90 +291,4 @@ fn now() -> String {
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     now.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-/// The uid of a service account, if it exists (token reviews refuse tokens of deleted ones).
-pub(super) fn service_account_uid(store: &Store, ns: &str, name: &str) -> Option<String> {
-    let key = ResKey {
-        group: String::new(),
-        resource: "serviceaccounts".into(),
-    };
-    store
-        .get_raw(&key, ns, name)
-        .and_then(|sa| sa["metadata"]["uid"].as_str().map(str::to_owned))
-}
-
-fn token_request(
-    state: &State,
-    ns: &str,
-    name: &str,
-    body: &Value,
-) -> Result<Response<Body>, ApiError> {
-    let sa_def = state
-        .store
-        .def("", "v1", "serviceaccounts")
-        .ok_or_else(|| ApiError::internal("no serviceaccounts"))?;
-    let sa = state.store.get(&sa_def, Some(ns), name)?;
-    let spec = &body["spec"];
-    let audiences = strings(&spec["audiences"]);
-    let seconds = spec["expirationSeconds"].as_i64().unwrap_or(3600);
-    if seconds < MIN_TOKEN_SECONDS {
-        return Err(ApiError::unprocessable(format!(
-            "TokenRequest.authentication.k8s.io \"{name}\" is invalid: spec.expirationSeconds: Invalid value: {seconds}: may not specify a duration less than 10 minutes"
-        )));
-    }
-    let now_t = time::OffsetDateTime::now_utc();
-    let subject = Subject {
-        namespace: ns.to_owned(),
-        name: name.to_owned(),
-        uid: sa["metadata"]["uid"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-    };
-    let token = state
-        .tokens
-        .issue(&subject, &audiences, seconds, now_t)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let expires = (now_t + time::Duration::seconds(seconds))
-        .replace_nanosecond(0)
-        .unwrap_or(now_t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let audiences = if audiences.is_empty() {
-        vec![crate::tokens::DEFAULT_AUDIENCE.to_owned()]
-    } else {
-        audiences
-    };
-    Ok(json(
-        StatusCode::CREATED,
-        &json!({
-            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-            "metadata": {"name": name, "namespace": ns, "creationTimestamp": now()},
-            "spec": {"audiences": audiences, "expirationSeconds": seconds, "boundObjectRef": spec["boundObjectRef"]},
-            "status": {"token": token, "expirationTimestamp": expires},
-        }),
-    ))
-}
-
-fn token_review(state: &State, body: &Value) -> Response<Body> {
-    let spec = &body["spec"];
-    let token = spec["token"].as_str().unwrap_or_default();
-    let audiences = strings(&spec["audiences"]);
-    let status = state.tokens.review(
-        token,
-        &audiences,
-        time::OffsetDateTime::now_utc(),
-        |ns, name| service_account_uid(&state.store, ns, name),
-    );
-    json(
-        StatusCode::CREATED,
-        &json!({
-            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
-            "metadata": {"creationTimestamp": null},
-            // The token itself is not echoed back: it is a credential.
-            "spec": {"audiences": audiences},
-            "status": status,
-        }),
-    )
 }

@@ -241,8 +241,20 @@ pub(super) fn crd_status(crd: &mut Value) {
 }
 
 /// Defaulting the API server does on every write: Secrets get `type: Opaque` and their
-/// `stringData` folded into base64 `data` (stringData wins), never stored as such.
+/// `stringData` folded into base64 `data` (stringData wins), never stored as such; Pods
+/// without `spec.serviceAccountName` run as `default` (the ServiceAccount admission plugin's
+/// default, which TokenRequests bound to the pod check against).
 pub(super) fn apply_defaults(def: &ResourceDef, body: &mut Value) {
+    if def.group.is_empty() && def.plural == "pods" {
+        let named = body["spec"]["serviceAccountName"]
+            .as_str()
+            .is_some_and(|sa| !sa.is_empty());
+        let spec_is_object = body["spec"].is_object() || body["spec"].is_null();
+        if !named && spec_is_object {
+            body["spec"]["serviceAccountName"] = json!(crate::tokens::DEFAULT_SERVICE_ACCOUNT);
+        }
+        return;
+    }
     if !(def.group.is_empty() && def.plural == "secrets") {
         return;
     }
