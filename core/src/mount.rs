@@ -18,6 +18,7 @@
 //! The plugin (`kubectl secrets mount`) builds a [`params::MountSpec`] and writes it with
 //! [`params::MountSpec::to_parameters`], so both ends agree on one format.
 
+pub mod exchange;
 pub mod params;
 pub mod request;
 pub mod token;
