@@ -19,8 +19,10 @@
 //! [`params::MountSpec::to_parameters`], so both ends agree on one format.
 
 pub mod exchange;
+pub mod mount_key;
 pub mod params;
 pub mod request;
+pub mod serve;
 pub mod token;
 
 /// The SecretProviderClass `spec.provider` (and socket file name) of our provider.
