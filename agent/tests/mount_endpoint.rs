@@ -1,0 +1,505 @@
+//! The controller's mount endpoint, end to end: the real `secrets-agent controller` with
+//! `--mount-addr` against kube-standin (which binds tokens to pods and reviews them as
+//! kube-apiserver does), called through the provider's `HttpsLink` as the CSI provider would.
+//! A pod's mount-only SealedSecret opens for that pod; pods of another namespace, objects
+//! without the annotation, forged, expired, wrong-audience and dead-pod tokens, replays and
+//! stale requests are refused; a tampered answer is refused by the link; versions survive a
+//! restart and follow the ciphertext; the version key is for the provider only; the per-pod
+//! rate limit answers 429; no value or token reaches the debug log.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration test: failing loudly is the point"
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use secrets_agent::mount::https_link::{HttpsLink, LinkSettings, open_answer};
+use secrets_agent::mount::link::{ControllerLink as _, LinkError, SealedItem};
+use secrets_core::api::sealed_secret::SealedSecret;
+use secrets_core::mount::MOUNT_ONLY_ANNOTATION;
+use secrets_core::mount::exchange::{self, Answer, MountRequest, Pending, RequestItem};
+use secrets_core::mount::mount_key::{CERT_FIELD, Pinned};
+use secrets_core::mount::request::{PodIdentity, PodToken};
+use secrets_core::seal::crypto::Scope;
+use secrets_core::seal::keys::Certificate;
+use test_support::Cluster;
+use zeroize::Zeroizing;
+
+use common::*;
+
+const PROVIDER: &str = "csi/provider";
+
+struct Setup {
+    cluster: Cluster,
+    client: kube::Client,
+    cert: Option<Certificate>,
+    token_dir: tempfile::TempDir,
+}
+
+impl Setup {
+    async fn new() -> Setup {
+        let (cluster, client) = cluster().await;
+        cluster.create_service_accounts("team", &["web"]);
+        cluster.create_service_accounts("other", &["web"]);
+        cluster.create_service_accounts("csi", &["provider"]);
+        let token_dir = tempfile::tempdir().unwrap();
+        Setup {
+            cluster,
+            client,
+            cert: None,
+            token_dir,
+        }
+    }
+
+    fn agent(&self, port: u16, extra: &[&str]) -> Agent {
+        let addr = format!("127.0.0.1:{port}");
+        let mut args = vec![
+            "--mount-addr",
+            &addr,
+            "--csi-provider-service-account",
+            PROVIDER,
+        ];
+        args.extend_from_slice(extra);
+        Agent::start_with(&self.cluster, &args)
+    }
+
+    /// Wait for the sealing key and the published mount certificate; the link to `port`.
+    async fn ready(&mut self, port: u16) -> HttpsLink {
+        self.cert = Some(wait_keys(&self.client, 1).await);
+        let maps: Api<ConfigMap> = Api::namespaced(self.client.clone(), "kubectl-secrets");
+        wait_for("the published mount certificate", || {
+            let maps = maps.clone();
+            async move {
+                maps.get_opt("secrets-agent-mount")
+                    .await
+                    .ok()??
+                    .data?
+                    .get(CERT_FIELD)
+                    .cloned()
+            }
+        })
+        .await;
+        HttpsLink::new(
+            self.client.clone(),
+            LinkSettings {
+                agent_url: format!("https://127.0.0.1:{port}"),
+                agent_namespace: "kubectl-secrets".into(),
+                config_map: "secrets-agent-mount".into(),
+                identity_token_file: self.token_dir.path().join("token"),
+            },
+        )
+        .unwrap()
+    }
+
+    async fn pin(&self) -> Pinned {
+        let maps: Api<ConfigMap> = Api::namespaced(self.client.clone(), "kubectl-secrets");
+        let map = maps.get("secrets-agent-mount").await.unwrap();
+        Pinned::from_pem(&map.data.unwrap()[CERT_FIELD]).unwrap()
+    }
+
+    /// A Running pod `namespace/name` of service account `web`.
+    async fn pod(&self, namespace: &str, name: &str) -> PodIdentity {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name},
+            "spec": {"serviceAccountName": "web", "containers": [{"name": "app", "image": "app"}]},
+        }))
+        .unwrap();
+        let created = pods.create(&PostParams::default(), &pod).await.unwrap();
+        let status = serde_json::json!({"status": {"phase": "Running"}});
+        pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+            .await
+            .unwrap();
+        PodIdentity {
+            namespace: namespace.into(),
+            name: name.into(),
+            uid: created.metadata.uid.unwrap(),
+            service_account: "web".into(),
+        }
+    }
+
+    fn token(&self, pod: &PodIdentity, audience: &str) -> PodToken {
+        let token = self.cluster.pod_token_request(
+            &pod.namespace,
+            &pod.service_account,
+            &pod.name,
+            &[audience],
+            600,
+        );
+        PodToken {
+            token: Zeroizing::new(token),
+            expiration: String::new(),
+        }
+    }
+
+    async fn seal(&self, name: &str, mount_only: bool, password: &str) -> SealedSecret {
+        let mut sealed = secrets_core::seal::seal_secret(
+            &plain(
+                name,
+                "team",
+                &[("password", password), ("user", "billing-app")],
+            ),
+            self.cert.as_ref().unwrap().public_key(),
+            Scope::Strict,
+        )
+        .unwrap();
+        if mount_only {
+            sealed.metadata.annotations = Some(BTreeMap::from([(
+                MOUNT_ONLY_ANNOTATION.to_owned(),
+                "true".to_owned(),
+            )]));
+        }
+        sealed
+    }
+
+    async fn create(&self, sealed: &SealedSecret) {
+        Api::<SealedSecret>::namespaced(self.client.clone(), "team")
+            .create(&PostParams::default(), sealed)
+            .await
+            .unwrap();
+    }
+}
+
+fn items(name: &str, keys: &[&str]) -> Vec<SealedItem> {
+    keys.iter()
+        .map(|key| SealedItem {
+            path: format!("{name}/{key}"),
+            name: name.into(),
+            key: (*key).into(),
+        })
+        .collect()
+}
+
+fn refused(result: Result<impl std::fmt::Debug, LinkError>) -> LinkError {
+    match result {
+        Ok(files) => panic!("expected a refusal, got {files:?}"),
+        Err(err) => err,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mount_only_sealed_secrets_open_only_for_their_namespaces_pods() {
+    let mut setup = Setup::new().await;
+    let port = free_port();
+    let agent = setup.agent(port, &["--mount-rate", "100"]);
+    let link = setup.ready(port).await;
+    setup.create(&setup.seal("db", true, PASSWORD).await).await;
+    setup
+        .create(&setup.seal("plain", false, PASSWORD).await)
+        .await;
+    let web = setup.pod("team", "web-0").await;
+    let token = setup.token(&web, "kubectl-secrets");
+
+    let files = link
+        .open_sealed(&web, &token, &items("db", &["password", "user"]))
+        .await
+        .unwrap();
+    assert_eq!(files[0].path, "db/password");
+    assert_eq!(&*files[0].contents, PASSWORD.as_bytes());
+    assert_eq!(&*files[1].contents, b"billing-app");
+    assert!(files.iter().all(|f| f.version.len() == 32));
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(setup.client.clone(), "team");
+    assert!(secrets.get_opt("db").await.unwrap().is_none());
+
+    let err = refused(
+        link.open_sealed(&web, &token, &items("plain", &["password"]))
+            .await,
+    );
+    assert_eq!(err.category, "permission_denied", "{err}");
+    assert!(
+        err.message
+            .contains("SealedSecret team/plain is not served to mounts"),
+        "{err}"
+    );
+    let err = refused(
+        link.open_sealed(&web, &token, &items("db", &["nope"]))
+            .await,
+    );
+    assert!(
+        err.category == "not_found" && err.message.contains("has no key \"nope\""),
+        "{err}"
+    );
+
+    // A pod of another namespace: its own namespace has no such object, and claiming the
+    // team's pod with its own token is refused by the review.
+    let stranger = setup.pod("other", "web-0").await;
+    let stranger_token = setup.token(&stranger, "kubectl-secrets");
+    let err = refused(
+        link.open_sealed(&stranger, &stranger_token, &items("db", &["password"]))
+            .await,
+    );
+    assert!(
+        err.category == "not_found" && err.message.contains("SealedSecret other/db does not exist"),
+        "{err}"
+    );
+    let err = refused(
+        link.open_sealed(&web, &stranger_token, &items("db", &["password"]))
+            .await,
+    );
+    assert_eq!(err.category, "permission_denied", "{err}");
+    assert!(
+        err.message.contains("system:serviceaccount:other:web"),
+        "{err}"
+    );
+
+    // Tokens: wrong audience, signed by another key, expired, of a deleted pod.
+    let err = refused(
+        link.open_sealed(
+            &web,
+            &setup.token(&web, "vault"),
+            &items("db", &["password"]),
+        )
+        .await,
+    );
+    assert_eq!(err.category, "credentials", "{err}");
+    let subject = kube_standin::tokens::Subject {
+        namespace: "team".into(),
+        name: "web".into(),
+        uid: Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(
+            setup.client.clone(),
+            "team",
+        )
+        .get("web")
+        .await
+        .unwrap()
+        .metadata
+        .uid
+        .unwrap(),
+    };
+    let binding = kube_standin::tokens::Binding::Pod {
+        name: web.name.clone(),
+        uid: web.uid.clone(),
+    };
+    let audiences = vec!["kubectl-secrets".to_owned()];
+    let issuer = setup.cluster.standin().tokens().issuer().to_owned();
+    let forger = kube_standin::tokens::TokenSigner::new(&issuer).unwrap();
+    let forged = forger
+        .issue_bound(
+            &subject,
+            Some(&binding),
+            &audiences,
+            600,
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    let expired = setup
+        .cluster
+        .standin()
+        .tokens()
+        .issue_bound(
+            &subject,
+            Some(&binding),
+            &audiences,
+            600,
+            time::OffsetDateTime::now_utc() - time::Duration::hours(2),
+        )
+        .unwrap();
+    for (what, bad) in [("forged", forged), ("expired", expired)] {
+        let bad = PodToken {
+            token: Zeroizing::new(bad),
+            expiration: String::new(),
+        };
+        let err = refused(
+            link.open_sealed(&web, &bad, &items("db", &["password"]))
+                .await,
+        );
+        assert_eq!(err.category, "credentials", "{what}: {err}");
+        assert!(
+            err.message.contains("refused by TokenReview"),
+            "{what}: {err}"
+        );
+    }
+    let doomed = setup.pod("team", "doomed-0").await;
+    let doomed_token = setup.token(&doomed, "kubectl-secrets");
+    Api::<Pod>::namespaced(setup.client.clone(), "team")
+        .delete("doomed-0", &DeleteParams::default())
+        .await
+        .unwrap();
+    let err = refused(
+        link.open_sealed(&doomed, &doomed_token, &items("db", &["password"]))
+            .await,
+    );
+    assert_eq!(err.category, "credentials", "{err}");
+
+    // Replays and stale requests, over the link's raw call.
+    let pin = setup.pin().await;
+    let pending = Pending::new().unwrap();
+    let request = MountRequest {
+        namespace: web.namespace.clone(),
+        pod_name: web.name.clone(),
+        pod_uid: web.uid.clone(),
+        service_account: web.service_account.clone(),
+        token: token.token.clone(),
+        items: vec![RequestItem {
+            path: "p".into(),
+            name: "db".into(),
+            key: "password".into(),
+        }],
+        nonce: exchange::new_nonce().unwrap(),
+        time: secrets_core::rfc3339::now(),
+        ephemeral_key: pending.public_key(),
+    };
+    let body = serde_json::to_vec(&request).unwrap();
+    let (_, status, answer) = link.post("/v1/mount", body.clone()).await.unwrap();
+    assert_eq!(status, 200);
+    let (_, status, replayed) = link.post("/v1/mount", body).await.unwrap();
+    assert_eq!(status, 401, "{}", String::from_utf8_lossy(&replayed));
+    assert!(String::from_utf8_lossy(&replayed).contains("replayed"));
+    let mut stale = request.clone();
+    stale.nonce = exchange::new_nonce().unwrap();
+    stale.time = "2020-01-01T00:00:00Z".into();
+    let (_, status, text) = link
+        .post("/v1/mount", serde_json::to_vec(&stale).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&text));
+    assert!(String::from_utf8_lossy(&text).contains("60 s"));
+
+    // A tampered answer: one ciphertext byte flipped, refused by the link's check.
+    let mut answer: Answer = serde_json::from_slice(&answer).unwrap();
+    assert!(!String::from_utf8_lossy(answer.ciphertext.as_bytes()).contains(PASSWORD));
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut bytes = b64.decode(&answer.ciphertext).unwrap();
+    bytes[0] ^= 1;
+    answer.ciphertext = b64.encode(bytes);
+    let err = open_answer(pending, &request.transcript(), &answer, &pin).unwrap_err();
+    assert_eq!(err.category, "bad_response");
+    assert!(
+        err.message.contains("not signed by the pinned mount key"),
+        "{err}"
+    );
+
+    let logs = agent.stop();
+    assert!(
+        logs.contains("mount request"),
+        "the endpoint logs at debug: {logs}"
+    );
+    for secret in [
+        PASSWORD,
+        "billing-app",
+        token.token.as_str(),
+        stranger_token.token.as_str(),
+    ] {
+        assert!(!logs.contains(secret), "a value or token reached the logs");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_and_the_version_key_survive_a_restart() {
+    let mut setup = Setup::new().await;
+    let port = free_port();
+    let agent = setup.agent(port, &[]);
+    let link = setup.ready(port).await;
+    setup.create(&setup.seal("db", true, PASSWORD).await).await;
+    let web = setup.pod("team", "web-0").await;
+    let token = setup.token(&web, "kubectl-secrets");
+    let first = link
+        .open_sealed(&web, &token, &items("db", &["password", "user"]))
+        .await
+        .unwrap();
+
+    // The version key: the provider's own token only.
+    let token_file = setup.token_dir.path().join("token");
+    std::fs::write(
+        &token_file,
+        setup
+            .cluster
+            .token_request("csi", "provider", &["kubectl-secrets"], 600),
+    )
+    .unwrap();
+    let version_key = link.version_key().await.unwrap();
+    assert_eq!(version_key.len(), 32);
+    std::fs::write(&token_file, token.token.as_bytes()).unwrap();
+    let err = refused(link.version_key().await);
+    assert_eq!(err.category, "permission_denied", "{err}");
+    assert!(err.message.contains("only for the CSI provider"), "{err}");
+    std::fs::write(
+        &token_file,
+        setup
+            .cluster
+            .token_request("csi", "provider", &["vault"], 600),
+    )
+    .unwrap();
+    assert_eq!(refused(link.version_key().await).category, "credentials");
+    drop(agent.stop());
+
+    // Another controller process (same Secret): same versions, same version key.
+    let port = free_port();
+    let _agent = setup.agent(port, &[]);
+    let link = setup.ready(port).await;
+    let again = wait_for("the restarted mount endpoint", || {
+        let (link, web, token) = (&link, &web, &token);
+        async move {
+            link.open_sealed(web, token, &items("db", &["password", "user"]))
+                .await
+                .ok()
+        }
+    })
+    .await;
+    assert_eq!(again[0].version, first[0].version);
+    assert_eq!(again[1].version, first[1].version);
+    std::fs::write(
+        &token_file,
+        setup
+            .cluster
+            .token_request("csi", "provider", &["kubectl-secrets"], 600),
+    )
+    .unwrap();
+    assert_eq!(*link.version_key().await.unwrap(), *version_key);
+
+    // A changed value: a new version for it, the other one unchanged.
+    let api: Api<SealedSecret> = Api::namespaced(setup.client.clone(), "team");
+    let mut current = api.get("db").await.unwrap();
+    let resealed = setup.seal("db", true, "a-new-password").await;
+    current.spec.encrypted_data.insert(
+        "password".into(),
+        resealed.spec.encrypted_data["password"].clone(),
+    );
+    api.replace("db", &PostParams::default(), &current)
+        .await
+        .unwrap();
+    let changed = link
+        .open_sealed(&web, &token, &items("db", &["password", "user"]))
+        .await
+        .unwrap();
+    assert_eq!(&*changed[0].contents, b"a-new-password");
+    assert_ne!(changed[0].version, first[0].version);
+    assert_eq!(changed[1].version, first[1].version);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mounts_are_rate_limited_per_pod() {
+    let mut setup = Setup::new().await;
+    let port = free_port();
+    let _agent = setup.agent(port, &["--mount-rate", "1"]);
+    let link = setup.ready(port).await;
+    setup.create(&setup.seal("db", true, PASSWORD).await).await;
+    let web = setup.pod("team", "web-0").await;
+    let token = setup.token(&web, "kubectl-secrets");
+    let mut throttled = None;
+    // A burst of twice the rate passes; the next call within the second does not.
+    for _ in 0..3 {
+        if let Err(err) = link
+            .open_sealed(&web, &token, &items("db", &["password"]))
+            .await
+        {
+            throttled = Some(err);
+            break;
+        }
+    }
+    let err = throttled.expect("the third call within a second is throttled");
+    assert_eq!(err.category, "throttled", "{err}");
+    // Another pod has its own bucket.
+    let other = setup.pod("team", "web-1").await;
+    let other_token = setup.token(&other, "kubectl-secrets");
+    link.open_sealed(&other, &other_token, &items("db", &["password"]))
+        .await
+        .unwrap();
+}
