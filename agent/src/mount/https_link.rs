@@ -31,7 +31,7 @@ use rustls::crypto::{WebPkiSupportedAlgorithms, aws_lc_rs};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use secrets_core::mount::exchange::{
-    self, Answer, FileMeta, MountRequest, Pending, RequestItem, Transcript, VERSION_KEY_FILE,
+    self, Answer, MountRequest, OpenedFile, Pending, RequestItem, Transcript, VERSION_KEY_FILE,
     VersionKeyRequest,
 };
 use secrets_core::mount::mount_key::{CERT_FIELD, Pinned};
@@ -247,7 +247,7 @@ impl HttpsLink {
         body: Vec<u8>,
         transcript: Transcript,
         pending: Pending,
-    ) -> Result<Vec<(FileMeta, Zeroizing<Vec<u8>>)>, LinkError> {
+    ) -> Result<Vec<OpenedFile>, LinkError> {
         let (pin, status, answer) = self.post(path, body).await?;
         if status != 200 {
             return Err(refusal(status, &answer));
@@ -269,7 +269,7 @@ pub fn open_answer(
     transcript: &Transcript,
     answer: &Answer,
     pin: &Pinned,
-) -> Result<Vec<(FileMeta, Zeroizing<Vec<u8>>)>, LinkError> {
+) -> Result<Vec<OpenedFile>, LinkError> {
     pending
         .open(transcript, answer, &pin.public_key)
         .map_err(|err| {

@@ -130,10 +130,12 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
     let keeper = mount.as_ref().map(|m| (m.place.clone(), m.key.clone()));
     let leader_work = tokio::spawn(lead(
         ctx,
-        args.clone(),
-        keeper,
-        namespace,
-        cutoff,
+        Leading {
+            args: args.clone(),
+            mount_key: keeper,
+            namespace,
+            cutoff,
+        },
         changes_rx,
         leading_rx,
         stop_rx.clone(),
@@ -163,18 +165,30 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the leader's work needs besides its context.
+struct Leading {
+    args: args::ControllerArgs,
+    /// Where the mount key lives and its channel, when the mount endpoint is on.
+    mount_key: Option<(http::mount::KeyPlace, http::mount::KeyChannel)>,
+    namespace: String,
+    cutoff: Option<time::OffsetDateTime>,
+}
+
 /// While this replica leads: the controllers and key renewal. Losing the lease drops both
 /// futures at once, which stops all reconciling.
 async fn lead(
     ctx: Arc<sealed_secret::Context>,
-    args: args::ControllerArgs,
-    mount_key: Option<(http::mount::KeyPlace, http::mount::KeyChannel)>,
-    namespace: String,
-    cutoff: Option<time::OffsetDateTime>,
+    leading_work: Leading,
     changes: watch::Receiver<u64>,
     mut leading: watch::Receiver<bool>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let Leading {
+        args,
+        mount_key,
+        namespace,
+        cutoff,
+    } = leading_work;
     loop {
         tokio::select! {
             led = leading.wait_for(|l| *l) => if led.is_err() { return },

@@ -122,6 +122,9 @@ impl std::fmt::Debug for VersionKeyRequest {
     }
 }
 
+/// An answered file's metadata with its opened value.
+pub type OpenedFile = (FileMeta, Zeroizing<Vec<u8>>);
+
 /// One answered file: its path and version (the value is in the ciphertext).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -286,7 +289,7 @@ fn answer_key(
     let peer = UnparsedPublicKey::new(&X25519, peer);
     agreement::agree_ephemeral(
         private,
-        &peer,
+        peer,
         ExchangeError::Crypto("x25519 agreement"),
         |shared| {
             let info = [KEY_DOMAIN, controller_key, provider_key];
@@ -369,7 +372,7 @@ impl Pending {
         transcript: &Transcript,
         answer: &Answer,
         signer: &[u8],
-    ) -> Result<Vec<(FileMeta, Zeroizing<Vec<u8>>)>, ExchangeError> {
+    ) -> Result<Vec<OpenedFile>, ExchangeError> {
         let controller_key = decode_public_key("controllerKey", &answer.controller_key)?;
         let ciphertext = decode("ciphertext", &answer.ciphertext)?;
         let sig = decode("signature", &answer.signature)?;

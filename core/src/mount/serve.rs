@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::Pod;
 use zeroize::Zeroizing;
 
 use super::CONTROLLER_AUDIENCE;
-use super::exchange::{self, FileMeta, MAX_ITEMS, MountRequest, RequestItem};
+use super::exchange::{self, FileMeta, MAX_ITEMS, MountRequest, OpenedFile, RequestItem};
 use crate::api::sealed_secret::SealedSecret;
 use crate::seal::decide::{content_hash, is_mount_only, unseal_failure};
 use crate::seal::keys::KeyRing;
@@ -243,7 +243,7 @@ pub fn open_items(
     req: &MountRequest,
     sealed: &BTreeMap<String, SealedSecret>,
     keys: &KeyRing,
-) -> Result<Vec<(FileMeta, Zeroizing<Vec<u8>>)>, Denied> {
+) -> Result<Vec<OpenedFile>, Denied> {
     if keys.is_empty() {
         return Err(Denied::new("unavailable", "no sealing key is loaded yet"));
     }

@@ -138,7 +138,8 @@ fn a_tampered_answer_is_refused_field_by_field() {
         bytes[0] ^= 1;
         B64.encode(bytes)
     };
-    let tampers: Vec<Box<dyn Fn(&mut Answer)>> = vec![
+    type Tamper = Box<dyn Fn(&mut Answer)>;
+    let tampers: Vec<Tamper> = vec![
         Box::new(|a| a.files[0].path = "db/other".into()),
         Box::new(|a| a.files[1].version = "v3".into()),
         Box::new(|a| a.files.swap(0, 1)),
