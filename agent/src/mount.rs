@@ -3,3 +3,4 @@
 
 pub mod https_link;
 pub mod link;
+mod pinned_tls;

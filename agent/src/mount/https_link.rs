@@ -26,10 +26,7 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{WebPkiSupportedAlgorithms, aws_lc_rs};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
 use secrets_core::mount::exchange::{
     self, Answer, MountRequest, OpenedFile, Pending, RequestItem, Transcript, VERSION_KEY_FILE,
     VersionKeyRequest,
@@ -40,6 +37,7 @@ use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
 use super::link::{ControllerLink, LinkError, LinkFuture, SealedFile, SealedItem};
+use super::pinned_tls::tls_config;
 
 /// Longest a call may take, connection to answer.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -68,7 +66,7 @@ pub struct HttpsLink {
     pinned: Mutex<Option<Arc<Pinned>>>,
 }
 
-fn error(category: &'static str, message: impl Into<String>) -> LinkError {
+pub(super) fn error(category: &'static str, message: impl Into<String>) -> LinkError {
     LinkError {
         category,
         message: message.into(),
@@ -319,69 +317,6 @@ fn refusal(status: u16, body: &[u8]) -> LinkError {
             "bad_response",
             format!("the controller answered HTTP {status}"),
         ),
-    }
-}
-
-fn tls_config(pin: &Pinned) -> Result<rustls::ClientConfig, LinkError> {
-    let provider = Arc::new(aws_lc_rs::default_provider());
-    let verifier = Arc::new(PinnedVerifier {
-        der: pin.der.clone(),
-        algorithms: provider.signature_verification_algorithms,
-    });
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|err| error("invalid_config", err.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth())
-}
-
-/// Accepts exactly the pinned end-entity certificate; the handshake signature is checked
-/// with its key as usual. Names and dates do not matter: the pin is the trust.
-#[derive(Debug)]
-struct PinnedVerifier {
-    der: Vec<u8>,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for PinnedVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if end_entity.as_ref() == self.der.as_slice() {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::ApplicationVerificationFailure,
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
     }
 }
 

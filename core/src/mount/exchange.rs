@@ -23,6 +23,9 @@
 //! mount's nonce and one-time key.
 
 pub mod replay;
+mod wire;
+
+pub use wire::{Answer, FileMeta, MountRequest, OpenedFile, RequestItem, VersionKeyRequest};
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::agreement::{self, EphemeralPrivateKey, UnparsedPublicKey, X25519};
@@ -32,7 +35,6 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, ED25519, Ed25519KeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 /// The smallest nonce accepted, in bytes.
@@ -49,105 +51,6 @@ pub const VERSION_KEY_FILE: &str = "version.key";
 const TRANSCRIPT_DOMAIN: &[u8] = b"kubectl-secrets/mount/transcript/v1";
 const KEY_DOMAIN: &[u8] = b"kubectl-secrets/mount/answer-key/v1";
 const SIGNATURE_DOMAIN: &[u8] = b"kubectl-secrets/mount/answer-signature/v1";
-
-/// One file asked of a mount-only SealedSecret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RequestItem {
-    /// The file's path in the volume.
-    pub path: String,
-    /// The SealedSecret (in the pod's namespace).
-    pub name: String,
-    /// The key after template rendering.
-    pub key: String,
-}
-
-/// `POST /v1/mount`. `Debug` never shows the token.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct MountRequest {
-    /// The pod's namespace.
-    pub namespace: String,
-    /// The pod's name.
-    pub pod_name: String,
-    /// The pod's uid.
-    #[serde(rename = "podUID")]
-    pub pod_uid: String,
-    /// The pod's service account.
-    pub service_account: String,
-    /// The pod's own token for audience `kubectl-secrets`.
-    pub token: Zeroizing<String>,
-    /// What to open.
-    pub items: Vec<RequestItem>,
-    /// Random, base64, at least [`MIN_NONCE_BYTES`].
-    pub nonce: String,
-    /// When the provider made the request (RFC 3339).
-    pub time: String,
-    /// The provider's one-time X25519 public key, base64.
-    pub ephemeral_key: String,
-}
-
-impl std::fmt::Debug for MountRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MountRequest")
-            .field("namespace", &self.namespace)
-            .field("pod_name", &self.pod_name)
-            .field("pod_uid", &self.pod_uid)
-            .field("service_account", &self.service_account)
-            .field("items", &self.items)
-            .field("time", &self.time)
-            .finish_non_exhaustive()
-    }
-}
-
-/// `POST /v1/mount/version-key`: the provider's own token. `Debug` never shows it.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct VersionKeyRequest {
-    /// The provider's service-account token for audience `kubectl-secrets`.
-    pub token: Zeroizing<String>,
-    /// See [`MountRequest::nonce`].
-    pub nonce: String,
-    /// See [`MountRequest::time`].
-    pub time: String,
-    /// See [`MountRequest::ephemeral_key`].
-    pub ephemeral_key: String,
-}
-
-impl std::fmt::Debug for VersionKeyRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VersionKeyRequest")
-            .field("time", &self.time)
-            .finish_non_exhaustive()
-    }
-}
-
-/// An answered file's metadata with its opened value.
-pub type OpenedFile = (FileMeta, Zeroizing<Vec<u8>>);
-
-/// One answered file: its path and version (the value is in the ciphertext).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileMeta {
-    /// The file's path.
-    pub path: String,
-    /// Its version (never reveals the value).
-    pub version: String,
-}
-
-/// The controller's answer to either request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Answer {
-    /// The files, in the order of the values in the ciphertext.
-    pub files: Vec<FileMeta>,
-    /// AES-256-GCM of the length-prefixed values, base64.
-    pub ciphertext: String,
-    /// The controller's one-time X25519 public key, base64.
-    pub controller_key: String,
-    /// Ed25519 by the mount key, base64.
-    pub signature: String,
-}
 
 /// What went wrong in the exchange; never carries a value or key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
