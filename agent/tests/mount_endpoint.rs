@@ -347,3 +347,53 @@ async fn mounts_are_rate_limited_per_pod() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_mount_key_heals_the_providers_pin() {
+    let mut setup = Setup::new().await;
+    let port = free_port();
+    let _agent = setup.agent(port, &[]);
+    let link = setup.ready(port).await;
+    setup.create(&setup.seal("db", true, PASSWORD).await).await;
+    let web = setup.pod("team", "web-0").await;
+    let token = setup.token(&web, "kubectl-secrets");
+    let before = link
+        .open_sealed(&web, &token, &items("db", &["password"]))
+        .await
+        .unwrap();
+    let token_file = setup.token_dir.path().join("token");
+    std::fs::write(
+        &token_file,
+        setup
+            .cluster
+            .token_request("csi", "provider", &["kubectl-secrets"], 600),
+    )
+    .unwrap();
+    let old_version_key = link.version_key().await.unwrap();
+    let old_pin = setup.pin().await;
+
+    // Rotate: delete the Secret; the leader makes a new key and publishes its certificate.
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(setup.client.clone(), "kubectl-secrets")
+        .delete("secrets-agent-mount-key", &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_for("the new mount certificate", || {
+        let setup = &setup;
+        let old = old_pin.clone();
+        async move { Some(setup.pin().await).filter(|pin| *pin != old) }
+    })
+    .await;
+    // The link still holds the old pin: one failed handshake, one re-read, and it works.
+    // (The certificate is published once the endpoint serves the new key, so no retry.)
+    let after = link
+        .open_sealed(&web, &token, &items("db", &["password"]))
+        .await
+        .unwrap();
+    assert_eq!(&*after[0].contents, PASSWORD.as_bytes());
+    assert_eq!(
+        after[0].version, before[0].version,
+        "mount-only versions do not depend on the mount key"
+    );
+    let new_version_key = link.version_key().await.unwrap();
+    assert_ne!(*new_version_key, *old_version_key);
+}

@@ -83,9 +83,9 @@ pub async fn bind_mount(
     let (listener, local) = super::bind(addr, "mount").await?;
     let acceptor = tls::acceptor(state.mount_key.clone())?;
     let endpoint = Arc::new(Endpoint::new(state));
-    let handler = move |request, _peer| {
+    let handler = move |request, peer| {
         let endpoint = Arc::clone(&endpoint);
-        async move { endpoint.handle(request).await }
+        async move { endpoint.handle(request, peer).await }
     };
     Ok((
         local,
@@ -128,7 +128,7 @@ impl Endpoint {
         }
     }
 
-    async fn handle(&self, request: Request<Incoming>) -> Reply {
+    async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Reply {
         let route = match request.uri().path() {
             "/v1/mount" => Route::Mount,
             "/v1/mount/version-key" => Route::VersionKey,
@@ -138,7 +138,7 @@ impl Endpoint {
             (Route::Unknown, _) => Err(Denied::new("not_found", "not found")),
             (_, &Method::POST) => match route {
                 Route::Mount => self.mount(request).await,
-                _ => self.version_key(request).await,
+                _ => self.version_key(request, peer).await,
             },
             _ => Err(Denied::new("rejected", "only POST is allowed here")),
         };
@@ -193,7 +193,11 @@ impl Endpoint {
         Ok(answer)
     }
 
-    async fn version_key(&self, request: Request<Incoming>) -> Result<Answer, Denied> {
+    async fn version_key(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Result<Answer, Denied> {
         let req: VersionKeyRequest = read_json(request).await?;
         let Some(provider) = self.state.provider_account.clone() else {
             return Err(Denied::new(
@@ -204,7 +208,8 @@ impl Endpoint {
         exchange::check_nonce(&req.nonce).map_err(|e| Denied::new("rejected", e.to_string()))?;
         exchange::decode_public_key("ephemeralKey", &req.ephemeral_key)
             .map_err(|e| Denied::new("rejected", e.to_string()))?;
-        self.charge("version-key".to_owned())?;
+        // One provider per node, so per peer address.
+        self.charge(format!("version-key from {}", peer.ip()))?;
         self.fresh(&req.nonce, &req.time)?;
         let review = self.review(&req.token, "the caller").await?;
         serve::check_provider_review(&review, &provider)?;

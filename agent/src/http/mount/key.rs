@@ -122,9 +122,14 @@ pub async fn keep_key(client: kube::Client, place: KeyPlace, mut key: KeyChannel
             tokio::time::sleep(Duration::from_secs(2)).await;
             continue;
         }
-        // A missing key is waited for with a bound: the watch may have missed nothing, or the
-        // Secret may be unusable (then an operator deletes it and this creates a new one).
-        let _ = tokio::time::timeout(Duration::from_secs(30), key.changed()).await;
+        // Woken by a new key, or every 30 s: a missing Secret is looked for again, and the
+        // ConfigMap is applied again (a no-op unless someone deleted or changed it).
+        if tokio::time::timeout(Duration::from_secs(30), key.changed())
+            .await
+            .is_err()
+        {
+            published = None;
+        }
     }
 }
 
