@@ -12,6 +12,7 @@ mod cluster;
 mod cmd;
 mod input;
 mod kubeconfig;
+mod mount;
 mod output;
 mod paths;
 mod prompt;

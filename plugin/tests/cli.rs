@@ -1150,6 +1150,30 @@ fn help_lists_own_options_before_the_global_ones() {
     }
 }
 
+/// The top-level help names the three patterns' commands, mount included, truthfully.
+#[test]
+fn help_names_mount() {
+    let help = ok(&["--help"], None);
+    assert!(
+        help.starts_with("kubectl plugin: seal, sync and mount Kubernetes secrets"),
+        "{help}"
+    );
+    let line = help
+        .lines()
+        .find(|l| l.trim_start().starts_with("mount "))
+        .unwrap_or_else(|| panic!("{help}"));
+    assert!(line.contains("Secrets Store CSI Driver"), "{line}");
+    let mount = ok(&["mount", "--help"], None);
+    for flag in [
+        "--sealed-secret <NAME>",
+        "--property <PROPERTY>",
+        "--remove",
+        "status",
+    ] {
+        assert!(mount.contains(flag), "{flag}: {mount}");
+    }
+}
+
 /// `completion SHELL` prints that shell's script for the binary run by its own name.
 #[test]
 fn completion_prints_a_script_per_shell() {
@@ -1166,6 +1190,12 @@ fn completion_prints_a_script_per_shell() {
         assert!(
             script.contains("reseal") && script.contains("agent-namespace"),
             "{shell}"
+        );
+        assert!(
+            script.contains("mount")
+                && script.contains("sealed-secret")
+                && script.contains("all-namespaces"),
+            "{shell}: mount and mount status"
         );
     }
     let out = run(&["completion", "tcsh"], None);

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod completion;
 mod fetch;
 mod keys;
+mod mount;
 mod seal;
 mod status;
 mod store;
@@ -18,9 +19,10 @@ pub(crate) use fetch::{FetchCertArgs, FetchCommand, FetchRemoteArgs, FetchSecret
 pub(crate) use keys::{
     KeysBackupArgs, KeysCommand, KeysGenerateArgs, KeysListArgs, KeysRestoreArgs,
 };
+pub(crate) use mount::{MountArgs, MountCommand, MountStatusArgs, SourceArg};
 pub(crate) use seal::{ResealArgs, SealArgs, SealFormat, UnsealArgs, VerifyArgs};
 pub(crate) use status::StatusArgs;
-pub(crate) use store::{RemoteSecret, VaultFlags};
+pub(crate) use store::{RemoteSecret, StoreKindArg, VaultFlags};
 pub(crate) use sync::{
     ManifestOutput, SyncArgs, SyncCommand, SyncCreateArgs, SyncNowArgs, SyncStatusArgs,
 };
@@ -115,6 +117,9 @@ pub(crate) enum Command {
     Keys(KeysCommand),
     /// Sync secrets from Vault / OpenBao: a wizard at a terminal, else `create`, `now`, `status`.
     Sync(SyncArgs),
+    /// Mount secrets into a workload's pods through the Secrets Store CSI Driver (no Secret
+    /// is made): a wizard at a terminal, else `mount KIND/NAME --store … --key …`, `status`.
+    Mount(MountArgs),
     /// Print a shell completion script for `kubectl-secrets` (bash, zsh or fish).
     ///
     /// The script completes `kubectl-secrets …` run by that name. For `kubectl secrets <TAB>`
@@ -150,6 +155,10 @@ pub(crate) fn parse() -> Result<Cli, clap::Error> {
     let matches = command().try_get_matches()?;
     let mut cli = Cli::from_arg_matches(&matches)?;
     cli.unset_empty();
+    if let (Command::Mount(mount), Some(("mount", sub))) = (&mut cli.command, matches.subcommand())
+    {
+        mount.order = mount::source_order(sub);
+    }
     Ok(cli)
 }
 

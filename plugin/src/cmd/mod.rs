@@ -15,6 +15,10 @@ mod keys_backup;
 mod keys_list;
 mod keys_restore;
 mod keys_rotate;
+mod mount;
+mod mount_remove;
+mod mount_status;
+mod mount_wizard;
 mod reseal;
 mod seal;
 mod seal_merge;
@@ -48,6 +52,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Some(SyncCommand::Now(now)) => sync_now::run(global, now),
             Some(SyncCommand::Status(status)) => sync_status::run(global, status),
         },
+        Command::Mount(args) => mount::run(global, args),
         Command::Completion(args) => completion::run(args),
     }
 }

@@ -18,14 +18,13 @@ use anyhow::bail;
 use dialoguer::theme::ColorfulTheme;
 use secrets_core::api::external_secret::ExternalSecret;
 use secrets_core::api::secret_store::StoreKind;
-use tokio::runtime::Runtime;
 
 use crate::cli::{GlobalFlags, SyncArgs};
 use crate::output::emit_manifests;
-use crate::remote::stores;
 use crate::remote::vault::{self, Coordinates, Credentials, Session};
+use crate::remote::{browse, stores};
 use crate::sync::manifest::{self, ExternalSecretRequest};
-use crate::sync::prompt::{self as ask, Browse};
+use crate::sync::prompt as ask;
 use crate::{cluster, prompt};
 
 pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCode> {
@@ -81,7 +80,7 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCo
         &credentials,
         args.vault.vault_addr.as_deref(),
     ))?;
-    let key = browse(&rt, &theme, &session)?;
+    let key = browse::walk(&rt, &theme, &session)?;
     let pairs = match rt.block_on(session.read(&key)) {
         Ok(secret) => {
             let keys: Vec<String> = secret.keys().map(str::to_owned).collect();
@@ -175,37 +174,4 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCo
         naming.name, naming.name
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Walk the mount folder by folder until the person picks a secret (or types its path, when
-/// listing is not allowed or finds nothing).
-fn browse(rt: &Runtime, theme: &ColorfulTheme, session: &Session) -> anyhow::Result<String> {
-    let mut prefix = String::new();
-    loop {
-        let location = format!("{}/{prefix}", session.mount());
-        match rt.block_on(session.list(&prefix)) {
-            Ok(entries) if !entries.is_empty() => {
-                match ask::browse(theme, &location, prefix.is_empty(), &entries)? {
-                    Browse::Into(folder) => prefix.push_str(&folder),
-                    Browse::Up => {
-                        let trimmed = prefix.trim_end_matches('/');
-                        prefix = match trimmed.rfind('/') {
-                            Some(at) => trimmed[..=at].to_owned(),
-                            None => String::new(),
-                        };
-                    }
-                    Browse::Pick(secret) => return Ok(format!("{prefix}{secret}")),
-                    Browse::Type => return ask::type_path(theme, session.mount()),
-                }
-            }
-            Ok(_) => {
-                eprintln!("Nothing under {location}.");
-                return ask::type_path(theme, session.mount());
-            }
-            Err(err) => {
-                eprintln!("Cannot list {location} with your token ({err}).");
-                return ask::type_path(theme, session.mount());
-            }
-        }
-    }
 }

@@ -32,6 +32,7 @@ fn an_empty_word_offers_every_command() {
         "status",
         "keys",
         "sync",
+        "mount",
         "completion",
     ] {
         assert!(names(&got).contains(&name), "{name} missing: {got:?}");
@@ -52,6 +53,39 @@ fn nested_commands_complete_after_their_group() {
         assert!(names(&sync).contains(&name), "{name} missing: {sync:?}");
     }
     assert_eq!(names(&answer(&["fetch", "se"])), ["secret"]);
+    assert_eq!(names(&answer(&["mount", "st"])), ["status"]);
+}
+
+#[test]
+fn mount_completes_its_flags_and_values_but_never_local_files() {
+    let flags = answer(&["mount", "deployment/web", "--"]);
+    for flag in [
+        "--store",
+        "--key",
+        "--property",
+        "--file",
+        "--sealed-secret",
+        "--spc",
+        "--remove",
+    ] {
+        assert!(names(&flags).contains(&flag), "{flag} missing: {flags:?}");
+    }
+    assert_eq!(
+        names(&answer(&["mount", "deploy/web", "--store-kind", ""])),
+        ["SecretStore", "ClusterSecretStore"]
+    );
+    // The key is in the store and the mount path in the container: not files here.
+    for flag in ["--key", "--mount-path"] {
+        assert_eq!(
+            answer(&["mount", "deploy/web", flag, ""]).directive,
+            NO_FILE_COMP,
+            "{flag}"
+        );
+    }
+    let status = answer(&["mount", "status", "-"]);
+    for flag in ["-A", "--all-namespaces", "-o"] {
+        assert!(names(&status).contains(&flag), "{flag} missing: {status:?}");
+    }
 }
 
 #[test]

@@ -42,7 +42,11 @@ fn optional(
 }
 
 /// A name Kubernetes accepts.
-fn k8s_name(theme: &ColorfulTheme, prompt: &str, default: String) -> anyhow::Result<String> {
+pub(crate) fn k8s_name(
+    theme: &ColorfulTheme,
+    prompt: &str,
+    default: String,
+) -> anyhow::Result<String> {
     Input::with_theme(theme)
         .with_prompt(prompt)
         .default(default)
@@ -51,7 +55,7 @@ fn k8s_name(theme: &ColorfulTheme, prompt: &str, default: String) -> anyhow::Res
         .with_context(|| format!("asking for {}", prompt.to_lowercase()))
 }
 
-fn pick(theme: &ColorfulTheme, prompt: &str, items: &[String]) -> anyhow::Result<usize> {
+pub(crate) fn pick(theme: &ColorfulTheme, prompt: &str, items: &[String]) -> anyhow::Result<usize> {
     Select::with_theme(theme)
         .with_prompt(prompt)
         .items(items)

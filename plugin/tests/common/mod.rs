@@ -12,6 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 pub mod fake_agent;
+pub mod mount;
 pub mod sync;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_kubectl-secrets");

@@ -11,6 +11,9 @@
 //! [`Cluster`] starts kube-standin in-process on its own runtime, writes its kubeconfig, and
 //! can start an OpenBao whose kubernetes auth reviews tokens against it.
 //!
+//! [`install_csi_crds`] registers the Secrets Store CSI Driver's CRDs (our own minimal
+//! manifests) for tests of the mount pattern.
+//!
 //! Everything here panics on failure, by design: a test that cannot get its tools must fail
 //! loudly rather than skip. Panic messages never carry secret values (tokens, secret data).
 
@@ -22,12 +25,14 @@
 )]
 
 mod cluster;
+mod csi;
 mod openbao;
 mod tools;
 mod weak_keys;
 mod yaml_table;
 
 pub use cluster::Cluster;
+pub use csi::{CSI_CRDS_YAML, install_csi_crds};
 /// How a stand-in is started ([`Cluster::try_start`]).
 pub use kube_standin::Config as StandInConfig;
 pub use yaml_table::{
