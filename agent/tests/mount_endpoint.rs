@@ -397,3 +397,22 @@ async fn a_rotated_mount_key_heals_the_providers_pin() {
     let new_version_key = link.version_key().await.unwrap();
     assert_ne!(*new_version_key, *old_version_key);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_request_is_refused_without_echoing_it() {
+    let mut setup = Setup::new().await;
+    let port = free_port();
+    let _agent = setup.agent(port, &[]);
+    let link = setup.ready(port).await;
+    // A token of the wrong type: serde would quote it; the answer must not.
+    let body = br#"{"namespace":"team","podName":"p","podUID":"u","serviceAccount":"s","token":98765432123,"items":[],"nonce":"","time":"","ephemeralKey":""}"#;
+    let (_, status, text) = link.post("/v1/mount", body.to_vec()).await.unwrap();
+    let text = String::from_utf8_lossy(&text);
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("\"category\":\"rejected\"")
+            && text.contains("not the expected fields and types"),
+        "{text}"
+    );
+    assert!(!text.contains("98765432123"), "{text}");
+}

@@ -325,10 +325,21 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         .map_err(|refusal| Denied::new("rejected", refusal.message))?;
     let body = Zeroizing::new(body.to_vec());
     serde_json::from_slice(&body).map_err(|err| {
-        // serde's message names the field and position, never the value.
+        // Only the kind and position: serde's own message may quote what was sent, and a
+        // mistyped token must not reach the answer or the log.
+        let kind = match err.classify() {
+            serde_json::error::Category::Io => "unreadable",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => "not the expected fields and types",
+            serde_json::error::Category::Eof => "truncated",
+        };
         Denied::new(
             "rejected",
-            format!("the mount request is not valid JSON of the expected form: {err}"),
+            format!(
+                "the mount request is {kind} (line {}, column {})",
+                err.line(),
+                err.column()
+            ),
         )
     })
 }
