@@ -27,6 +27,7 @@
 
 mod cidr;
 mod limiter;
+pub mod mount;
 mod reply;
 mod server;
 
