@@ -59,6 +59,9 @@ pub struct CsiProviderArgs {
         default_value = "kubectl-secrets"
     )]
     pub agent_namespace: String,
+    /// How the provider reaches and trusts the controller.
+    #[command(flatten)]
+    pub link: LinkArgs,
     /// tracing filter, e.g. `info` or `secrets_agent=debug`.
     #[arg(long, env = "SECRETS_AGENT_LOG_FILTER", default_value = "info")]
     pub log_filter: String,
@@ -145,6 +148,70 @@ pub struct ControllerArgs {
         value_parser = parse_cidr
     )]
     pub trusted_proxies: Vec<Cidr>,
+    /// Address of the mount endpoint for the CSI provider (TLS with the mount key;
+    /// /v1/mount, /v1/mount/version-key). Off when not given.
+    #[arg(long, env = "SECRETS_AGENT_MOUNT_ADDR")]
+    pub mount_addr: Option<SocketAddr>,
+    /// The Secret (agent namespace) holding the mount key pair and the object-version key;
+    /// the leader creates it when missing.
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_MOUNT_KEY_SECRET",
+        default_value = "secrets-agent-mount-key"
+    )]
+    pub mount_key_secret: String,
+    /// The ConfigMap (agent namespace) publishing the mount certificate the provider pins.
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_MOUNT_CONFIG_MAP",
+        default_value = "secrets-agent-mount"
+    )]
+    pub mount_config_map: String,
+    /// The Service the provider calls: the mount certificate names `<service>.<namespace>.svc`.
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_MOUNT_SERVICE",
+        default_value = "secrets-agent"
+    )]
+    pub mount_service: String,
+    /// `namespace/name` of the CSI provider's service account: the only identity the
+    /// object-version key is served to. Without it the version key is refused.
+    #[arg(long, env = "SECRETS_AGENT_CSI_PROVIDER_SERVICE_ACCOUNT", value_parser = parse_account)]
+    pub csi_provider_service_account: Option<String>,
+    /// Mount requests per second per pod (bursts of twice that); 0 switches the limit off.
+    #[arg(long, env = "SECRETS_AGENT_MOUNT_RATE", default_value_t = 5)]
+    pub mount_rate: u32,
+}
+
+/// A `namespace/name` service account.
+fn parse_account(text: &str) -> Result<String, String> {
+    match text.split_once('/') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok(text.to_owned())
+        }
+        _ => Err(format!("{text:?} is not namespace/name")),
+    }
+}
+
+/// The provider's side of the link to the controller's mount endpoint (flatten into the
+/// `csi-provider` subcommand's flags next to `--agent-url` and `--agent-namespace`).
+#[derive(Debug, Clone, Args)]
+pub struct LinkArgs {
+    /// The provider's own service-account token for audience `kubectl-secrets` (a projected
+    /// volume), presented for the object-version key.
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_IDENTITY_TOKEN_FILE",
+        default_value = "/var/run/secrets/kubectl-secrets/token"
+    )]
+    pub identity_token_file: std::path::PathBuf,
+    /// The ConfigMap in `--agent-namespace` with the controller's mount certificate (pinned).
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_MOUNT_CONFIG_MAP",
+        default_value = "secrets-agent-mount"
+    )]
+    pub mount_config_map: String,
 }
 
 impl ControllerArgs {
@@ -274,6 +341,8 @@ mod tests {
             "--metrics-addr=0.0.0.0:8081",
             "--agent-url=https://secrets-agent.ks.svc:8443",
             "--agent-namespace=ks",
+            "--mount-config-map=release-mount",
+            "--identity-token-file=/var/run/secrets/kubectl-secrets/token",
             "--log-filter=debug",
         ])
         .unwrap();
@@ -285,6 +354,7 @@ mod tests {
             std::path::Path::new("/provider/kubectl-secrets.sock")
         );
         assert_eq!(args.agent_namespace, "ks");
+        assert_eq!(args.link.mount_config_map, "release-mount");
         assert_eq!(args.token_cache_size, 1024);
         let Command::CsiProvider(defaults) = Cli::try_parse_from(["secrets-agent", "csi-provider"])
             .unwrap()
@@ -304,6 +374,27 @@ mod tests {
             Cli::try_parse_from(["secrets-agent", "csi-provider", "--token-cache-size", "0"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn mount_flags() {
+        let args = controller(&[]).unwrap();
+        assert_eq!(args.mount_addr, None);
+        assert_eq!(args.mount_key_secret, "secrets-agent-mount-key");
+        assert_eq!(args.mount_config_map, "secrets-agent-mount");
+        let args = controller(&[
+            "--mount-addr",
+            "0.0.0.0:8443",
+            "--csi-provider-service-account",
+            "csi/provider",
+        ])
+        .unwrap();
+        assert_eq!(
+            args.csi_provider_service_account.as_deref(),
+            Some("csi/provider")
+        );
+        let err = controller(&["--csi-provider-service-account", "provider"]).unwrap_err();
+        assert!(err.contains("is not namespace/name"), "{err}");
     }
 
     #[test]

@@ -28,6 +28,7 @@
 
 mod cidr;
 mod limiter;
+pub mod mount;
 mod reply;
 mod server;
 

@@ -9,6 +9,7 @@
 //!                                              │        proven tokens only, revoked on eviction)
 //!                                              ├ store seam reads (one per key and version)
 //!                                              ├ link: mount-only SealedSecrets, the cluster key
+//!                                              │       (https_link: the controller over pinned TLS)
 //!                                              └ response: files, modes, versions, size bound
 //!                                                 failure: the gRPC status the driver shows
 //! ```
@@ -18,8 +19,10 @@
 pub mod cache;
 pub mod failure;
 pub mod flow;
+pub mod https_link;
 pub mod identity;
 pub mod link;
+mod pinned_tls;
 pub mod response;
 pub mod server;
 

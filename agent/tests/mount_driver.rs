@@ -10,7 +10,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt as _;
 
-use common::mount::{connect, mount_env, params};
+use common::provider::{connect, mount_env, params};
 use serde_json::json;
 
 const PASSWORD: &str = "pw-driver-31c7";

@@ -16,7 +16,7 @@ mod common;
 
 use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
 
-use common::mount::{MountEnv, connect, mount, mount_env, mount_request, params};
+use common::provider::{MountEnv, connect, mount, mount_env, mount_request, params};
 use csi_provider_proto::v1alpha1::VersionRequest;
 use serde_json::json;
 

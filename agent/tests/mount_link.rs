@@ -10,7 +10,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::mount::{MountEnv, PodInfo, connect, mount, mount_env, mount_request, params};
+use common::provider::{MountEnv, PodInfo, connect, mount, mount_env, mount_request, params};
 use secrets_agent::metrics::Metrics;
 use secrets_agent::mount::link::{ControllerLink, LinkError, LinkFuture, SealedFile, SealedItem};
 use secrets_agent::mount::{self, Provider, Settings};

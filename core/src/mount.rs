@@ -20,10 +20,13 @@
 //! The plugin (`kubectl secrets mount`) builds a [`params::MountSpec`] and writes it with
 //! [`params::MountSpec::to_parameters`], so both ends agree on one format.
 
+pub mod exchange;
 pub mod files;
 pub mod identity;
+pub mod mount_key;
 pub mod params;
 pub mod request;
+pub mod serve;
 pub mod token;
 
 /// The SecretProviderClass `spec.provider` (and socket file name) of our provider.

@@ -1,7 +1,9 @@
 //! `secrets-agent csi-provider`: the Secrets Store CSI Driver provider on every node.
 //!
 //! Wiring: a kube client (the pod's service account: get SecretProviderClasses, stores,
-//! namespaces, ConfigMaps; nothing on Secrets) → the link to the controller → the
+//! namespaces, ConfigMaps; nothing on Secrets) → the link to the controller (`HttpsLink`:
+//! `--agent-url`, the pinned certificate from `--mount-config-map` in `--agent-namespace`, the
+//! provider's own token from `--identity-token-file`) → the
 //! [`Provider`] → the socket ([`mount::bind`]: stale socket removed, mode 0600) served until
 //! SIGTERM/SIGINT, beside `/healthz` and `/metrics` on `--metrics-addr` → on shutdown: stop
 //! accepting, remove the socket, let in-flight mounts finish (bounded), revoke the cached
@@ -11,63 +13,35 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use secrets_core::mount::request::{PodIdentity, PodToken};
 use tokio::sync::watch;
-use zeroize::Zeroizing;
 
 use crate::args::CsiProviderArgs;
 use crate::http;
 use crate::metrics::Metrics;
-use crate::mount::link::{ControllerLink, LinkError, LinkFuture, SealedFile, SealedItem};
+use crate::mount::https_link::{HttpsLink, LinkSettings};
+use crate::mount::link::ControllerLink;
 use crate::mount::{self, Provider, Settings};
 use crate::secret_store::Providers;
 
 /// How long revoking the cached logins may take at shutdown.
 const REVOKE_GRACE: Duration = Duration::from_secs(5);
 
-/// The controller link until the HTTPS one (`POST /v1/mount` at `--agent-url`, pinned key from
-/// `--agent-namespace`) is wired in: every call fails with a message saying so, so objects
-/// that need the controller (mount-only SealedSecrets, versions of values without a store
-/// version) fail their mount instead of being served wrongly.
-struct Unwired {
-    url: String,
-}
-
-impl Unwired {
-    fn error(&self) -> LinkError {
-        LinkError {
-            category: "unavailable",
-            message: format!(
-                "this build of the provider has no link to the controller at {} yet",
-                self.url
-            ),
-        }
-    }
-}
-
-impl ControllerLink for Unwired {
-    fn open_sealed<'a>(
-        &'a self,
-        _pod: &'a PodIdentity,
-        _token: &'a PodToken,
-        _items: &'a [SealedItem],
-    ) -> LinkFuture<'a, Vec<SealedFile>> {
-        Box::pin(async move { Err(self.error()) })
-    }
-
-    fn version_key(&self) -> LinkFuture<'_, Zeroizing<Vec<u8>>> {
-        Box::pin(async move { Err(self.error()) })
-    }
-}
-
 /// Run the provider until SIGTERM or SIGINT.
 pub async fn run_csi_provider(args: CsiProviderArgs) -> anyhow::Result<()> {
     let kube = kube::Client::try_default()
         .await
         .context("connecting to the Kubernetes API")?;
-    let link: Arc<dyn ControllerLink> = Arc::new(Unwired {
-        url: args.agent_url.clone(),
-    });
+    let link = HttpsLink::new(
+        kube.clone(),
+        LinkSettings {
+            agent_url: args.agent_url.clone(),
+            agent_namespace: args.agent_namespace.clone(),
+            config_map: args.link.mount_config_map.clone(),
+            identity_token_file: args.link.identity_token_file.clone(),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let link: Arc<dyn ControllerLink> = Arc::new(link);
     tracing::info!(
         agent_url = %args.agent_url,
         agent_namespace = %args.agent_namespace,
