@@ -24,6 +24,53 @@ pub enum Command {
     Controller(Box<ControllerArgs>),
     /// Print the CustomResourceDefinitions this agent serves (YAML), for `kubectl apply -f -`.
     Crds(CrdsArgs),
+    /// The Secrets Store CSI Driver provider (the DaemonSet on every node).
+    CsiProvider(Box<CsiProviderArgs>),
+}
+
+/// Flags of `secrets-agent csi-provider`.
+#[derive(Debug, Clone, Args)]
+pub struct CsiProviderArgs {
+    /// The unix socket the driver dials (`<providers dir>/kubectl-secrets.sock`).
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_SOCKET",
+        default_value = "/var/run/secrets-store-csi-providers/kubectl-secrets.sock"
+    )]
+    pub socket: std::path::PathBuf,
+    /// Address of /healthz and the Prometheus /metrics endpoint.
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_METRICS_ADDR",
+        default_value = "0.0.0.0:8081"
+    )]
+    pub metrics_addr: SocketAddr,
+    /// The controller's mount endpoint (mount-only SealedSecrets, the object-version key).
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_AGENT_URL",
+        default_value = "https://secrets-agent.kubectl-secrets.svc:8443"
+    )]
+    pub agent_url: String,
+    /// The controller's namespace (where it publishes its mount endpoint's key).
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_AGENT_NAMESPACE",
+        default_value = "kubectl-secrets"
+    )]
+    pub agent_namespace: String,
+    /// How the provider reaches and trusts the controller.
+    #[command(flatten)]
+    pub link: LinkArgs,
+    /// tracing filter, e.g. `info` or `secrets_agent=debug`.
+    #[arg(long, env = "SECRETS_AGENT_LOG_FILTER", default_value = "info")]
+    pub log_filter: String,
+    /// Most pod identities whose store login is kept (least recently used ones are revoked).
+    #[arg(long, env = "SECRETS_AGENT_TOKEN_CACHE_SIZE", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub token_cache_size: u32,
+    /// Timeout of one store call.
+    #[arg(long, env = "SECRETS_AGENT_PROVIDER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub provider_timeout: Duration,
 }
 
 /// Flags of `secrets-agent crds`.
@@ -235,7 +282,7 @@ mod tests {
             argv.extend_from_slice(extra);
             match Cli::try_parse_from(argv).unwrap().command {
                 Command::Controller(args) => args.validate(),
-                Command::Crds(_) => unreachable!(),
+                _ => unreachable!(),
             }
         };
         assert_eq!(parse(&[]), Ok(()));
@@ -260,7 +307,7 @@ mod tests {
             .command
         {
             Command::Controller(args) => Ok(*args),
-            Command::Crds(_) => unreachable!(),
+            _ => unreachable!(),
         }
     }
 
@@ -282,6 +329,50 @@ mod tests {
                 && err.contains("10.0.0.0/40")
                 && err.contains("prefix length \"40\" is not a number from 0 to 32"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn csi_provider_takes_the_charts_flags() {
+        let parsed = Cli::try_parse_from([
+            "secrets-agent",
+            "csi-provider",
+            "--socket=/provider/kubectl-secrets.sock",
+            "--metrics-addr=0.0.0.0:8081",
+            "--agent-url=https://secrets-agent.ks.svc:8443",
+            "--agent-namespace=ks",
+            "--mount-config-map=release-mount",
+            "--identity-token-file=/var/run/secrets/kubectl-secrets/token",
+            "--log-filter=debug",
+        ])
+        .unwrap();
+        let Command::CsiProvider(args) = parsed.command else {
+            unreachable!()
+        };
+        assert_eq!(
+            args.socket,
+            std::path::Path::new("/provider/kubectl-secrets.sock")
+        );
+        assert_eq!(args.agent_namespace, "ks");
+        assert_eq!(args.link.mount_config_map, "release-mount");
+        assert_eq!(args.token_cache_size, 1024);
+        let Command::CsiProvider(defaults) = Cli::try_parse_from(["secrets-agent", "csi-provider"])
+            .unwrap()
+            .command
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            defaults.socket,
+            std::path::Path::new("/var/run/secrets-store-csi-providers/kubectl-secrets.sock")
+        );
+        assert_eq!(
+            defaults.agent_url,
+            "https://secrets-agent.kubectl-secrets.svc:8443"
+        );
+        assert!(
+            Cli::try_parse_from(["secrets-agent", "csi-provider", "--token-cache-size", "0"])
+                .is_err()
         );
     }
 

@@ -141,7 +141,7 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
         stop_rx.clone(),
     ));
 
-    shutdown_signal().await;
+    super::shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let wind_down = async {
@@ -315,18 +315,4 @@ fn getrandom_fill(buf: &mut [u8]) -> Result<(), ()> {
         *b = (nanos >> (i * 8)) as u8 ^ (std::process::id() >> (i * 4)) as u8;
     }
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = tokio::signal::ctrl_c() => {},
-    }
 }
