@@ -66,6 +66,9 @@ pub(super) struct SyncRecord {
 
 const SECRET_SYNCED: &str = "SecretSynced";
 
+/// Shortest requeue after a sync: a clock step never turns it into a busy loop.
+const MIN_REQUEUE: Duration = Duration::from_secs(1);
+
 /// The target Secret: where it lives and how to reach it.
 struct Target {
     namespace: String,
@@ -138,7 +141,13 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Outcome, Error> {
         .min()
         .unwrap_or_else(OffsetDateTime::now_utc);
     let decision = decide(es, &existing, &reads);
-    let next = (interval > Duration::ZERO).then(|| interval + schedule::jitter(es, interval));
+    // From the read, as the next `due` will count (refreshTime is to the second): a read taken
+    // from the cache is older than this sync, and the group sharing it comes due together.
+    let since_read = secrets_core::rfc3339::parse(&secrets_core::rfc3339::format(read_at))
+        .and_then(|t| Duration::try_from(OffsetDateTime::now_utc() - t).ok())
+        .unwrap_or(Duration::ZERO);
+    let next = (interval > Duration::ZERO)
+        .then(|| schedule::next_refresh(es, interval, since_read).max(MIN_REQUEUE));
     Ok(match apply(ctx, es, &target, &existing, decision).await? {
         Ok((reason, message)) => Outcome::Synced {
             next,
@@ -229,7 +238,7 @@ async fn fetch(
             store: Some((session.store.store_type(), "invalid_config")),
         });
     }
-    let window = schedule::reuse_window(interval);
+    let window = schedule::reuse_window(interval, urgency == Urgency::Refresh);
     let not_before = fresh.then_some(Instant::now());
     let mut fetched: Vec<(decide::ReadKey, Arc<Fetched>)> = Vec::new();
     for read in decide::reads(es) {

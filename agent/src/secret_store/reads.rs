@@ -16,7 +16,8 @@ use time::OffsetDateTime;
 
 use super::session::{Identity, Session};
 
-/// Longest time a read is kept: the cap of the reuse window (see `secrets_core::sync::schedule`).
+/// Longest time a read is kept: past the cap of the reuse window
+/// (`secrets_core::sync::schedule::MAX_REUSE`).
 const RETAIN: Duration = Duration::from_secs(11 * 60);
 
 /// One read's result.

@@ -3,9 +3,19 @@
 //! Refreshes are *aligned to the shared read*: `status.refreshTime` is the time the provider
 //! data was read (possibly for another object), and the next refresh is that time plus the
 //! interval plus a per-object jitter in `[0, interval/10)`. Every object sharing a read thus
-//! comes due within one tenth of the interval after it, and a read is reused for that long
-//! ([`reuse_window`]), so one provider read serves them all, cycle after cycle, while the
-//! objects themselves are spread out rather than reconciled in one burst.
+//! comes due within one tenth of the interval after it, so one provider read serves them all,
+//! cycle after cycle, while the objects themselves are spread out rather than reconciled in one
+//! burst.
+//!
+//! The window a *periodic* refresh reuses a read for ([`reuse_window`]) is wider than that
+//! spread, on purpose: the first object due sends the read, and the others of its group reach
+//! the cache one jitter difference later *plus however late their reconciles run* (a queue
+//! under load, a slow API server). Were the window only the jitter spread, any lateness would
+//! make the last of a group read again. And objects of one path whose previous reads were
+//! apart (a burst of first syncs wider than the first-sync window) take the group's read too
+//! and so join its schedule, instead of costing a read of their own every cycle. Reusing an
+//! older read never makes an object's data staler than its interval: `refreshTime` records
+//! when that read was sent, and the next refresh is due from it.
 
 use std::time::Duration;
 
@@ -60,9 +70,25 @@ pub fn jitter(es: &ExternalSecret, interval: Duration) -> Duration {
     (interval / 10).mul_f64(fraction)
 }
 
-/// How old a cached read may be and still serve a refresh with this interval.
-pub fn reuse_window(interval: Duration) -> Duration {
-    interval / 10
+/// Longest reuse window of any refresh (the read cache keeps reads a little longer).
+pub const MAX_REUSE: Duration = Duration::from_secs(10 * 60);
+
+/// How old a cached read may be and still serve a refresh with this interval: a tenth of it
+/// for first syncs, repairs and spec changes (they want data about as fresh as a read), half
+/// of it for a periodic refresh (see the module docs); at most [`MAX_REUSE`].
+pub fn reuse_window(interval: Duration, periodic: bool) -> Duration {
+    let window = if periodic {
+        interval / 2
+    } else {
+        interval / 10
+    };
+    window.min(MAX_REUSE)
+}
+
+/// How long after the read a sync used (`since_read` ago, as `status.refreshTime` records it)
+/// the object is next due: the requeue is anchored to the read, not to the end of the sync.
+pub fn next_refresh(es: &ExternalSecret, interval: Duration, since_read: Duration) -> Duration {
+    (interval + jitter(es, interval)).saturating_sub(since_read)
 }
 
 /// Decide whether to refresh, given seconds since the last read (`since_read`, none = never)
@@ -165,6 +191,86 @@ mod tests {
             .collect();
         assert!(js.len() > 45, "jitter spreads objects");
         assert_eq!(jitter(&es("x", 1, None), H), jitter(&es("x", 9, None), H));
+    }
+
+    /// Ten objects over one path, refreshed for `cycles` intervals through a read cache that
+    /// reuses a read for `window`: the times (from the start) of the provider reads. Half of
+    /// them were first synced 3 s after the others (a burst of first syncs), and each
+    /// reconcile runs late by 0, 0.4 or 0.8 s (a busy queue), all deterministic.
+    fn simulate(interval: Duration, window: Duration, cycles: u32) -> Vec<Duration> {
+        let ms = Duration::from_millis;
+        let objects: Vec<ExternalSecret> = (0..10)
+            .map(|i| synced(es(&format!("uid-{i}"), 1, None)))
+            .collect();
+        // refreshTime (to the second, as status holds it) and the next wake-up, per object.
+        let late = |i: usize| ms(400 * (i as u64 % 3));
+        let mut read_at: Vec<Duration> =
+            (0..10).map(|i| ms(if i < 5 { 0 } else { 3000 })).collect();
+        let mut wake: Vec<Duration> = (0..10)
+            .map(|i| read_at[i] + next_refresh(&objects[i], interval, Duration::ZERO) + late(i))
+            .collect();
+        let mut cache: Option<Duration> = None;
+        let mut reads = Vec::new();
+        let end = interval * cycles;
+        loop {
+            let (i, &now) = wake.iter().enumerate().min_by_key(|(_, w)| **w).unwrap();
+            if now > end {
+                return reads;
+            }
+            let since = now - Duration::from_secs(read_at[i].as_secs());
+            assert_eq!(
+                due(&objects[i], interval, Some(since), false),
+                Due::Periodic
+            );
+            let sent = match cache {
+                Some(sent) if now - sent <= window => sent,
+                _ => {
+                    reads.push(now);
+                    cache = Some(now);
+                    now
+                }
+            };
+            read_at[i] = sent;
+            let since = now - Duration::from_secs(sent.as_secs());
+            wake[i] = now
+                + next_refresh(&objects[i], interval, since).max(Duration::from_secs(1))
+                + late(i);
+        }
+    }
+
+    #[test]
+    fn a_group_shares_one_read_per_cycle_though_reconciles_run_late() {
+        let interval = Duration::from_secs(20);
+        // A window no wider than the jitter spread: late reconciles and the later half of the
+        // first syncs read again, cycle after cycle.
+        let narrow = simulate(interval, interval / 10, 10);
+        assert!(narrow.len() > 10, "the race reproduces: {narrow:?}");
+        // The periodic window: one read per cycle, the groups merged from the first cycle on.
+        let reads = simulate(interval, reuse_window(interval, true), 10);
+        // Exactly one read per cycle: consecutive reads are an interval apart (less the
+        // second refreshTime drops, plus the first jitter and lateness), the first one cycle in.
+        let second = Duration::from_secs(1);
+        assert_eq!(reads.len(), 9, "{reads:?}");
+        assert!(
+            reads.windows(2).all(|w| w[1] - w[0] >= interval - second
+                && w[1] - w[0] <= interval + interval / 10 + second),
+            "{reads:?}"
+        );
+        // First syncs and repairs keep the narrow window; every window is capped.
+        assert_eq!(reuse_window(interval, false), interval / 10);
+        assert_eq!(reuse_window(Duration::from_secs(86_400), true), MAX_REUSE);
+    }
+
+    #[test]
+    fn the_next_refresh_counts_from_the_read() {
+        let o = synced(es("a", 1, None));
+        let j = jitter(&o, H);
+        assert_eq!(next_refresh(&o, H, Duration::ZERO), H + j);
+        assert_eq!(
+            next_refresh(&o, H, Duration::from_secs(90)),
+            H + j - Duration::from_secs(90)
+        );
+        assert_eq!(next_refresh(&o, H, H * 2), Duration::ZERO);
     }
 
     #[test]
