@@ -75,7 +75,7 @@ pub(super) async fn serve(
             let body = read_json(request).await?;
             Ok(json(
                 StatusCode::CREATED,
-                &store.create(&def, ns, body, Manager::Update(&manager))?,
+                &store.create_as(&def, ns, body, Manager::Update(&manager))?,
             ))
         }
         ("PUT", Some(name)) => {

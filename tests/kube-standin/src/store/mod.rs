@@ -119,12 +119,7 @@ impl Store {
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let def = store.def("", "v1", "namespaces");
             if let Some(def) = def {
-                let _ = store.create(
-                    &def,
-                    None,
-                    json!({"metadata": {"name": ns}}),
-                    Manager::Server,
-                );
+                let _ = store.create(&def, None, json!({"metadata": {"name": ns}}));
             }
         }
         store
@@ -235,8 +230,19 @@ impl Store {
         })
     }
 
-    /// Create an object.
+    /// Create an object as the stand-in itself (nothing recorded in managedFields): for
+    /// seeding objects from tests.
     pub fn create(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        body: Value,
+    ) -> Result<Value, ApiError> {
+        self.create_as(def, ns, body, Manager::Server)
+    }
+
+    /// Create an object, recording the write as `manager`'s.
+    pub fn create_as(
         &self,
         def: &ResourceDef,
         ns: Option<&str>,
@@ -246,7 +252,8 @@ impl Store {
         self.write(def, |inner| inner.create(def, ns, body, manager))
     }
 
-    /// Replace an object (PUT), on the main resource or `/status`.
+    /// Replace an object (PUT), on the main resource or `/status`, recording the write as
+    /// `manager`'s.
     pub fn update(
         &self,
         def: &ResourceDef,

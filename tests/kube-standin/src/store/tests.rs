@@ -21,11 +21,13 @@ fn secret(name: &str) -> Value {
 fn create_get_conflicts_and_resource_versions() {
     let s = store();
     let secrets = def(&s, "", "secrets");
-    let a = s.create(&secrets, Some("default"), secret("a"), W).unwrap();
+    let a = s
+        .create_as(&secrets, Some("default"), secret("a"), W)
+        .unwrap();
     assert_eq!(a["metadata"]["namespace"], "default");
     assert!(a["metadata"]["uid"].as_str().unwrap().len() == 36);
     let err = s
-        .create(&secrets, Some("default"), secret("a"), W)
+        .create_as(&secrets, Some("default"), secret("a"), W)
         .unwrap_err();
     assert_eq!((err.code, err.reason), (409, "AlreadyExists"));
     assert_eq!(err.message, "secrets \"a\" already exists");
@@ -79,13 +81,13 @@ fn create_get_conflicts_and_resource_versions() {
         404
     );
     assert_eq!(
-        s.create(&secrets, Some("missing-ns"), secret("x"), W)
+        s.create_as(&secrets, Some("missing-ns"), secret("x"), W)
             .unwrap_err()
             .code,
         404
     );
     let err = s
-        .create(&secrets, Some("default"), secret("Bad_Name"), W)
+        .create_as(&secrets, Some("default"), secret("Bad_Name"), W)
         .unwrap_err();
     assert_eq!((err.code, err.reason), (422, "Invalid"));
 }
@@ -95,7 +97,7 @@ fn generate_name_and_generation() {
     let s = store();
     let deployments = def(&s, "apps", "deployments");
     let d = s
-        .create(&deployments, Some("default"), json!({"metadata": {"generateName": "web-"}, "spec": {"replicas": 1}, "status": {"x": 1}}), W)
+        .create_as(&deployments, Some("default"), json!({"metadata": {"generateName": "web-"}, "spec": {"replicas": 1}, "status": {"x": 1}}), W)
         .unwrap();
     let name = d["metadata"]["name"].as_str().unwrap().to_owned();
     assert!(name.starts_with("web-") && name.len() == 9);
@@ -159,7 +161,7 @@ fn finalizers_hold_deletion_until_removed() {
     let secrets = def(&s, "", "secrets");
     let mut obj = secret("f");
     obj["metadata"]["finalizers"] = json!(["example.com/hold"]);
-    s.create(&secrets, Some("default"), obj, W).unwrap();
+    s.create_as(&secrets, Some("default"), obj, W).unwrap();
     let marked = s
         .delete(&secrets, Some("default"), "f", &DeleteOptions::default())
         .unwrap();
@@ -185,7 +187,7 @@ fn owner_gone_means_dependents_collected_and_namespaces_empty_out() {
     let cms = def(&s, "", "configmaps");
     let secrets = def(&s, "", "secrets");
     let owner = s
-        .create(
+        .create_as(
             &cms,
             Some("default"),
             json!({"metadata": {"name": "owner"}}),
@@ -194,8 +196,8 @@ fn owner_gone_means_dependents_collected_and_namespaces_empty_out() {
         .unwrap();
     let mut child = secret("child");
     child["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"]}]);
-    s.create(&secrets, Some("default"), child, W).unwrap();
-    s.create(&secrets, Some("default"), secret("bystander"), W)
+    s.create_as(&secrets, Some("default"), child, W).unwrap();
+    s.create_as(&secrets, Some("default"), secret("bystander"), W)
         .unwrap();
     s.delete(&cms, Some("default"), "owner", &DeleteOptions::default())
         .unwrap();
@@ -207,13 +209,13 @@ fn owner_gone_means_dependents_collected_and_namespaces_empty_out() {
     assert!(s.get(&secrets, Some("default"), "bystander").is_ok());
 
     let namespaces = def(&s, "", "namespaces");
-    s.create(&namespaces, None, json!({"metadata": {"name": "team"}}), W)
+    s.create_as(&namespaces, None, json!({"metadata": {"name": "team"}}), W)
         .unwrap();
-    s.create(&secrets, Some("team"), secret("x"), W).unwrap();
+    s.create_as(&secrets, Some("team"), secret("x"), W).unwrap();
     s.delete(&namespaces, None, "team", &DeleteOptions::default())
         .unwrap();
     assert_eq!(
-        s.create(&secrets, Some("team"), secret("y"), W)
+        s.create_as(&secrets, Some("team"), secret("y"), W)
             .unwrap_err()
             .code,
         403
@@ -228,7 +230,7 @@ fn list_pages_and_watch_replays() {
     let s = store();
     let secrets = def(&s, "", "secrets");
     for i in 0..5 {
-        s.create(&secrets, Some("default"), secret(&format!("s{i}")), W)
+        s.create_as(&secrets, Some("default"), secret(&format!("s{i}")), W)
             .unwrap();
     }
     let page = s
@@ -270,10 +272,10 @@ fn crds_register_and_take_their_objects_along() {
         "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "widgets", "kind": "Widget"},
             "versions": [{"name": "v1", "served": true, "storage": true, "subresources": {"status": {}}}]}
     });
-    let created = s.create(&crds, None, crd, W).unwrap();
+    let created = s.create_as(&crds, None, crd, W).unwrap();
     assert_eq!(created["status"]["conditions"][1]["type"], "Established");
     let widgets = s.def("example.com", "v1", "widgets").unwrap();
-    s.create(
+    s.create_as(
         &widgets,
         Some("default"),
         json!({"metadata": {"name": "w"}, "spec": {"size": 1}}),
@@ -297,7 +299,7 @@ fn immutable_secrets_keep_their_data() {
     let secrets = def(&s, "", "secrets");
     let mut obj = secret("i");
     obj["immutable"] = json!(true);
-    let created = s.create(&secrets, Some("default"), obj, W).unwrap();
+    let created = s.create_as(&secrets, Some("default"), obj, W).unwrap();
     let mut changed = created.clone();
     changed["data"] = json!({"k": "eA=="});
     let err = s
