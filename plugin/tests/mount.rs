@@ -2,9 +2,9 @@
 //! Secrets Store CSI Driver CRDs) and a real OpenBao behind the SecretStore (`common::mount`).
 //! The SecretProviderClass and the pod template are applied server-side with only our fields;
 //! a second run changes nothing; `--remove` gives the workload back its own template (applied
-//! by a GitOps manager or made by a plain `kubectl create`); dry runs
-//! write nothing; foreign volumes, bad paths and duplicates are refused before any write;
-//! `mount status` joins classes, workloads and the driver's pod records.
+//! by a GitOps manager or made by a plain `kubectl create`); dry runs write nothing; foreign
+//! volumes, bad paths and duplicates are refused before any write; `mount status` joins
+//! classes, workloads and the driver's pod records.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
