@@ -83,7 +83,7 @@ pub(super) async fn serve(
             let body = read_json(request).await?;
             Ok(json(
                 StatusCode::OK,
-                &store.update(&def, ns, name, body, sub, Manager::Update(&manager))?,
+                &store.update_as(&def, ns, name, body, sub, Manager::Update(&manager))?,
             ))
         }
         ("PATCH", Some(name)) => {

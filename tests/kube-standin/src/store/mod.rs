@@ -252,9 +252,22 @@ impl Store {
         self.write(def, |inner| inner.create(def, ns, body, manager))
     }
 
+    /// Replace an object (PUT), on the main resource or `/status`, as the stand-in itself
+    /// (nothing recorded in managedFields): for tests that set a state.
+    pub fn update(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        name: &str,
+        body: Value,
+        sub: Subresource,
+    ) -> Result<Value, ApiError> {
+        self.update_as(def, ns, name, body, sub, Manager::Server)
+    }
+
     /// Replace an object (PUT), on the main resource or `/status`, recording the write as
     /// `manager`'s.
-    pub fn update(
+    pub fn update_as(
         &self,
         def: &ResourceDef,
         ns: Option<&str>,

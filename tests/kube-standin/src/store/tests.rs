@@ -35,7 +35,7 @@ fn create_get_conflicts_and_resource_versions() {
     let mut stale = a.clone();
     stale["data"] = json!({"k": "eA=="});
     let b = s
-        .update(
+        .update_as(
             &secrets,
             Some("default"),
             "a",
@@ -57,12 +57,12 @@ fn create_get_conflicts_and_resource_versions() {
                 .unwrap()
     );
     let err = s
-        .update(&secrets, Some("default"), "a", stale, Subresource::Main, W)
+        .update_as(&secrets, Some("default"), "a", stale, Subresource::Main, W)
         .unwrap_err();
     assert_eq!((err.code, err.reason), (409, "Conflict"));
     // A no-op update keeps the resourceVersion.
     let same = s
-        .update(
+        .update_as(
             &secrets,
             Some("default"),
             "a",
@@ -110,7 +110,7 @@ fn generate_name_and_generation() {
     let mut relabeled = d.clone();
     relabeled["metadata"]["labels"] = json!({"a": "b"});
     let r = s
-        .update(
+        .update_as(
             &deployments,
             Some("default"),
             &name,
@@ -126,7 +126,7 @@ fn generate_name_and_generation() {
     let mut scaled = r.clone();
     scaled["spec"]["replicas"] = json!(3);
     let r = s
-        .update(
+        .update_as(
             &deployments,
             Some("default"),
             &name,
@@ -141,7 +141,7 @@ fn generate_name_and_generation() {
     status["status"] = json!({"readyReplicas": 3});
     status["spec"]["replicas"] = json!(99);
     let st = s
-        .update(
+        .update_as(
             &deployments,
             Some("default"),
             &name,
@@ -169,7 +169,7 @@ fn finalizers_hold_deletion_until_removed() {
     assert!(s.get(&secrets, Some("default"), "f").is_ok());
     let mut released = marked.clone();
     released["metadata"]["finalizers"] = json!([]);
-    s.update(
+    s.update_as(
         &secrets,
         Some("default"),
         "f",
@@ -303,7 +303,7 @@ fn immutable_secrets_keep_their_data() {
     let mut changed = created.clone();
     changed["data"] = json!({"k": "eA=="});
     let err = s
-        .update(
+        .update_as(
             &secrets,
             Some("default"),
             "i",
