@@ -276,7 +276,7 @@ fn patch_object(
     let result = match media {
         "application/merge-patch+json" => {
             let p = decode_json()?;
-            store.modify(def, ns, name, sub, false, writer, |current| {
+            store.modify(def, ns, name, sub, writer, |current| {
                 let mut target = current.cloned().unwrap_or_default();
                 patch::merge_patch(&mut target, &p);
                 Ok(target)
@@ -284,7 +284,7 @@ fn patch_object(
         }
         "application/json-patch+json" => {
             let p = decode_json()?;
-            store.modify(def, ns, name, sub, false, writer, |current| {
+            store.modify(def, ns, name, sub, writer, |current| {
                 let mut target = current.cloned().unwrap_or_default();
                 patch::json_patch(&mut target, &p).map_err(invalid)?;
                 Ok(target)
@@ -297,7 +297,7 @@ fn patch_object(
         }
         "application/strategic-merge-patch+json" => {
             let p = decode_json()?;
-            store.modify(def, ns, name, sub, false, writer, |current| {
+            store.modify(def, ns, name, sub, writer, |current| {
                 let mut target = current.cloned().unwrap_or_default();
                 patch::strategic_merge_patch(&mut target, &p).map_err(invalid)?;
                 Ok(target)
@@ -318,8 +318,7 @@ fn patch_object(
                 api_version: &api_version,
                 now: &now,
             };
-            let create = sub == Subresource::Main;
-            store.modify(def, ns, name, sub, create, Manager::Apply, |current| {
+            store.modify(def, ns, name, sub, Manager::Apply, |current| {
                 patch::apply(current, &applied, &write).map_err(invalid)
             })?
         }

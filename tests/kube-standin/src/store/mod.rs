@@ -280,17 +280,18 @@ impl Store {
     }
 
     /// Read-modify-write under the lock: `change` gets the current object (or `None`) and
-    /// returns the desired one; absent objects are created when `create_missing` (apply).
+    /// returns the desired one; an absent object is created by an apply to the main resource
+    /// (other patches get 404), as in kube-apiserver.
     pub fn modify(
         &self,
         def: &ResourceDef,
         ns: Option<&str>,
         name: &str,
         sub: Subresource,
-        create_missing: bool,
         manager: Manager<'_>,
         change: impl FnOnce(Option<&Value>) -> Result<Value, ApiError>,
     ) -> Result<Value, ApiError> {
+        let create_missing = manager == Manager::Apply && sub == Subresource::Main;
         self.write(def, |inner| match inner.get(def, ns, name).ok() {
             Some(current) => {
                 let mut desired = change(Some(&versioned(def, &current)))?;
