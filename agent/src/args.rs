@@ -24,6 +24,53 @@ pub enum Command {
     Controller(Box<ControllerArgs>),
     /// Print the CustomResourceDefinitions this agent serves (YAML), for `kubectl apply -f -`.
     Crds(CrdsArgs),
+    /// The Secrets Store CSI Driver provider (the DaemonSet on every node).
+    CsiProvider(Box<CsiProviderArgs>),
+}
+
+/// Flags of `secrets-agent csi-provider`.
+#[derive(Debug, Clone, Args)]
+pub struct CsiProviderArgs {
+    /// The unix socket the driver dials (`<providers dir>/kubectl-secrets.sock`).
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_SOCKET",
+        default_value = "/var/run/secrets-store-csi-providers/kubectl-secrets.sock"
+    )]
+    pub socket: std::path::PathBuf,
+    /// Address of /healthz and the Prometheus /metrics endpoint.
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_METRICS_ADDR",
+        default_value = "0.0.0.0:8081"
+    )]
+    pub metrics_addr: SocketAddr,
+    /// The controller's mount endpoint (mount-only SealedSecrets, the object-version key).
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_AGENT_URL",
+        default_value = "https://secrets-agent.kubectl-secrets.svc:8443"
+    )]
+    pub agent_url: String,
+    /// The controller's namespace (where it publishes its mount endpoint's key).
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_AGENT_NAMESPACE",
+        default_value = "kubectl-secrets"
+    )]
+    pub agent_namespace: String,
+    /// How the provider reaches and trusts the controller.
+    #[command(flatten)]
+    pub link: LinkArgs,
+    /// tracing filter, e.g. `info` or `secrets_agent=debug`.
+    #[arg(long, env = "SECRETS_AGENT_LOG_FILTER", default_value = "info")]
+    pub log_filter: String,
+    /// Most pod identities whose store login is kept (least recently used ones are revoked).
+    #[arg(long, env = "SECRETS_AGENT_TOKEN_CACHE_SIZE", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub token_cache_size: u32,
+    /// Timeout of one store call.
+    #[arg(long, env = "SECRETS_AGENT_PROVIDER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub provider_timeout: Duration,
 }
 
 /// Flags of `secrets-agent crds`.
@@ -101,6 +148,70 @@ pub struct ControllerArgs {
         value_parser = parse_cidr
     )]
     pub trusted_proxies: Vec<Cidr>,
+    /// Address of the mount endpoint for the CSI provider (TLS with the mount key;
+    /// /v1/mount, /v1/mount/version-key). Off when not given.
+    #[arg(long, env = "SECRETS_AGENT_MOUNT_ADDR")]
+    pub mount_addr: Option<SocketAddr>,
+    /// The Secret (agent namespace) holding the mount key pair and the object-version key;
+    /// the leader creates it when missing.
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_MOUNT_KEY_SECRET",
+        default_value = "secrets-agent-mount-key"
+    )]
+    pub mount_key_secret: String,
+    /// The ConfigMap (agent namespace) publishing the mount certificate the provider pins.
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_MOUNT_CONFIG_MAP",
+        default_value = "secrets-agent-mount"
+    )]
+    pub mount_config_map: String,
+    /// The Service the provider calls: the mount certificate names `<service>.<namespace>.svc`.
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_MOUNT_SERVICE",
+        default_value = "secrets-agent"
+    )]
+    pub mount_service: String,
+    /// `namespace/name` of the CSI provider's service account: the only identity the
+    /// object-version key is served to. Without it the version key is refused.
+    #[arg(long, env = "SECRETS_AGENT_CSI_PROVIDER_SERVICE_ACCOUNT", value_parser = parse_account)]
+    pub csi_provider_service_account: Option<String>,
+    /// Mount requests per second per pod (bursts of twice that); 0 switches the limit off.
+    #[arg(long, env = "SECRETS_AGENT_MOUNT_RATE", default_value_t = 5)]
+    pub mount_rate: u32,
+}
+
+/// A `namespace/name` service account.
+fn parse_account(text: &str) -> Result<String, String> {
+    match text.split_once('/') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok(text.to_owned())
+        }
+        _ => Err(format!("{text:?} is not namespace/name")),
+    }
+}
+
+/// The provider's side of the link to the controller's mount endpoint (flatten into the
+/// `csi-provider` subcommand's flags next to `--agent-url` and `--agent-namespace`).
+#[derive(Debug, Clone, Args)]
+pub struct LinkArgs {
+    /// The provider's own service-account token for audience `kubectl-secrets` (a projected
+    /// volume), presented for the object-version key.
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_IDENTITY_TOKEN_FILE",
+        default_value = "/var/run/secrets/kubectl-secrets/token"
+    )]
+    pub identity_token_file: std::path::PathBuf,
+    /// The ConfigMap in `--agent-namespace` with the controller's mount certificate (pinned).
+    #[arg(
+        long,
+        env = "SECRETS_AGENT_MOUNT_CONFIG_MAP",
+        default_value = "secrets-agent-mount"
+    )]
+    pub mount_config_map: String,
 }
 
 impl ControllerArgs {
@@ -171,7 +282,7 @@ mod tests {
             argv.extend_from_slice(extra);
             match Cli::try_parse_from(argv).unwrap().command {
                 Command::Controller(args) => args.validate(),
-                Command::Crds(_) => unreachable!(),
+                _ => unreachable!(),
             }
         };
         assert_eq!(parse(&[]), Ok(()));
@@ -196,7 +307,7 @@ mod tests {
             .command
         {
             Command::Controller(args) => Ok(*args),
-            Command::Crds(_) => unreachable!(),
+            _ => unreachable!(),
         }
     }
 
@@ -219,6 +330,71 @@ mod tests {
                 && err.contains("prefix length \"40\" is not a number from 0 to 32"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn csi_provider_takes_the_charts_flags() {
+        let parsed = Cli::try_parse_from([
+            "secrets-agent",
+            "csi-provider",
+            "--socket=/provider/kubectl-secrets.sock",
+            "--metrics-addr=0.0.0.0:8081",
+            "--agent-url=https://secrets-agent.ks.svc:8443",
+            "--agent-namespace=ks",
+            "--mount-config-map=release-mount",
+            "--identity-token-file=/var/run/secrets/kubectl-secrets/token",
+            "--log-filter=debug",
+        ])
+        .unwrap();
+        let Command::CsiProvider(args) = parsed.command else {
+            unreachable!()
+        };
+        assert_eq!(
+            args.socket,
+            std::path::Path::new("/provider/kubectl-secrets.sock")
+        );
+        assert_eq!(args.agent_namespace, "ks");
+        assert_eq!(args.link.mount_config_map, "release-mount");
+        assert_eq!(args.token_cache_size, 1024);
+        let Command::CsiProvider(defaults) = Cli::try_parse_from(["secrets-agent", "csi-provider"])
+            .unwrap()
+            .command
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            defaults.socket,
+            std::path::Path::new("/var/run/secrets-store-csi-providers/kubectl-secrets.sock")
+        );
+        assert_eq!(
+            defaults.agent_url,
+            "https://secrets-agent.kubectl-secrets.svc:8443"
+        );
+        assert!(
+            Cli::try_parse_from(["secrets-agent", "csi-provider", "--token-cache-size", "0"])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn mount_flags() {
+        let args = controller(&[]).unwrap();
+        assert_eq!(args.mount_addr, None);
+        assert_eq!(args.mount_key_secret, "secrets-agent-mount-key");
+        assert_eq!(args.mount_config_map, "secrets-agent-mount");
+        let args = controller(&[
+            "--mount-addr",
+            "0.0.0.0:8443",
+            "--csi-provider-service-account",
+            "csi/provider",
+        ])
+        .unwrap();
+        assert_eq!(
+            args.csi_provider_service_account.as_deref(),
+            Some("csi/provider")
+        );
+        let err = controller(&["--csi-provider-service-account", "provider"]).unwrap_err();
+        assert!(err.contains("is not namespace/name"), "{err}");
     }
 
     #[test]

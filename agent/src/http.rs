@@ -21,12 +21,14 @@
 //! the route and status only. Bodies are never logged, and no answer carries a value: error
 //! messages come from the core's errors, which name objects, keys and scopes, never values.
 //!
-//! The metrics server answers `GET /metrics` with [`Metrics::encode`]. Both servers stop
+//! The metrics server answers `GET /metrics` with [`Metrics::encode`] and `GET /healthz` with
+//! `ok` (the CSI provider's probe). Both servers stop
 //! accepting when their `shutdown` future resolves and give in-flight requests a bounded grace
 //! period to finish.
 
 mod cidr;
 mod limiter;
+pub mod mount;
 mod reply;
 mod server;
 
@@ -132,6 +134,8 @@ pub async fn bind_metrics(
                     metrics::CONTENT_TYPE,
                 ),
                 ("/metrics", _) => method_not_allowed("GET, HEAD"),
+                // Liveness where only this server runs (the CSI provider's DaemonSet).
+                ("/healthz", &Method::GET | &Method::HEAD) => text(StatusCode::OK, "ok"),
                 _ => text(StatusCode::NOT_FOUND, "not found"),
             }
         }

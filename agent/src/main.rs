@@ -10,6 +10,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Command::Controller(args) => *args,
+        Command::CsiProvider(args) => return csi_provider(*args).await,
         Command::Crds(crds) => {
             return match crds.output_dir {
                 None => {
@@ -38,6 +39,23 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = format!("{err:#}"), "secrets-agent stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn csi_provider(args: secrets_agent::args::CsiProviderArgs) -> ExitCode {
+    if let Err(err) = secrets_agent::telemetry::init(&args.log_filter) {
+        eprintln!("secrets-agent: {err:#}");
+        return ExitCode::from(2);
+    }
+    match secrets_agent::run::csi_provider::run_csi_provider(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(
+                error = format!("{err:#}"),
+                "secrets-agent csi-provider stopped"
+            );
             ExitCode::FAILURE
         }
     }

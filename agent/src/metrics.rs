@@ -61,12 +61,20 @@ struct ProviderCallLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MountLabels {
+    result: &'static str,
+    category: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SyncFailureLabels {
     store: &'static str,
     category: &'static str,
 }
 
 type HistogramFamily = Family<ControllerLabel, Histogram, fn() -> Histogram>;
+/// A histogram without labels that shows no series until first observed.
+type UnlabelledHistogram = Family<Vec<(String, String)>, Histogram, fn() -> Histogram>;
 
 fn duration_histogram() -> Histogram {
     Histogram::new(exponential_buckets(
@@ -88,6 +96,8 @@ pub struct Metrics {
     http_requests: Family<HttpLabels, Counter>,
     provider_calls: Family<ProviderCallLabels, Counter>,
     sync_failures: Family<SyncFailureLabels, Counter>,
+    mounts: Family<MountLabels, Counter>,
+    mount_duration: UnlabelledHistogram,
 }
 
 impl Default for Metrics {
@@ -142,8 +152,26 @@ impl Metrics {
             "ExternalSecret syncs that failed in a store, by store type and error category",
             sync_failures.clone(),
         );
+        let mounts = Family::<MountLabels, Counter>::default();
+        registry.register(
+            "mounts",
+            "CSI Mount calls answered, by result (success, error) and failure category",
+            mounts.clone(),
+        );
+        // A family without labels: no series until the first mount (a fresh registry stays
+        // empty).
+        let mount_duration: UnlabelledHistogram =
+            Family::new_with_constructor(duration_histogram as fn() -> Histogram);
+        registry.register_with_unit(
+            "mount_duration",
+            "Time one CSI Mount call took",
+            Unit::Seconds,
+            mount_duration.clone(),
+        );
         Metrics {
             registry,
+            mounts,
+            mount_duration,
             provider_calls,
             sync_failures,
             reconciles,
@@ -214,6 +242,19 @@ impl Metrics {
         self.sync_failures
             .get_or_create(&SyncFailureLabels { store, category })
             .inc();
+    }
+
+    /// One CSI Mount answered: `result` `success` or `error`, `category` the failure's
+    /// category (empty on success); fixed names, never an object's.
+    pub fn mounted(&self, result: &'static str, category: &'static str, seconds: f64) {
+        self.mounts
+            .get_or_create(&MountLabels { result, category })
+            .inc();
+        if seconds.is_finite() && seconds >= 0.0 {
+            self.mount_duration
+                .get_or_create(&Vec::new())
+                .observe(seconds);
+        }
     }
 
     /// Prometheus text exposition (format 0.0.4, see [`CONTENT_TYPE`]).
@@ -438,6 +479,37 @@ mod tests {
         assert_eq!(
             sample(&metrics.encode(), "secrets_agent_seconds_since_key_renewal"),
             Some(0.0)
+        );
+    }
+
+    #[test]
+    fn mounts_are_counted_by_result_and_category_and_timed() {
+        let metrics = Metrics::new();
+        metrics.mounted("success", "", 0.003);
+        metrics.mounted("error", "permission_denied", 0.2);
+        metrics.mounted("error", "permission_denied", 0.1);
+        let text = metrics.encode();
+        assert_eq!(
+            sample(
+                &text,
+                r#"secrets_agent_mounts_total{result="error",category="permission_denied"}"#
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            sample(
+                &text,
+                r#"secrets_agent_mounts_total{result="success",category=""}"#
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(&text, "secrets_agent_mount_duration_seconds_count"),
+            Some(3.0)
+        );
+        assert!(
+            text.contains("# TYPE secrets_agent_mount_duration_seconds histogram"),
+            "{text}"
         );
     }
 

@@ -16,13 +16,14 @@ mod credentials;
 mod factory;
 mod limiter;
 mod reads;
-mod selector;
+pub(crate) mod selector;
 mod session;
 mod status;
 
+pub(crate) use credentials::read_ca;
 pub use factory::{OpenRequest, Providers, StoreFactory};
 pub(crate) use reads::{Fetched, ReadCache, ReadError, Urgency};
-pub(crate) use session::{Caches, Settings, Stores};
+pub(crate) use session::{Caches, Settings, Stores, version as store_version};
 pub(crate) use status::{Context as StatusContext, StoreObject, reconcile as reconcile_status};
 
 #[cfg(test)]

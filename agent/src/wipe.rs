@@ -47,7 +47,7 @@ impl Drop for WipedSecret {
 }
 
 /// Overwrite the values of `secret`'s `data` and `stringData`.
-fn wipe(secret: &mut Secret) {
+pub(crate) fn wipe(secret: &mut Secret) {
     if let Some(data) = secret.data.as_mut() {
         data.values_mut().for_each(|v| v.0.zeroize());
     }

@@ -11,15 +11,22 @@
 //!  [params::check_not_shadowed]: the pod's volumeAttributes may not change store, storeKind,
 //!     objects or audience
 //!  [token::claims] + [token::check_bound]: the token for the audience belongs to this pod
+//!  [identity::mount_auth]: the store's kubernetes auth mount and role, the token's audience
+//!     (shared-credential stores refused)
 //!  then the agent reads each object (store seam or the controller for SealedSecrets) and
-//!  answers files with modes and one version per object.
+//!  answers files with modes and one version per object ([files]: versions, the size limit).
 //! ```
 //!
 //! The plugin (`kubectl secrets mount`) builds a [`params::MountSpec`] and writes it with
 //! [`params::MountSpec::to_parameters`], so both ends agree on one format.
 
+pub mod exchange;
+pub mod files;
+pub mod identity;
+pub mod mount_key;
 pub mod params;
 pub mod request;
+pub mod serve;
 pub mod token;
 
 /// The SecretProviderClass `spec.provider` (and socket file name) of our provider.

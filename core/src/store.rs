@@ -96,6 +96,13 @@ pub trait Store: Send + Sync {
     /// nothing is there.
     fn list<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, Vec<String>>;
 
+    /// Log in now with the credentials (or keep the login it has), without reading anything:
+    /// the CSI provider proves a pod's token this way before it reuses the login for that
+    /// pod's identity. Stores that need no login answer `Ok`.
+    fn login(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Check that the store works with these credentials (log in, look at what it reads
     /// from), for store status and `doctor`.
     fn check(&self) -> StoreFuture<'_, ()>;

@@ -1,4 +1,5 @@
-//! Per-client token buckets for the POST endpoints.
+//! Per-client token buckets for the POST endpoints (keyed by client address) and the mount
+//! endpoint (keyed by pod).
 //!
 //! Data flow: the API works out a client key from the request ([`client_key`]: the peer
 //! address, or, from a trusted proxy, the address it appended to `X-Forwarded-For`) and asks [`RateLimiter::allow`] before
@@ -10,6 +11,7 @@
 //! [`MAX_CLIENTS`] are tracked anyway the least recently seen client is forgotten to make room.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -21,20 +23,20 @@ use super::cidr::Cidr;
 /// Most clients tracked at once.
 pub(super) const MAX_CLIENTS: usize = 10_000;
 
-/// Token buckets keyed by client address.
+/// Token buckets keyed by client (an address by default).
 #[derive(Debug)]
-pub(super) struct RateLimiter {
+pub(super) struct RateLimiter<K = IpAddr> {
     rate: f64,
     burst: f64,
     /// Time an empty bucket takes to fill up again.
     refill: Duration,
     max_clients: usize,
-    state: Mutex<Buckets>,
+    state: Mutex<Buckets<K>>,
 }
 
 #[derive(Debug)]
-struct Buckets {
-    clients: HashMap<IpAddr, Bucket>,
+struct Buckets<K> {
+    clients: HashMap<K, Bucket>,
     last_sweep: Instant,
 }
 
@@ -44,14 +46,14 @@ struct Bucket {
     last: Instant,
 }
 
-impl RateLimiter {
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
     /// `per_second` requests a second per client, bursts of twice that; `None` for 0, which
     /// switches limiting off.
-    pub(super) fn new(per_second: u32, now: Instant) -> Option<RateLimiter> {
+    pub(super) fn new(per_second: u32, now: Instant) -> Option<RateLimiter<K>> {
         RateLimiter::with_capacity(per_second, MAX_CLIENTS, now)
     }
 
-    fn with_capacity(per_second: u32, max_clients: usize, now: Instant) -> Option<RateLimiter> {
+    fn with_capacity(per_second: u32, max_clients: usize, now: Instant) -> Option<RateLimiter<K>> {
         if per_second == 0 {
             return None;
         }
@@ -70,7 +72,7 @@ impl RateLimiter {
     }
 
     /// Take a token for `client` at `now`; false when its bucket is empty.
-    pub(super) fn allow(&self, client: IpAddr, now: Instant) -> bool {
+    pub(super) fn allow(&self, client: K, now: Instant) -> bool {
         // The map stays consistent whatever panicked while holding the lock.
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if now.saturating_duration_since(state.last_sweep) >= self.refill {
@@ -98,7 +100,7 @@ impl RateLimiter {
     }
 
     /// Forget buckets that would be full by now.
-    fn sweep(&self, state: &mut Buckets, now: Instant) {
+    fn sweep(&self, state: &mut Buckets<K>, now: Instant) {
         state.clients.retain(|_, bucket| {
             let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
             bucket.tokens + elapsed * self.rate < self.burst
@@ -116,11 +118,11 @@ impl RateLimiter {
     }
 }
 
-fn evict_least_recent(clients: &mut HashMap<IpAddr, Bucket>) {
+fn evict_least_recent<K: Hash + Eq + Clone>(clients: &mut HashMap<K, Bucket>) {
     let oldest = clients
         .iter()
         .min_by_key(|(_, bucket)| bucket.last)
-        .map(|(ip, _)| *ip);
+        .map(|(ip, _)| ip.clone());
     if let Some(ip) = oldest {
         clients.remove(&ip);
     }
@@ -193,7 +195,7 @@ mod tests {
     #[test]
     fn a_burst_of_twice_the_rate_then_the_rate() {
         let start = Instant::now();
-        let limiter = RateLimiter::new(2, start).unwrap();
+        let limiter: RateLimiter = RateLimiter::new(2, start).unwrap();
         let allowed = (0..10).filter(|_| limiter.allow(ip(1), start)).count();
         assert_eq!(allowed, 4);
         // Another client has its own bucket.
@@ -206,13 +208,13 @@ mod tests {
 
     #[test]
     fn zero_switches_limiting_off() {
-        assert!(RateLimiter::new(0, Instant::now()).is_none());
+        assert!(RateLimiter::<IpAddr>::new(0, Instant::now()).is_none());
     }
 
     #[test]
     fn idle_buckets_are_swept_and_the_map_is_bounded() {
         let start = Instant::now();
-        let limiter = RateLimiter::with_capacity(1, 3, start).unwrap();
+        let limiter: RateLimiter = RateLimiter::with_capacity(1, 3, start).unwrap();
         for last in 1..=3 {
             assert!(limiter.allow(ip(last), start));
         }

@@ -39,39 +39,7 @@ impl Refusal {
 pub(super) async fn read_sealed_secret(
     request: Request<Incoming>,
 ) -> Result<AnySealedSecret, Refusal> {
-    let too_large = || {
-        Refusal::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request body is larger than {MAX_BODY} bytes"),
-        )
-    };
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY as u64) {
-        return Err(too_large());
-    }
-    let body = Limited::new(request.into_body(), MAX_BODY);
-    let bytes = match tokio::time::timeout(BODY_TIMEOUT, body.collect()).await {
-        Err(_) => {
-            return Err(Refusal::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "timed out reading the request body",
-            ));
-        }
-        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(too_large());
-        }
-        Ok(Err(_)) => {
-            return Err(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "could not read the request body",
-            ));
-        }
-        Ok(Ok(collected)) => collected.to_bytes(),
-    };
+    let bytes = read_bounded(request, MAX_BODY).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         Refusal::new(
             StatusCode::BAD_REQUEST,
@@ -86,6 +54,37 @@ pub(super) async fn read_sealed_secret(
             StatusCode::BAD_REQUEST,
             format!("expected one sealed secret, found {} documents", more + 1),
         )),
+    }
+}
+
+/// Read the whole body, at most `max` bytes, within [`BODY_TIMEOUT`].
+pub(super) async fn read_bounded(request: Request<Incoming>, max: usize) -> Result<Bytes, Refusal> {
+    let too_large = || {
+        Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {max} bytes"),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max as u64) {
+        return Err(too_large());
+    }
+    let body = Limited::new(request.into_body(), max);
+    match tokio::time::timeout(BODY_TIMEOUT, body.collect()).await {
+        Err(_) => Err(Refusal::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timed out reading the request body",
+        )),
+        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Ok(Err(_)) => Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "could not read the request body",
+        )),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
 }
 

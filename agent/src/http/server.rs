@@ -1,6 +1,8 @@
-//! The accept loop both servers (API and metrics) run on, with a bounded graceful shutdown.
+//! The accept loop the servers (API, metrics, and the mount endpoint over TLS) run on, with a
+//! bounded graceful shutdown.
 //!
-//! Data flow: accept a TCP connection (at most [`MAX_CONNECTIONS`] open at once), serve it with
+//! Data flow: accept a TCP connection (at most [`MAX_CONNECTIONS`] open at once), complete the
+//! TLS handshake when the server has an acceptor (within [`HEADER_TIMEOUT`]), serve it with
 //! hyper (HTTP/1.1 or HTTP/2, headers within [`HEADER_TIMEOUT`]), and hand each request with
 //! the peer address to the caller's handler. When `shutdown` resolves the listener is closed,
 //! every connection is told to finish its in-flight requests and close, and the loop waits up
@@ -15,6 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
+use hyper::rt::{Read, Write};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -22,6 +25,7 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 /// What every handler answers with.
 pub(super) type Reply = Response<Full<Bytes>>;
@@ -39,6 +43,21 @@ pub(super) const GRACE: Duration = Duration::from_secs(10);
 pub(super) async fn run<H, F>(
     listener: TcpListener,
     name: &'static str,
+    handler: H,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()>
+where
+    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Reply> + Send + 'static,
+{
+    run_with(listener, name, None, handler, shutdown).await
+}
+
+/// [`run`], every connection through TLS with `tls` first.
+pub(super) async fn run_with<H, F>(
+    listener: TcpListener,
+    name: &'static str,
+    tls: Option<TlsAcceptor>,
     handler: H,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()>
@@ -81,24 +100,21 @@ where
         };
         let builder = Arc::clone(&builder);
         let handler = handler.clone();
-        let mut stop = stop_rx.clone();
+        let stop = stop_rx.clone();
+        let tls = tls.clone();
         connections.spawn(async move {
             let _permit = permit;
-            let service = service_fn(move |request| {
-                let answer = handler(request, peer);
-                async move { Ok::<_, Infallible>(answer.await) }
-            });
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            let outcome = tokio::select! {
-                outcome = connection.as_mut() => outcome,
-                () = stopped(&mut stop) => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
+            let Some(tls) = tls else {
+                return serve(&builder, TokioIo::new(stream), name, peer, handler, stop).await;
             };
-            if let Err(err) = outcome {
-                tracing::debug!(server = name, error = %crate::telemetry::error_chain(&*err), "connection ended with an error");
+            match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await {
+                Ok(Ok(stream)) => {
+                    serve(&builder, TokioIo::new(stream), name, peer, handler, stop).await;
+                }
+                Ok(Err(err)) => {
+                    tracing::debug!(server = name, error = %crate::telemetry::error_chain(&err), "tls handshake failed");
+                }
+                Err(_) => tracing::debug!(server = name, "tls handshake timed out"),
             }
         });
     }
@@ -120,6 +136,37 @@ where
     }
     tracing::info!(server = name, "http server stopped");
     Ok(())
+}
+
+/// Serve one connection until it ends, or finish its in-flight requests on shutdown.
+async fn serve<I, H, F>(
+    builder: &auto::Builder<TokioExecutor>,
+    io: I,
+    name: &'static str,
+    peer: SocketAddr,
+    handler: H,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: Read + Write + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Reply> + Send + 'static,
+{
+    let service = service_fn(move |request| {
+        let answer = handler(request, peer);
+        async move { Ok::<_, Infallible>(answer.await) }
+    });
+    let connection = builder.serve_connection(io, service);
+    tokio::pin!(connection);
+    let outcome = tokio::select! {
+        outcome = connection.as_mut() => outcome,
+        () = stopped(&mut stop) => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(err) = outcome {
+        tracing::debug!(server = name, error = %crate::telemetry::error_chain(&*err), "connection ended with an error");
+    }
 }
 
 /// Resolves once shutdown is signalled (or the signal can no longer come).

@@ -85,6 +85,21 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
         api_state,
         stopped(&stop_rx),
     ));
+    let mount = match args.mount_addr {
+        Some(addr) => Some(
+            start_mount(
+                &client,
+                &args,
+                &namespace,
+                addr,
+                &ring_rx,
+                &metrics,
+                stopped(&stop_rx),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let metrics_server = tokio::spawn(http::serve_metrics(
         args.metrics_addr,
         metrics.clone(),
@@ -112,17 +127,21 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
         },
         identity,
     ));
+    let keeper = mount.as_ref().map(|m| (m.place.clone(), m.key.clone()));
     let leader_work = tokio::spawn(lead(
         ctx,
-        args.clone(),
-        namespace,
-        cutoff,
+        Leading {
+            args: args.clone(),
+            mount_key: keeper,
+            namespace,
+            cutoff,
+        },
         changes_rx,
         leading_rx,
         stop_rx.clone(),
     ));
 
-    shutdown_signal().await;
+    super::shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let wind_down = async {
@@ -130,6 +149,10 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
         let _ = election.await;
         let _ = api.await;
         let _ = metrics_server.await;
+        if let Some(mount) = mount {
+            let _ = mount.server.await;
+            mount.watcher.abort();
+        }
     };
     if tokio::time::timeout(Duration::from_secs(20), wind_down)
         .await
@@ -142,25 +165,46 @@ pub async fn run_controller(args: args::ControllerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the leader's work needs besides its context.
+struct Leading {
+    args: args::ControllerArgs,
+    /// Where the mount key lives and its channel, when the mount endpoint is on.
+    mount_key: Option<(http::mount::KeyPlace, http::mount::KeyChannel)>,
+    namespace: String,
+    cutoff: Option<time::OffsetDateTime>,
+}
+
 /// While this replica leads: the controllers and key renewal. Losing the lease drops both
 /// futures at once, which stops all reconciling.
 async fn lead(
     ctx: Arc<sealed_secret::Context>,
-    args: args::ControllerArgs,
-    namespace: String,
-    cutoff: Option<time::OffsetDateTime>,
+    leading_work: Leading,
     changes: watch::Receiver<u64>,
     mut leading: watch::Receiver<bool>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let Leading {
+        args,
+        mount_key,
+        namespace,
+        cutoff,
+    } = leading_work;
     loop {
         tokio::select! {
             led = leading.wait_for(|l| *l) => if led.is_err() { return },
             _ = stop.wait_for(|s| *s) => return,
         }
         tracing::info!("leading: reconciling, syncing and renewing keys");
+        let keep_mount_key = async {
+            match &mount_key {
+                Some((place, key)) => {
+                    http::mount::key::keep_key(ctx.client.clone(), place.clone(), key.clone()).await
+                }
+                None => std::future::pending().await,
+            }
+        };
         let work = async {
-            futures::future::join3(
+            futures::future::join4(
                 sealed_secret::run(ctx.clone(), args.concurrency, args.bitnami_compat),
                 external_secret::run(
                     ctx.client.clone(),
@@ -179,6 +223,7 @@ async fn lead(
                     cutoff,
                     changes.clone(),
                 ),
+                keep_mount_key,
             )
             .await
         };
@@ -188,6 +233,53 @@ async fn lead(
             _ = stop.wait_for(|s| *s) => return,
         }
     }
+}
+
+/// The mount endpoint's running parts.
+struct Mount {
+    place: http::mount::KeyPlace,
+    key: http::mount::KeyChannel,
+    watcher: tokio::task::JoinHandle<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Watch the mount key (every replica) and serve the mount endpoint on `addr`.
+async fn start_mount(
+    client: &kube::Client,
+    args: &args::ControllerArgs,
+    namespace: &str,
+    addr: std::net::SocketAddr,
+    keys: &watch::Receiver<Arc<KeyRing>>,
+    metrics: &Arc<metrics::Metrics>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Mount> {
+    let place = http::mount::KeyPlace {
+        namespace: namespace.to_owned(),
+        secret: args.mount_key_secret.clone(),
+        config_map: args.mount_config_map.clone(),
+        service: args.mount_service.clone(),
+    };
+    let (key_tx, key_rx) = watch::channel(None);
+    let watcher = tokio::spawn(http::mount::key::watch_key(
+        client.clone(),
+        place.clone(),
+        key_tx,
+    ));
+    let state = http::mount::MountState {
+        client: client.clone(),
+        keys: keys.clone(),
+        mount_key: key_rx.clone(),
+        metrics: metrics.clone(),
+        provider_account: args.csi_provider_service_account.clone(),
+        rate: args.mount_rate,
+    };
+    let (_, serving) = http::mount::bind_mount(addr, state, shutdown).await?;
+    Ok(Mount {
+        place,
+        key: key_rx,
+        watcher,
+        server: tokio::spawn(serving),
+    })
 }
 
 fn pod_namespace() -> Option<String> {
@@ -223,18 +315,4 @@ fn getrandom_fill(buf: &mut [u8]) -> Result<(), ()> {
         *b = (nanos >> (i * 8)) as u8 ^ (std::process::id() >> (i * 4)) as u8;
     }
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = tokio::signal::ctrl_c() => {},
-    }
 }

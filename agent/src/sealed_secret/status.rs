@@ -7,7 +7,7 @@ use kube::api::Api;
 use kube::runtime::events::{Event, EventType};
 use secrets_core::api::sealed_secret::{SealedSecretCondition, SealedSecretStatus};
 
-use super::reconcile::Applied;
+use super::reconcile::{Applied, Done};
 use super::{Context, Error, Kind};
 use crate::runtime;
 
@@ -41,7 +41,15 @@ pub(super) fn next_status(
     bitnami: bool,
 ) -> SealedSecretStatus {
     let (status, reason, message) = match applied {
-        Ok(_) => ("True", "Unsealed", "the Secret is up to date".to_owned()),
+        Ok(Done::Secret(_)) => ("True", "Unsealed", "the Secret is up to date".to_owned()),
+        Ok(Done::ServedByMounts) => (
+            "True",
+            "ServedByMounts",
+            format!(
+                "served to CSI mounts only ({}=true): it opens, and no Secret is made",
+                secrets_core::mount::MOUNT_ONLY_ANNOTATION
+            ),
+        ),
         Err(f) => ("False", f.reason, f.message.clone()),
     };
     let now = secrets_core::rfc3339::now();
@@ -81,7 +89,12 @@ pub(super) fn next_status(
 
 fn event(applied: &Applied) -> Event {
     let (type_, reason, note) = match applied {
-        Ok(fp) => (
+        Ok(Done::ServedByMounts) => (
+            EventType::Normal,
+            "ServedByMounts".to_owned(),
+            "it opens; served to CSI mounts only, no Secret is made".to_owned(),
+        ),
+        Ok(Done::Secret(fp)) => (
             EventType::Normal,
             "Unsealed".to_owned(),
             format!(
@@ -112,7 +125,7 @@ mod tests {
 
     #[test]
     fn status_keeps_transition_times_and_orders_conditions() {
-        let ok: Applied = Ok(None);
+        let ok: Applied = Ok(Done::Secret(None));
         let first = next_status(&SealedSecretStatus::default(), Some(1), &ok, false);
         assert_eq!(first.conditions[0].type_, "Ready");
         assert_eq!(first.observed_generation, Some(1));
@@ -131,6 +144,18 @@ mod tests {
         assert_eq!(
             bad.conditions[1].reason.as_deref(),
             Some("DecryptionFailed")
+        );
+        let mounts = next_status(&bad, Some(3), &Ok(Done::ServedByMounts), false);
+        assert_eq!(mounts.conditions[0].status, "True");
+        assert_eq!(
+            mounts.conditions[0].reason.as_deref(),
+            Some("ServedByMounts")
+        );
+        assert!(
+            mounts.conditions[0]
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("no Secret is made"))
         );
     }
 }

@@ -1,9 +1,30 @@
 //! Label selectors as a ClusterSecretStore's `spec.conditions[].namespaceSelector` uses them,
-//! matched against a namespace's labels from the reflector cache (no API call per read).
+//! matched against a namespace's labels (sync: from the reflector cache, no API call per read;
+//! mounts: the namespace as read for the mount).
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use secrets_core::api::SecretStoreSpec;
+
+/// Whether a ClusterSecretStore's `spec.conditions` admit `namespace` (labelled `labels`):
+/// no conditions admit every namespace, else one condition must list it or select it. Used
+/// by sync and by mounts alike.
+pub(crate) fn namespace_admitted(
+    spec: &SecretStoreSpec,
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+) -> bool {
+    let Some(conditions) = &spec.conditions else {
+        return true;
+    };
+    conditions.iter().any(|c| {
+        c.namespaces.iter().flatten().any(|n| n == namespace)
+            || c.namespace_selector
+                .as_ref()
+                .is_some_and(|selector| matches(selector, labels))
+    })
+}
 
 /// `matchLabels` and `matchExpressions` (In, NotIn, Exists, DoesNotExist) against labels.
 pub(crate) fn matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {

@@ -223,9 +223,9 @@ impl Stores {
     }
 
     fn namespace_allowed(&self, spec: &SecretStoreSpec, namespace: &str) -> bool {
-        let Some(conditions) = &spec.conditions else {
+        if spec.conditions.is_none() {
             return true;
-        };
+        }
         // Labels from the namespace cache: no API call per reconcile.
         let labels = self
             .caches
@@ -233,12 +233,7 @@ impl Stores {
             .get(&ObjectRef::new(namespace))
             .and_then(|n| n.metadata.labels.clone())
             .unwrap_or_default();
-        conditions.iter().any(|c| {
-            c.namespaces.iter().flatten().any(|n| n == namespace)
-                || c.namespace_selector
-                    .as_ref()
-                    .is_some_and(|selector| super::selector::matches(selector, &labels))
-        })
+        super::selector::namespace_admitted(spec, namespace, &labels)
     }
 
     /// The session for a store spec, made (or remade after an edit) as needed.

@@ -18,6 +18,8 @@ use secrets_core::api::sealed_secret::SealedSecret;
 use secrets_core::seal::keys::{Certificate, KEY_LABEL};
 use test_support::Cluster;
 
+pub mod mount;
+pub mod provider;
 pub mod sync;
 
 /// The plugin binary of this workspace build (`cargo test --workspace` and `cargo xtask test`

@@ -49,8 +49,38 @@ pub enum Decision {
         /// True when the Secret does not exist yet.
         create: bool,
     },
+    /// The SealedSecret is annotated mount-only (`kubectl-secrets.io/mount-only: "true"`):
+    /// it opened and rendered, and no Secret is made; one this SealedSecret had made before
+    /// the annotation is deleted.
+    MountOnly {
+        /// Delete this Secret (ours, from before the annotation): its name and uid, so the
+        /// delete is a precondition on exactly that object.
+        delete: Option<Stale>,
+        /// Fingerprint of the key that opened the values.
+        key_fingerprint: Option<String>,
+    },
     /// It cannot be done; the status says why.
     Fail(Failure),
+}
+
+/// A Secret to delete: the one this SealedSecret made before it became mount-only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stale {
+    /// Its name.
+    pub name: String,
+    /// Its uid (a precondition of the delete).
+    pub uid: Option<String>,
+}
+
+/// True when the SealedSecret is served to CSI mounts only (annotation
+/// [`crate::mount::MOUNT_ONLY_ANNOTATION`] set to `"true"` on the SealedSecret itself).
+pub fn is_mount_only(sealed: &SealedSecret) -> bool {
+    sealed
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(crate::mount::MOUNT_ONLY_ANNOTATION))
+        .is_some_and(|v| v == "true")
 }
 
 /// A failure with a stable machine reason (condition reason, event reason, metric label) and a
@@ -105,6 +135,9 @@ pub fn decide(
     keys: &KeyRing,
     options: Options,
 ) -> Decision {
+    if is_mount_only(sealed) {
+        return decide_mount_only(sealed, owner, existing, keys);
+    }
     let hash = content_hash(sealed);
     let template_meta = sealed
         .spec
@@ -146,16 +179,7 @@ pub fn decide(
     let order = keys.try_order(hint);
     let opened = match seal::unseal_with(sealed, &order, Templates::Render) {
         Ok(opened) => opened,
-        Err(err @ UnsealError::Template { .. }) => {
-            return Decision::Fail(Failure::new(
-                "TemplateError",
-                format!("{err}: {}", source_text(&err)),
-            ));
-        }
-        Err(err @ UnsealError::Empty(_)) => {
-            return Decision::Fail(Failure::new("InvalidSpec", err.to_string()));
-        }
-        Err(err) => return Decision::Fail(Failure::new("DecryptionFailed", err.to_string())),
+        Err(err) => return Decision::Fail(unseal_failure(&err)),
     };
     let key_fingerprint = opened
         .key_index
@@ -256,6 +280,51 @@ pub fn decide(
         secret: Box::new(desired),
         key_fingerprint,
         create: false,
+    }
+}
+
+/// A mount-only SealedSecret: prove it opens and renders (so `Ready` means a mount will
+/// work), then make no Secret, and delete the one this object made before, if any. A Secret
+/// of that name that is not ours is left alone.
+fn decide_mount_only(
+    sealed: &SealedSecret,
+    owner: &Owner,
+    existing: Option<&Secret>,
+    keys: &KeyRing,
+) -> Decision {
+    if keys.is_empty() {
+        return Decision::Fail(Failure::new("NoKeys", "no sealing key is loaded yet"));
+    }
+    let order = keys.try_order(None);
+    let opened = match seal::unseal_with(sealed, &order, Templates::Render) {
+        // The plaintext is dropped (and wiped) here: only the fact that it opened is kept.
+        Ok(opened) => opened,
+        Err(err) => return Decision::Fail(unseal_failure(&err)),
+    };
+    let key_fingerprint = opened
+        .key_index
+        .and_then(|i| order.get(i))
+        .map(|k| k.public().fingerprint());
+    let delete = existing
+        .filter(|secret| controlled_by(secret, owner))
+        .map(|secret| Stale {
+            name: owner.name.clone(),
+            uid: secret.metadata.uid.clone(),
+        });
+    Decision::MountOnly {
+        delete,
+        key_fingerprint,
+    }
+}
+
+/// The failure reason and message for an unseal error.
+pub fn unseal_failure(err: &UnsealError) -> Failure {
+    match err {
+        UnsealError::Template { .. } => {
+            Failure::new("TemplateError", format!("{err}: {}", source_text(err)))
+        }
+        UnsealError::Empty(_) => Failure::new("InvalidSpec", err.to_string()),
+        _ => Failure::new("DecryptionFailed", err.to_string()),
     }
 }
 

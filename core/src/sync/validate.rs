@@ -48,6 +48,21 @@ fn vault_path_problem(path: &str) -> Option<&'static str> {
 
 /// Problems with a store spec; `cluster` is true for a ClusterSecretStore.
 pub fn store(spec: &SecretStoreSpec, cluster: bool) -> Vec<String> {
+    store_with(spec, cluster, true)
+}
+
+/// Problems with a store spec a mount reads through: as [`store`], except that
+/// `auth.kubernetes.serviceAccountRef` may be left out, since a mount logs in as the pod's own
+/// service account (see `mount::identity`).
+pub fn store_for_mount(spec: &SecretStoreSpec, cluster: bool) -> Vec<String> {
+    store_with(spec, cluster, false)
+}
+
+fn store_with(
+    spec: &SecretStoreSpec,
+    cluster: bool,
+    service_account_required: bool,
+) -> Vec<String> {
     let mut problems = Vec::new();
     unknown("spec", &spec.unknown, &mut problems, "");
     if !cluster && spec.conditions.is_some() {
@@ -166,6 +181,7 @@ pub fn store(spec: &SecretStoreSpec, cluster: bool) -> Vec<String> {
             problems.push("spec.provider.vault.auth.kubernetes.role is required".into());
         }
         match &k.service_account_ref {
+            None if !service_account_required => {}
             None => problems.push(
                 "spec.provider.vault.auth.kubernetes.serviceAccountRef is required (the agent never logs in as itself)"
                     .into(),
@@ -485,6 +501,10 @@ mod tests {
         ] {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
+        // A mount logs in as the pod: no serviceAccountRef needed, the rest still checked.
+        let mount = store_for_mount(&s.spec, false).join("\n");
+        assert!(!mount.contains("serviceAccountRef"), "{mount}");
+        assert!(mount.contains("auth.ldap is not supported"), "{mount}");
     }
 
     #[test]

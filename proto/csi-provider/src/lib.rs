@@ -68,3 +68,32 @@ where
         .serve_connection(TokioIo::new(stream), service)
         .await
 }
+
+/// As [`serve_connection`], but when `stop` resolves the connection is told to finish (HTTP/2
+/// GOAWAY): streams in flight complete, no new ones start, and the future ends once they have.
+pub async fn serve_connection_until<S>(
+    stream: tokio::net::UnixStream,
+    service: S,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), hyper::Error>
+where
+    S: tower::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<tonic::body::Body>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let service = hyper_util::service::TowerToHyperService::new(service);
+    let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::pin!(stop);
+    tokio::select! {
+        result = connection.as_mut() => return result,
+        () = &mut stop => connection.as_mut().graceful_shutdown(),
+    }
+    connection.await
+}

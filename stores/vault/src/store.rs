@@ -315,6 +315,10 @@ impl Store for VaultStore {
         Box::pin(self.validate())
     }
 
+    fn login(&self) -> StoreFuture<'_, ()> {
+        Box::pin(VaultStore::login(self))
+    }
+
     /// Give the token back to Vault (a login we made; never a token we were given).
     fn close(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
         Box::pin(async move {

@@ -140,11 +140,33 @@ fn check_provider_basics(r: &Rendered, case: &str) -> Vec<Value> {
             ("NODE_NAME", "spec.nodeName")
         ]
     );
-    // The socket dir is the only volume, and /provider its only mount.
-    assert_eq!(names(&pod["volumes"]), ["providers-dir"], "{case}");
+    // The socket dir is the only host path, and /provider its mount; beside it the
+    // provider's own token for the controller (audience kubectl-secrets), read-only.
+    assert_eq!(
+        names(&pod["volumes"]),
+        ["providers-dir", "identity-token"],
+        "{case}"
+    );
+    assert_eq!(
+        pod["volumes"][1]["projected"]["sources"],
+        json!([{"serviceAccountToken": {
+            "audience": "kubectl-secrets", "expirationSeconds": 3600, "path": "token"}}]),
+        "{case}"
+    );
     assert_eq!(
         container["volumeMounts"],
-        json!([{"name": "providers-dir", "mountPath": "/provider"}])
+        json!([
+            {"name": "providers-dir", "mountPath": "/provider"},
+            {"name": "identity-token", "mountPath": "/var/run/secrets/kubectl-secrets", "readOnly": true},
+        ])
+    );
+    assert!(
+        args(daemonset).contains(&"--identity-token-file=/var/run/secrets/kubectl-secrets/token"),
+        "{case}"
+    );
+    assert!(
+        args(daemonset).contains(&format!("--mount-config-map={release}-mount").as_str()),
+        "{case}"
     );
     assert_eq!(pod["nodeSelector"]["kubernetes.io/os"], "linux", "{case}");
 
@@ -193,7 +215,16 @@ fn check_provider_basics(r: &Rendered, case: &str) -> Vec<Value> {
         "--csi-provider-service-account={}/{account}",
         daemonset["metadata"]["namespace"].as_str().unwrap()
     );
-    for arg in ["--mount-addr=0.0.0.0:8443", flag.as_str()] {
+    let key_flag = format!("--mount-key-secret={release}-mount-key");
+    let map_flag = format!("--mount-config-map={release}-mount");
+    let service_flag = format!("--mount-service={release}");
+    for arg in [
+        "--mount-addr=0.0.0.0:8443",
+        flag.as_str(),
+        &key_flag,
+        &map_flag,
+        &service_flag,
+    ] {
         assert!(args(deployment).contains(&arg), "{case}: no {arg}");
     }
     assert!(
@@ -272,6 +303,8 @@ fn csi_provider_renders_hold_what_each_value_asks_for() {
             "--metrics-addr=0.0.0.0:8081",
             "--agent-url=https://secrets-agent-csi-provider.sa-csi-provider.svc:8443",
             "--agent-namespace=sa-csi-provider",
+            "--mount-config-map=secrets-agent-csi-provider-mount",
+            "--identity-token-file=/var/run/secrets/kubectl-secrets/token",
             "--log-filter=info",
         ]
     );
@@ -326,7 +359,7 @@ fn csi_provider_renders_hold_what_each_value_asks_for() {
         "privileged"
     );
     assert_eq!(
-        &args(daemonset)[5..],
+        &args(daemonset)[7..],
         ["--log-filter=secrets_agent=debug", "--cache-size=500"]
     );
     let pod = pod_spec(daemonset);

@@ -1,11 +1,13 @@
-//! `cargo xtask demo`: the seal and sync patterns end to end on a local stand-in cluster.
+//! `cargo xtask demo`: the seal, sync and mount patterns end to end on a local stand-in cluster.
 //!
 //! kube-standin (the test API server) + the real `secrets-agent` + the real `kubectl secrets`
 //! and kubectl: the agent makes its key; the plugin fetches the certificate through the API
 //! server's service proxy and seals a Secret; kubectl applies it; the agent unseals it; then
 //! verify, rotate keys, reseal, and check again. Then the sync pattern with a real OpenBao
-//! (`sync.rs`). Values are never printed.
+//! (`sync.rs`), and the mount pattern with the node provider and csi-standin (`mount.rs`).
+//! Values are never printed.
 
+mod mount;
 mod service;
 mod sync;
 
@@ -176,6 +178,8 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "secrets-agent",
         "-p",
         "kubectl-secrets",
+        "-p",
+        "csi-standin",
     ])?;
     let demo = Demo {
         dir: tempfile::tempdir()?,
@@ -204,6 +208,9 @@ pub(crate) fn run() -> anyhow::Result<()> {
     let agent_port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
+    let mount_port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let setup = format!(
         "apiVersion: v1\nkind: Namespace\nmetadata: {{name: kubectl-secrets}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: demo}}\n---\n\
          apiVersion: v1\nkind: Service\nmetadata: {{name: secrets-agent, namespace: kubectl-secrets}}\nspec: {{ports: [{{name: http, port: 8080}}]}}\n---\n\
@@ -228,7 +235,13 @@ pub(crate) fn run() -> anyhow::Result<()> {
     agent
         .args(["controller", "--namespace", "kubectl-secrets"])
         .args(["--metrics-addr", "127.0.0.1:0"])
-        .args(["--http-addr", &format!("127.0.0.1:{agent_port}")]);
+        .args(["--http-addr", &format!("127.0.0.1:{agent_port}")])
+        // The mount endpoint the node provider asks for mount-only SealedSecrets.
+        .args(["--mount-addr", &format!("127.0.0.1:{mount_port}")])
+        .args([
+            "--csi-provider-service-account",
+            "kubectl-secrets-csi/secrets-agent-csi-provider",
+        ]);
     demo.start("agent", agent, None)?;
     demo.wait("the agent's certificate", || {
         demo.quiet_ok("kubectl-secrets", &["fetch", "cert"])
@@ -331,9 +344,10 @@ pub(crate) fn run() -> anyhow::Result<()> {
     if logs.contains("correct-horse-battery-staple") {
         bail!("a secret value reached the agent's log");
     }
-    sync::run(&demo)?;
+    let openbao = sync::run(&demo)?;
+    mount::run(&demo, &openbao, mount_port)?;
     step(
-        "done: sealed → applied → unsealed → verified → keys rotated → resealed; synced from OpenBao → changed → re-synced; no value printed or logged",
+        "done: sealed → applied → unsealed → verified → keys rotated → resealed; synced from OpenBao → changed → re-synced; mounted into a pod from OpenBao and a mount-only SealedSecret → changed → re-mounted, no Secret made; no value printed or logged",
     );
     Ok(())
 }

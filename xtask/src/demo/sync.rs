@@ -49,16 +49,23 @@ fn random_token() -> anyhow::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-pub(super) fn run(demo: &Demo) -> anyhow::Result<()> {
-    step("7. sync: start OpenBao and let it check Kubernetes service-account tokens");
-    let (addr, root) = start_openbao(demo)?;
-    let bao = |args: &[&str]| -> anyhow::Result<String> {
+/// The OpenBao the sync part started, kept for the mount part.
+pub(super) struct OpenBao {
+    /// Its address.
+    pub(super) addr: String,
+    /// Its root token (never printed).
+    pub(super) root: String,
+}
+
+impl OpenBao {
+    /// Run `bao ARGS` against it, echoing the command (the token is in the environment).
+    pub(super) fn run(&self, demo: &Demo, args: &[&str]) -> anyhow::Result<String> {
         println!("$ bao {}", args.join(" "));
         let out = demo
             .command("bao")
             .args(args)
-            .env("BAO_ADDR", &addr)
-            .env("BAO_TOKEN", &root)
+            .env("BAO_ADDR", &self.addr)
+            .env("BAO_TOKEN", &self.root)
             .stdin(Stdio::null())
             .output()?;
         if !out.status.success() {
@@ -69,7 +76,39 @@ pub(super) fn run(demo: &Demo) -> anyhow::Result<()> {
             );
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    };
+    }
+
+    /// Write `data` to the KV v2 path `secret/PATH` from a file, so no value is in a
+    /// process argument.
+    pub(super) fn put(
+        &self,
+        demo: &Demo,
+        path: &str,
+        data: serde_json::Value,
+    ) -> anyhow::Result<()> {
+        let file = demo.path("value.json");
+        std::fs::write(&file, data.to_string())?;
+        let done = self.run(
+            demo,
+            &[
+                "kv",
+                "put",
+                "-mount=secret",
+                path,
+                &format!("@{}", s(&file)),
+            ],
+        );
+        std::fs::remove_file(file)?;
+        done.map(drop)
+    }
+}
+
+pub(super) fn run(demo: &Demo) -> anyhow::Result<OpenBao> {
+    step("7. sync: start OpenBao and let it check Kubernetes service-account tokens");
+    let (addr, root) = start_openbao(demo)?;
+    let openbao = OpenBao { addr, root };
+    let (addr, root) = (&openbao.addr, &openbao.root);
+    let bao = |args: &[&str]| openbao.run(demo, args);
     demo.wait("OpenBao", || bao(&["status"]).is_ok())?;
     let server = demo.run(
         "kubectl",
@@ -153,21 +192,12 @@ pub(super) fn run(demo: &Demo) -> anyhow::Result<()> {
         "audience=openbao",
         "ttl=1h",
     ])?;
-    let put = |value: &str| -> anyhow::Result<()> {
-        let file = demo.path("value.json");
-        std::fs::write(
-            &file,
-            serde_json::json!({"username": "billing-app", "password": value}).to_string(),
-        )?;
-        bao(&[
-            "kv",
-            "put",
-            "-mount=secret",
+    let put = |value: &str| {
+        openbao.put(
+            demo,
             "billing/db",
-            &format!("@{}", s(&file)),
-        ])?;
-        std::fs::remove_file(file)?;
-        Ok(())
+            serde_json::json!({"username": "billing-app", "password": value}),
+        )
     };
     put(DB_PASSWORD)?;
 
@@ -230,8 +260,8 @@ pub(super) fn run(demo: &Demo) -> anyhow::Result<()> {
         )?
     );
     let logs = std::fs::read_to_string(demo.path("agent.log")).unwrap_or_default();
-    if logs.contains(DB_PASSWORD) || logs.contains(ROTATED) || logs.contains(&root) {
+    if logs.contains(DB_PASSWORD) || logs.contains(ROTATED) || logs.contains(root.as_str()) {
         bail!("a secret value reached the agent's log");
     }
-    Ok(())
+    Ok(openbao)
 }

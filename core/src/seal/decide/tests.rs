@@ -354,3 +354,116 @@ fn refused_template_functions_fail_with_template_error() {
         other => panic!("{other:?}"),
     }
 }
+
+fn mount_only(mut sealed: SealedSecret) -> SealedSecret {
+    sealed
+        .metadata
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
+        .insert(crate::mount::MOUNT_ONLY_ANNOTATION.into(), "true".into());
+    sealed
+}
+
+#[test]
+fn mount_only_opens_but_makes_no_secret() {
+    let keys = ring(&[key2048(), key4096()]);
+    let sealed = mount_only(sealed());
+    assert!(is_mount_only(&sealed));
+    match decide(&sealed, &owner(), None, &keys, Options::default()) {
+        Decision::MountOnly {
+            delete,
+            key_fingerprint,
+        } => {
+            assert_eq!(delete, None);
+            assert_eq!(
+                key_fingerprint.as_deref(),
+                Some(key4096().private.public().fingerprint().as_str())
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Any other value than "true" is the normal behaviour.
+    let mut other = sealed.clone();
+    other
+        .metadata
+        .annotations
+        .as_mut()
+        .unwrap()
+        .insert(crate::mount::MOUNT_ONLY_ANNOTATION.into(), "yes".into());
+    assert!(!is_mount_only(&other));
+    assert!(matches!(
+        decide(&other, &owner(), None, &keys, Options::default()),
+        Decision::Write { create: true, .. }
+    ));
+}
+
+#[test]
+fn mount_only_deletes_only_its_own_earlier_secret() {
+    let keys = ring(&[key4096()]);
+    let (mut made, _, _) = written(decide(&sealed(), &owner(), None, &keys, Options::default()));
+    made.metadata.uid = Some("secret-uid".into());
+    let sealed = mount_only(sealed());
+    match decide(&sealed, &owner(), Some(&made), &keys, Options::default()) {
+        Decision::MountOnly { delete, .. } => assert_eq!(
+            delete,
+            Some(Stale {
+                name: "db".into(),
+                uid: Some("secret-uid".into())
+            })
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Even an up-to-date Secret goes: the hash shortcut does not apply to mount-only objects.
+    let foreign = Secret {
+        metadata: ObjectMeta {
+            name: Some("db".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert!(matches!(
+        decide(&sealed, &owner(), Some(&foreign), &keys, Options::default()),
+        Decision::MountOnly { delete: None, .. }
+    ));
+}
+
+#[test]
+fn mount_only_that_cannot_open_fails_as_before() {
+    let sealed = mount_only(sealed());
+    match decide(
+        &sealed,
+        &owner(),
+        None,
+        &ring(&[key2048()]),
+        Options::default(),
+    ) {
+        Decision::Fail(f) => assert_eq!(f.reason, "DecryptionFailed"),
+        other => panic!("{other:?}"),
+    }
+    let mut templated = sealed.clone();
+    templated.spec.template.as_mut().unwrap().data =
+        Some(BTreeMap::from([("x".into(), "{{ env \"HOME\" }}".into())]));
+    match decide(
+        &templated,
+        &owner(),
+        None,
+        &ring(&[key4096()]),
+        Options::default(),
+    ) {
+        Decision::Fail(f) => assert_eq!(f.reason, "TemplateError"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        decide(
+            &sealed,
+            &owner(),
+            None,
+            &KeyRing::default(),
+            Options::default()
+        ),
+        Decision::Fail(Failure {
+            reason: "NoKeys",
+            ..
+        })
+    ));
+}
