@@ -1,9 +1,10 @@
 //! `kubectl secrets mount` end to end: the built binary against kube-standin (with our minimal
 //! Secrets Store CSI Driver CRDs) and a real OpenBao behind the SecretStore (`common::mount`).
 //! The SecretProviderClass and the pod template are applied server-side with only our fields;
-//! a second run changes nothing; `--remove` gives the workload back its own template; dry runs
-//! write nothing; foreign volumes, bad paths and duplicates are refused before any write;
-//! `mount status` joins classes, workloads and the driver's pod records.
+//! a second run changes nothing; `--remove` gives the workload back its own template (applied
+//! by a GitOps manager or made by a plain `kubectl create`); dry runs write nothing; foreign
+//! volumes, bad paths and duplicates are refused before any write; `mount status` joins
+//! classes, workloads and the driver's pod records.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
@@ -191,6 +192,60 @@ fn mount_applies_the_class_and_the_pod_template_once_and_remove_undoes_it() {
         "{err}"
     );
     assert_eq!(rv(&m.get("deployment", "team", "web").unwrap()), rv(&after));
+}
+
+/// A workload made with `kubectl create -f` (a plain POST, no server-side apply): its
+/// creator's managedFields entry co-owns the containers, so `--remove` takes out only our
+/// volume and mounts and gives back exactly the template it had.
+#[test]
+fn remove_gives_a_workload_created_without_apply_its_template_back() {
+    let m = MountEnv::start();
+    let mut api = deployment(
+        "api",
+        &["server", "proxy"],
+        json!({"volumes": [{"name": "cache", "emptyDir": {}}]}),
+    );
+    api["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] =
+        json!([{"name": "cache", "mountPath": "/cache"}]);
+    m.kubectl_create("team", &api);
+    let original = m.get("deployment", "team", "api").unwrap();
+    let entries = original["metadata"]["managedFields"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["manager"], "kubectl-create");
+    assert_eq!(entries[0]["operation"], "Update");
+
+    ok(
+        &m,
+        &[
+            "mount",
+            "deployment/api",
+            "-n",
+            "team",
+            "--store",
+            "vault",
+            "--key",
+            "app/config",
+        ],
+    );
+    let mounted = m.get("deployment", "team", "api").unwrap();
+    let ours = json!({"name": "secrets-api-secrets", "mountPath": "/mnt/secrets/api-secrets", "readOnly": true});
+    assert_eq!(
+        pod(&mounted)["containers"],
+        json!([
+            {"name": "server", "image": "example/server:1",
+             "volumeMounts": [{"name": "cache", "mountPath": "/cache"}, ours]},
+            {"name": "proxy", "image": "example/proxy:1", "volumeMounts": [ours]}
+        ])
+    );
+    assert_eq!(pod(&mounted)["volumes"].as_array().unwrap().len(), 2);
+
+    let (_, err) = ok(&m, &["mount", "deployment/api", "-n", "team", "--remove"]);
+    assert!(
+        err.contains("secretproviderclass team/api-secrets deleted"),
+        "{err}"
+    );
+    let after = m.get("deployment", "team", "api").unwrap();
+    assert_eq!(after["spec"]["template"], original["spec"]["template"]);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! plus the Secrets Store CSI Driver's CRDs (`test_support::install_csi_crds`), the SealedSecret
 //! CRD, and a Deployment `team/web` (containers `app` and `sidecar`, an `emptyDir` volume
 //! mounted in `app`) applied server-side by the field manager `gitops`, as a GitOps tool
-//! would.
+//! would; `kubectl_create` makes workloads with a plain POST instead.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt as _;
@@ -112,6 +112,17 @@ impl MountEnv {
                 .unwrap();
             serde_json::to_value(stored).unwrap()
         })
+    }
+
+    /// Create `body` in `namespace` with a plain POST by the real `kubectl create -f` (field
+    /// manager `kubectl-create`, no server-side apply), as someone without GitOps would.
+    pub fn kubectl_create(&self, namespace: &str, body: &Value) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("object.json");
+        std::fs::write(&file, body.to_string()).unwrap();
+        self.env
+            .cluster
+            .kubectl_ok(&["create", "-n", namespace, "-f", file.to_str().unwrap()]);
     }
 
     /// The object of `short` kind (`deployment`, `spc`, `spcps`, `sealedsecret`, …).

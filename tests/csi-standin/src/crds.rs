@@ -140,4 +140,19 @@ mod tests {
         assert!(props["parameters"].additional_properties.is_some());
         assert_eq!(props["secretObjects"].type_.as_deref(), Some("array"));
     }
+
+    /// What test-support applies for the plugin's tests is these very files, not a second set.
+    #[test]
+    fn test_support_applies_these_manifests() {
+        let yaml = test_support::CSI_CRDS_YAML;
+        assert_eq!(
+            yaml,
+            format!("{SECRET_PROVIDER_CLASS_CRD}---\n{POD_STATUS_CRD}")
+        );
+        assert_eq!(
+            serde_yaml_ng::Deserializer::from_str(yaml).count(),
+            2,
+            "two documents"
+        );
+    }
 }

@@ -11,6 +11,7 @@
 pub mod api;
 pub mod control;
 pub mod http;
+pub mod managed_fields;
 pub mod patch;
 pub mod pki;
 pub mod registry;

@@ -9,11 +9,12 @@ use serde_json::{Value, json};
 
 use super::routes::{self, ObjectRoute};
 use super::{Body, State, json, read_body, table, tokens, watch};
-use crate::api::{ApiError, success_status};
+use crate::api::{ApiError, Target, success_status};
+use crate::managed_fields;
 use crate::patch;
 use crate::registry::ResourceDef;
 use crate::selectors::{FieldSelector, LabelSelector};
-use crate::store::{DeleteOptions, Store, Subresource};
+use crate::store::{DeleteOptions, Manager, Store, Subresource};
 
 pub(super) async fn serve(
     state: &State,
@@ -33,6 +34,7 @@ pub(super) async fn serve(
     let query = routes::query(request.uri().query());
     let accept = header_str(&request, header::ACCEPT);
     let content_type = header_str(&request, header::CONTENT_TYPE).unwrap_or_default();
+    let user_agent = header_str(&request, header::USER_AGENT).unwrap_or_default();
     let method = request.method().clone();
     let ns = o.namespace.as_deref();
     let sub = match o.subresource.as_deref() {
@@ -69,20 +71,32 @@ pub(super) async fn serve(
             Ok(tokens::token_review(state, &body))
         }
         ("POST", None) => {
+            let manager = field_manager(&query, &user_agent, "CreateOptions")?;
             let body = read_json(request).await?;
-            Ok(json(StatusCode::CREATED, &store.create(&def, ns, body)?))
+            Ok(json(
+                StatusCode::CREATED,
+                &store.create_as(&def, ns, body, Manager::Update(&manager))?,
+            ))
         }
         ("PUT", Some(name)) => {
+            let manager = field_manager(&query, &user_agent, "UpdateOptions")?;
             let body = read_json(request).await?;
             Ok(json(
                 StatusCode::OK,
-                &store.update(&def, ns, name, body, sub)?,
+                &store.update_as(&def, ns, name, body, sub, Manager::Update(&manager))?,
             ))
         }
         ("PATCH", Some(name)) => {
-            let manager = query.get("fieldManager").cloned();
+            let given = query.get("fieldManager").filter(|m| !m.is_empty()).cloned();
+            let manager = field_manager(&query, &user_agent, "PatchOptions")?;
             let body = read_body(request).await?;
-            patch_object(store, &def, ns, name, sub, &content_type, manager, &body)
+            let request = PatchRequest {
+                content_type: &content_type,
+                given,
+                manager,
+                body: &body,
+            };
+            patch_object(store, &def, ns, name, sub, &request)
         }
         ("DELETE", Some(name)) if sub == Subresource::Main => {
             let body = read_body(request).await?;
@@ -202,18 +216,57 @@ fn list(
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The manager of a create, update or patch: `fieldManager` when given (refused, as
+/// kube-apiserver does, when too long or unprintable; the 422 names `options`, the kind of the
+/// request's options), else derived from the User-Agent.
+fn field_manager(
+    query: &HashMap<String, String>,
+    user_agent: &str,
+    options: &str,
+) -> Result<String, ApiError> {
+    match query.get("fieldManager").filter(|m| !m.is_empty()) {
+        Some(manager) => match managed_fields::invalid_field_manager(manager) {
+            Some(why) => {
+                let kind = format!("{options}.meta.k8s.io");
+                let target = Target {
+                    resource: options,
+                    group: "meta.k8s.io",
+                    kind: &kind,
+                };
+                Err(ApiError::invalid(target, "", "fieldManager", &why))
+            }
+            None => Ok(manager.clone()),
+        },
+        None => Ok(managed_fields::manager_from_user_agent(user_agent)),
+    }
+}
+
+/// A PATCH as received.
+struct PatchRequest<'a> {
+    content_type: &'a str,
+    /// `fieldManager` as given (an apply needs one).
+    given: Option<String>,
+    /// The manager of a non-apply patch (given, or from the User-Agent).
+    manager: String,
+    body: &'a [u8],
+}
+
 fn patch_object(
     store: &Store,
     def: &ResourceDef,
     ns: Option<&str>,
     name: &str,
     sub: Subresource,
-    content_type: &str,
-    manager: Option<String>,
-    body: &[u8],
+    request: &PatchRequest<'_>,
 ) -> Result<Response<Body>, ApiError> {
-    let media = content_type.split(';').next().unwrap_or_default().trim();
+    let body = request.body;
+    let writer = Manager::Update(&request.manager);
+    let media = request
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
     let invalid = |e: patch::PatchError| ApiError::unprocessable(e.to_string());
     let decode_json = || {
         serde_json::from_slice::<Value>(body)
@@ -223,7 +276,7 @@ fn patch_object(
     let result = match media {
         "application/merge-patch+json" => {
             let p = decode_json()?;
-            store.modify(def, ns, name, sub, false, |current| {
+            store.modify(def, ns, name, sub, writer, |current| {
                 let mut target = current.cloned().unwrap_or_default();
                 patch::merge_patch(&mut target, &p);
                 Ok(target)
@@ -231,7 +284,7 @@ fn patch_object(
         }
         "application/json-patch+json" => {
             let p = decode_json()?;
-            store.modify(def, ns, name, sub, false, |current| {
+            store.modify(def, ns, name, sub, writer, |current| {
                 let mut target = current.cloned().unwrap_or_default();
                 patch::json_patch(&mut target, &p).map_err(invalid)?;
                 Ok(target)
@@ -244,22 +297,29 @@ fn patch_object(
         }
         "application/strategic-merge-patch+json" => {
             let p = decode_json()?;
-            store.modify(def, ns, name, sub, false, |current| {
+            store.modify(def, ns, name, sub, writer, |current| {
                 let mut target = current.cloned().unwrap_or_default();
                 patch::strategic_merge_patch(&mut target, &p).map_err(invalid)?;
                 Ok(target)
             })?
         }
         "application/apply-patch+yaml" | "application/apply-patch+json" => {
-            let manager = manager.filter(|m| !m.is_empty()).ok_or_else(|| {
+            let manager = request.given.as_deref().ok_or_else(|| {
                 ApiError::bad_request("PATCH: fieldManager is required for apply requests")
             })?;
             let applied: Value = serde_yaml_ng::from_slice(body).map_err(|e| {
                 ApiError::bad_request(format!("decoding the apply patch as YAML: {e}"))
             })?;
-            let now = now();
-            store.modify(def, ns, name, sub, sub == Subresource::Main, |current| {
-                patch::apply(current, &applied, &manager, sub.name(), &now).map_err(invalid)
+            let (now, api_version) = (now(), def.api_version());
+            let write = managed_fields::Write {
+                manager,
+                subresource: sub.name(),
+                status_subresource: def.status_subresource,
+                api_version: &api_version,
+                now: &now,
+            };
+            store.modify(def, ns, name, sub, Manager::Apply, |current| {
+                patch::apply(current, &applied, &write).map_err(invalid)
             })?
         }
         other => return Err(ApiError::unsupported_media_type(other)),

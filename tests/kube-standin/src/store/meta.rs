@@ -169,13 +169,18 @@ pub(super) fn spec_changed(current: &Value, desired: &Value) -> bool {
     strip(current, &["metadata", "status"]) != strip(desired, &["metadata", "status"])
 }
 
-/// Equal apart from resourceVersion and managedFields timestamps: a no-op update.
+/// Equal apart from resourceVersion and managedFields timestamps: a no-op update (a change of
+/// ownership alone is a write, as in kube-apiserver).
 pub(super) fn same_content(current: &Value, desired: &Value) -> bool {
     let clean = |v: &Value| {
         let mut v = v.clone();
         if let Some(m) = v["metadata"].as_object_mut() {
             m.remove("resourceVersion");
-            m.remove("managedFields");
+            if let Some(Value::Array(entries)) = m.get_mut("managedFields") {
+                for entry in entries.iter_mut().filter_map(Value::as_object_mut) {
+                    entry.remove("time");
+                }
+            }
         }
         v
     };

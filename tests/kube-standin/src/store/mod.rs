@@ -20,6 +20,7 @@ pub(crate) use event_views::is_events_view;
 pub use watch::{EventType, WatchEvent, WatchStart};
 
 use crate::api::ApiError;
+use crate::managed_fields;
 use crate::registry::{Registry, ResKey, ResourceDef};
 use meta::{now_rfc3339, random_suffix, uid};
 
@@ -65,6 +66,18 @@ pub struct ListResult {
     pub resource_version: u64,
     /// Token for the next page.
     pub continue_token: Option<String>,
+}
+
+/// Who writes, for `metadata.managedFields`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Manager<'a> {
+    /// A create, update or non-apply patch by this field manager: recorded as its `Update`
+    /// entry (what it set or changed is its, and no longer anyone else's).
+    Update(&'a str),
+    /// A server-side apply, whose managedFields `patch::apply` computed: stored as they are.
+    Apply,
+    /// The stand-in itself (the default namespaces): nothing is recorded.
+    Server,
 }
 
 /// What kind of write an update is.
@@ -217,17 +230,30 @@ impl Store {
         })
     }
 
-    /// Create an object.
+    /// Create an object as the stand-in itself (nothing recorded in managedFields): for
+    /// seeding objects from tests.
     pub fn create(
         &self,
         def: &ResourceDef,
         ns: Option<&str>,
         body: Value,
     ) -> Result<Value, ApiError> {
-        self.write(def, |inner| inner.create(def, ns, body))
+        self.create_as(def, ns, body, Manager::Server)
     }
 
-    /// Replace an object (PUT), on the main resource or `/status`.
+    /// Create an object, recording the write as `manager`'s.
+    pub fn create_as(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        body: Value,
+        manager: Manager<'_>,
+    ) -> Result<Value, ApiError> {
+        self.write(def, |inner| inner.create(def, ns, body, manager))
+    }
+
+    /// Replace an object (PUT), on the main resource or `/status`, as the stand-in itself
+    /// (nothing recorded in managedFields): for tests that set a state.
     pub fn update(
         &self,
         def: &ResourceDef,
@@ -236,20 +262,36 @@ impl Store {
         body: Value,
         sub: Subresource,
     ) -> Result<Value, ApiError> {
-        self.write(def, |inner| inner.update(def, ns, name, body, sub))
+        self.update_as(def, ns, name, body, sub, Manager::Server)
+    }
+
+    /// Replace an object (PUT), on the main resource or `/status`, recording the write as
+    /// `manager`'s.
+    pub fn update_as(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        name: &str,
+        body: Value,
+        sub: Subresource,
+        manager: Manager<'_>,
+    ) -> Result<Value, ApiError> {
+        self.write(def, |inner| inner.update(def, ns, name, body, sub, manager))
     }
 
     /// Read-modify-write under the lock: `change` gets the current object (or `None`) and
-    /// returns the desired one; absent objects are created when `create_missing` (apply).
+    /// returns the desired one; an absent object is created by an apply to the main resource
+    /// (other patches get 404), as in kube-apiserver.
     pub fn modify(
         &self,
         def: &ResourceDef,
         ns: Option<&str>,
         name: &str,
         sub: Subresource,
-        create_missing: bool,
+        manager: Manager<'_>,
         change: impl FnOnce(Option<&Value>) -> Result<Value, ApiError>,
     ) -> Result<Value, ApiError> {
+        let create_missing = manager == Manager::Apply && sub == Subresource::Main;
         self.write(def, |inner| match inner.get(def, ns, name).ok() {
             Some(current) => {
                 let mut desired = change(Some(&versioned(def, &current)))?;
@@ -259,12 +301,12 @@ impl Store {
                     desired["metadata"]["resourceVersion"] =
                         current["metadata"]["resourceVersion"].clone();
                 }
-                inner.update(def, ns, name, desired, sub)
+                inner.update(def, ns, name, desired, sub, manager)
             }
             None if create_missing => {
                 let mut desired = change(None)?;
                 desired["metadata"]["name"] = json!(name);
-                inner.create(def, ns, desired)
+                inner.create(def, ns, desired, manager)
             }
             None => Err(ApiError::not_found(def.target(), name)),
         })
@@ -395,6 +437,7 @@ impl Inner {
         def: &ResourceDef,
         ns: Option<&str>,
         body: Value,
+        manager: Manager<'_>,
     ) -> Result<Value, ApiError> {
         if def.create_only {
             return Err(ApiError::method_not_allowed(
@@ -466,6 +509,22 @@ impl Inner {
         }
         body["apiVersion"] = json!(def.api_version());
         body["kind"] = json!(def.kind);
+        if let Manager::Update(manager) = manager {
+            // A create keeps managedFields the client sent (kube-apiserver honours them) and
+            // records its own write on top.
+            let sent = managed_fields::entries_of(&body)
+                .cloned()
+                .unwrap_or_default();
+            let reset = managed_fields::is_reset(&body);
+            let entries = if reset {
+                Vec::new()
+            } else {
+                let (now, api_version) = (now_rfc3339(), def.api_version());
+                let write = record(def, Subresource::Main, manager, &api_version, &now);
+                managed_fields::record_update(&sent, None, &body, &write)
+            };
+            set_managed_fields(&mut body, entries);
+        }
         let stored = Arc::new(body);
         self.objects.insert(key, stored.clone());
         self.emit(&def.key(), EventType::Added, stored.clone(), None);
@@ -524,6 +583,7 @@ impl Inner {
         name: &str,
         body: Value,
         sub: Subresource,
+        manager: Manager<'_>,
     ) -> Result<Value, ApiError> {
         meta::check_type(def, &body)?;
         let mut body = event_views::to_storage(def, body);
@@ -559,13 +619,24 @@ impl Inner {
             _ => {}
         }
         precondition(def, name, &current, "uid", body["metadata"]["uid"].as_str())?;
+        // An update starts from the managedFields it sends (so a client may edit them), or the
+        // stored ones when it sends none or writes a subresource, as kube-apiserver does; a
+        // single empty entry clears them.
+        let reset = sub == Subresource::Main && managed_fields::is_reset(&body);
+        let base: Vec<Value> = match managed_fields::entries_of(&body) {
+            Some(sent) if sub == Subresource::Main => sent.clone(),
+            _ => managed_fields::entries_of(&current)
+                .cloned()
+                .unwrap_or_default(),
+        };
         let mut desired = match sub {
             Subresource::Status => {
                 let mut next = (*current).clone();
                 next["status"] = body.get("status").cloned().unwrap_or(Value::Null);
-                // Labels and annotations may change through /status too; nothing else.
                 // A server-side apply to /status records its manager's entry.
-                if let Some(managed) = body["metadata"].get("managedFields") {
+                if manager == Manager::Apply
+                    && let Some(managed) = body["metadata"].get("managedFields")
+                {
                     next["metadata"]["managedFields"] = managed.clone();
                 }
                 next
@@ -589,6 +660,16 @@ impl Inner {
         if def.generation && meta::spec_changed(&current, &desired) {
             let generation = current["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
             desired["metadata"]["generation"] = json!(generation);
+        }
+        if let Manager::Update(manager) = manager {
+            let entries = if reset {
+                Vec::new()
+            } else {
+                let (now, api_version) = (now_rfc3339(), def.api_version());
+                let write = record(def, sub, manager, &api_version, &now);
+                managed_fields::record_update(&base, Some(&current), &desired, &write)
+            };
+            set_managed_fields(&mut desired, entries);
         }
         if meta::same_content(&current, &desired) {
             return Ok((*current).clone());
@@ -801,6 +882,35 @@ fn precondition(
             ))
         }
         _ => Ok(()),
+    }
+}
+
+/// How a write by `manager` to `sub` of `def` is recorded.
+fn record<'a>(
+    def: &ResourceDef,
+    sub: Subresource,
+    manager: &'a str,
+    api_version: &'a str,
+    now: &'a str,
+) -> managed_fields::Write<'a> {
+    managed_fields::Write {
+        manager,
+        subresource: sub.name(),
+        status_subresource: def.status_subresource,
+        api_version,
+        now,
+    }
+}
+
+/// Stores `entries` as the object's managedFields (none: the field goes).
+fn set_managed_fields(object: &mut Value, entries: Vec<Value>) {
+    let Some(metadata) = object["metadata"].as_object_mut() else {
+        return;
+    };
+    if entries.is_empty() {
+        metadata.remove("managedFields");
+    } else {
+        metadata.insert("managedFields".to_owned(), Value::Array(entries));
     }
 }
 

@@ -2,6 +2,9 @@ use serde_json::json;
 
 use super::*;
 
+/// Writes in these tests are a client's, recorded in managedFields.
+const W: Manager<'static> = Manager::Update("test");
+
 fn store() -> Arc<Store> {
     Store::new(DEFAULT_HISTORY)
 }
@@ -18,11 +21,13 @@ fn secret(name: &str) -> Value {
 fn create_get_conflicts_and_resource_versions() {
     let s = store();
     let secrets = def(&s, "", "secrets");
-    let a = s.create(&secrets, Some("default"), secret("a")).unwrap();
+    let a = s
+        .create_as(&secrets, Some("default"), secret("a"), W)
+        .unwrap();
     assert_eq!(a["metadata"]["namespace"], "default");
     assert!(a["metadata"]["uid"].as_str().unwrap().len() == 36);
     let err = s
-        .create(&secrets, Some("default"), secret("a"))
+        .create_as(&secrets, Some("default"), secret("a"), W)
         .unwrap_err();
     assert_eq!((err.code, err.reason), (409, "AlreadyExists"));
     assert_eq!(err.message, "secrets \"a\" already exists");
@@ -30,12 +35,13 @@ fn create_get_conflicts_and_resource_versions() {
     let mut stale = a.clone();
     stale["data"] = json!({"k": "eA=="});
     let b = s
-        .update(
+        .update_as(
             &secrets,
             Some("default"),
             "a",
             stale.clone(),
             Subresource::Main,
+            W,
         )
         .unwrap();
     assert!(
@@ -51,12 +57,19 @@ fn create_get_conflicts_and_resource_versions() {
                 .unwrap()
     );
     let err = s
-        .update(&secrets, Some("default"), "a", stale, Subresource::Main)
+        .update_as(&secrets, Some("default"), "a", stale, Subresource::Main, W)
         .unwrap_err();
     assert_eq!((err.code, err.reason), (409, "Conflict"));
     // A no-op update keeps the resourceVersion.
     let same = s
-        .update(&secrets, Some("default"), "a", b.clone(), Subresource::Main)
+        .update_as(
+            &secrets,
+            Some("default"),
+            "a",
+            b.clone(),
+            Subresource::Main,
+            W,
+        )
         .unwrap();
     assert_eq!(
         same["metadata"]["resourceVersion"],
@@ -68,13 +81,13 @@ fn create_get_conflicts_and_resource_versions() {
         404
     );
     assert_eq!(
-        s.create(&secrets, Some("missing-ns"), secret("x"))
+        s.create_as(&secrets, Some("missing-ns"), secret("x"), W)
             .unwrap_err()
             .code,
         404
     );
     let err = s
-        .create(&secrets, Some("default"), secret("Bad_Name"))
+        .create_as(&secrets, Some("default"), secret("Bad_Name"), W)
         .unwrap_err();
     assert_eq!((err.code, err.reason), (422, "Invalid"));
 }
@@ -84,7 +97,7 @@ fn generate_name_and_generation() {
     let s = store();
     let deployments = def(&s, "apps", "deployments");
     let d = s
-        .create(&deployments, Some("default"), json!({"metadata": {"generateName": "web-"}, "spec": {"replicas": 1}, "status": {"x": 1}}))
+        .create_as(&deployments, Some("default"), json!({"metadata": {"generateName": "web-"}, "spec": {"replicas": 1}, "status": {"x": 1}}), W)
         .unwrap();
     let name = d["metadata"]["name"].as_str().unwrap().to_owned();
     assert!(name.starts_with("web-") && name.len() == 9);
@@ -97,12 +110,13 @@ fn generate_name_and_generation() {
     let mut relabeled = d.clone();
     relabeled["metadata"]["labels"] = json!({"a": "b"});
     let r = s
-        .update(
+        .update_as(
             &deployments,
             Some("default"),
             &name,
             relabeled,
             Subresource::Main,
+            W,
         )
         .unwrap();
     assert_eq!(
@@ -112,12 +126,13 @@ fn generate_name_and_generation() {
     let mut scaled = r.clone();
     scaled["spec"]["replicas"] = json!(3);
     let r = s
-        .update(
+        .update_as(
             &deployments,
             Some("default"),
             &name,
             scaled,
             Subresource::Main,
+            W,
         )
         .unwrap();
     assert_eq!(r["metadata"]["generation"], 2);
@@ -126,12 +141,13 @@ fn generate_name_and_generation() {
     status["status"] = json!({"readyReplicas": 3});
     status["spec"]["replicas"] = json!(99);
     let st = s
-        .update(
+        .update_as(
             &deployments,
             Some("default"),
             &name,
             status,
             Subresource::Status,
+            W,
         )
         .unwrap();
     assert_eq!(st["status"]["readyReplicas"], 3);
@@ -145,7 +161,7 @@ fn finalizers_hold_deletion_until_removed() {
     let secrets = def(&s, "", "secrets");
     let mut obj = secret("f");
     obj["metadata"]["finalizers"] = json!(["example.com/hold"]);
-    s.create(&secrets, Some("default"), obj).unwrap();
+    s.create_as(&secrets, Some("default"), obj, W).unwrap();
     let marked = s
         .delete(&secrets, Some("default"), "f", &DeleteOptions::default())
         .unwrap();
@@ -153,8 +169,15 @@ fn finalizers_hold_deletion_until_removed() {
     assert!(s.get(&secrets, Some("default"), "f").is_ok());
     let mut released = marked.clone();
     released["metadata"]["finalizers"] = json!([]);
-    s.update(&secrets, Some("default"), "f", released, Subresource::Main)
-        .unwrap();
+    s.update_as(
+        &secrets,
+        Some("default"),
+        "f",
+        released,
+        Subresource::Main,
+        W,
+    )
+    .unwrap();
     assert_eq!(s.get(&secrets, Some("default"), "f").unwrap_err().code, 404);
 }
 
@@ -164,16 +187,17 @@ fn owner_gone_means_dependents_collected_and_namespaces_empty_out() {
     let cms = def(&s, "", "configmaps");
     let secrets = def(&s, "", "secrets");
     let owner = s
-        .create(
+        .create_as(
             &cms,
             Some("default"),
             json!({"metadata": {"name": "owner"}}),
+            W,
         )
         .unwrap();
     let mut child = secret("child");
     child["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"]}]);
-    s.create(&secrets, Some("default"), child).unwrap();
-    s.create(&secrets, Some("default"), secret("bystander"))
+    s.create_as(&secrets, Some("default"), child, W).unwrap();
+    s.create_as(&secrets, Some("default"), secret("bystander"), W)
         .unwrap();
     s.delete(&cms, Some("default"), "owner", &DeleteOptions::default())
         .unwrap();
@@ -185,13 +209,13 @@ fn owner_gone_means_dependents_collected_and_namespaces_empty_out() {
     assert!(s.get(&secrets, Some("default"), "bystander").is_ok());
 
     let namespaces = def(&s, "", "namespaces");
-    s.create(&namespaces, None, json!({"metadata": {"name": "team"}}))
+    s.create_as(&namespaces, None, json!({"metadata": {"name": "team"}}), W)
         .unwrap();
-    s.create(&secrets, Some("team"), secret("x")).unwrap();
+    s.create_as(&secrets, Some("team"), secret("x"), W).unwrap();
     s.delete(&namespaces, None, "team", &DeleteOptions::default())
         .unwrap();
     assert_eq!(
-        s.create(&secrets, Some("team"), secret("y"))
+        s.create_as(&secrets, Some("team"), secret("y"), W)
             .unwrap_err()
             .code,
         403
@@ -206,7 +230,7 @@ fn list_pages_and_watch_replays() {
     let s = store();
     let secrets = def(&s, "", "secrets");
     for i in 0..5 {
-        s.create(&secrets, Some("default"), secret(&format!("s{i}")))
+        s.create_as(&secrets, Some("default"), secret(&format!("s{i}")), W)
             .unwrap();
     }
     let page = s
@@ -248,13 +272,14 @@ fn crds_register_and_take_their_objects_along() {
         "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "widgets", "kind": "Widget"},
             "versions": [{"name": "v1", "served": true, "storage": true, "subresources": {"status": {}}}]}
     });
-    let created = s.create(&crds, None, crd).unwrap();
+    let created = s.create_as(&crds, None, crd, W).unwrap();
     assert_eq!(created["status"]["conditions"][1]["type"], "Established");
     let widgets = s.def("example.com", "v1", "widgets").unwrap();
-    s.create(
+    s.create_as(
         &widgets,
         Some("default"),
         json!({"metadata": {"name": "w"}, "spec": {"size": 1}}),
+        W,
     )
     .unwrap();
     s.delete(
@@ -274,11 +299,18 @@ fn immutable_secrets_keep_their_data() {
     let secrets = def(&s, "", "secrets");
     let mut obj = secret("i");
     obj["immutable"] = json!(true);
-    let created = s.create(&secrets, Some("default"), obj).unwrap();
+    let created = s.create_as(&secrets, Some("default"), obj, W).unwrap();
     let mut changed = created.clone();
     changed["data"] = json!({"k": "eA=="});
     let err = s
-        .update(&secrets, Some("default"), "i", changed, Subresource::Main)
+        .update_as(
+            &secrets,
+            Some("default"),
+            "i",
+            changed,
+            Subresource::Main,
+            W,
+        )
         .unwrap_err();
     assert_eq!((err.code, err.reason), (422, "Invalid"));
 }
