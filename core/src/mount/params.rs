@@ -25,25 +25,8 @@ pub const GUARDED: [&str; 4] = [STORE, STORE_KIND, OBJECTS, AUDIENCE];
 /// The default file mode.
 pub const DEFAULT_MODE: u32 = 0o644;
 
-/// Which kind of store `store` names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StoreKind {
-    /// A SecretStore in the pod's namespace.
-    #[default]
-    SecretStore,
-    /// A ClusterSecretStore whose conditions admit the pod's namespace.
-    ClusterSecretStore,
-}
-
-impl StoreKind {
-    /// The kind's name as written in `storeKind`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreKind::SecretStore => "SecretStore",
-            StoreKind::ClusterSecretStore => "ClusterSecretStore",
-        }
-    }
-}
+/// Which kind of store `store` names: the same kinds an ExternalSecret names.
+pub use crate::api::secret_store::StoreKind;
 
 /// The store a mount reads from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -169,22 +169,14 @@ pub fn decide(
             return Decision::UpToDate;
         }
     }
-    if keys.is_empty() {
-        return Decision::Fail(Failure::new("NoKeys", "no sealing key is loaded yet"));
-    }
     let hint = existing
         .and_then(|s| s.metadata.annotations.as_ref())
         .and_then(|a| a.get(KEY_FINGERPRINT))
         .map(String::as_str);
-    let order = keys.try_order(hint);
-    let opened = match seal::unseal_with(sealed, &order, Templates::Render) {
+    let (opened, key_fingerprint) = match open(sealed, keys, hint) {
         Ok(opened) => opened,
-        Err(err) => return Decision::Fail(unseal_failure(&err)),
+        Err(decision) => return decision,
     };
-    let key_fingerprint = opened
-        .key_index
-        .and_then(|i| order.get(i))
-        .map(|k| k.public().fingerprint());
     let data: BTreeMap<String, ByteString> = opened
         .secret
         .data
@@ -283,6 +275,29 @@ pub fn decide(
     }
 }
 
+/// Open `sealed` with every loaded key (the one named by `hint` first) and render its
+/// template; the failure is the decision to report.
+fn open(
+    sealed: &SealedSecret,
+    keys: &KeyRing,
+    hint: Option<&str>,
+) -> Result<(seal::Opened, Option<String>), Decision> {
+    if keys.is_empty() {
+        return Err(Decision::Fail(Failure::new(
+            "NoKeys",
+            "no sealing key is loaded yet",
+        )));
+    }
+    let order = keys.try_order(hint);
+    let opened = seal::unseal_with(sealed, &order, Templates::Render)
+        .map_err(|err| Decision::Fail(unseal_failure(&err)))?;
+    let key_fingerprint = opened
+        .key_index
+        .and_then(|i| order.get(i))
+        .map(|k| k.public().fingerprint());
+    Ok((opened, key_fingerprint))
+}
+
 /// A mount-only SealedSecret: prove it opens and renders (so `Ready` means a mount will
 /// work), then make no Secret, and delete the one this object made before, if any. A Secret
 /// of that name that is not ours is left alone.
@@ -292,19 +307,12 @@ fn decide_mount_only(
     existing: Option<&Secret>,
     keys: &KeyRing,
 ) -> Decision {
-    if keys.is_empty() {
-        return Decision::Fail(Failure::new("NoKeys", "no sealing key is loaded yet"));
-    }
-    let order = keys.try_order(None);
-    let opened = match seal::unseal_with(sealed, &order, Templates::Render) {
-        // The plaintext is dropped (and wiped) here: only the fact that it opened is kept.
+    // The plaintext is dropped (and wiped) at the end of this function: only the fact that it
+    // opened, and with which key, is kept.
+    let (_opened, key_fingerprint) = match open(sealed, keys, None) {
         Ok(opened) => opened,
-        Err(err) => return Decision::Fail(unseal_failure(&err)),
+        Err(decision) => return decision,
     };
-    let key_fingerprint = opened
-        .key_index
-        .and_then(|i| order.get(i))
-        .map(|k| k.public().fingerprint());
     let delete = existing
         .filter(|secret| controlled_by(secret, owner))
         .map(|secret| Stale {
