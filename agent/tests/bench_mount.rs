@@ -97,13 +97,24 @@ async fn mount_ten_objects_warm_and_cold() {
     let env = mount_env().await;
     for path in PATHS {
         let data: serde_json::Map<String, serde_json::Value> = (0..PROPERTIES)
-            .map(|p| (format!("p{p}"), format!("{path}-value-{p}-{}", "x".repeat(32)).into()))
+            .map(|p| {
+                (
+                    format!("p{p}"),
+                    format!("{path}-value-{p}-{}", "x".repeat(32)).into(),
+                )
+            })
             .collect();
         env.bao.kv2_put("secret", path, data.into());
     }
-    env.cluster.create_service_accounts("team", &["warm", "cold"]);
-    env.bao
-        .create_role("bench", &["warm", "cold"], &["team"], &["team"], Some("vault"));
+    env.cluster
+        .create_service_accounts("team", &["warm", "cold"]);
+    env.bao.create_role(
+        "bench",
+        &["warm", "cold"],
+        &["team"],
+        &["team"],
+        Some("vault"),
+    );
     env.apply(&env.store("bench", "bench", ""));
     let objects = objects();
     env.spc(
@@ -151,7 +162,10 @@ async fn mount_ten_objects_warm_and_cold() {
     }
     let logins = provider.metric(LOGINS).await - logins_before;
     let reads = provider.metric(READS).await - reads_before;
-    assert_eq!(logins, MOUNTS as f64, "the provider's logins: one per cold call");
+    assert_eq!(
+        logins, MOUNTS as f64,
+        "the provider's logins: one per cold call"
+    );
     let reads_per_mount = reads / (2 * MOUNTS) as f64;
     assert_eq!(reads_per_mount, PATHS.len() as f64, "one read per path");
 
@@ -166,5 +180,8 @@ async fn mount_ten_objects_warm_and_cold() {
     });
     println!("BENCH_MOUNT {line}");
     let log = provider.stop();
-    assert!(!log.contains("-value-"), "a value reached the provider's log");
+    assert!(
+        !log.contains("-value-"),
+        "a value reached the provider's log"
+    );
 }

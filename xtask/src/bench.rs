@@ -262,7 +262,10 @@ fn mount_table(stdout: &str) -> anyhow::Result<String> {
     );
     for (mode, label) in [
         ("warm", "warm: the same pod token, cached store login"),
-        ("cold", "cold: a fresh pod token, a login each (as the Vault CSI provider)"),
+        (
+            "cold",
+            "cold: a fresh pod token, a login each (as the Vault CSI provider)",
+        ),
     ] {
         let m = &v[mode];
         out.push_str(&format!(
@@ -299,13 +302,22 @@ mod tests {
             \"cold_warm_p50_ratio\":4.0,\"provider_logins\":200.0,\"store_reads_per_mount\":2.0,\
             \"provider_peak_rss_kib\":20480}\ntest ok\n";
         let table = mount_table(stdout).unwrap();
-        assert!(table.contains("200 Mounts × 10 objects over 2 OpenBao paths"), "{table}");
+        assert!(
+            table.contains("200 Mounts × 10 objects over 2 OpenBao paths"),
+            "{table}"
+        );
         assert!(
             table.contains("| warm: the same pod token, cached store login | 4.3 ms | 9.5 ms | 3.0 ms | 12.0 ms | 0 |"),
             "{table}"
         );
-        assert!(table.contains("| 17.0 ms | 40.0 ms | 12.0 ms | 55.0 ms | 200 |"), "{table}");
-        assert!(table.contains("ratio: **4.0×**") && table.contains("**met**"), "{table}");
+        assert!(
+            table.contains("| 17.0 ms | 40.0 ms | 12.0 ms | 55.0 ms | 200 |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("ratio: **4.0×**") && table.contains("**met**"),
+            "{table}"
+        );
         assert!(mount_table("no line").is_err());
     }
 }
