@@ -133,7 +133,8 @@ impl MountEnv {
         self.start_provider_with(&[])
     }
 
-    /// As [`MountEnv::start_provider`], with extra flags.
+    /// As [`MountEnv::start_provider`], with extra flags (a `--log-filter` among them replaces
+    /// the debug level).
     pub fn start_provider_with(&self, extra: &[&str]) -> ProviderProcess {
         ProviderProcess::start(&self.cluster, &self.socket(), self.dir.path(), extra)
     }
@@ -234,10 +235,17 @@ impl ProviderProcess {
         let log = dir.join(format!("provider-{n}.log"));
         let out = std::fs::File::create(&log).unwrap();
         let err = out.try_clone().unwrap();
+        // Debug level unless the caller sets its own filter (a benchmark measures at info).
+        let filter: &[&str] = if extra.iter().any(|a| a.starts_with("--log-filter")) {
+            &[]
+        } else {
+            &["--log-filter", "debug"]
+        };
         let child = Command::new(env!("CARGO_BIN_EXE_secrets-agent"))
             .args(["csi-provider", "--metrics-addr", "127.0.0.1:0"])
             .arg(format!("--socket={}", socket.display()))
-            .args(["--log-filter", "debug", "--provider-timeout", "5s"])
+            .args(filter)
+            .args(["--provider-timeout", "5s"])
             .args(extra)
             .env("KUBECONFIG", cluster.kubeconfig())
             .stdin(Stdio::null())
