@@ -184,7 +184,7 @@ fn check_provider_basics(r: &Rendered, case: &str) -> Vec<Value> {
 
     // Its RBAC: get only, nothing on Secrets, the published key by name.
     let rules = provider_rules(&docs, daemonset);
-    assert_eq!(rules.len(), 4, "{case}: {rules:?}");
+    assert_eq!(rules.len(), 5, "{case}: {rules:?}");
     for (role, rule) in &rules {
         assert_eq!(rule["verbs"], json!(["get"]), "{case}: {role}: {rule}");
         let resources = rule["resources"].as_array().unwrap();
@@ -203,8 +203,12 @@ fn check_provider_basics(r: &Rendered, case: &str) -> Vec<Value> {
         .collect();
     assert_eq!(
         configmaps,
-        [&json!({"apiGroups": [""], "resources": ["configmaps"],
-                 "resourceNames": [format!("{release}-mount")], "verbs": ["get"]})],
+        [
+            // A store's caProvider ConfigMap, in the store's namespace.
+            &json!({"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}),
+            &json!({"apiGroups": [""], "resources": ["configmaps"],
+                    "resourceNames": [format!("{release}-mount")], "verbs": ["get"]}),
+        ],
         "{case}"
     );
 
