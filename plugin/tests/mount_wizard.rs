@@ -14,8 +14,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::mount::{MountEnv, pod};
-use common::pty;
-use common::sync::DB_PASSWORD;
+use common::{Screen, pty};
 use rexpect::session::PtySession;
 use secrets_core::mount::params::{MountSpec, ObjectSource};
 use serde_json::{Value, json};
@@ -30,33 +29,6 @@ fn spawn(m: &MountEnv, args: &[&str]) -> PtySession {
             ("VAULT_ADDR", m.env.bao.addr()),
         ],
     ))
-}
-
-/// Everything the person saw.
-struct Screen(String);
-
-impl Screen {
-    fn expect(&mut self, p: &mut PtySession, text: &str) {
-        let seen = p
-            .exp_string(text)
-            .unwrap_or_else(|e| panic!("waiting for {text:?}: {e}\nscreen so far:\n{}", self.0));
-        self.0.push_str(&seen);
-        self.0.push_str(text);
-    }
-
-    fn answer(&mut self, p: &mut PtySession, prompt: &str, line: &str) {
-        self.expect(p, prompt);
-        p.send_line(line).unwrap();
-    }
-
-    fn end(&mut self, p: &mut PtySession) {
-        self.0.push_str(&p.exp_eof().unwrap());
-        assert!(
-            !self.0.contains(DB_PASSWORD),
-            "a value was shown:\n{}",
-            self.0
-        );
-    }
 }
 
 fn spec_of(spc: &Value) -> MountSpec {

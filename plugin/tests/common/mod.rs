@@ -98,6 +98,34 @@ pub fn run_env(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Out
 
 /// `command` in a pseudo-terminal, as a person would run it: 30 s per expectation, ANSI
 /// escapes stripped from what is read.
+/// Everything a person saw in a pty session, checked at the end for the one value
+/// (`sync::DB_PASSWORD`) that must never be shown.
+pub struct Screen(pub String);
+
+impl Screen {
+    pub fn expect(&mut self, p: &mut rexpect::session::PtySession, text: &str) {
+        let seen = p
+            .exp_string(text)
+            .unwrap_or_else(|e| panic!("waiting for {text:?}: {e}\nscreen so far:\n{}", self.0));
+        self.0.push_str(&seen);
+        self.0.push_str(text);
+    }
+
+    pub fn answer(&mut self, p: &mut rexpect::session::PtySession, prompt: &str, line: &str) {
+        self.expect(p, prompt);
+        p.send_line(line).unwrap();
+    }
+
+    pub fn end(&mut self, p: &mut rexpect::session::PtySession) {
+        self.0.push_str(&p.exp_eof().unwrap());
+        assert!(
+            !self.0.contains(sync::DB_PASSWORD),
+            "a value was shown:\n{}",
+            self.0
+        );
+    }
+}
+
 pub fn pty(mut command: Command) -> rexpect::session::PtySession {
     command.env("TERM", "xterm-256color");
     let timeout = std::time::Duration::from_secs(30).as_millis() as u64;
