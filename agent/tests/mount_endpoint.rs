@@ -250,27 +250,14 @@ async fn versions_and_the_version_key_survive_a_restart() {
         .unwrap();
 
     // The version key: the provider's own token only.
-    let token_file = setup.token_dir.path().join("token");
-    std::fs::write(
-        &token_file,
-        setup
-            .cluster
-            .token_request("csi", "provider", &["kubectl-secrets"], 600),
-    )
-    .unwrap();
+    setup.provider_token("kubectl-secrets");
     let version_key = link.version_key().await.unwrap();
     assert_eq!(version_key.len(), 32);
-    std::fs::write(&token_file, token.token.as_bytes()).unwrap();
+    setup.provider_identity(&token.token);
     let err = refused(link.version_key().await);
     assert_eq!(err.category, "permission_denied", "{err}");
     assert!(err.message.contains("only for the CSI provider"), "{err}");
-    std::fs::write(
-        &token_file,
-        setup
-            .cluster
-            .token_request("csi", "provider", &["vault"], 600),
-    )
-    .unwrap();
+    setup.provider_token("vault");
     assert_eq!(refused(link.version_key().await).category, "credentials");
     drop(agent.stop());
 
@@ -289,13 +276,7 @@ async fn versions_and_the_version_key_survive_a_restart() {
     .await;
     assert_eq!(again[0].version, first[0].version);
     assert_eq!(again[1].version, first[1].version);
-    std::fs::write(
-        &token_file,
-        setup
-            .cluster
-            .token_request("csi", "provider", &["kubectl-secrets"], 600),
-    )
-    .unwrap();
+    setup.provider_token("kubectl-secrets");
     assert_eq!(*link.version_key().await.unwrap(), *version_key);
 
     // A changed value: a new version for it, the other one unchanged.
@@ -361,14 +342,7 @@ async fn a_rotated_mount_key_heals_the_providers_pin() {
         .open_sealed(&web, &token, &items("db", &["password"]))
         .await
         .unwrap();
-    let token_file = setup.token_dir.path().join("token");
-    std::fs::write(
-        &token_file,
-        setup
-            .cluster
-            .token_request("csi", "provider", &["kubectl-secrets"], 600),
-    )
-    .unwrap();
+    setup.provider_token("kubectl-secrets");
     let old_version_key = link.version_key().await.unwrap();
     let old_pin = setup.pin().await;
 

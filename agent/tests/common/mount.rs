@@ -109,6 +109,20 @@ impl Setup {
         }
     }
 
+    /// Put `token` where the link reads the provider's own identity token.
+    pub fn provider_identity(&self, token: &str) {
+        std::fs::write(self.token_dir.path().join("token"), token).unwrap();
+    }
+
+    /// Give the link the provider's own token (service account `csi/provider`) for `audience`.
+    pub fn provider_token(&self, audience: &str) {
+        self.provider_identity(
+            &self
+                .cluster
+                .token_request("csi", "provider", &[audience], 600),
+        );
+    }
+
     pub fn token(&self, pod: &PodIdentity, audience: &str) -> PodToken {
         let token = self.cluster.pod_token_request(
             &pod.namespace,
