@@ -300,11 +300,7 @@ fn sealed_secrets_must_be_mount_only_and_have_the_keys() {
         "--mount-path",
         "/etc/db",
     ];
-    let with = |extra: &[&'static str]| -> Vec<&'static str> {
-        let mut a = base.to_vec();
-        a.extend_from_slice(extra);
-        a
-    };
+    let with = |extra: &[&'static str]| [&base[..], extra].concat();
     fails(
         &m,
         &with(&["--sealed-secret", "plain"]),
@@ -417,11 +413,7 @@ fn bad_paths_duplicates_and_foreign_volumes_are_refused_before_any_write() {
         "--key",
         "app/db",
     ];
-    let with = |extra: &[&'static str]| -> Vec<&'static str> {
-        let mut a = web.to_vec();
-        a.extend_from_slice(extra);
-        a
-    };
+    let with = |extra: &[&'static str]| [&web[..], extra].concat();
     fails(
         &m,
         &with(&["--property", "password", "--file", "../up"]),
