@@ -237,8 +237,17 @@ mod tests {
     fn a_payload_is_kept_as_is_and_its_json_keys_are_selectable() {
         let store = StoreType::new("gcpsm");
         let raw = br#"{ "user": "app",  "n": 1 }"#.to_vec();
-        let v = RemoteValue::payload(store, "projects/p/secrets/s", Some("2".into()), Zeroizing::new(raw.clone()));
-        assert_eq!(v.select(None).unwrap().as_slice(), raw.as_slice(), "bytes unchanged");
+        let v = RemoteValue::payload(
+            store,
+            "projects/p/secrets/s",
+            Some("2".into()),
+            Zeroizing::new(raw.clone()),
+        );
+        assert_eq!(
+            v.select(None).unwrap().as_slice(),
+            raw.as_slice(),
+            "bytes unchanged"
+        );
         assert_eq!(v.select(Some("user")).unwrap().as_slice(), b"app");
         assert_eq!(v.entries()["n"].as_slice(), b"1");
         let binary = RemoteValue::payload(store, "s", None, Zeroizing::new(vec![0, 159, 146, 150]));

@@ -90,7 +90,11 @@ impl Auth {
                     doing: format!("signing a JWT as {}", key.email()),
                     source,
                 })?;
-                Ok(AccessToken::new(jwt, started, Duration::from_secs(JWT_LIFETIME_SECONDS)))
+                Ok(AccessToken::new(
+                    jwt,
+                    started,
+                    Duration::from_secs(JWT_LIFETIME_SECONDS),
+                ))
             }
             (Login::Federation { audience, email }, Credentials::Federated(federated)) => {
                 let account = federated.account();
@@ -98,10 +102,19 @@ impl Auth {
                 let sts = client.sts(&federated.token, audience, &account).await?;
                 let email = email
                     .clone()
-                    .or_else(|| federated.annotations.get(SERVICE_ACCOUNT_ANNOTATION).cloned())
+                    .or_else(|| {
+                        federated
+                            .annotations
+                            .get(SERVICE_ACCOUNT_ANNOTATION)
+                            .cloned()
+                    })
                     .filter(|e| !e.is_empty());
                 let Some(email) = email else {
-                    return Ok(AccessToken::new(sts.token, started, Duration::from_secs(sts.lifetime_seconds)));
+                    return Ok(AccessToken::new(
+                        sts.token,
+                        started,
+                        Duration::from_secs(sts.lifetime_seconds),
+                    ));
                 };
                 if !email_ok(&email) {
                     return Err(GcpError::Config(format!(
@@ -111,7 +124,11 @@ impl Auth {
                 }
                 let now = i64::try_from(epoch_seconds()).unwrap_or(i64::MAX);
                 let generated = client.generate(&sts.token, &email, &account, now).await?;
-                Ok(AccessToken::new(generated.token, started, Duration::from_secs(generated.lifetime_seconds)))
+                Ok(AccessToken::new(
+                    generated.token,
+                    started,
+                    Duration::from_secs(generated.lifetime_seconds),
+                ))
             }
             (login, other) => Err(StoreError::new(
                 STORE_TYPE,

@@ -88,11 +88,20 @@ impl Client {
         result
     }
 
-    async fn round_trip(&self, call: Call, request: Request, doing: &str) -> Result<Response, GcpError> {
-        let response = self.http.send(request).await.map_err(|source| GcpError::Http {
-            doing: doing.to_owned(),
-            source,
-        })?;
+    async fn round_trip(
+        &self,
+        call: Call,
+        request: Request,
+        doing: &str,
+    ) -> Result<Response, GcpError> {
+        let response = self
+            .http
+            .send(request)
+            .await
+            .map_err(|source| GcpError::Http {
+                doing: doing.to_owned(),
+                source,
+            })?;
         if response.status.is_success() {
             return Ok(response);
         }
@@ -107,7 +116,9 @@ impl Client {
                 doing: doing.to_owned(),
                 http,
                 api: wire::parse_api_error(&response.body),
-                retry_after: (http == 429).then(|| retry_after(&response.headers)).flatten(),
+                retry_after: (http == 429)
+                    .then(|| retry_after(&response.headers))
+                    .flatten(),
             },
         })
     }
@@ -124,24 +135,57 @@ impl Client {
         format!("{}/secrets/{secret}", self.parent)
     }
 
-    pub(crate) async fn access(&self, token: &str, secret: &str, version: &str) -> Result<Accessed, GcpError> {
-        let doing = format!("reading gcpsm secret {} version {version}", self.secret_name(secret));
-        let url = wire::access_url(&self.endpoints.secret_manager, &self.parent, secret, version);
-        let response = self.send(Call::Access, bearer(Request::get(url), token)?, &doing).await?;
+    pub(crate) async fn access(
+        &self,
+        token: &str,
+        secret: &str,
+        version: &str,
+    ) -> Result<Accessed, GcpError> {
+        let doing = format!(
+            "reading gcpsm secret {} version {version}",
+            self.secret_name(secret)
+        );
+        let url = wire::access_url(
+            &self.endpoints.secret_manager,
+            &self.parent,
+            secret,
+            version,
+        );
+        let response = self
+            .send(Call::Access, bearer(Request::get(url), token)?, &doing)
+            .await?;
         wire::parse_access(&response.body).map_err(Self::wire_error(&doing))
     }
 
-    pub(crate) async fn newest_enabled(&self, token: &str, secret: &str) -> Result<Option<u64>, GcpError> {
-        let doing = format!("listing the enabled versions of gcpsm secret {}", self.secret_name(secret));
+    pub(crate) async fn newest_enabled(
+        &self,
+        token: &str,
+        secret: &str,
+    ) -> Result<Option<u64>, GcpError> {
+        let doing = format!(
+            "listing the enabled versions of gcpsm secret {}",
+            self.secret_name(secret)
+        );
         let url = wire::enabled_versions_url(&self.endpoints.secret_manager, &self.parent, secret);
-        let response = self.send(Call::Versions, bearer(Request::get(url), token)?, &doing).await?;
+        let response = self
+            .send(Call::Versions, bearer(Request::get(url), token)?, &doing)
+            .await?;
         wire::parse_newest_version(&response.body).map_err(Self::wire_error(&doing))
     }
 
-    pub(crate) async fn metadata(&self, token: &str, secret: &str) -> Result<Map<String, Value>, GcpError> {
-        let doing = format!("reading the labels and annotations of gcpsm secret {}", self.secret_name(secret));
+    pub(crate) async fn metadata(
+        &self,
+        token: &str,
+        secret: &str,
+    ) -> Result<Map<String, Value>, GcpError> {
+        let doing = format!(
+            "reading the labels and annotations of gcpsm secret {}",
+            self.secret_name(secret)
+        );
         let url = wire::secret_url(&self.endpoints.secret_manager, &self.parent, secret);
-        let response = self.send(Call::Metadata, bearer(Request::get(url), token)?, &doing).await?;
+        let response = self
+            .send(Call::Metadata, bearer(Request::get(url), token)?, &doing)
+            .await?;
         wire::parse_metadata(&response.body).map_err(Self::wire_error(&doing))
     }
 
@@ -154,25 +198,45 @@ impl Client {
         let doing = format!("listing the gcpsm secrets of {}", self.parent);
         let mut url = wire::list_url(&self.endpoints.secret_manager, &self.parent, page_token);
         if let Some(size) = page_size {
-            url = url.replace(&format!("pageSize={}", wire::PAGE_SIZE), &format!("pageSize={size}"));
+            url = url.replace(
+                &format!("pageSize={}", wire::PAGE_SIZE),
+                &format!("pageSize={size}"),
+            );
         }
-        let response = self.send(Call::List, bearer(Request::get(url), token)?, &doing).await?;
+        let response = self
+            .send(Call::List, bearer(Request::get(url), token)?, &doing)
+            .await?;
         wire::parse_list(&response.body).map_err(Self::wire_error(&doing))
     }
 
     /// Exchange a Kubernetes token of `account` at STS for the pool provider `audience`.
-    pub(crate) async fn sts(&self, subject_token: &str, audience: &str, account: &str) -> Result<TokenAnswer, GcpError> {
+    pub(crate) async fn sts(
+        &self,
+        subject_token: &str,
+        audience: &str,
+        account: &str,
+    ) -> Result<TokenAnswer, GcpError> {
         let doing = format!(
             "exchanging the token of service account {account} at STS for audience {audience}"
         );
         let body = wire::sts_form(subject_token, audience, crate::key::CLOUD_PLATFORM);
-        let request = Request::post(wire::sts_url(&self.endpoints.sts), "application/x-www-form-urlencoded", body);
+        let request = Request::post(
+            wire::sts_url(&self.endpoints.sts),
+            "application/x-www-form-urlencoded",
+            body,
+        );
         let response = self.send(Call::Sts, request, &doing).await?;
         wire::parse_sts(&response.body).map_err(Self::wire_error(&doing))
     }
 
     /// A token of the Google service account `email`, with the federated token of `account`.
-    pub(crate) async fn generate(&self, federated: &str, email: &str, account: &str, now: i64) -> Result<TokenAnswer, GcpError> {
+    pub(crate) async fn generate(
+        &self,
+        federated: &str,
+        email: &str,
+        account: &str,
+        now: i64,
+    ) -> Result<TokenAnswer, GcpError> {
         let doing = format!(
             "impersonating {email} with the federated token of service account {account} (IAM Credentials generateAccessToken)"
         );

@@ -156,26 +156,73 @@ mod tests {
 
     #[test]
     fn only_secret_managers_not_found_is_not_found() {
-        assert_eq!(api(404, "NOT_FOUND", "Secret [projects/1/secrets/s] not found or has no versions.").kind(), ErrorKind::NotFound);
-        assert_eq!(api(404, "NOT_FOUND", "The requested URL was not found on this server.").kind(), ErrorKind::BadResponse);
-        assert_eq!(api(404, "", "an answer that is not Google's error JSON (9 bytes)").kind(), ErrorKind::BadResponse);
-        assert_eq!(api(403, "PERMISSION_DENIED", "denied").kind(), ErrorKind::PermissionDenied);
-        assert_eq!(api(429, "RESOURCE_EXHAUSTED", "quota").kind(), ErrorKind::Throttled);
-        assert_eq!(api(503, "UNAVAILABLE", "down").kind(), ErrorKind::Unavailable);
+        assert_eq!(
+            api(
+                404,
+                "NOT_FOUND",
+                "Secret [projects/1/secrets/s] not found or has no versions."
+            )
+            .kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            api(
+                404,
+                "NOT_FOUND",
+                "The requested URL was not found on this server."
+            )
+            .kind(),
+            ErrorKind::BadResponse
+        );
+        assert_eq!(
+            api(
+                404,
+                "",
+                "an answer that is not Google's error JSON (9 bytes)"
+            )
+            .kind(),
+            ErrorKind::BadResponse
+        );
+        assert_eq!(
+            api(403, "PERMISSION_DENIED", "denied").kind(),
+            ErrorKind::PermissionDenied
+        );
+        assert_eq!(
+            api(429, "RESOURCE_EXHAUSTED", "quota").kind(),
+            ErrorKind::Throttled
+        );
+        assert_eq!(
+            api(503, "UNAVAILABLE", "down").kind(),
+            ErrorKind::Unavailable
+        );
         assert!(api(400, "FAILED_PRECONDITION", "DISABLED").is_failed_precondition());
         assert!(api(401, "UNAUTHENTICATED", "x").token_refused());
     }
 
     #[test]
     fn messages_keep_googles_words() {
-        let text = api(403, "PERMISSION_DENIED", "Permission 'secretmanager.versions.access' denied").to_string();
-        assert_eq!(text, "reading x: 403 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied");
+        let text = api(
+            403,
+            "PERMISSION_DENIED",
+            "Permission 'secretmanager.versions.access' denied",
+        )
+        .to_string();
+        assert_eq!(
+            text,
+            "reading x: 403 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied"
+        );
         let sts = GcpError::Sts {
             doing: "exchanging".into(),
             http: 400,
-            oauth: OauthError { error: "invalid_grant".into(), description: "The audience in ID Token [a] does not match".into() },
+            oauth: OauthError {
+                error: "invalid_grant".into(),
+                description: "The audience in ID Token [a] does not match".into(),
+            },
         };
-        assert_eq!(sts.to_string(), "exchanging: 400 invalid_grant: The audience in ID Token [a] does not match");
+        assert_eq!(
+            sts.to_string(),
+            "exchanging: 400 invalid_grant: The audience in ID Token [a] does not match"
+        );
         assert_eq!(StoreError::from(sts).kind(), ErrorKind::PermissionDenied);
     }
 }

@@ -45,10 +45,15 @@ pub enum KeyError {
     Signing,
 }
 
+/// Only the file's `type` (other fields are skipped without being copied).
 #[derive(Deserialize)]
-struct KeyJson {
+struct KeyType {
     #[serde(rename = "type", default)]
     kind: String,
+}
+
+#[derive(Deserialize)]
+struct KeyJson {
     client_email: String,
     private_key_id: String,
     private_key: Zeroizing<String>,
@@ -76,10 +81,11 @@ impl fmt::Debug for ServiceAccountKey {
 impl ServiceAccountKey {
     /// Parse a key JSON as GCP hands it out.
     pub fn parse(json: &str) -> Result<ServiceAccountKey, KeyError> {
-        let parsed: KeyJson = serde_json::from_str(json).map_err(|_| KeyError::NotJson)?;
-        if parsed.kind != "service_account" {
-            return Err(KeyError::WrongType(parsed.kind));
+        let kind: KeyType = serde_json::from_str(json).map_err(|_| KeyError::NotJson)?;
+        if kind.kind != "service_account" {
+            return Err(KeyError::WrongType(kind.kind));
         }
+        let parsed: KeyJson = serde_json::from_str(json).map_err(|_| KeyError::NotJson)?;
         let pem = pem::parse(parsed.private_key.as_bytes()).map_err(|_| KeyError::PrivateKey)?;
         if pem.tag() != "PRIVATE KEY" {
             return Err(KeyError::PrivateKey);

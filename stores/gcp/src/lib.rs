@@ -50,7 +50,7 @@ pub use key::{KeyError, ServiceAccountKey};
 pub use observe::Call;
 pub use spec::{Login, SERVICE_ACCOUNT_ANNOTATION, StoreSpec, VersionPolicy, check_version};
 pub use store::GcpStore;
-pub use wire::WireError;
+pub use wire::{ApiError, OauthError, WireError};
 
 /// This store's type: the `store` metric label.
 pub const STORE_TYPE: StoreType = StoreType::new("gcpsm");

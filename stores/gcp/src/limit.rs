@@ -108,7 +108,10 @@ mod tests {
             limiter.acquire().await;
         }
         let after = start.elapsed();
-        assert!(after >= Duration::from_millis(500) && after < Duration::from_millis(520), "{after:?}");
+        assert!(
+            after >= Duration::from_millis(500) && after < Duration::from_millis(520),
+            "{after:?}"
+        );
         limiter.pause(Duration::from_secs(30));
         limiter.acquire().await;
         assert!(start.elapsed() >= after + Duration::from_secs(30));

@@ -90,7 +90,12 @@ pub(crate) fn email_ok(email: &str) -> bool {
 
 /// `version` if this store can read it: `latest` or a version number.
 pub fn check_version(version: &str) -> Result<(), String> {
-    if version == "latest" || (!version.is_empty() && version.chars().all(|c| c.is_ascii_digit()) && version != "0" && !version.starts_with('0')) {
+    if version == "latest"
+        || (!version.is_empty()
+            && version.chars().all(|c| c.is_ascii_digit())
+            && version != "0"
+            && !version.starts_with('0'))
+    {
         Ok(())
     } else {
         Err(format!(
@@ -109,13 +114,17 @@ impl StoreSpec {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| config(format!("{base}.projectID is required")))?;
         if !project_ok(project) {
-            return Err(config(format!("{base}.projectID {project:?} is not a GCP project id")));
+            return Err(config(format!(
+                "{base}.projectID {project:?} is not a GCP project id"
+            )));
         }
         let location = p.location.as_deref().filter(|l| !l.is_empty());
         if let Some(l) = location
             && !location_ok(l)
         {
-            return Err(config(format!("{base}.location {l:?} is not a GCP location")));
+            return Err(config(format!(
+                "{base}.location {l:?} is not a GCP location"
+            )));
         }
         let policy = match p.secret_version_selection_policy.as_deref() {
             None | Some("") | Some("LatestOrFail") => VersionPolicy::LatestOrFail,
@@ -133,8 +142,15 @@ impl StoreSpec {
                     .audience
                     .clone()
                     .filter(|a| !a.is_empty())
-                    .ok_or_else(|| config(format!("{base}.auth.workloadIdentityFederation.audience is required")))?;
-                let email = wif.gcp_service_account_email.clone().filter(|e| !e.is_empty());
+                    .ok_or_else(|| {
+                        config(format!(
+                            "{base}.auth.workloadIdentityFederation.audience is required"
+                        ))
+                    })?;
+                let email = wif
+                    .gcp_service_account_email
+                    .clone()
+                    .filter(|e| !e.is_empty());
                 if let Some(e) = &email
                     && !email_ok(e)
                 {
@@ -161,11 +177,19 @@ mod tests {
 
     #[test]
     fn names_that_go_into_urls_are_checked() {
-        assert!(secret_ok("db_password-2") && !secret_ok("a/b") && !secret_ok("") && !secret_ok("../x"));
-        assert!(project_ok("my-project") && project_ok("123456789012") && project_ok("example.com:p"));
+        assert!(
+            secret_ok("db_password-2") && !secret_ok("a/b") && !secret_ok("") && !secret_ok("../x")
+        );
+        assert!(
+            project_ok("my-project") && project_ok("123456789012") && project_ok("example.com:p")
+        );
         assert!(!project_ok("p/secrets") && !project_ok("P"));
         assert!(location_ok("europe-west4") && !location_ok("eu.evil.com") && !location_ok("a/b"));
-        assert!(email_ok("r@p.iam.gserviceaccount.com") && !email_ok("r@example.com") && !email_ok("r@p.iam.gserviceaccount.com/x"));
+        assert!(
+            email_ok("r@p.iam.gserviceaccount.com")
+                && !email_ok("r@example.com")
+                && !email_ok("r@p.iam.gserviceaccount.com/x")
+        );
     }
 
     #[test]

@@ -84,8 +84,10 @@ impl GcpStore {
             return Ok(RemoteValue::new(STORE_TYPE, name, None, data));
         }
         let version = read.version.as_deref().unwrap_or("latest");
-        check_version(version).map_err(|why| GcpError::Config(format!("{why} (remote key {secret:?})")))?;
+        check_version(version)
+            .map_err(|why| GcpError::Config(format!("{why} (remote key {secret:?})")))?;
         let fetch = self.spec.policy == VersionPolicy::LatestOrFetch && version == "latest";
+        let name_ref = &name;
         let accessed = self
             .with_token(|t| async move {
                 match self.client.access(&t.value, secret, version).await {
@@ -93,7 +95,7 @@ impl GcpStore {
                         let newest = self.client.newest_enabled(&t.value, secret).await?;
                         let Some(newest) = newest else {
                             return Err(GcpError::Unreadable(format!(
-                                "gcpsm secret {name} has no ENABLED version (secretVersionSelectionPolicy: LatestOrFetch)"
+                                "gcpsm secret {name_ref} has no ENABLED version (secretVersionSelectionPolicy: LatestOrFetch)"
                             )));
                         };
                         self.client.access(&t.value, secret, &newest.to_string()).await
@@ -119,7 +121,11 @@ impl GcpStore {
         loop {
             let asked = page.clone();
             let (found, next) = self
-                .with_token(|t| async move { self.client.list_page(&t.value, asked.as_deref(), None).await })
+                .with_token(|t| async move {
+                    self.client
+                        .list_page(&t.value, asked.as_deref(), None)
+                        .await
+                })
                 .await?;
             names.extend(found.into_iter().filter(|n| n.starts_with(prefix)));
             match next {

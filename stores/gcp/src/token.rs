@@ -40,11 +40,6 @@ impl AccessToken {
     pub(crate) fn fresh(&self, now: Instant) -> bool {
         self.expires.is_some_and(|e| now + REFRESH_MARGIN < e)
     }
-
-    /// Whether it has expired at `now` (an unknown expiry never has).
-    pub(crate) fn expired(&self, now: Instant) -> bool {
-        self.expires.is_some_and(|e| now >= e)
-    }
 }
 
 #[cfg(test)]
@@ -54,16 +49,24 @@ mod tests {
     #[test]
     fn fresh_until_five_minutes_before_expiry() {
         let now = Instant::now();
-        let token = AccessToken::new(Zeroizing::new("ya29.x".into()), now, Duration::from_secs(3600));
+        let token = AccessToken::new(
+            Zeroizing::new("ya29.x".into()),
+            now,
+            Duration::from_secs(3600),
+        );
         assert!(token.fresh(now));
         assert!(token.fresh(now + Duration::from_secs(3299)));
         assert!(!token.fresh(now + Duration::from_secs(3300)));
-        assert!(!token.expired(now + Duration::from_secs(3599)));
-        assert!(token.expired(now + Duration::from_secs(3600)));
         let short = AccessToken::new(Zeroizing::new("t".into()), now, Duration::from_secs(200));
-        assert!(!short.fresh(now), "a token shorter than the margin is never cached");
+        assert!(
+            !short.fresh(now),
+            "a token shorter than the margin is never cached"
+        );
         assert!(!format!("{token:?}").contains("ya29"));
-        let unknown = AccessToken { value: Zeroizing::new("p".into()), expires: None };
-        assert!(!unknown.fresh(now) && !unknown.expired(now));
+        let unknown = AccessToken {
+            value: Zeroizing::new("p".into()),
+            expires: None,
+        };
+        assert!(!unknown.fresh(now), "a token of unknown expiry is never cached");
     }
 }

@@ -296,13 +296,13 @@ pub(crate) fn parse_generated(body: &[u8], now: i64) -> Result<TokenAnswer, Wire
 
 /// Google's API error body `{"error": {code, message, status, details}}`, reduced.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ApiError {
+pub struct ApiError {
     /// `error.status` (`NOT_FOUND`, `PERMISSION_DENIED`, …); empty when the body had none.
-    pub(crate) status: String,
+    pub status: String,
     /// `error.message`, bounded; a note when the body was not Google's JSON.
-    pub(crate) message: String,
+    pub message: String,
     /// `details[].reason` of an ErrorInfo (`IAM_PERMISSION_DENIED`), when present.
-    pub(crate) reason: Option<String>,
+    pub reason: Option<String>,
 }
 
 /// `text` without control characters, at most [`MAX_MESSAGE`] characters.
@@ -347,9 +347,9 @@ pub(crate) fn parse_api_error(body: &[u8]) -> ApiError {
 
 /// STS's OAuth error body `{error, error_description}`, reduced.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct OauthError {
-    pub(crate) error: String,
-    pub(crate) description: String,
+pub struct OauthError {
+    pub error: String,
+    pub description: String,
 }
 
 pub(crate) fn parse_oauth_error(body: &[u8]) -> OauthError {
