@@ -124,7 +124,7 @@ fn mounts_need_no_service_account_and_cluster_stores_need_namespaces() {
     let spec = serde_yaml_ng::from_str::<ClusterSecretStore>(yaml)
         .unwrap()
         .spec;
-    let p = store(&spec, true);
+    let p = store(&spec.inner, true);
     assert!(
         p.iter().any(|m| m
             .contains("secretAccessKeySecretRef.namespace is required on a ClusterSecretStore")),
