@@ -67,6 +67,9 @@ mod tests {
             value: Zeroizing::new("p".into()),
             expires: None,
         };
-        assert!(!unknown.fresh(now), "a token of unknown expiry is never cached");
+        assert!(
+            !unknown.fresh(now),
+            "a token of unknown expiry is never cached"
+        );
     }
 }

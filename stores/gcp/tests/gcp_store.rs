@@ -529,7 +529,11 @@ async fn a_persons_token_a_revoked_token_and_the_check() {
         "the cached token is refused: {err}"
     );
     let err = store.check().await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unavailable, "then a new login: {err}");
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Unavailable,
+        "then a new login: {err}"
+    );
 }
 
 #[tokio::test]
