@@ -106,26 +106,52 @@ async fn federation_syncs_refreshes_and_keeps_the_secret_through_an_outage() {
         control.counts()
     );
 
+    // …and by itself after the refresh interval.
+    env.apply(&es("fast", "gcp", "  refreshInterval: 1s\n  data:\n  - secretKey: password\n    remoteRef: {key: db, property: password}\n")).await;
+    env.wait_value("team", "fast", "password", ROTATED).await;
+    control.add_version(
+        None,
+        "db",
+        br#"{"user":"app","password":"third-gcp-value"}"#,
+    );
+    env.wait_value("team", "fast", "password", "third-gcp-value")
+        .await;
+
     // An outage: the ExternalSecret says so, the Secret stays.
     control.inject(Fault::everywhere(FaultError::Unavailable));
     env.force_sync("team", "app", "2").await;
     let (_, message) = env.es_ready("team", "app", false).await;
     assert!(message.contains("503 UNAVAILABLE"), "{message}");
     assert_eq!(env.data("team", "app").await.unwrap()["password"], ROTATED);
+    assert_eq!(
+        env.data("team", "fast").await.unwrap()["password"],
+        "third-gcp-value"
+    );
     control.clear_faults();
     env.force_sync("team", "app", "3").await;
     env.es_ready("team", "app", true).await;
+    env.wait_value("team", "app", "password", "third-gcp-value")
+        .await;
 
     // A corrupted payload is refused in the store's words, and the Secret stays.
     control.corrupt_crc(true);
     env.force_sync("team", "app", "4").await;
     let (_, message) = env.es_ready("team", "app", false).await;
     assert!(message.contains("dataCrc32c"), "{message}");
-    assert_eq!(env.data("team", "app").await.unwrap()["password"], ROTATED);
+    assert_eq!(
+        env.data("team", "app").await.unwrap()["password"],
+        "third-gcp-value"
+    );
     control.corrupt_crc(false);
 
     let logs = env.agent.logs();
-    for secret in [PASSWORD, ROTATED, "plain-text-value", "ya29."] {
+    for secret in [
+        PASSWORD,
+        ROTATED,
+        "third-gcp-value",
+        "plain-text-value",
+        "ya29.",
+    ] {
         assert!(!logs.contains(secret), "{secret} in the agent's log");
     }
 }
