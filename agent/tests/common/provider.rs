@@ -230,7 +230,7 @@ pub struct ProviderProcess {
 }
 
 impl ProviderProcess {
-    fn start(cluster: &Cluster, socket: &Path, dir: &Path, extra: &[&str]) -> ProviderProcess {
+    pub fn start(cluster: &Cluster, socket: &Path, dir: &Path, extra: &[&str]) -> ProviderProcess {
         let n = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
         let log = dir.join(format!("provider-{n}.log"));
         let out = std::fs::File::create(&log).unwrap();

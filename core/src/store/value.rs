@@ -2,6 +2,10 @@
 //! it was read from and which version, and ESO's two ways of turning it into Secret bytes:
 //! [`RemoteValue::select`] (`remoteRef.property`, see [`super::select`]) and
 //! [`RemoteValue::entries`] (`dataFrom[].extract`).
+//!
+//! Flat stores (GCP, AWS, Azure) hold one payload per secret: [`RemoteValue::payload`] keeps
+//! its bytes as they are for a read without a property (ESO hands them over unchanged), and
+//! its top-level keys, when it is a JSON object, for properties and `extract`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,6 +22,8 @@ pub struct RemoteValue {
     path: String,
     version: Option<String>,
     data: Map<String, Value>,
+    /// A flat store's payload as read, when the value is one.
+    raw: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl RemoteValue {
@@ -34,6 +40,33 @@ impl RemoteValue {
             path: path.into(),
             version,
             data,
+            raw: None,
+        }
+    }
+
+    /// A flat store's payload read from `path` at `version`: its bytes are what a read
+    /// without a property gives; when it is a JSON object, its top-level keys are the keys
+    /// properties and `extract` see (otherwise there are none).
+    pub fn payload(
+        store: StoreType,
+        path: impl Into<String>,
+        version: Option<String>,
+        bytes: Zeroizing<Vec<u8>>,
+    ) -> Self {
+        let data = match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => map,
+            Ok(mut other) => {
+                wipe_json(&mut other);
+                Map::new()
+            }
+            Err(_) => Map::new(),
+        };
+        RemoteValue {
+            store,
+            path: path.into(),
+            version,
+            data,
+            raw: Some(bytes),
         }
     }
 
@@ -62,7 +95,10 @@ impl RemoteValue {
     /// Strings come out as their raw bytes, other values as JSON.
     pub fn select(&self, property: Option<&str>) -> Result<Zeroizing<Vec<u8>>, SelectError> {
         match property {
-            None => Ok(to_json_zeroized(&self.data)),
+            None => Ok(match &self.raw {
+                Some(raw) => raw.clone(),
+                None => to_json_zeroized(&self.data),
+            }),
             Some(property) => {
                 let what = format!("{} secret {}", self.store, self.path);
                 select::select(&self.data, property, &what).map(select::encode)
@@ -195,6 +231,29 @@ mod tests {
             debug.contains("password") && !debug.contains("hunter2"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn a_payload_is_kept_as_is_and_its_json_keys_are_selectable() {
+        let store = StoreType::new("gcpsm");
+        let raw = br#"{ "user": "app",  "n": 1 }"#.to_vec();
+        let v = RemoteValue::payload(
+            store,
+            "projects/p/secrets/s",
+            Some("2".into()),
+            Zeroizing::new(raw.clone()),
+        );
+        assert_eq!(
+            v.select(None).unwrap().as_slice(),
+            raw.as_slice(),
+            "bytes unchanged"
+        );
+        assert_eq!(v.select(Some("user")).unwrap().as_slice(), b"app");
+        assert_eq!(v.entries()["n"].as_slice(), b"1");
+        let binary = RemoteValue::payload(store, "s", None, Zeroizing::new(vec![0, 159, 146, 150]));
+        assert_eq!(binary.select(None).unwrap().as_slice(), &[0, 159, 146, 150]);
+        assert!(binary.entries().is_empty() && binary.keys().count() == 0);
+        assert!(binary.select(Some("x")).is_err());
     }
 
     #[test]
