@@ -29,7 +29,10 @@ fn from_pem(value: &str) -> Result<Zeroizing<String>, String> {
     let mut keys = Vec::new();
     let mut lines = value.lines().map(str::trim);
     while let Some(line) = lines.next() {
-        let Some(tag) = line.strip_prefix("-----BEGIN ").and_then(|t| t.strip_suffix("-----")) else {
+        let Some(tag) = line
+            .strip_prefix("-----BEGIN ")
+            .and_then(|t| t.strip_suffix("-----"))
+        else {
             continue;
         };
         let end = format!("-----END {tag}-----");
@@ -44,7 +47,9 @@ fn from_pem(value: &str) -> Result<Zeroizing<String>, String> {
             }
         }
         if !closed {
-            return Err(format!("the backing secret's PEM block {tag:?} has no end line"));
+            return Err(format!(
+                "the backing secret's PEM block {tag:?} has no end line"
+            ));
         }
         if tag == "CERTIFICATE" {
             certs.push(block);
@@ -79,7 +84,10 @@ fn from_pkcs12(value: &str) -> Result<Zeroizing<String>, String> {
             ders.push(cert.as_der());
         }
     }
-    let certs = ders.iter().map(|der| encode_block("CERTIFICATE", der)).collect();
+    let certs = ders
+        .iter()
+        .map(|der| encode_block("CERTIFICATE", der))
+        .collect();
     let key = encode_block("PRIVATE KEY", chain.key().as_der());
     assemble(certs, vec![key])
 }
@@ -136,7 +144,11 @@ mod tests {
             .unwrap()
             .signed_by(&leaf_key, &issuer)
             .unwrap();
-        (leaf.der().to_vec(), ca_cert.der().to_vec(), leaf_key.serialize_der())
+        (
+            leaf.der().to_vec(),
+            ca_cert.der().to_vec(),
+            leaf_key.serialize_der(),
+        )
     }
 
     fn blocks(pem_text: &str) -> Vec<(String, Vec<u8>)> {
@@ -174,11 +186,18 @@ mod tests {
             EncryptionAlgorithm::PbeWithHmacSha256AndAes256,
             EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc,
         ] {
-            let certs = vec![Certificate::from_der(&leaf).unwrap(), Certificate::from_der(&ca).unwrap()];
+            let certs = vec![
+                Certificate::from_der(&leaf).unwrap(),
+                Certificate::from_der(&ca).unwrap(),
+            ];
             let chain = PrivateKeyChain::new("k", PrivateKey::from_der(&key).unwrap(), certs);
             let mut store = KeyStore::new();
             store.add_entry("k", KeyStoreEntry::PrivateKeyChain(chain));
-            let pfx = store.writer("").encryption_algorithm(algorithm).write().unwrap();
+            let pfx = store
+                .writer("")
+                .encryption_algorithm(algorithm)
+                .write()
+                .unwrap();
             let out = to_pem(&STANDARD.encode(pfx), Some("application/x-pkcs12")).unwrap();
             let found = blocks(&out);
             assert_eq!(found.len(), 3, "{algorithm:?}");
@@ -190,12 +209,26 @@ mod tests {
     #[test]
     fn unusable_backing_secrets_say_why_without_the_value() {
         let err = to_pem("hunter2-not-base64!", Some("application/x-pkcs12")).unwrap_err();
-        assert!(err.contains("not base64") && !err.contains("hunter2"), "{err}");
+        assert!(
+            err.contains("not base64") && !err.contains("hunter2"),
+            "{err}"
+        );
         let err = to_pem("hunter2", Some("text/plain")).unwrap_err();
-        assert!(err.contains("text/plain") && !err.contains("hunter2"), "{err}");
-        assert!(to_pem("hunter2", None).unwrap_err().contains("no certificate"));
+        assert!(
+            err.contains("text/plain") && !err.contains("hunter2"),
+            "{err}"
+        );
+        assert!(
+            to_pem("hunter2", None)
+                .unwrap_err()
+                .contains("no certificate")
+        );
         let (leaf, _, _) = material();
         let no_key = pem::encode(&pem::Pem::new("CERTIFICATE", leaf));
-        assert!(to_pem(&no_key, None).unwrap_err().contains("0 private keys"));
+        assert!(
+            to_pem(&no_key, None)
+                .unwrap_err()
+                .contains("0 private keys")
+        );
     }
 }

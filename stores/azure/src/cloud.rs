@@ -103,7 +103,8 @@ pub fn is_loopback_host(host: &str) -> bool {
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
-    bare.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `vaultUrl` checked against `cloud`: https, a host `NAME` + the cloud's Key Vault suffix (or
@@ -159,7 +160,11 @@ pub fn parse_challenge(header: &str) -> Option<BTreeMap<String, String>> {
     let mut rest = rest.trim_start();
     while !rest.is_empty() {
         let (key, after) = rest.split_once('=')?;
-        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         let after = after.trim_start();
         let (value, tail) = match after.strip_prefix('"') {
             Some(quoted) => {
@@ -186,10 +191,11 @@ pub fn check_challenge(header: Option<&str>, cloud: Cloud) -> Result<(), String>
     };
     let params = parse_challenge(header)
         .ok_or_else(|| "the vault's 401 challenge is not a Bearer challenge".to_owned())?;
-    let named = params
-        .get("resource")
-        .map(String::as_str)
-        .or_else(|| params.get("scope").map(|s| s.strip_suffix("/.default").unwrap_or(s)));
+    let named = params.get("resource").map(String::as_str).or_else(|| {
+        params
+            .get("scope")
+            .map(|s| s.strip_suffix("/.default").unwrap_or(s))
+    });
     let Some(named) = named else {
         return Err("the vault's 401 challenge names no resource".to_owned());
     };
@@ -211,12 +217,28 @@ mod tests {
     #[test]
     fn environment_types_map_to_clouds() {
         assert_eq!(Cloud::from_spec(None), Ok(Cloud::Public));
-        assert_eq!(Cloud::from_spec(Some("USGovernmentCloud")), Ok(Cloud::UsGovernment));
-        assert_eq!(Cloud::from_spec(Some("ChinaCloud")).map(Cloud::vault_suffix), Ok(".vault.azure.cn"));
-        assert!(Cloud::from_spec(Some("GermanCloud")).unwrap_err().contains("not supported"));
+        assert_eq!(
+            Cloud::from_spec(Some("USGovernmentCloud")),
+            Ok(Cloud::UsGovernment)
+        );
+        assert_eq!(
+            Cloud::from_spec(Some("ChinaCloud")).map(Cloud::vault_suffix),
+            Ok(".vault.azure.cn")
+        );
+        assert!(
+            Cloud::from_spec(Some("GermanCloud"))
+                .unwrap_err()
+                .contains("not supported")
+        );
         assert!(Cloud::from_spec(Some("public")).is_err());
-        assert_eq!(Cloud::UsGovernment.vault_scope(), "https://vault.usgovcloudapi.net/.default");
-        assert_eq!(Cloud::China.authority_host(), "https://login.chinacloudapi.cn");
+        assert_eq!(
+            Cloud::UsGovernment.vault_scope(),
+            "https://vault.usgovcloudapi.net/.default"
+        );
+        assert_eq!(
+            Cloud::China.authority_host(),
+            "https://login.chinacloudapi.cn"
+        );
     }
 
     #[test]
@@ -236,9 +258,16 @@ mod tests {
             ("https://user:pw@v.vault.azure.net", Cloud::Public),
             ("http://127.0.0.1:8443", Cloud::Public),
         ] {
-            assert!(check_vault_url(url, cloud).is_err(), "{url} accepted for {cloud:?}");
+            assert!(
+                check_vault_url(url, cloud).is_err(),
+                "{url} accepted for {cloud:?}"
+            );
         }
-        for url in ["https://127.0.0.1:8443", "https://localhost:1", "https://[::1]:9"] {
+        for url in [
+            "https://127.0.0.1:8443",
+            "https://localhost:1",
+            "https://[::1]:9",
+        ] {
             assert!(check_vault_url(url, Cloud::Public).is_ok(), "{url}");
         }
     }
@@ -247,14 +276,21 @@ mod tests {
     fn challenges_are_parsed_and_checked() {
         let header = r#"Bearer authorization="https://login.microsoftonline.com/t", resource="https://vault.azure.net""#;
         let params = parse_challenge(header).unwrap();
-        assert_eq!(params["authorization"], "https://login.microsoftonline.com/t");
+        assert_eq!(
+            params["authorization"],
+            "https://login.microsoftonline.com/t"
+        );
         assert!(check_challenge(Some(header), Cloud::Public).is_ok());
         let err = check_challenge(Some(header), Cloud::UsGovernment).unwrap_err();
         assert!(err.contains("https://vault.usgovcloudapi.net"), "{err}");
         let scoped = r#"Bearer authorization_uri="x", scope="https://vault.azure.cn/.default""#;
         assert!(check_challenge(Some(scoped), Cloud::China).is_ok());
         let foreign = r#"Bearer authorization="x", resource="https://management.azure.com/""#;
-        assert!(check_challenge(Some(foreign), Cloud::Public).unwrap_err().contains("management"));
+        assert!(
+            check_challenge(Some(foreign), Cloud::Public)
+                .unwrap_err()
+                .contains("management")
+        );
         assert!(check_challenge(Some("Basic realm=x"), Cloud::Public).is_err());
         assert!(check_challenge(Some(r#"Bearer authorization="x""#), Cloud::Public).is_err());
         assert!(check_challenge(None, Cloud::Public).is_err());

@@ -29,7 +29,11 @@ impl Source {
             Source::Spec => format!("spec.provider.azurekv.{what}"),
             Source::Annotation => format!(
                 "the service account's annotation {}",
-                if what == "clientId" { CLIENT_ID_ANNOTATION } else { TENANT_ID_ANNOTATION }
+                if what == "clientId" {
+                    CLIENT_ID_ANNOTATION
+                } else {
+                    TENANT_ID_ANNOTATION
+                }
             ),
             Source::Environment => "AZURE_TENANT_ID".to_owned(),
         }
@@ -41,7 +45,10 @@ fn non_empty(value: Option<&str>) -> Option<&str> {
 }
 
 /// The first present value among `candidates`, refusing two present values that differ.
-fn first_agreeing(what: &str, candidates: &[(Source, Option<&str>)]) -> Result<Option<String>, String> {
+fn first_agreeing(
+    what: &str,
+    candidates: &[(Source, Option<&str>)],
+) -> Result<Option<String>, String> {
     let present: Vec<(Source, &str)> = candidates
         .iter()
         .filter_map(|(source, value)| non_empty(*value).map(|v| (*source, v)))
@@ -68,7 +75,10 @@ pub fn resolve_client_id(
         "clientId",
         &[
             (Source::AuthSecret, keys.get("clientId").map(|v| v.as_str())),
-            (Source::Annotation, annotations.get(CLIENT_ID_ANNOTATION).map(String::as_str)),
+            (
+                Source::Annotation,
+                annotations.get(CLIENT_ID_ANNOTATION).map(String::as_str),
+            ),
         ],
     )?
     .ok_or_else(|| {
@@ -92,7 +102,10 @@ pub fn resolve_tenant(
         &[
             (Source::AuthSecret, keys.get("tenantId").map(|v| v.as_str())),
             (Source::Spec, spec_tenant),
-            (Source::Annotation, annotations.get(TENANT_ID_ANNOTATION).map(String::as_str)),
+            (
+                Source::Annotation,
+                annotations.get(TENANT_ID_ANNOTATION).map(String::as_str),
+            ),
             (Source::Environment, environment),
         ],
     )?
@@ -114,7 +127,9 @@ pub fn check_tenant(tenant: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("tenant id {tenant:?} is neither a GUID nor a domain name"))
+        Err(format!(
+            "tenant id {tenant:?} is neither a GUID nor a domain name"
+        ))
     }
 }
 
@@ -123,34 +138,68 @@ mod tests {
     use super::*;
 
     fn keys(pairs: &[(&str, &str)]) -> BTreeMap<String, Zeroizing<String>> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), Zeroizing::new((*v).to_owned()))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Zeroizing::new((*v).to_owned())))
+            .collect()
     }
 
     fn annotations(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn client_id_comes_from_keys_or_annotation_and_conflicts_fail() {
         let a = annotations(&[(CLIENT_ID_ANNOTATION, "from-sa")]);
         assert_eq!(resolve_client_id(&keys(&[]), &a).unwrap(), "from-sa");
-        assert_eq!(resolve_client_id(&keys(&[("clientId", "k")]), &annotations(&[])).unwrap(), "k");
-        assert_eq!(resolve_client_id(&keys(&[("clientId", "from-sa")]), &a).unwrap(), "from-sa");
+        assert_eq!(
+            resolve_client_id(&keys(&[("clientId", "k")]), &annotations(&[])).unwrap(),
+            "k"
+        );
+        assert_eq!(
+            resolve_client_id(&keys(&[("clientId", "from-sa")]), &a).unwrap(),
+            "from-sa"
+        );
         let err = resolve_client_id(&keys(&[("clientId", "other")]), &a).unwrap_err();
-        assert!(err.contains("authSecretRef.clientId") && err.contains(CLIENT_ID_ANNOTATION), "{err}");
-        assert!(resolve_client_id(&keys(&[]), &annotations(&[])).unwrap_err().contains("needs a client id"));
+        assert!(
+            err.contains("authSecretRef.clientId") && err.contains(CLIENT_ID_ANNOTATION),
+            "{err}"
+        );
+        assert!(
+            resolve_client_id(&keys(&[]), &annotations(&[]))
+                .unwrap_err()
+                .contains("needs a client id")
+        );
     }
 
     #[test]
     fn tenant_follows_esos_order() {
         let none = annotations(&[]);
         let sa = annotations(&[(TENANT_ID_ANNOTATION, "t-sa")]);
-        assert_eq!(resolve_tenant(&keys(&[]), Some("t-spec"), &none, None).unwrap(), "t-spec");
-        assert_eq!(resolve_tenant(&keys(&[]), None, &sa, Some("t-sa")).unwrap(), "t-sa");
-        assert_eq!(resolve_tenant(&keys(&[]), None, &none, Some("t-env")).unwrap(), "t-env");
-        assert_eq!(resolve_tenant(&keys(&[("tenantId", "t-k")]), Some(""), &none, None).unwrap(), "t-k");
+        assert_eq!(
+            resolve_tenant(&keys(&[]), Some("t-spec"), &none, None).unwrap(),
+            "t-spec"
+        );
+        assert_eq!(
+            resolve_tenant(&keys(&[]), None, &sa, Some("t-sa")).unwrap(),
+            "t-sa"
+        );
+        assert_eq!(
+            resolve_tenant(&keys(&[]), None, &none, Some("t-env")).unwrap(),
+            "t-env"
+        );
+        assert_eq!(
+            resolve_tenant(&keys(&[("tenantId", "t-k")]), Some(""), &none, None).unwrap(),
+            "t-k"
+        );
         let err = resolve_tenant(&keys(&[]), Some("t-spec"), &sa, None).unwrap_err();
-        assert!(err.contains("spec.provider.azurekv.tenantId") && err.contains("t-sa"), "{err}");
+        assert!(
+            err.contains("spec.provider.azurekv.tenantId") && err.contains("t-sa"),
+            "{err}"
+        );
         assert!(resolve_tenant(&keys(&[]), None, &none, None).is_err());
         assert!(check_tenant("72f988bf-86f1-41af-91ab-2d7cd011db47").is_ok());
         assert!(check_tenant("contoso.onmicrosoft.com").is_ok());

@@ -75,7 +75,9 @@ impl Limiter {
             bucket.tokens -= 1.0;
             Wait::Go
         } else {
-            Wait::After(Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_second))
+            Wait::After(Duration::from_secs_f64(
+                (1.0 - bucket.tokens) / self.per_second,
+            ))
         }
     }
 
@@ -114,7 +116,10 @@ mod tests {
         let limiter = Limiter::new(10.0, 1.0);
         let now = Instant::now();
         limiter.close_for(now, Duration::from_secs(3));
-        assert_eq!(limiter.take(now + Duration::from_secs(1)), Wait::After(Duration::from_secs(2)));
+        assert_eq!(
+            limiter.take(now + Duration::from_secs(1)),
+            Wait::After(Duration::from_secs(2))
+        );
         assert_eq!(limiter.take(now + Duration::from_secs(3)), Wait::Go);
     }
 }

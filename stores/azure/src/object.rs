@@ -95,12 +95,24 @@ mod tests {
     fn keys_name_their_type() {
         let parsed = |k| parse_key(k).map(|r| (r.kind, r.name));
         assert_eq!(parsed("db"), Ok((ObjectKind::Secret, "db".into())));
-        assert_eq!(parsed("secret/db-1"), Ok((ObjectKind::Secret, "db-1".into())));
+        assert_eq!(
+            parsed("secret/db-1"),
+            Ok((ObjectKind::Secret, "db-1".into()))
+        );
         assert_eq!(parsed("cert/web"), Ok((ObjectKind::Cert, "web".into())));
         assert_eq!(parsed("key/sign"), Ok((ObjectKind::Key, "sign".into())));
-        assert_eq!(parsed("certkey/web"), Ok((ObjectKind::CertKey, "web".into())));
+        assert_eq!(
+            parsed("certkey/web"),
+            Ok((ObjectKind::CertKey, "web".into()))
+        );
         assert!(parse_key("blob/x").unwrap_err().contains("\"blob\""));
-        for bad in ["secret/", "secret/a/b", "a_b", "secret/../x", &"x".repeat(128)] {
+        for bad in [
+            "secret/",
+            "secret/a/b",
+            "a_b",
+            "secret/../x",
+            &"x".repeat(128),
+        ] {
             assert!(parse_key(bad).is_err(), "{bad}");
         }
     }

@@ -53,7 +53,11 @@ impl EntraError {
             .min()
             .unwrap_or(text.len());
         let text = text[..end].trim();
-        let text = if text.is_empty() { self.error.as_str() } else { text };
+        let text = if text.is_empty() {
+            self.error.as_str()
+        } else {
+            text
+        };
         cut(text, 400)
     }
 
@@ -217,8 +221,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(body.code(), Some(70021));
-        assert_eq!(body.description(), "AADSTS70021: No matching federated identity record found.");
-        let bare: EntraError = serde_json::from_str(r#"{"error_description":"AADSTS700211: x"}"#).unwrap();
+        assert_eq!(
+            body.description(),
+            "AADSTS70021: No matching federated identity record found."
+        );
+        let bare: EntraError =
+            serde_json::from_str(r#"{"error_description":"AADSTS700211: x"}"#).unwrap();
         assert_eq!(bare.code(), Some(700211));
     }
 
@@ -230,14 +238,21 @@ mod tests {
         .unwrap();
         assert_eq!(body.code(), "SecretDisabled");
         let plain: VaultErrorBody =
-            serde_json::from_str(r#"{"error":{"code":"SecretNotFound","message":"a\r\nb"}}"#).unwrap();
-        assert_eq!((plain.code(), plain.message().as_str()), ("SecretNotFound", "a b"));
+            serde_json::from_str(r#"{"error":{"code":"SecretNotFound","message":"a\r\nb"}}"#)
+                .unwrap();
+        assert_eq!(
+            (plain.code(), plain.message().as_str()),
+            ("SecretNotFound", "a b")
+        );
     }
 
     #[test]
     fn ids_give_names_and_versions() {
         let id = "https://v.vault.azure.net/secrets/db/0123456789abcdef0123456789abcdef";
-        assert_eq!(version_of(id).as_deref(), Some("0123456789abcdef0123456789abcdef"));
+        assert_eq!(
+            version_of(id).as_deref(),
+            Some("0123456789abcdef0123456789abcdef")
+        );
         assert_eq!(name_of(id), Some("db"));
         assert_eq!(version_of("https://v.vault.azure.net/secrets/db"), None);
         assert_eq!(name_of("https://v.vault.azure.net/secrets/db"), Some("db"));
