@@ -6,7 +6,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
+use p12_keystore::Pkcs12Archive;
 use zeroize::Zeroizing;
 
 const PEM_FILE: &str = "application/x-pem-file";
@@ -68,30 +68,29 @@ fn from_pkcs12(value: &str) -> Result<Zeroizing<String>, String> {
             .decode(compact.as_bytes())
             .map_err(|_| "the PKCS#12 backing secret is not base64".to_owned())?,
     );
-    // Key Vault's PFX files have no password.
-    let store = KeyStore::from_pkcs12(&der, "", Pkcs12ImportPolicy::Relaxed)
+    // Key Vault's PFX files have no password. The archive is read bag by bag: the key's
+    // certificate (same local key id) first, then the others in the file's order.
+    let archive = Pkcs12Archive::from_pkcs12(&der, "")
         .map_err(|e| format!("reading the PKCS#12 backing secret: {e}"))?;
-    let (_, chain) = store
-        .private_key_chain()
-        .ok_or_else(|| "the PKCS#12 backing secret holds no private key".to_owned())?;
-    // The key's chain first (leaf first), then certificates kept as separate entries (a CA
-    // the importer did not link to the chain).
-    let mut ders: Vec<&[u8]> = chain.certs().iter().map(|c| c.as_der()).collect();
-    for (_, entry) in store.entries() {
-        if let KeyStoreEntry::Certificate(cert) = entry
-            && !ders.contains(&cert.as_der())
-        {
-            ders.push(cert.as_der());
-        }
-    }
-    let certs = ders
+    let [key] = archive.keys.as_slice() else {
+        return Err(format!(
+            "the PKCS#12 backing secret holds {} private keys, not one",
+            archive.keys.len()
+        ));
+    };
+    let key_id = key.local_key_id.as_ref().map(|id| id.as_ref().to_vec());
+    let (mine, others): (Vec<_>, Vec<_>) = archive
+        .certs
         .iter()
-        .map(|der| encode_block("CERTIFICATE", der))
+        .partition(|c| key_id.is_some() && c.local_key_id == key_id);
+    let certs = mine
+        .iter()
+        .chain(&others)
+        .map(|c| encode_block("CERTIFICATE", c.cert.as_der()))
         .collect();
-    let key = encode_block("PRIVATE KEY", chain.key().as_der());
+    let key = encode_block("PRIVATE KEY", key.key.as_der());
     assemble(certs, vec![key])
 }
-
 /// One PEM block of `der`, with LF line endings, in a zeroizing string.
 fn encode_block(tag: &str, der: &[u8]) -> Zeroizing<String> {
     let b64 = Zeroizing::new(STANDARD.encode(der));
@@ -130,7 +129,9 @@ fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use p12_keystore::{Certificate, EncryptionAlgorithm, PrivateKey, PrivateKeyChain};
+    use p12_keystore::{
+        Certificate, EncryptionAlgorithm, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain,
+    };
 
     /// A leaf signed by a CA, both generated now: (leaf DER, CA DER, leaf key PKCS#8 DER).
     fn material() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
