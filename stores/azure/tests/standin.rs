@@ -2,9 +2,10 @@
 //! process of this binary whose `SSL_CERT_FILE` names the file the test writes the stand-in's
 //! CA to before it opens a store (trust is read when a client is made; the environment of a
 //! running test cannot be changed without `unsafe`).
+#![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -40,7 +41,7 @@ fn child(test: &str) -> Option<PathBuf> {
     None
 }
 
-async fn standin(ca: &PathBuf) -> AzureStandIn {
+async fn standin(ca: &Path) -> AzureStandIn {
     let azure = AzureStandIn::start().await.unwrap();
     azure.write_ca_file(ca).unwrap();
     azure.add_client_secret(TENANT, CLIENT, SECRET);
