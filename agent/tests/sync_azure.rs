@@ -1,9 +1,9 @@
 //! The sync pattern against Azure Key Vault: kube-standin + azure-standin (loopback TLS, its
 //! CA given to the agent through SSL_CERT_FILE, Entra through AZURE_AUTHORITY_HOST) + the real
-//! agent binary. Service principal sync and a change picked up by force-sync, certkey, wrong
+//! agent binary. Service principal sync and a change picked up by force-sync, wrong
 //! credentials giving Ready=False in Entra's words, workload identity with kube-standin tokens
 //! (checked by the stand-in against kube-standin's key) and AADSTS70021 naming what was sent,
-//! and no value or token in the agent's log.
+//! an outage keeping the synced Secret, and no value or token in the agent's log.
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
 mod common;
@@ -194,6 +194,27 @@ async fn service_principal_and_workload_identity_sync() {
         "{message}"
     );
     assert!(azure.calls("token") >= 2);
+
+    // An outage keeps what was synced: Ready=False, the Secret stays.
+    azure.set_unavailable(true);
+    cluster.kubectl_ok(&[
+        "annotate",
+        "-n",
+        "team",
+        "externalsecret",
+        "db",
+        "--overwrite",
+        "kubectl-secrets.io/force-sync=2",
+    ]);
+    let (ok, _, message) =
+        es_ready_when(&client, "team", "db", "Ready=False", |ok, _, _| !ok).await;
+    assert!(!ok && message.contains("503"), "{message}");
+    let kept = data(&client, "team", "db").await.unwrap();
+    assert_eq!(
+        kept["password"], ROTATED,
+        "the outage removed the synced value"
+    );
+    azure.set_unavailable(false);
 
     let logs = agent.stop();
     for secret in [VALUE, ROTATED, SP_SECRET, "standin-at-", "eyJ"] {
