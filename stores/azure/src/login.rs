@@ -138,10 +138,14 @@ pub(crate) async fn login(
                 format!("entra's token answer for {what} is not a token"),
             )
         })?;
-        let lifetime = answer.expires_in.get().map(Duration::from_secs);
-        let refresh_at = lifetime
+        // A token living 5 minutes or less (or of unknown life) is used once, not kept.
+        let keep = answer
+            .expires_in
+            .get()
+            .map(Duration::from_secs)
             .and_then(|l| l.checked_sub(REFRESH_BEFORE))
-            .map(|l| Instant::now() + l);
+            .unwrap_or(Duration::ZERO);
+        let refresh_at = Some(Instant::now() + keep);
         return Ok(CachedToken {
             token: answer.access_token,
             refresh_at,

@@ -122,6 +122,12 @@ async fn service_principal_reads_secrets_versions_and_tags_with_one_login() {
     assert_eq!(azure.calls("token"), 1);
     assert_eq!(azure.calls("challenge"), 1);
     assert_eq!(azure.calls("secret_get"), 5);
+    // A token within 5 minutes of its expiry is not reused.
+    azure.set_token_lifetime(300);
+    let short = sp_store(&azure);
+    read(&*short, "db-password", None).await.unwrap();
+    read(&*short, "db-password", None).await.unwrap();
+    assert_eq!(azure.calls("token"), 3);
     assert!(store.check_version("3").is_err());
     assert!(store.check_version(&v1).is_ok());
 }
