@@ -80,6 +80,7 @@ async fn mounts_as_the_pod_with_workload_identity_federation() {
             "--gcp-iamcredentials-endpoint",
             &url,
         ],
+        &[],
     );
     drop(connect(&socket).await);
     let driver =

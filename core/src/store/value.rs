@@ -3,9 +3,9 @@
 //! [`RemoteValue::select`] (`remoteRef.property`, see [`super::select`]) and
 //! [`RemoteValue::entries`] (`dataFrom[].extract`).
 //!
-//! Flat stores (GCP, AWS, Azure) hold one payload per secret: [`RemoteValue::payload`] keeps
-//! its bytes as they are for a read without a property (ESO hands them over unchanged), and
-//! its top-level keys, when it is a JSON object, for properties and `extract`.
+//! A store whose secrets are bytes rather than JSON objects (AWS `SecretString` /
+//! `SecretBinary`) builds its value with [`RemoteValue::raw`]: without a property the bytes
+//! come out exactly as stored; when they are a JSON object, properties and `extract` read it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,7 +22,7 @@ pub struct RemoteValue {
     path: String,
     version: Option<String>,
     data: Map<String, Value>,
-    /// A flat store's payload as read, when the value is one.
+    /// The bytes as stored, for stores whose values are bytes (see [`RemoteValue::raw`]).
     raw: Option<Zeroizing<Vec<u8>>>,
 }
 
@@ -44,10 +44,10 @@ impl RemoteValue {
         }
     }
 
-    /// A flat store's payload read from `path` at `version`: its bytes are what a read
-    /// without a property gives; when it is a JSON object, its top-level keys are the keys
-    /// properties and `extract` see (otherwise there are none).
-    pub fn payload(
+    /// A secret stored as bytes (text or binary): [`RemoteValue::select`] without a property
+    /// gives `bytes` unchanged; when they are a JSON object, properties and
+    /// [`RemoteValue::entries`] read its keys (else there are none).
+    pub fn raw(
         store: StoreType,
         path: impl Into<String>,
         version: Option<String>,
@@ -92,11 +92,12 @@ impl RemoteValue {
 
     /// What `remoteRef.property` selects: with no property the whole secret as JSON; else a
     /// literal top-level key, then a dotted path (see [`SelectError`] for what is refused).
-    /// Strings come out as their raw bytes, other values as JSON.
+    /// Strings come out as their raw bytes, other values as JSON. A value built with
+    /// [`RemoteValue::raw`] comes out as stored when no property is given.
     pub fn select(&self, property: Option<&str>) -> Result<Zeroizing<Vec<u8>>, SelectError> {
         match property {
             None => Ok(match &self.raw {
-                Some(raw) => raw.clone(),
+                Some(bytes) => bytes.clone(),
                 None => to_json_zeroized(&self.data),
             }),
             Some(property) => {
@@ -123,6 +124,7 @@ impl fmt::Debug for RemoteValue {
             .field("path", &self.path)
             .field("version", &self.version)
             .field("keys", &self.data.keys().collect::<Vec<_>>())
+            .field("raw_bytes", &self.raw.as_ref().map(|b| b.len()))
             .finish()
     }
 }
@@ -234,26 +236,33 @@ mod tests {
     }
 
     #[test]
-    fn a_payload_is_kept_as_is_and_its_json_keys_are_selectable() {
-        let store = StoreType::new("gcpsm");
-        let raw = br#"{ "user": "app",  "n": 1 }"#.to_vec();
-        let v = RemoteValue::payload(
+    fn raw_values_come_out_as_stored() {
+        let store = StoreType::new("aws");
+        let text = RemoteValue::raw(
             store,
-            "projects/p/secrets/s",
-            Some("2".into()),
-            Zeroizing::new(raw.clone()),
+            "app",
+            None,
+            Zeroizing::new(b"plain hunter2".to_vec()),
         );
+        assert_eq!(text.select(None).unwrap().as_slice(), b"plain hunter2");
+        assert!(text.entries().is_empty());
+        assert!(text.select(Some("a")).is_err());
+        assert!(!format!("{text:?}").contains("hunter2"));
+        let json = RemoteValue::raw(
+            store,
+            "app",
+            None,
+            Zeroizing::new(br#"{ "b": 1, "a": "x" }"#.to_vec()),
+        );
+        // Exactly as stored (spacing and key order kept), yet properties work.
         assert_eq!(
-            v.select(None).unwrap().as_slice(),
-            raw.as_slice(),
-            "bytes unchanged"
+            json.select(None).unwrap().as_slice(),
+            br#"{ "b": 1, "a": "x" }"#
         );
-        assert_eq!(v.select(Some("user")).unwrap().as_slice(), b"app");
-        assert_eq!(v.entries()["n"].as_slice(), b"1");
-        let binary = RemoteValue::payload(store, "s", None, Zeroizing::new(vec![0, 159, 146, 150]));
-        assert_eq!(binary.select(None).unwrap().as_slice(), &[0, 159, 146, 150]);
-        assert!(binary.entries().is_empty() && binary.keys().count() == 0);
-        assert!(binary.select(Some("x")).is_err());
+        assert_eq!(json.select(Some("a")).unwrap().as_slice(), b"x");
+        assert_eq!(json.entries()["b"].as_slice(), b"1");
+        let binary = RemoteValue::raw(store, "bin", None, Zeroizing::new(vec![0, 255]));
+        assert_eq!(binary.select(None).unwrap().as_slice(), &[0, 255]);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! ```text
 //!  read(ReadKey) ──▶ check key, version ──▶ Auth::token ──▶ Client::access ──▶ Accessed
 //!     (FAILED_PRECONDITION on latest + LatestOrFetch ──▶ newest_enabled ──▶ access N)
-//!     ──▶ RemoteValue::payload(bytes)     │ 401 ──▶ forget the token ──▶ StoreError
+//!     ──▶ RemoteValue::raw(bytes)     │ 401 ──▶ forget the token ──▶ StoreError
 //!  read(ReadKey{metadata}) ──▶ Client::metadata ──▶ RemoteValue {labels, annotations}
 //!  list(prefix) ──▶ Client::list_page… ──▶ names starting with prefix
 //!  check() ──▶ a token, then a one-entry list (403 still proves the token is accepted)
@@ -107,7 +107,7 @@ impl GcpStore {
                 }
             })
             .await?;
-        Ok(RemoteValue::payload(
+        Ok(RemoteValue::raw(
             STORE_TYPE,
             format!("{name}/versions/{}", accessed.version),
             Some(accessed.version),
