@@ -118,6 +118,7 @@ pub(crate) struct SecretEntry {
 }
 
 /// The payload of a secret.
+#[derive(Clone)]
 pub(crate) enum Payload {
     /// `SecretString`.
     Text(Zeroizing<String>),
