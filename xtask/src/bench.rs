@@ -196,11 +196,6 @@ fn agent_rows() -> anyhow::Result<String> {
 /// Run one ignored benchmark test of the agent in release and return its stdout.
 fn ignored_test(name: &str) -> anyhow::Result<String> {
     let tools = tools::ensure()?;
-    let bin = tools
-        .python
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args([
             "test",
@@ -213,7 +208,7 @@ fn ignored_test(name: &str) -> anyhow::Result<String> {
             "--ignored",
             "--nocapture",
         ])
-        .env("KUBECTL_SECRETS_TOOLS_BIN", bin)
+        .envs(tools.test_env())
         .current_dir(root())
         .stderr(Stdio::inherit())
         .output()?;
