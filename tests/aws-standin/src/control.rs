@@ -192,7 +192,9 @@ impl Control {
     }
 
     /// Trust service-account tokens from `issuer` signed by `public_key_pem` (kube-standin's
-    /// `tokens().issuer()` and `tokens().public_key_pem()`).
+    /// `tokens().issuer()` and `tokens().public_key_pem()`): for Pod Identity, and from then on
+    /// `AssumeRoleWithWebIdentity` must carry such a token for `sts.amazonaws.com` (as IAM's
+    /// OIDC provider for the cluster checks), else `InvalidIdentityToken`.
     pub fn trust_tokens(&self, issuer: &str, public_key_pem: &str) {
         self.lock().trust = Some((issuer.to_owned(), public_key_pem.to_owned()));
     }

@@ -15,6 +15,9 @@ use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 
 /// The audience Pod Identity tokens are requested for.
 pub const AUDIENCE: &str = "pods.eks.amazonaws.com";
+/// The audience IRSA tokens are requested for (checked on `AssumeRoleWithWebIdentity` once
+/// the control trusts an issuer).
+pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
 /// Where the stand-in serves it.
 pub const PATH: &str = "/v1/credentials";
 
@@ -40,19 +43,21 @@ pub enum Rejection {
     Signature,
     #[error("the token has expired or is not valid yet")]
     Expired,
-    #[error("the token's audience is not {AUDIENCE}")]
-    Audience,
+    #[error("the token's audience is not {0}")]
+    Audience(&'static str),
     #[error("the token names no service account")]
     Subject,
     #[error("no trusted issuer is configured")]
     NoTrust,
 }
 
-/// Check `token` against the trusted `issuer` and its `public_key_pem` at `now` (Unix s).
+/// Check `token` against the trusted `issuer` and its `public_key_pem` at `now` (Unix s), for
+/// `audience` ([`AUDIENCE`] here; `sts.amazonaws.com` for web identity).
 pub fn verify(
     token: &str,
     issuer: &str,
     public_key_pem: &str,
+    audience: &'static str,
     now: i64,
 ) -> Result<TokenSubject, Rejection> {
     let mut parts = token.split('.');
@@ -83,12 +88,12 @@ pub fn verify(
         return Err(Rejection::Expired);
     }
     let audience_ok = match &claims["aud"] {
-        Value::String(aud) => aud == AUDIENCE,
-        Value::Array(auds) => auds.iter().any(|aud| aud == AUDIENCE),
+        Value::String(aud) => aud == audience,
+        Value::Array(auds) => auds.iter().any(|aud| aud == audience),
         _ => false,
     };
     if !audience_ok {
-        return Err(Rejection::Audience);
+        return Err(Rejection::Audience(audience));
     }
     let sub = claims["sub"].as_str().unwrap_or_default();
     match sub

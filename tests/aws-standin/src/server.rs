@@ -17,7 +17,10 @@ use hyper_util::rt::TokioExecutor;
 use crate::StandinError;
 use crate::control::{Control, Decision};
 use crate::pod_identity;
-use crate::wire::{self, ASSUME_ROLE_FOR_POD_IDENTITY, Call, Outcome, Protocol, xml_text};
+use crate::wire::{
+    self, ASSUME_ROLE_FOR_POD_IDENTITY, ASSUME_ROLE_WITH_WEB_IDENTITY, Call, Outcome, Protocol,
+    xml_text,
+};
 
 /// Larger than any Secrets Manager request (values ≤ 64 KiB, 20-id batches).
 const BODY_LIMIT: usize = 8 << 20;
@@ -51,9 +54,26 @@ pub(crate) async fn handle(state: Arc<State>, request: Request<Incoming>) -> Ans
         .await
         .map_err(|err| StandinError::Serve(format!("reading a request body: {err}")))?
         .to_bytes();
-    let (call, protocol) = Call::parse(&parts.headers, parts.uri.query(), &body);
+    let (mut call, protocol) = Call::parse(&parts.headers, parts.uri.query(), &body);
     let is_sts = call.action.starts_with("sts:");
-    let (decision, index) = state.control.admit(call, protocol);
+    let identity = if call.action == ASSUME_ROLE_WITH_WEB_IDENTITY {
+        web_identity(&state.control, &body)
+    } else {
+        None
+    };
+    if let Some(Ok(subject)) = &identity {
+        call.web_identity = Some(format!("{}/{}", subject.namespace, subject.service_account));
+    }
+    let (mut decision, index) = state.control.admit(call, protocol);
+    if let (Decision::Forward, Some(Err(rejection))) = (&decision, &identity) {
+        // AWS answers a token it cannot accept with InvalidIdentityToken (HTTP 400).
+        state.control.finish(index, Outcome::Denied);
+        decision = Decision::Answer(wire::query_error(
+            400,
+            "InvalidIdentityToken",
+            &rejection.to_string(),
+        ));
+    }
     match decision {
         Decision::Drop => Err(StandinError::Outage),
         Decision::Answer(answer) => Ok(error_response(&answer)),
@@ -110,6 +130,28 @@ async fn send(
         .map_err(|err| StandinError::Serve(format!("reading moto's answer: {err}")))?
         .to_bytes();
     Ok((parts.status, parts.headers, bytes))
+}
+
+/// With a trusted issuer, the web identity token of an `AssumeRoleWithWebIdentity` form must
+/// be one of its tokens for `sts.amazonaws.com` (moto accepts any). `None`: no trust set.
+fn web_identity(
+    control: &Control,
+    body: &[u8],
+) -> Option<Result<pod_identity::TokenSubject, pod_identity::Rejection>> {
+    let (issuer, key) = control.trust()?;
+    let form = wire::parse_form(&String::from_utf8_lossy(body));
+    let token = form
+        .get("WebIdentityToken")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    Some(pod_identity::verify(
+        token,
+        &issuer,
+        &key,
+        pod_identity::STS_AUDIENCE,
+        now,
+    ))
 }
 
 /// STS answers carry the new key and, for role sessions, the assumed-role ARN.
@@ -175,7 +217,9 @@ async fn pod_identity(state: &State, request: Request<Incoming>) -> Answer {
     let verified = match state.control.trust() {
         None => Err(pod_identity::Rejection::NoTrust),
         Some(_) if token.is_empty() => Err(pod_identity::Rejection::Missing),
-        Some((issuer, key)) => pod_identity::verify(token, &issuer, &key, now),
+        Some((issuer, key)) => {
+            pod_identity::verify(token, &issuer, &key, pod_identity::AUDIENCE, now)
+        }
     };
     let subject = match verified {
         Ok(subject) => subject,

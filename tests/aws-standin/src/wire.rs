@@ -55,6 +55,9 @@ pub struct Call {
     pub role_arn: Option<String>,
     pub external_id: Option<String>,
     pub session_name: Option<String>,
+    /// `AssumeRoleWithWebIdentity` with a trusted issuer: the token's service account,
+    /// `namespace/name` (the token itself is never kept).
+    pub web_identity: Option<String>,
     /// What the stand-in did with it.
     pub outcome: Outcome,
 }

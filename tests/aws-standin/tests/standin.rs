@@ -275,3 +275,53 @@ fn pod_identity_answers_keys_for_the_associated_role_to_a_valid_token() {
     assert!(answer["message"].as_str().unwrap().contains("signature"));
     assert_eq!(control.count(ASSUME_ROLE_FOR_POD_IDENTITY), 4);
 }
+
+#[test]
+fn with_a_trusted_issuer_web_identity_tokens_are_checked() {
+    let moto = Moto::start();
+    let standin = AwsStandin::start(moto.url()).unwrap();
+    let signer = kube_standin::tokens::TokenSigner::new("https://kubernetes.default.svc").unwrap();
+    standin
+        .control()
+        .trust_tokens(signer.issuer(), &signer.public_key_pem());
+    let subject = kube_standin::tokens::Subject {
+        namespace: "team".into(),
+        name: "app".into(),
+        uid: "u1".into(),
+    };
+    let assume = |token: &str| {
+        let form = format!(
+            "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&RoleSessionName=s&WebIdentityToken={token}"
+        );
+        let mut response = agent()
+            .post(format!("{}/", standin.url()))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(form)
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.body_mut().read_to_string().unwrap(),
+        )
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let wrong = signer
+        .issue(&subject, &["pods.eks.amazonaws.com".into()], 3600, now)
+        .unwrap();
+    let (status, xml) = assume(&wrong);
+    assert_eq!(status, 400);
+    assert_eq!(
+        aws_standin::wire::xml_text(&xml, "Code"),
+        Some("InvalidIdentityToken")
+    );
+    assert!(xml.contains("sts.amazonaws.com"), "{xml}");
+    let right = signer
+        .issue(&subject, &["sts.amazonaws.com".into()], 3600, now)
+        .unwrap();
+    let (status, _) = assume(&right);
+    assert_eq!(status, 200);
+    let calls = standin.control().calls();
+    assert_eq!(calls[0].outcome, Outcome::Denied);
+    assert_eq!(calls[1].outcome, Outcome::Forwarded(200));
+    assert_eq!(calls[1].web_identity.as_deref(), Some("team/app"));
+    assert!(!format!("{calls:?}").contains(&right));
+}
