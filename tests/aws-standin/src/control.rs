@@ -45,6 +45,8 @@ struct Inner {
     associations: BTreeMap<(String, String), String>,
     /// The service-account token issuer and its public key (PEM), for Pod Identity.
     trust: Option<(String, String)>,
+    /// When set, only these access key ids (plus those STS issued through us) are valid.
+    valid_keys: Option<BTreeSet<String>>,
 }
 
 /// The shared state of one stand-in.
@@ -73,8 +75,17 @@ impl Control {
             .principal
             .clone()
             .unwrap_or_else(|| STATIC_PRINCIPAL.to_owned());
+        let unknown_key = match (&inner.valid_keys, &call.access_key_id) {
+            (Some(valid), Some(key)) => !valid.contains(key) && call.principal.is_none(),
+            _ => false,
+        };
         let (decision, outcome) = if inner.outage {
             (Decision::Drop, Outcome::Dropped)
+        } else if unknown_key {
+            (
+                Decision::Answer(wire::invalid_key(protocol)),
+                Outcome::Denied,
+            )
         } else if inner.denied.contains(&call.action) {
             let answer = wire::denied(protocol, &principal, &call.action);
             (Decision::Answer(answer), Outcome::Denied)
@@ -165,6 +176,13 @@ impl Control {
     /// Outage on or off: while on, every connection is closed without an answer.
     pub fn set_outage(&self, down: bool) {
         self.lock().outage = down;
+    }
+
+    /// From now on refuse calls signed with any access key other than `static_keys` and
+    /// those STS issued through the stand-in, as AWS refuses keys it does not know
+    /// (moto accepts any). Unsigned calls (`AssumeRoleWithWebIdentity`) pass.
+    pub fn accept_keys(&self, static_keys: &[&str]) {
+        self.lock().valid_keys = Some(static_keys.iter().map(|k| (*k).to_owned()).collect());
     }
 
     /// Clear throttling, denials and the outage.

@@ -267,6 +267,17 @@ pub fn denied(protocol: Protocol, principal: &str, action: &str) -> ErrorAnswer 
     }
 }
 
+/// AWS's answer to a request signed with an access key it does not know.
+pub fn invalid_key(protocol: Protocol) -> ErrorAnswer {
+    const TEXT: &str = "The security token included in the request is invalid.";
+    match protocol {
+        Protocol::Json | Protocol::PodIdentity => {
+            json_error(400, "UnrecognizedClientException", TEXT)
+        }
+        Protocol::Query => query_error(403, "InvalidClientTokenId", TEXT),
+    }
+}
+
 /// AWS's answer to a `SecretIdList` over [`BATCH_LIMIT`] ids.
 pub fn batch_too_large(size: usize) -> ErrorAnswer {
     json_error(

@@ -93,3 +93,26 @@ fn batches_over_twenty_ids_are_refused_and_sizes_recorded() {
     control.reset_calls();
     assert!(control.calls().is_empty());
 }
+
+#[test]
+fn with_accepted_keys_only_those_and_issued_ones_pass() {
+    let control = Control::default();
+    control.accept_keys(&["AKIAGOOD"]);
+    control.issued("ASIAISSUED", "arn:aws:sts::123456789012:assumed-role/r/s");
+    let signed = |key: Option<&str>| {
+        let mut c = call(GET_SECRET_VALUE);
+        c.access_key_id = key.map(str::to_owned);
+        control.admit(c, Protocol::Json).0
+    };
+    assert_eq!(signed(Some("AKIAGOOD")), Decision::Forward);
+    assert_eq!(signed(Some("ASIAISSUED")), Decision::Forward);
+    assert_eq!(signed(None), Decision::Forward);
+    let Decision::Answer(answer) = signed(Some("AKIAWRONG")) else {
+        unreachable!("refused")
+    };
+    assert!(
+        answer.body.contains("UnrecognizedClientException"),
+        "{}",
+        answer.body
+    );
+}
