@@ -235,7 +235,8 @@ pub struct ProviderProcess {
 }
 
 impl ProviderProcess {
-    fn start(
+    /// Start the provider on `socket`, its log in `dir`.
+    pub fn start(
         cluster: &Cluster,
         socket: &Path,
         dir: &Path,
