@@ -71,6 +71,60 @@ pub struct CsiProviderArgs {
     /// Timeout of one store call.
     #[arg(long, env = "SECRETS_AGENT_PROVIDER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub provider_timeout: Duration,
+    /// Cloud store endpoints and settings.
+    #[command(flatten)]
+    pub stores: StoreArgs,
+}
+
+/// Cloud store endpoints (AWS and Azure read their SDKs' env names: `AWS_ENDPOINT_URL`,
+/// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL_STS`, `AZURE_AUTHORITY_HOST`) and
+/// two switches that exist only to measure what the cache and batching save.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// GCP Secret Manager endpoint (replaces the regional host too).
+    #[arg(long, env = "SECRETS_AGENT_GCP_SECRETMANAGER_ENDPOINT")]
+    pub gcp_secretmanager_endpoint: Option<String>,
+    /// GCP STS endpoint (workload identity federation).
+    #[arg(long, env = "SECRETS_AGENT_GCP_STS_ENDPOINT")]
+    pub gcp_sts_endpoint: Option<String>,
+    /// GCP IAM Credentials endpoint (service-account impersonation).
+    #[arg(long, env = "SECRETS_AGENT_GCP_IAMCREDENTIALS_ENDPOINT")]
+    pub gcp_iamcredentials_endpoint: Option<String>,
+    /// EKS Pod Identity credentials endpoint (mounts with `awsAuth: podIdentity`).
+    #[arg(long, env = "SECRETS_AGENT_AWS_POD_IDENTITY_ENDPOINT")]
+    pub aws_pod_identity_endpoint: Option<String>,
+    /// AWS: fetch current versions with BatchGetSecretValue (false only to measure).
+    #[arg(long, hide = true, default_value_t = true, action = clap::ArgAction::Set)]
+    pub aws_batch: bool,
+    /// Keep cloud credentials until near expiry (false only to measure).
+    #[arg(long, hide = true, default_value_t = true, action = clap::ArgAction::Set)]
+    pub credential_cache: bool,
+}
+
+impl StoreArgs {
+    /// The store factory these settings describe, with the SDK env names read now.
+    pub fn providers(&self) -> crate::secret_store::Providers {
+        let mut endpoints = secrets_core::store::Endpoints::from_env();
+        let flag = |f: &Option<String>, env: Option<String>| f.clone().or(env);
+        endpoints.gcp_secretmanager_url = flag(
+            &self.gcp_secretmanager_endpoint,
+            endpoints.gcp_secretmanager_url,
+        );
+        endpoints.gcp_sts_url = flag(&self.gcp_sts_endpoint, endpoints.gcp_sts_url);
+        endpoints.gcp_iamcredentials_url = flag(
+            &self.gcp_iamcredentials_endpoint,
+            endpoints.gcp_iamcredentials_url,
+        );
+        endpoints.aws_pod_identity_url = flag(
+            &self.aws_pod_identity_endpoint,
+            endpoints.aws_pod_identity_url,
+        );
+        crate::secret_store::Providers {
+            endpoints,
+            batch: self.aws_batch,
+            credential_cache: self.credential_cache,
+        }
+    }
 }
 
 /// Flags of `secrets-agent crds`.
@@ -112,6 +166,9 @@ pub struct ControllerArgs {
     /// Provider reads per second per store (first syncs go ahead of refreshes).
     #[arg(long, env = "SECRETS_AGENT_STORE_RATE", default_value_t = 50)]
     pub store_rate: u32,
+    /// Cloud store endpoints and settings.
+    #[command(flatten)]
+    pub stores: StoreArgs,
     /// Timeout of one provider call.
     #[arg(long, env = "SECRETS_AGENT_PROVIDER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub provider_timeout: Duration,

@@ -86,7 +86,7 @@ async fn start(
     let provider = Arc::new(Provider::new(
         env.cluster.client().await,
         link,
-        Arc::new(Providers),
+        Arc::new(Providers::default()),
         Arc::new(Metrics::new()),
         Settings::default(),
     ));

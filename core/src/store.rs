@@ -23,6 +23,7 @@
 //! for every binary that resolves them.
 
 mod credentials;
+mod endpoints;
 mod error;
 pub mod refs;
 mod select;
@@ -31,7 +32,8 @@ mod value;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use credentials::{CredentialSource, Credentials};
+pub use credentials::{CredentialSource, Credentials, FederatedToken};
+pub use endpoints::{Endpoints, OpenOptions};
 pub use error::{ErrorKind, StoreError};
 pub use select::SelectError;
 pub use value::{RemoteValue, to_json_zeroized, wipe_json};
@@ -76,6 +78,21 @@ pub struct ReadKey {
     pub key: String,
     /// Version as written in the spec; the store checks it ([`Store::check_version`]).
     pub version: Option<String>,
+    /// `remoteRef.metadataPolicy: Fetch`: the secret's metadata (tags, labels) as the value's
+    /// top-level keys instead of its content. A store without metadata answers
+    /// [`ErrorKind::InvalidConfig`].
+    pub metadata: bool,
+}
+
+impl ReadKey {
+    /// A read of `key`'s content at `version` (none = the latest).
+    pub fn new(key: impl Into<String>, version: Option<String>) -> Self {
+        ReadKey {
+            key: key.into(),
+            version,
+            metadata: false,
+        }
+    }
 }
 
 /// A secret store, as every pattern uses it. Implementations are cheap to share behind an

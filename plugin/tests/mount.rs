@@ -111,6 +111,7 @@ fn mount_applies_the_class_and_the_pod_template_once_and_remove_undoes_it() {
                 remote("config", "app/config", None, 0o644),
             ],
             audience: None,
+            aws_auth: None,
         }
     );
     let web = m.get("deployment", "team", "web").unwrap();

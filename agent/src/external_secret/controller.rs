@@ -35,7 +35,7 @@ pub async fn run(
         metrics,
         instance,
         settings,
-        Arc::new(secret_store::Providers),
+        Arc::new(secret_store::Providers::default()),
     )
     .await;
 }

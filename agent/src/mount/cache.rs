@@ -1,6 +1,7 @@
 //! Store logins kept between mounts, per pod identity, so a warm mount does no login.
 //!
-//! Data flow: a mount's (store, namespace, service account, role, auth mount) → [`Identity`]
+//! Data flow: a mount's (store, namespace, service account, login, account annotations) →
+//! [`Identity`]
 //! → its [`Entry`] (made on first use; the least recently used one is evicted once
 //! `capacity` identities are held, and its store token revoked) → the pod token the mount
 //! presents, hashed (SHA-256) → if the entry holds a login and that digest is among its
@@ -16,8 +17,10 @@
 //!   altered token never matches a proof, so it goes to the store, which refuses it;
 //! - values are never kept here, only logins: every mount reads its values anew, as that
 //!   identity;
-//! - identities never share an entry (the key holds namespace, service account, role and auth
-//!   mount), and a store edit (uid or generation) starts over with a fresh login;
+//! - identities never share an entry (the key holds namespace, service account, the login —
+//!   Vault role and auth mount, AWS IRSA or Pod Identity, … — and the account's identity
+//!   annotations, so a changed IRSA role logs in anew), and a store edit (uid or generation)
+//!   starts over with a fresh login;
 //! - the store keeps its login alive itself (Vault: `renew-self` at two thirds of the lease
 //!   when used), and logs in again when it must with the newest proven token (the entry's
 //!   credential slot), never with one the store has not accepted.
@@ -26,12 +29,13 @@
 //! hour); a pod deleted in that time cannot mount anyway (the driver mounts for running pods),
 //! and the first token of a new pod logs in again.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use secrets_core::store::{
-    CredentialSource, Credentials, ErrorKind, Store, StoreError, StoreFuture, StoreType,
+    CredentialSource, Credentials, ErrorKind, FederatedToken, Store, StoreError, StoreFuture,
+    StoreType,
 };
 use zeroize::Zeroizing;
 
@@ -47,10 +51,10 @@ pub struct Identity {
     pub namespace: String,
     /// The pod's service account.
     pub service_account: String,
-    /// The store role.
-    pub role: String,
-    /// The store's auth mount.
-    pub auth_mount: String,
+    /// How the pod logs in (`mount::identity::MountAuth::login`).
+    pub login: String,
+    /// The account's annotations the store reads (empty for Vault).
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// A login in use: the store, revoked when the last mount using it lets go after it left
@@ -95,20 +99,27 @@ impl Drop for Lease {
 }
 
 /// The newest proven pod token of an identity: what its store logs in with again when its
-/// own login ran out.
+/// own login ran out; with the cloud stores' account details around it (`shape`).
 #[derive(Default)]
-struct Slot(Mutex<Option<Zeroizing<String>>>);
+struct Slot(Mutex<Option<Zeroizing<String>>>, Option<FederatedToken>);
 
 impl CredentialSource for Slot {
     fn credentials(&self) -> StoreFuture<'_, Credentials> {
         let token = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let shape = self.1.clone();
         Box::pin(async move {
-            match token {
-                Some(token) => Ok(Credentials::ServiceAccountToken {
+            match (token, shape) {
+                (Some(token), None) => Ok(Credentials::ServiceAccountToken {
                     token,
                     audiences: Vec::new(),
                 }),
-                None => Err(StoreError::new(
+                (Some(token), Some(shape)) => {
+                    Ok(Credentials::Federated(Box::new(FederatedToken {
+                        token,
+                        ..shape
+                    })))
+                }
+                (None, _) => Err(StoreError::new(
                     StoreType::new("unknown"),
                     ErrorKind::Credentials,
                     "no pod token has been presented for this identity",
@@ -147,6 +158,8 @@ pub struct Presented<'a> {
     pub now: i64,
     /// The store object's uid and generation.
     pub spec_version: &'a str,
+    /// Cloud stores: the account details the token goes with (its own `token` left empty).
+    pub federated: Option<&'a FederatedToken>,
 }
 
 /// The logins, bounded.
@@ -236,7 +249,10 @@ impl SessionCache {
         }
         // A token the store has not yet accepted: log in with it, through a store of its own
         // so a refusal leaves the proven login in place.
-        let slot = Arc::new(Slot(Mutex::new(Some(presented.token.clone()))));
+        let slot = Arc::new(Slot(
+            Mutex::new(Some(presented.token.clone())),
+            presented.federated.cloned(),
+        ));
         let store = open(Arc::clone(&slot) as Arc<dyn CredentialSource>)?;
         if let Err(err) = store.login().await {
             store.close().await;

@@ -79,8 +79,8 @@ impl Harness {
             store: "SecretStore team/vault".into(),
             namespace: "team".into(),
             service_account: sa.into(),
-            role: "web".into(),
-            auth_mount: "kubernetes".into(),
+            login: "vault role \"web\" (auth mount \"kubernetes\")".into(),
+            annotations: BTreeMap::new(),
         };
         let token = Zeroizing::new(token.to_owned());
         let (logins, closes) = (Arc::clone(&self.logins), Arc::clone(&self.closes));
@@ -92,6 +92,7 @@ impl Harness {
                     expires,
                     now,
                     spec_version: version,
+                    federated: None,
                 },
                 move |credentials| {
                     Ok(Arc::new(Counting {

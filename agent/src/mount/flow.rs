@@ -20,10 +20,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use csi_provider_proto::v1alpha1::{MountRequest, MountResponse};
+use secrets_core::mount::identity::MountLogin;
 use secrets_core::mount::params::{MountSpec, ObjectSource, check_not_shadowed};
 use secrets_core::mount::request::{self, MountAttributes, PodToken};
 use secrets_core::mount::{CONTROLLER_AUDIENCE, token};
-use secrets_core::store::{CallObserver, ErrorKind, ReadKey, RemoteValue, Store};
+use secrets_core::store::{CallObserver, ErrorKind, FederatedToken, ReadKey, RemoteValue, Store};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -135,14 +136,13 @@ impl Provider {
 
         let (reads, store_label) = match &spec.store {
             Some(store_ref) if has_remote(&spec) => {
-                let store = identity::resolve_store(
-                    &self.kube,
-                    store_ref,
-                    &pod.namespace,
-                    spec.audience.as_deref(),
-                )
-                .await
-                .map_err(|f| f.paths(remote_paths(&spec)))?;
+                let login = MountLogin {
+                    audience: spec.audience.as_deref(),
+                    aws_auth: spec.aws_auth.as_deref(),
+                };
+                let store = identity::resolve_store(&self.kube, store_ref, &pod.namespace, login)
+                    .await
+                    .map_err(|f| f.paths(remote_paths(&spec)))?;
                 let reads = self
                     .read_remote(attributes, &spec, &store)
                     .await
@@ -193,18 +193,41 @@ impl Provider {
         let paths = remote_paths(spec);
         let (pod_token, expires) = Self::pod_token(attributes, &store.auth.audience)
             .map_err(|f| f.paths(paths.clone()))?;
+        let pod = &attributes.pod;
+        let federated = if store.spec.provider.vault.is_some() {
+            None
+        } else {
+            Some(FederatedToken {
+                audiences: vec![store.auth.audience.clone()],
+                namespace: pod.namespace.clone(),
+                service_account: pod.service_account.clone(),
+                annotations: if store.auth.annotations {
+                    identity::account_annotations(&self.kube, &pod.namespace, &pod.service_account)
+                        .await
+                        .map_err(|f| f.paths(paths.clone()))?
+                } else {
+                    BTreeMap::new()
+                },
+                pod_identity: store.auth.pod_identity,
+                ..FederatedToken::default()
+            })
+        };
         let identity = Identity {
             store: store.id.clone(),
-            namespace: attributes.pod.namespace.clone(),
-            service_account: attributes.pod.service_account.clone(),
-            role: store.auth.role.clone(),
-            auth_mount: store.auth.auth_mount.clone(),
+            namespace: pod.namespace.clone(),
+            service_account: pod.service_account.clone(),
+            login: store.auth.login.clone(),
+            annotations: federated
+                .as_ref()
+                .map(|f| f.annotations.clone())
+                .unwrap_or_default(),
         };
         let presented = Presented {
             token: &pod_token.token,
             expires,
             now: OffsetDateTime::now_utc().unix_timestamp(),
             spec_version: &store.version,
+            federated: federated.as_ref(),
         };
         let lease = self
             .cache
@@ -221,8 +244,8 @@ impl Provider {
             .await
             .map_err(|e| {
                 MountFailure::store(&e.context(format!(
-                    "logging in as service account {} (role {:?}, auth mount {:?})",
-                    attributes.pod.service_account, store.auth.role, store.auth.auth_mount
+                    "logging in as service account {} ({})",
+                    attributes.pod.service_account, store.auth.login
                 )))
                 .paths(paths.clone())
             })?;
@@ -326,6 +349,7 @@ async fn read_all(
                 .entry(ReadKey {
                     key: key.clone(),
                     version: version.clone(),
+                    metadata: false,
                 })
                 .or_default()
                 .push(object.path.clone());

@@ -11,11 +11,11 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use secrets_core::api::{ClusterSecretStore, SecretStore, SecretStoreSpec};
 use secrets_core::mount::PROVIDER_NAME;
-use secrets_core::mount::identity::{MountAuth, mount_auth};
+use secrets_core::mount::identity::{MountAuth, MountLogin, mount_auth};
 use secrets_core::mount::params::{StoreKind, StoreRef};
 use secrets_core::store::ErrorKind;
 use secrets_core::store::refs::{self, ObjectKind, Scope};
@@ -105,12 +105,12 @@ pub struct MountStore {
     pub ca_pem: Option<Vec<u8>>,
 }
 
-/// The store `store` names for a pod in `namespace`, with `audience` from the SPC.
+/// The store `store` names for a pod in `namespace`, with the SPC's `audience` and `awsAuth`.
 pub async fn resolve_store(
     kube: &kube::Client,
     store: &StoreRef,
     namespace: &str,
-    audience: Option<&str>,
+    login: MountLogin<'_>,
 ) -> Result<MountStore, MountFailure> {
     let name = &store.name;
     let (label, id, meta, spec) = match store.kind {
@@ -183,7 +183,7 @@ pub async fn resolve_store(
             problems.join("; ")
         )));
     }
-    let auth = mount_auth(&spec, audience)
+    let auth = mount_auth(&spec, login)
         .map_err(|e| invalid(format!("the store cannot serve mounts: {e}")))?;
     let ca_pem = read_ca(kube, &spec, cluster, namespace, &label).await?;
     Ok(MountStore {
@@ -194,6 +194,27 @@ pub async fn resolve_store(
         auth,
         ca_pem,
     })
+}
+
+/// The identity annotations of the pod's service account (IRSA's role ARN, Azure's client
+/// id): the cloud stores log in with them.
+pub async fn account_annotations(
+    kube: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Result<BTreeMap<String, String>, MountFailure> {
+    let label = format!("service account {namespace}/{name}");
+    match Api::<ServiceAccount>::namespaced(kube.clone(), namespace)
+        .get_opt(name)
+        .await
+    {
+        Ok(Some(sa)) => Ok(sa.metadata.annotations.unwrap_or_default()),
+        Ok(None) => Err(MountFailure::new(
+            ErrorKind::Credentials,
+            format!("{label} does not exist"),
+        )),
+        Err(e) => Err(api_failed(format!("reading {label}"), &e)),
+    }
 }
 
 /// The `caProvider` bundle, from a ConfigMap only: the provider holds no right on Secrets.

@@ -57,6 +57,7 @@ pub fn select(
                 let read = ReadKey {
                     key: key.clone(),
                     version: version.clone(),
+                    metadata: false,
                 };
                 let value = reads.get(&read).ok_or_else(|| {
                     fail(
@@ -162,6 +163,7 @@ mod tests {
             ReadKey {
                 key: key.into(),
                 version: None,
+                metadata: false,
             },
             RemoteValue::new(
                 secrets_core::store::StoreType::new("fake"),

@@ -206,7 +206,7 @@ async fn lead(
         let work = async {
             futures::future::join4(
                 sealed_secret::run(ctx.clone(), args.concurrency, args.bitnami_compat),
-                external_secret::run(
+                external_secret::run_with(
                     ctx.client.clone(),
                     ctx.metrics.clone(),
                     ctx.instance.clone(),
@@ -215,6 +215,7 @@ async fn lead(
                         store_rate: args.store_rate,
                         provider_timeout: args.provider_timeout,
                     },
+                    Arc::new(args.stores.providers()),
                 ),
                 key_manager::renew_keys(
                     ctx.client.clone(),

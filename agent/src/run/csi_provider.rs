@@ -21,7 +21,6 @@ use crate::metrics::Metrics;
 use crate::mount::https_link::{HttpsLink, LinkSettings};
 use crate::mount::link::ControllerLink;
 use crate::mount::{self, Provider, Settings};
-use crate::secret_store::Providers;
 
 /// How long revoking the cached logins may take at shutdown.
 const REVOKE_GRACE: Duration = Duration::from_secs(5);
@@ -64,7 +63,7 @@ pub async fn run_with(
     let provider = Arc::new(Provider::new(
         kube,
         link,
-        Arc::new(Providers),
+        Arc::new(args.stores.providers()),
         Arc::clone(&metrics),
         settings,
     ));

@@ -1,6 +1,8 @@
 //! The agent's half of "credentials come in": what a store spec's refs point at, read from
-//! Kubernetes — a token or AppRole secret id from a Secret key, a short-lived service-account
-//! token from the TokenRequest API, and the CA bundle from a Secret or ConfigMap key. Which
+//! Kubernetes — a token, AppRole secret id or cloud key from a Secret key, a short-lived
+//! service-account token from the TokenRequest API (with the account's annotations for the
+//! cloud stores: IRSA's role, Azure's client id), and the CA bundle from a Secret or ConfigMap
+//! key. Which
 //! object and which namespace is decided by `secrets_core::store::refs` (the same function the
 //! plugin uses); only the reading is here.
 //!
@@ -12,9 +14,11 @@
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
 use kube::api::{Api, PostParams};
-use secrets_core::store::refs::{CredentialRef, KeyRef, ObjectKind};
+use std::collections::BTreeMap;
+
+use secrets_core::store::refs::{CredentialRef, KeyRef, NamedKeyRef, ObjectKind};
 use secrets_core::store::{
-    CredentialSource, Credentials, ErrorKind, StoreError, StoreFuture, StoreType,
+    CredentialSource, Credentials, ErrorKind, FederatedToken, StoreError, StoreFuture, StoreType,
 };
 use zeroize::Zeroizing;
 
@@ -127,6 +131,35 @@ impl KubeCredentials {
         ))
     }
 
+    async fn named_keys(
+        &self,
+        keys: &[NamedKeyRef],
+    ) -> Result<BTreeMap<String, Zeroizing<String>>, StoreError> {
+        let mut values = BTreeMap::new();
+        for k in keys {
+            values.insert(k.name.clone(), self.secret_text(&k.key).await?);
+        }
+        Ok(values)
+    }
+
+    /// The account's annotations (IRSA's role ARN, Azure's client and tenant ids).
+    async fn annotations(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<BTreeMap<String, String>, StoreError> {
+        let api: Api<ServiceAccount> = Api::namespaced(self.kube.clone(), namespace);
+        let doing = format!(
+            "reading service account {namespace}/{name} for {}",
+            self.store
+        );
+        match api.get_opt(name).await {
+            Ok(Some(sa)) => Ok(sa.metadata.annotations.unwrap_or_default()),
+            Ok(None) => Err(failed(&doing, "it does not exist")),
+            Err(e) => Err(api_failed(doing, e)),
+        }
+    }
+
     async fn fetch(&self) -> Result<Credentials, StoreError> {
         Ok(match &self.refs {
             CredentialRef::Token(r) => Credentials::Token(self.secret_text(r).await?),
@@ -144,6 +177,23 @@ impl KubeCredentials {
                 role_id: role_id.clone(),
                 secret_id: self.secret_text(secret_id).await?,
             },
+            CredentialRef::Keys(keys) => Credentials::Keys(self.named_keys(keys).await?),
+            CredentialRef::Federated {
+                namespace,
+                name,
+                audiences,
+                keys,
+            } => Credentials::Federated(Box::new(FederatedToken {
+                annotations: self.annotations(namespace, name).await?,
+                token: self
+                    .service_account_token(namespace, name, audiences)
+                    .await?,
+                audiences: audiences.clone(),
+                namespace: namespace.clone(),
+                service_account: name.clone(),
+                keys: self.named_keys(keys).await?,
+                pod_identity: false,
+            })),
         })
     }
 }

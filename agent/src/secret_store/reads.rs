@@ -179,6 +179,7 @@ mod tests {
         let read = ReadKey {
             key: "app/db".into(),
             version: None,
+            metadata: false,
         };
         cache.slot(&store, &read)
     }

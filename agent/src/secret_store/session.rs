@@ -33,8 +33,15 @@ const UNKNOWN: StoreType = StoreType::new("unknown");
 /// The store type a spec names (its provider), for errors and metrics before the store is
 /// built.
 pub(crate) fn provider_type(spec: &SecretStoreSpec) -> StoreType {
-    if spec.provider.vault.is_some() {
-        StoreType::new("vault")
+    let p = &spec.provider;
+    if p.vault.is_some() {
+        secrets_store_vault::STORE_TYPE
+    } else if p.aws.is_some() {
+        secrets_store_aws::STORE_TYPE
+    } else if p.azurekv.is_some() {
+        secrets_store_azure::STORE_TYPE
+    } else if p.gcpsm.is_some() {
+        secrets_store_gcp::STORE_TYPE
     } else {
         UNKNOWN
     }

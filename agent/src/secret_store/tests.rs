@@ -30,6 +30,7 @@ fn read(key: &str) -> ReadKey {
     ReadKey {
         key: key.into(),
         version: None,
+        metadata: false,
     }
 }
 
@@ -67,6 +68,7 @@ async fn one_identitys_read_is_never_served_to_another() {
     let v1 = ReadKey {
         key: "app/db".into(),
         version: Some("1".into()),
+        metadata: false,
     };
     let got = cache
         .get(&a, &v1, WINDOW, None, Urgency::Urgent)

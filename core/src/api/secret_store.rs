@@ -1,6 +1,7 @@
 //! `SecretStore` (namespaced) and `ClusterSecretStore` (cluster-wide): where to read secrets
-//! from and as whom. One spec shared by both kinds, as in ESO; only the Vault/OpenBao provider
-//! is implemented, and every other provider or field is rejected by name in [`super::validate`].
+//! from and as whom. One spec shared by both kinds, as in ESO, with four providers: Vault /
+//! OpenBao here, AWS Secrets Manager, Azure Key Vault and GCP Secret Manager in their own
+//! modules; every other provider or field is rejected by name in `crate::sync::validate`.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Condition, SecretKeySelector, Unknown};
+
+mod aws;
+mod azure;
+mod gcp;
+
+pub use aws::{AwsAuth, AwsJwtAuth, AwsProvider, AwsSecretRef};
+pub use azure::{AzureAuthSecretRef, AzureKvProvider};
+pub use gcp::{GcpAuth, GcpSecretRef, GcpSmProvider, GcpWorkloadIdentityFederation};
 
 /// Desired state of a SecretStore / ClusterSecretStore.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -74,7 +83,7 @@ pub struct NamespaceCondition {
     pub unknown: Unknown,
 }
 
-/// The provider block: only `vault` is implemented.
+/// The provider block: exactly one of `vault`, `aws`, `azurekv`, `gcpsm`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
@@ -82,7 +91,16 @@ pub struct Provider {
     /// HashiCorp Vault or OpenBao.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vault: Option<VaultProvider>,
-    /// Other providers (`aws`, `azurekv`, …), rejected by name.
+    /// AWS Secrets Manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<AwsProvider>,
+    /// Azure Key Vault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azurekv: Option<AzureKvProvider>,
+    /// GCP Secret Manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcpsm: Option<GcpSmProvider>,
+    /// Other providers (`kubernetes`, `akeyless`, …), rejected by name.
     #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(skip)]
     pub unknown: Unknown,

@@ -1,95 +1,100 @@
 //! Who a mount logs in to the store as: always the pod. From a store spec and the
-//! SecretProviderClass's `audience`, [`mount_auth`] says which auth mount and role to use and
-//! which of the pod's tokens to present, or why the store cannot serve mounts.
+//! SecretProviderClass's `audience` (and `awsAuth`), [`mount_auth`] says which of the pod's
+//! tokens to present and how the store logs in with it, or why the store cannot serve mounts.
 //!
-//! Data flow: store spec (`spec.provider.vault.auth`) + SPC `audience` → [`MountAuth`] (auth
-//! mount, role, audience) → the provider takes the pod's token for that audience from the
-//! driver's request and logs in with it. The store's `serviceAccountRef` *name* is never used
-//! (the pod's own service account is), so a mount-only store may leave it out; only its
-//! `audiences[0]` is read, as the default audience.
+//! Data flow: store spec (`spec.provider.*`) + SPC `audience`/`awsAuth` → [`MountAuth`]
+//! (audience, a description of the login, whether the pod's service-account annotations are
+//! needed) → the provider takes the pod's token for that audience from the driver's request,
+//! reads the account's annotations when asked (IRSA's role, Azure's client id) and logs in
+//! with them. A store's `serviceAccountRef` *name* is never used (the pod's own service
+//! account is), so a mount-only store may leave it out.
 //!
-//! Shared credentials (`tokenSecretRef`, `appRole`) are refused: every pod mounting through
-//! such a store would read with the store's access instead of its own.
+//! Shared credentials (Vault `tokenSecretRef`/`appRole`, AWS static keys, an Azure service
+//! principal, a GCP key) are refused: every pod mounting through such a store would read
+//! with the store's access instead of its own. One module per provider.
 
 use crate::api::secret_store::SecretStoreSpec;
 
-/// The audience asked of the pod's token when neither the SPC nor the store names one (the
-/// Vault CSI provider's default too).
-pub const DEFAULT_AUDIENCE: &str = "vault";
+mod aws;
+mod azure;
+mod gcp;
+mod vault;
+
+pub use aws::{AWS_POD_IDENTITY_AUDIENCE, AWS_STS_AUDIENCE};
+pub use azure::AZURE_AUDIENCE;
+pub use vault::DEFAULT_AUDIENCE;
 
 /// How a mount logs in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MountAuth {
-    /// The kubernetes auth method's mount (`kubernetes`).
-    pub auth_mount: String,
-    /// The Vault role.
-    pub role: String,
     /// The audience of the pod's token to present.
     pub audience: String,
+    /// The login beyond the pod's account, for the login cache's key and messages
+    /// (`vault role "web" (auth mount "kubernetes")`, `aws IRSA`).
+    pub login: String,
+    /// The store reads the pod's service-account annotations (IRSA's role ARN, Azure's client
+    /// id), so the provider fetches the account.
+    pub annotations: bool,
+    /// AWS: the token goes to the EKS Pod Identity endpoint instead of STS.
+    pub pod_identity: bool,
 }
 
 /// Why a store cannot serve mounts; the text completes "store X cannot serve mounts: …".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MountAuthError {
-    /// Not a provider mounts implement.
-    #[error("it has no spec.provider.vault (the only store mounts read from so far)")]
+    /// No provider block at all.
+    #[error("it has no provider block")]
     NoProvider,
-    /// Only shared credentials.
+    /// Only shared credentials (the field that holds them).
     #[error(
-        "it logs in with shared credentials (spec.provider.vault.auth.{0}), which would give every pod \
-         the store's access; mounts log in as the pod, so the store needs auth.kubernetes (role, and \
-         optionally mountPath)"
+        "it logs in with shared credentials ({0}), which would give every pod the store's \
+         access; mounts log in as the pod: {1}"
     )]
-    Shared(&'static str),
-    /// No auth at all.
-    #[error("spec.provider.vault.auth has no kubernetes method; mounts log in as the pod with it")]
-    NoKubernetes,
-    /// An empty role.
+    Shared(&'static str, &'static str),
+    /// No pod-identity login configured (what to add).
+    #[error("{0}")]
+    NoPodLogin(&'static str),
+    /// An empty Vault role.
     #[error("spec.provider.vault.auth.kubernetes.role is empty")]
     NoRole,
+    /// A bad SecretProviderClass parameter.
+    #[error("{0}")]
+    Parameter(String),
 }
 
-/// The pod-identity login a store spec allows, with the audience the SPC asks for (if any).
+/// What the SecretProviderClass says about the login.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MountLogin<'a> {
+    /// `audience`: the pod token's audience.
+    pub audience: Option<&'a str>,
+    /// `awsAuth`: `irsa` (default) or `podIdentity`.
+    pub aws_auth: Option<&'a str>,
+}
+
+/// The pod-identity login a store spec allows, with what the SPC asks for.
 pub fn mount_auth(
     spec: &SecretStoreSpec,
-    spc_audience: Option<&str>,
+    login: MountLogin<'_>,
 ) -> Result<MountAuth, MountAuthError> {
-    let vault = spec
-        .provider
-        .vault
-        .as_ref()
-        .ok_or(MountAuthError::NoProvider)?;
-    let auth = &vault.auth;
-    let Some(kubernetes) = &auth.kubernetes else {
-        return Err(if auth.token_secret_ref.is_some() {
-            MountAuthError::Shared("tokenSecretRef")
-        } else if auth.app_role.is_some() {
-            MountAuthError::Shared("appRole")
-        } else {
-            MountAuthError::NoKubernetes
-        });
-    };
-    if kubernetes.role.is_empty() {
-        return Err(MountAuthError::NoRole);
+    let p = &spec.provider;
+    if let Some(v) = &p.vault {
+        return vault::mount_auth(v, login);
     }
-    let store_audience = kubernetes
-        .service_account_ref
-        .as_ref()
-        .and_then(|sa| sa.audiences.as_ref())
-        .and_then(|a| a.first())
-        .filter(|a| !a.is_empty());
-    let audience = spc_audience
-        .or(store_audience.map(String::as_str))
-        .unwrap_or(DEFAULT_AUDIENCE);
-    Ok(MountAuth {
-        auth_mount: kubernetes
-            .mount_path
-            .clone()
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| "kubernetes".to_owned()),
-        role: kubernetes.role.clone(),
-        audience: audience.to_owned(),
-    })
+    if let Some(a) = &p.aws {
+        return aws::mount_auth(a, login);
+    }
+    if let Some(a) = &p.azurekv {
+        return azure::mount_auth(a, login);
+    }
+    if let Some(g) = &p.gcpsm {
+        return gcp::mount_auth(g, login);
+    }
+    Err(MountAuthError::NoProvider)
+}
+
+/// The SPC's audience, unless empty.
+fn given(audience: Option<&str>) -> Option<&str> {
+    audience.filter(|a| !a.is_empty())
 }
 
 #[cfg(test)]
@@ -106,13 +111,18 @@ mod tests {
 
     #[test]
     fn kubernetes_auth_without_a_service_account_ref_serves_mounts() {
-        let auth = mount_auth(&spec("        kubernetes: {role: web}\n"), None).unwrap();
+        let auth = mount_auth(
+            &spec("        kubernetes: {role: web}\n"),
+            MountLogin::default(),
+        )
+        .unwrap();
         assert_eq!(
             auth,
             MountAuth {
-                auth_mount: "kubernetes".into(),
-                role: "web".into(),
-                audience: "vault".into()
+                audience: "vault".into(),
+                login: "vault role \"web\" (auth mount \"kubernetes\")".into(),
+                annotations: false,
+                pod_identity: false,
             }
         );
     }
@@ -122,27 +132,51 @@ mod tests {
         let s = spec(
             "        kubernetes:\n          role: web\n          mountPath: k8s-east\n          serviceAccountRef: {name: ignored, audiences: [bao]}\n",
         );
-        let auth = mount_auth(&s, None).unwrap();
+        let auth = mount_auth(&s, MountLogin::default()).unwrap();
         assert_eq!(
-            (auth.auth_mount.as_str(), auth.audience.as_str()),
-            ("k8s-east", "bao")
+            (auth.login.as_str(), auth.audience.as_str()),
+            ("vault role \"web\" (auth mount \"k8s-east\")", "bao")
         );
-        assert_eq!(mount_auth(&s, Some("mine")).unwrap().audience, "mine");
+        assert_eq!(
+            mount_auth(
+                &s,
+                MountLogin {
+                    audience: Some("mine"),
+                    aws_auth: None
+                }
+            )
+            .unwrap()
+            .audience,
+            "mine"
+        );
     }
 
     #[test]
     fn shared_credentials_are_refused_with_the_reason() {
-        let err = mount_auth(&spec("        tokenSecretRef: {name: t}\n"), None).unwrap_err();
-        assert_eq!(err, MountAuthError::Shared("tokenSecretRef"));
+        let err = mount_auth(
+            &spec("        tokenSecretRef: {name: t}\n"),
+            MountLogin::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            MountAuthError::Shared("spec.provider.vault.auth.tokenSecretRef", vault::USE)
+        );
         assert!(err.to_string().contains("shared credentials"), "{err}");
         let err = mount_auth(
             &spec("        appRole: {roleId: r, secretRef: {name: s}}\n"),
-            None,
+            MountLogin::default(),
         )
         .unwrap_err();
-        assert_eq!(err, MountAuthError::Shared("appRole"));
         assert_eq!(
-            mount_auth(&spec("        kubernetes: {role: \"\"}\n"), None),
+            err,
+            MountAuthError::Shared("spec.provider.vault.auth.appRole", vault::USE)
+        );
+        assert_eq!(
+            mount_auth(
+                &spec("        kubernetes: {role: \"\"}\n"),
+                MountLogin::default()
+            ),
             Err(MountAuthError::NoRole)
         );
     }

@@ -1,5 +1,5 @@
 //! SecretProviderClass `spec.parameters` for our provider: `store`, `storeKind`, `objects` (a
-//! YAML list in a string, the driver's de-facto convention) and `audience`.
+//! YAML list in a string, the driver's de-facto convention), `audience` and `awsAuth`.
 //!
 //! [`MountSpec::from_parameters`] validates everything a mount depends on up front (paths,
 //! sources, modes), so a bad SecretProviderClass fails with one clear message naming the
@@ -19,8 +19,10 @@ pub const STORE_KIND: &str = "storeKind";
 pub const OBJECTS: &str = "objects";
 /// See [`STORE`].
 pub const AUDIENCE: &str = "audience";
+/// See [`STORE`]: AWS stores, `irsa` (default) or `podIdentity`.
+pub const AWS_AUTH: &str = "awsAuth";
 /// The parameters an admin sets and a pod may not shadow.
-pub const GUARDED: [&str; 4] = [STORE, STORE_KIND, OBJECTS, AUDIENCE];
+pub const GUARDED: [&str; 5] = [STORE, STORE_KIND, OBJECTS, AUDIENCE, AWS_AUTH];
 
 /// The default file mode.
 pub const DEFAULT_MODE: u32 = 0o644;
@@ -79,6 +81,8 @@ pub struct MountSpec {
     pub objects: Vec<MountObject>,
     /// Which of the pod's tokens to use for the store.
     pub audience: Option<String>,
+    /// AWS stores: `irsa` (default) or `podIdentity`.
+    pub aws_auth: Option<String>,
 }
 
 /// A SecretProviderClass whose parameters cannot be used; the message names what is wrong.
@@ -108,9 +112,12 @@ pub enum ParamsError {
     StoreKind(String),
     /// A parameter we do not know.
     #[error(
-        "parameters.{0} is not a parameter of the kubectl-secrets provider (store, storeKind, objects, audience)"
+        "parameters.{0} is not a parameter of the kubectl-secrets provider (store, storeKind, objects, audience, awsAuth)"
     )]
     Unknown(String),
+    /// A bad `awsAuth`.
+    #[error("parameters.awsAuth {0:?} is not irsa or podIdentity")]
+    AwsAuth(String),
     /// An empty value where a name is needed.
     #[error("parameters.{0} is empty")]
     Empty(&'static str),
@@ -183,10 +190,16 @@ impl MountSpec {
             Some(a) if a.is_empty() => return Err(ParamsError::Empty(AUDIENCE)),
             Some(a) => Some(a.clone()),
         };
+        let aws_auth = match parameters.get(AWS_AUTH).map(String::as_str) {
+            None => None,
+            Some(a @ ("irsa" | "podIdentity")) => Some(a.to_owned()),
+            Some(other) => return Err(ParamsError::AwsAuth(other.to_owned())),
+        };
         Ok(MountSpec {
             store,
             objects,
             audience,
+            aws_auth,
         })
     }
 
@@ -202,6 +215,9 @@ impl MountSpec {
         }
         if let Some(audience) = &self.audience {
             out.insert(AUDIENCE.to_owned(), audience.clone());
+        }
+        if let Some(aws_auth) = &self.aws_auth {
+            out.insert(AWS_AUTH.to_owned(), aws_auth.clone());
         }
         let raw: Vec<RawObject> = self.objects.iter().map(RawObject::from).collect();
         // Serialising plain strings and maps cannot fail; an empty list is the safe fallback.

@@ -83,6 +83,7 @@ fn parameters_round_trip_through_the_plugin_form() {
             },
         ],
         audience: Some("vault".into()),
+        aws_auth: None,
     };
     let written = spec.to_parameters();
     assert!(

@@ -3,6 +3,7 @@
 //! the person's environment. A store that logs in again (a token expired) asks its
 //! [`CredentialSource`] again, so short-lived service-account tokens are fetched fresh.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use zeroize::Zeroizing;
@@ -29,15 +30,67 @@ pub enum Credentials {
         /// The secret id.
         secret_id: Zeroizing<String>,
     },
+    /// Named values read from Secret keys, or a person's environment: AWS `accessKeyID`,
+    /// `secretAccessKey`, `sessionToken`; Azure `clientId`, `clientSecret`, `tenantId`; GCP
+    /// `secretAccessKey` (a service-account key JSON). Which names a store needs is the store's.
+    Keys(BTreeMap<String, Zeroizing<String>>),
+    /// A Kubernetes service account's token for a cloud's token exchange (IRSA, Azure workload
+    /// identity, GCP workload identity federation), with what is read off the account.
+    Federated(Box<FederatedToken>),
+}
+
+/// A service account's token and what the cloud stores read off the account beside it.
+#[derive(Clone, Default)]
+pub struct FederatedToken {
+    /// The JWT.
+    pub token: Zeroizing<String>,
+    /// Its audiences.
+    pub audiences: Vec<String>,
+    /// The account's namespace.
+    pub namespace: String,
+    /// The account's name.
+    pub service_account: String,
+    /// The account's annotations (`eks.amazonaws.com/role-arn`,
+    /// `azure.workload.identity/client-id`, …); empty when the caller did not read them.
+    pub annotations: BTreeMap<String, String>,
+    /// Named values from the store's Secret refs beside the token (Azure `clientId`,
+    /// `tenantId` from `authSecretRef`).
+    pub keys: BTreeMap<String, Zeroizing<String>>,
+    /// A CSI mount whose SecretProviderClass asks for EKS Pod Identity: the token (audience
+    /// `pods.eks.amazonaws.com`) goes to the Pod Identity endpoint instead of STS.
+    pub pod_identity: bool,
+}
+
+impl FederatedToken {
+    /// `namespace/name` of the account, for messages.
+    pub fn account(&self) -> String {
+        format!("{}/{}", self.namespace, self.service_account)
+    }
+}
+
+impl fmt::Debug for FederatedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FederatedToken")
+            .field("token", &"<redacted>")
+            .field("audiences", &self.audiences)
+            .field("account", &self.account())
+            .field("annotations", &self.annotations)
+            .field("keys", &self.keys.keys().collect::<Vec<_>>())
+            .field("pod_identity", &self.pod_identity)
+            .finish()
+    }
 }
 
 impl Credentials {
-    /// A short name of the kind (`token`, `service-account-token`, `approle`), for messages.
+    /// A short name of the kind (`token`, `service-account-token`, `approle`, `keys`,
+    /// `federated-token`), for messages.
     pub fn kind(&self) -> &'static str {
         match self {
             Credentials::Token(_) => "token",
             Credentials::ServiceAccountToken { .. } => "service-account-token",
             Credentials::AppRole { .. } => "approle",
+            Credentials::Keys(_) => "keys",
+            Credentials::Federated(_) => "federated-token",
         }
     }
 }
@@ -56,6 +109,11 @@ impl fmt::Debug for Credentials {
                 .field("role_id", role_id)
                 .field("secret_id", &"<redacted>")
                 .finish(),
+            Credentials::Keys(keys) => f
+                .debug_tuple("Keys")
+                .field(&keys.keys().collect::<Vec<_>>())
+                .finish(),
+            Credentials::Federated(token) => token.fmt(f),
         }
     }
 }
@@ -90,6 +148,18 @@ mod tests {
                 role_id: "role".into(),
                 secret_id: Zeroizing::new("id.hunter2".into()),
             },
+            Credentials::Keys(BTreeMap::from([(
+                "secretAccessKey".to_owned(),
+                Zeroizing::new("key.hunter2".to_owned()),
+            )])),
+            Credentials::Federated(Box::new(FederatedToken {
+                token: Zeroizing::new("jwt.hunter2".into()),
+                keys: BTreeMap::from([(
+                    "clientId".to_owned(),
+                    Zeroizing::new("id.hunter2".to_owned()),
+                )]),
+                ..FederatedToken::default()
+            })),
         ];
         for c in all {
             let debug = format!("{c:?}");

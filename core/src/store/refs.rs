@@ -1,6 +1,7 @@
 //! Which Kubernetes objects a store spec points at, and in which namespace, without IO: the CA
-//! (`caProvider`), and the credentials (`auth.tokenSecretRef`, `auth.kubernetes.serviceAccountRef`,
-//! `auth.appRole.secretRef`). The agent and the plugin both resolve a store through these
+//! (Vault `caProvider`), and the credentials (Vault `auth.tokenSecretRef`,
+//! `auth.kubernetes.serviceAccountRef`, `auth.appRole.secretRef`; the cloud stores' Secret
+//! refs and service accounts, in [`cloud`]). The agent and the plugin both resolve a store through these
 //! functions and do only the reading themselves, so the two can never disagree on a namespace.
 //!
 //! The rule is ESO's: a SecretStore's refs live in the store's own namespace (a `namespace` on
@@ -13,6 +14,8 @@ use std::fmt;
 use super::{ErrorKind, StoreError, StoreType};
 use crate::api::SecretKeySelector;
 use crate::api::secret_store::{CaProvider, CaProviderType, SecretStoreSpec, VaultProvider};
+
+mod cloud;
 
 /// Where the store object lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +83,37 @@ pub enum CredentialRef {
         /// Where the secret id is.
         secret_id: KeyRef,
     },
+    /// Named Secret keys (AWS static keys, an Azure service principal, a GCP key JSON): the
+    /// caller reads each into `Credentials::Keys` under its name.
+    Keys(Vec<NamedKeyRef>),
+    /// A service account's token (requested for `audiences`) and annotations, with named
+    /// Secret keys beside it: the caller makes `Credentials::Federated`.
+    Federated {
+        /// Its namespace, resolved.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// The audiences to request.
+        audiences: Vec<String>,
+        /// Named keys read beside the token (Azure `clientId`, `tenantId`).
+        keys: Vec<NamedKeyRef>,
+    },
+}
+
+/// A Secret key read into the credentials under `name`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NamedKeyRef {
+    /// The name the store looks it up by (`accessKeyID`, `clientSecret`, …).
+    pub name: String,
+    /// Where it is.
+    pub key: KeyRef,
+}
+
+fn named(keys: &[NamedKeyRef]) -> String {
+    keys.iter()
+        .map(|k| format!("{} from {}", k.name, k.key))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl fmt::Display for CredentialRef {
@@ -99,6 +133,22 @@ impl fmt::Display for CredentialRef {
             CredentialRef::AppRole { role_id, secret_id } => {
                 write!(f, "approle {role_id:?} with the secret id from {secret_id}")
             }
+            CredentialRef::Keys(keys) => write!(f, "keys ({})", named(keys)),
+            CredentialRef::Federated {
+                namespace,
+                name,
+                audiences,
+                keys,
+            } => {
+                write!(
+                    f,
+                    "service account {namespace}/{name} (audiences {audiences:?})"
+                )?;
+                if !keys.is_empty() {
+                    write!(f, " with {}", named(keys))?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -115,7 +165,11 @@ pub struct StoreRefs {
 const VAULT: StoreType = StoreType::new("vault");
 
 fn invalid(message: String) -> StoreError {
-    StoreError::new(VAULT, ErrorKind::InvalidConfig, message)
+    invalid_for(VAULT, message)
+}
+
+fn invalid_for(store: StoreType, message: String) -> StoreError {
+    StoreError::new(store, ErrorKind::InvalidConfig, message)
 }
 
 /// The namespace a ref at `field` lives in.
@@ -210,16 +264,30 @@ pub fn vault_credentials(
     )))
 }
 
-/// Everything `spec` points at (today only the `vault` provider has refs).
+/// Everything `spec` points at.
 pub fn resolve(spec: &SecretStoreSpec, scope: Scope<'_>) -> Result<StoreRefs, StoreError> {
-    let Some(vault) = &spec.provider.vault else {
-        return Err(invalid(
-            "spec.provider.vault is required (the only provider so far)".into(),
+    let p = &spec.provider;
+    if let Some(vault) = &p.vault {
+        return Ok(StoreRefs {
+            ca: ca_provider(vault, scope)?,
+            credentials: vault_credentials(vault, scope)?,
+        });
+    }
+    let credentials = if let Some(aws) = &p.aws {
+        cloud::aws(aws, scope)?
+    } else if let Some(azure) = &p.azurekv {
+        cloud::azure(azure, scope)?
+    } else if let Some(gcp) = &p.gcpsm {
+        cloud::gcp(gcp, scope)?
+    } else {
+        return Err(invalid_for(
+            StoreType::new("unknown"),
+            "spec.provider needs one of vault, aws, azurekv, gcpsm".into(),
         ));
     };
     Ok(StoreRefs {
-        ca: ca_provider(vault, scope)?,
-        credentials: vault_credentials(vault, scope)?,
+        ca: None,
+        credentials,
     })
 }
 

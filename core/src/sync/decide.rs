@@ -37,6 +37,7 @@ fn read_key(r: &RemoteRef) -> ReadKey {
     ReadKey {
         key: r.key.trim_matches('/').to_owned(),
         version: r.version.clone(),
+        metadata: r.metadata_policy.as_deref() == Some("Fetch"),
     }
 }
 

@@ -7,7 +7,11 @@ use std::time::Duration;
 use super::duration;
 use crate::api::Unknown;
 use crate::api::external_secret::{ExternalSecretSpec, RemoteRef};
-use crate::api::secret_store::SecretStoreSpec;
+use crate::api::secret_store::{SecretStoreSpec, VaultProvider};
+
+mod aws;
+mod azure;
+mod gcp;
 
 /// Default ExternalSecret refresh interval (ESO's).
 pub const DEFAULT_REFRESH: Duration = Duration::from_secs(3600);
@@ -83,15 +87,61 @@ fn store_with(
         "spec.provider",
         &spec.provider.unknown,
         &mut problems,
-        " (supported providers: vault)",
+        " (supported providers: vault, aws, azurekv, gcpsm)",
     );
-    let Some(vault) = &spec.provider.vault else {
-        if spec.provider.unknown.is_empty() {
-            problems.push("spec.provider.vault is required (the only provider so far)".into());
+    let p = &spec.provider;
+    let set = [
+        p.vault.is_some(),
+        p.aws.is_some(),
+        p.azurekv.is_some(),
+        p.gcpsm.is_some(),
+    ];
+    match set.iter().filter(|s| **s).count() {
+        0 if p.unknown.is_empty() => {
+            problems.push("spec.provider needs one of vault, aws, azurekv, gcpsm".into())
         }
-        return problems;
-    };
-    unknown("spec.provider.vault", &vault.unknown, &mut problems, "");
+        0 | 1 => {}
+        _ => {
+            problems.push("spec.provider must set exactly one of vault, aws, azurekv, gcpsm".into())
+        }
+    }
+    if let Some(vault) = &p.vault {
+        vault_problems(vault, cluster, service_account_required, &mut problems);
+    }
+    if let Some(aws) = &p.aws {
+        aws::provider(aws, cluster, service_account_required, &mut problems);
+    }
+    if let Some(azure) = &p.azurekv {
+        azure::provider(azure, cluster, service_account_required, &mut problems);
+    }
+    if let Some(gcp) = &p.gcpsm {
+        gcp::provider(gcp, cluster, service_account_required, &mut problems);
+    }
+    problems
+}
+
+/// A ref's `namespace` against the store's kind (ESO's rule): a SecretStore uses its own, a
+/// ClusterSecretStore has none to default to.
+fn namespaced_ref(path: &str, ns: &Option<String>, cluster: bool, problems: &mut Vec<String>) {
+    if ns.is_some() && !cluster {
+        problems.push(format!(
+            "{path}.namespace is only allowed on a ClusterSecretStore (a SecretStore uses its own namespace)"
+        ));
+    }
+    if ns.as_deref().is_none_or(str::is_empty) && cluster {
+        problems.push(format!(
+            "{path}.namespace is required on a ClusterSecretStore"
+        ));
+    }
+}
+
+fn vault_problems(
+    vault: &VaultProvider,
+    cluster: bool,
+    service_account_required: bool,
+    problems: &mut Vec<String>,
+) {
+    unknown("spec.provider.vault", &vault.unknown, problems, "");
     if !(vault.server.starts_with("http://") || vault.server.starts_with("https://")) {
         problems.push(format!(
             "spec.provider.vault.server {:?} must be an http:// or https:// URL",
@@ -127,7 +177,7 @@ fn store_with(
     unknown(
         "spec.provider.vault.auth",
         &auth.unknown,
-        &mut problems,
+        problems,
         " (supported: tokenSecretRef, kubernetes, appRole)",
     );
     let methods = [
@@ -146,35 +196,26 @@ fn store_with(
         ),
     }
     let namespaced_ref = |path: &str, ns: &Option<String>, problems: &mut Vec<String>| {
-        if ns.is_some() && !cluster {
-            problems.push(format!(
-                "{path}.namespace is only allowed on a ClusterSecretStore (a SecretStore uses its own namespace)"
-            ));
-        }
-        if ns.is_none() && cluster {
-            problems.push(format!(
-                "{path}.namespace is required on a ClusterSecretStore"
-            ));
-        }
+        namespaced_ref(path, ns, cluster, problems)
     };
     if let Some(r) = &auth.token_secret_ref {
         unknown(
             "spec.provider.vault.auth.tokenSecretRef",
             &r.unknown,
-            &mut problems,
+            problems,
             "",
         );
         namespaced_ref(
             "spec.provider.vault.auth.tokenSecretRef",
             &r.namespace,
-            &mut problems,
+            problems,
         );
     }
     if let Some(k) = &auth.kubernetes {
         unknown(
             "spec.provider.vault.auth.kubernetes",
             &k.unknown,
-            &mut problems,
+            problems,
             " (use serviceAccountRef)",
         );
         if k.role.is_empty() {
@@ -189,33 +230,27 @@ fn store_with(
             Some(sa) => namespaced_ref(
                 "spec.provider.vault.auth.kubernetes.serviceAccountRef",
                 &sa.namespace,
-                &mut problems,
+                problems,
             ),
         }
     }
     if let Some(a) = &auth.app_role {
-        unknown(
-            "spec.provider.vault.auth.appRole",
-            &a.unknown,
-            &mut problems,
-            "",
-        );
+        unknown("spec.provider.vault.auth.appRole", &a.unknown, problems, "");
         if a.role_id.as_deref().is_none_or(str::is_empty) {
             problems.push("spec.provider.vault.auth.appRole.roleId is required".into());
         }
         unknown(
             "spec.provider.vault.auth.appRole.secretRef",
             &a.secret_ref.unknown,
-            &mut problems,
+            problems,
             "",
         );
         namespaced_ref(
             "spec.provider.vault.auth.appRole.secretRef",
             &a.secret_ref.namespace,
-            &mut problems,
+            problems,
         );
     }
-    problems
 }
 
 fn remote_ref(path: &str, r: &RemoteRef, problems: &mut Vec<String>) {
@@ -240,12 +275,14 @@ fn remote_ref(path: &str, r: &RemoteRef, problems: &mut Vec<String>) {
         "Default",
         problems,
     );
-    only_value(
-        &format!("{path}.metadataPolicy"),
-        r.metadata_policy.as_deref(),
-        "None",
-        problems,
-    );
+    if let Some(policy) = r.metadata_policy.as_deref()
+        && policy != "None"
+        && policy != "Fetch"
+    {
+        problems.push(format!(
+            "{path}.metadataPolicy {policy:?} must be \"None\" or \"Fetch\""
+        ));
+    }
     only_value(
         &format!("{path}.nullBytePolicy"),
         r.null_byte_policy.as_deref(),
@@ -479,14 +516,25 @@ mod tests {
     #[test]
     fn stores_reject_other_providers_and_bad_auth() {
         let s: SecretStore = serde_yaml_ng::from_str(
-            "apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {name: s}\nspec:\n  provider:\n    aws: {region: x}\n",
+            "apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {name: s}\nspec:\n  provider:\n    akeyless: {akeylessGWApiURL: x}\n",
         )
         .unwrap();
         assert_eq!(
             store(&s.spec, false),
             vec![
-                "spec.provider.aws is not supported by kubectl-secrets (supported providers: vault)"
+                "spec.provider.akeyless is not supported by kubectl-secrets (supported providers: vault, aws, azurekv, gcpsm)"
             ]
+        );
+        let two: SecretStore = serde_yaml_ng::from_str(
+            "apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {name: s}\nspec:\n  provider:\n    vault: {server: https://v, auth: {tokenSecretRef: {name: t}}}\n    gcpsm: {projectID: p}\n",
+        )
+        .unwrap();
+        assert!(
+            store(&two.spec, false).contains(
+                &"spec.provider must set exactly one of vault, aws, azurekv, gcpsm".to_owned()
+            ),
+            "{:?}",
+            store(&two.spec, false)
         );
         let s: SecretStore = serde_yaml_ng::from_str(
             "apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {name: s}\nspec:\n  conditions: []\n  provider:\n    vault:\n      server: vault:8200\n      auth:\n        kubernetes: {role: r}\n        ldap: {}\n",

@@ -230,6 +230,7 @@ pub(crate) fn spec(input: &SpecInput<'_>) -> Result<MountSpec, String> {
         store,
         objects,
         audience: input.audience.clone(),
+        aws_auth: None,
     };
     MountSpec::from_parameters(&spec.to_parameters()).map_err(|err| err.to_string())
 }

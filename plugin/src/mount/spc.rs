@@ -85,6 +85,7 @@ mod tests {
                 mode: 0o440,
             }],
             audience: Some("vault".into()),
+            aws_auth: None,
         };
         let spc = object("team", "web-secrets", &spec);
         assert!(is_ours(&spc));

@@ -219,6 +219,7 @@ impl Session {
         let read = ReadKey {
             key: key.to_owned(),
             version: None,
+            metadata: false,
         };
         self.store
             .read(&read)

@@ -232,6 +232,7 @@ mod tests {
         ReadKey {
             key: k.into(),
             version: v.map(str::to_owned),
+            metadata: false,
         }
     }
 

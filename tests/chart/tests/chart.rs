@@ -203,19 +203,21 @@ fn renders_hold_what_each_value_asks_for() {
             d["kind"] == "Role"
                 && d["metadata"]["name"] == "secrets-agent-store-tokens-token-request"
         })
-        .map(|d| (d["metadata"]["namespace"].as_str().unwrap(), &d["rules"][0]))
+        .map(|d| (d["metadata"]["namespace"].as_str().unwrap(), &d["rules"]))
         .collect();
     assert_eq!(token_roles.len(), 2);
     assert_eq!(token_roles[0].0, "team-a");
+    // Tokens may be requested, and the identity annotations read, for exactly the named
+    // accounts: nothing else in the namespace.
     assert_eq!(
-        token_roles[0].1["resourceNames"],
-        serde_json::json!(["bao-reader", "vault-reader"])
+        token_roles[0].1,
+        &serde_json::json!([
+            {"apiGroups": [""], "resources": ["serviceaccounts/token"],
+             "resourceNames": ["bao-reader", "vault-reader"], "verbs": ["create"]},
+            {"apiGroups": [""], "resources": ["serviceaccounts"],
+             "resourceNames": ["bao-reader", "vault-reader"], "verbs": ["get"]},
+        ])
     );
-    assert_eq!(
-        token_roles[0].1["resources"],
-        serde_json::json!(["serviceaccounts/token"])
-    );
-    assert_eq!(token_roles[0].1["verbs"], serde_json::json!(["create"]));
 
     let docs = r.documents("pinned-image");
     let container =

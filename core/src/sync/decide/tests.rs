@@ -52,6 +52,7 @@ fn remote() -> BTreeMap<ReadKey, Json> {
     let k = |key: &str| ReadKey {
         key: key.into(),
         version: None,
+        metadata: false,
     };
     [
         (
@@ -135,6 +136,7 @@ fn unchanged_is_up_to_date_and_change_is_flagged() {
         ReadKey {
             key: "app/db".into(),
             version: None,
+            metadata: false,
         },
         Json(serde_json::json!({"password": "pw2"})),
     );
@@ -210,6 +212,7 @@ fn gone_with_delete_deletes_only_when_everything_is_gone() {
     partial.remove(&ReadKey {
         key: "app/config".into(),
         version: None,
+        metadata: false,
     });
     assert!(matches!(run(&e, Some(&s), &partial), Decision::Fail { .. }));
 }
@@ -279,6 +282,7 @@ fn gone_before_the_secret_exists_says_it_was_not_created() {
     partial.remove(&ReadKey {
         key: "app/config".into(),
         version: None,
+        metadata: false,
     });
     let e = es(&format!("{BASE}  target:\n    deletionPolicy: Delete\n"));
     let Decision::Fail { message, .. } = run(&e, None, &partial) else {
@@ -302,6 +306,7 @@ fn empty_data_only_from_an_empty_remote_secret() {
         ReadKey {
             key: "app/config".into(),
             version: None,
+            metadata: false,
         },
         Json(serde_json::json!({})),
     )]
@@ -355,6 +360,7 @@ fn immutable_secret_is_not_rewritten() {
         ReadKey {
             key: "app/db".into(),
             version: None,
+            metadata: false,
         },
         Json(serde_json::json!({"password": "pw2"})),
     );

@@ -86,6 +86,7 @@ fn read(key: &str) -> ReadKey {
     ReadKey {
         key: key.into(),
         version: None,
+        metadata: false,
     }
 }
 

@@ -1,0 +1,17 @@
+//! `spec.provider.aws` checks (no IO). Each problem names its field path.
+
+use crate::api::secret_store::AwsProvider;
+
+use super::unknown;
+
+/// Problems with `spec.provider.aws`; `cluster` is true for a ClusterSecretStore;
+/// `service_account_required` is false for a store read by mounts (they log in as the pod's
+/// own account, so a `serviceAccountRef` may be left out).
+pub(super) fn provider(
+    p: &AwsProvider,
+    _cluster: bool,
+    _service_account_required: bool,
+    problems: &mut Vec<String>,
+) {
+    unknown("spec.provider.aws", &p.unknown, problems, "");
+}
