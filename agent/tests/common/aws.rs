@@ -98,7 +98,7 @@ pub fn start_agent(cluster: &Cluster, standin: &AwsStandin, args: &[&str]) -> Ag
 pub fn aws_env_vars<'a>(url: &'a str, pod_identity_url: &'a str) -> Vec<(&'static str, &'a str)> {
     vec![
         ("AWS_ENDPOINT_URL", url),
-        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", pod_identity_url),
+        ("SECRETS_AGENT_AWS_POD_IDENTITY_ENDPOINT", pod_identity_url),
     ]
 }
 
