@@ -196,13 +196,27 @@ impl AwsEnv {
         )
     }
 
-    /// Wait until the Secret `name` has `key` = `value`.
+    /// Wait until the Secret `name` (made by the ExternalSecret of the same name) has `key` =
+    /// `value`; on timeout the panic shows the ExternalSecret's status.
     pub async fn wait_value(&self, ns: &str, name: &str, key: &str, value: &str) {
-        let what = format!("Secret {ns}/{name} key {key} to take its new value");
-        wait_for(&what, || async {
-            (self.data(ns, name).await?.get(key)? == value).then_some(())
-        })
-        .await;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(data) = self.data(ns, name).await
+                && data.get(key).map(String::as_str) == Some(value)
+            {
+                return;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let es = Api::<ExternalSecret>::namespaced(self.client.clone(), ns)
+                    .get_opt(name)
+                    .await;
+                panic!(
+                    "timed out waiting for Secret {ns}/{name} {key}; ExternalSecret status: {:?}",
+                    es.map(|e| e.map(|e| e.status))
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 
     /// Wait until the Secret `name` is gone.
