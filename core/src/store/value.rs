@@ -238,14 +238,27 @@ mod tests {
     #[test]
     fn raw_values_come_out_as_stored() {
         let store = StoreType::new("aws");
-        let text = RemoteValue::raw(store, "app", None, Zeroizing::new(b"plain hunter2".to_vec()));
+        let text = RemoteValue::raw(
+            store,
+            "app",
+            None,
+            Zeroizing::new(b"plain hunter2".to_vec()),
+        );
         assert_eq!(text.select(None).unwrap().as_slice(), b"plain hunter2");
         assert!(text.entries().is_empty());
         assert!(text.select(Some("a")).is_err());
         assert!(!format!("{text:?}").contains("hunter2"));
-        let json = RemoteValue::raw(store, "app", None, Zeroizing::new(br#"{ "b": 1, "a": "x" }"#.to_vec()));
+        let json = RemoteValue::raw(
+            store,
+            "app",
+            None,
+            Zeroizing::new(br#"{ "b": 1, "a": "x" }"#.to_vec()),
+        );
         // Exactly as stored (spacing and key order kept), yet properties work.
-        assert_eq!(json.select(None).unwrap().as_slice(), br#"{ "b": 1, "a": "x" }"#);
+        assert_eq!(
+            json.select(None).unwrap().as_slice(),
+            br#"{ "b": 1, "a": "x" }"#
+        );
         assert_eq!(json.select(Some("a")).unwrap().as_slice(), b"x");
         assert_eq!(json.entries()["b"].as_slice(), b"1");
         let binary = RemoteValue::raw(store, "bin", None, Zeroizing::new(vec![0, 255]));

@@ -129,7 +129,10 @@ mod tests {
         }
         for (i, read) in reads.into_iter().enumerate() {
             let answer = read.await.unwrap();
-            assert_eq!(answer.as_deref(), Some(format!("value of id{}", i % 25).as_str()));
+            assert_eq!(
+                answer.as_deref(),
+                Some(format!("value of id{}", i % 25).as_str())
+            );
         }
         assert_eq!(flushes.load(Ordering::SeqCst), 1);
         // The next read opens a new window.

@@ -123,7 +123,10 @@ impl Plan {
 /// The plan for `given` and `spec`.
 pub(crate) fn plan(given: Given<'_>, spec: &ChainSpec) -> Result<Plan, AwsError> {
     let base = match given {
-        Given::Keys(keys) => Base::Static(AwsKeys::from_named(keys, "spec.provider.aws.auth.secretRef")?),
+        Given::Keys(keys) => Base::Static(AwsKeys::from_named(
+            keys,
+            "spec.provider.aws.auth.secretRef",
+        )?),
         Given::Federated {
             token,
             namespace,
@@ -167,13 +170,15 @@ pub(crate) fn plan(given: Given<'_>, spec: &ChainSpec) -> Result<Plan, AwsError>
             external_id: None,
         })
         .collect();
-    if let Some(role) = spec.role.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+    if let Some(role) = spec
+        .role
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
         roles.push(RoleStep {
             role_arn: role.to_owned(),
-            external_id: spec
-                .external_id
-                .clone()
-                .filter(|id| !id.trim().is_empty()),
+            external_id: spec.external_id.clone().filter(|id| !id.trim().is_empty()),
         });
     }
     Ok(Plan { base, roles })
@@ -216,7 +221,10 @@ mod tests {
         assert_eq!(
             plan.roles,
             [
-                RoleStep { role_arn: "arn:aws:iam::2:role/hop".into(), external_id: None },
+                RoleStep {
+                    role_arn: "arn:aws:iam::2:role/hop".into(),
+                    external_id: None
+                },
                 RoleStep {
                     role_arn: "arn:aws:iam::3:role/final".into(),
                     external_id: Some("ext".into())
@@ -244,7 +252,10 @@ mod tests {
         )
         .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("ns/app") && text.contains(ROLE_ARN_ANNOTATION), "{text}");
+        assert!(
+            text.contains("ns/app") && text.contains(ROLE_ARN_ANNOTATION),
+            "{text}"
+        );
     }
 
     #[test]
@@ -265,7 +276,10 @@ mod tests {
         assert!(p.principal().contains("ns/app"));
         let mut keys = BTreeMap::new();
         keys.insert("accessKeyID".to_owned(), Zeroizing::new("AKIA".to_owned()));
-        keys.insert("secretAccessKey".to_owned(), Zeroizing::new("sk".to_owned()));
+        keys.insert(
+            "secretAccessKey".to_owned(),
+            Zeroizing::new("sk".to_owned()),
+        );
         let spec = ChainSpec {
             role: Some("arn:aws:iam::3:role/r".into()),
             external_id: Some(" ".into()),

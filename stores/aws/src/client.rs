@@ -115,8 +115,8 @@ impl Client {
         let (request, service) = match body {
             Body::Json(json) => {
                 let target = op.target().unwrap_or_default();
-                let request = Request::post(url, "application/x-amz-json-1.1", Zeroizing::new(json))
-                    .header(
+                let request =
+                    Request::post(url, "application/x-amz-json-1.1", Zeroizing::new(json)).header(
                         HeaderName::from_static("x-amz-target"),
                         HeaderValue::from_static(target),
                         false,
@@ -128,14 +128,21 @@ impl Client {
                 let value = HeaderValue::from_str(authorization.trim()).map_err(|_| {
                     AwsError::invalid_config("the pod's token cannot be sent as a header")
                 })?;
-                (Request::get(url).header(http::header::AUTHORIZATION, value, true), "")
+                (
+                    Request::get(url).header(http::header::AUTHORIZATION, value, true),
+                    "",
+                )
             }
         };
         let request = match keys {
             Some(keys) => sign_request(request, keys, &self.region, service)?,
             None => request,
         };
-        let response = self.http.send(request).await.map_err(|e| transport(e, url, op))?;
+        let response = self
+            .http
+            .send(request)
+            .await
+            .map_err(|e| transport(e, url, op))?;
         answer(op, response, ctx)
     }
 }
@@ -151,7 +158,10 @@ fn sign_request(
         .iter()
         .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
-    let headers: Vec<(&str, &str)> = named.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let headers: Vec<(&str, &str)> = named
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let added = signature_headers(
         keys,
         region,
@@ -169,7 +179,8 @@ fn sign_request(
         let name = HeaderName::from_static(name);
         let value = HeaderValue::from_str(&value)
             .map_err(|_| AwsError::invalid_config("a signature header is not a header value"))?;
-        let sensitive = name == http::header::AUTHORIZATION || name.as_str() == "x-amz-security-token";
+        let sensitive =
+            name == http::header::AUTHORIZATION || name.as_str() == "x-amz-security-token";
         request = request.header(name, value, sensitive);
     }
     Ok(request)
@@ -190,7 +201,11 @@ fn transport(err: HttpError, url: &str, op: Op) -> AwsError {
     }
 }
 
-fn answer(op: Op, response: Response, ctx: CallContext<'_>) -> Result<Zeroizing<Vec<u8>>, AwsError> {
+fn answer(
+    op: Op,
+    response: Response,
+    ctx: CallContext<'_>,
+) -> Result<Zeroizing<Vec<u8>>, AwsError> {
     if response.status.is_success() {
         return Ok(response.body);
     }

@@ -103,7 +103,10 @@ mod tests {
     #[test]
     fn public_endpoints_by_region() {
         let r = resolve("eu-west-1", Overrides::default()).unwrap();
-        assert_eq!(r.secrets_manager, "https://secretsmanager.eu-west-1.amazonaws.com/");
+        assert_eq!(
+            r.secrets_manager,
+            "https://secretsmanager.eu-west-1.amazonaws.com/"
+        );
         assert_eq!(r.sts, "https://sts.eu-west-1.amazonaws.com/");
         assert_eq!(r.pod_identity, POD_IDENTITY_URL);
         let cn = resolve("cn-north-1", Overrides::default()).unwrap();
@@ -145,7 +148,13 @@ mod tests {
 
     #[test]
     fn pod_identity_hosts() {
-        for ok in ["169.254.170.23", "[fd00:ec2::23]", "127.0.0.1", "[::1]", "localhost"] {
+        for ok in [
+            "169.254.170.23",
+            "[fd00:ec2::23]",
+            "127.0.0.1",
+            "[::1]",
+            "localhost",
+        ] {
             assert!(pod_identity_host_ok(ok), "{ok}");
         }
         for bad in ["169.254.169.254", "example.com", "10.0.0.1"] {

@@ -339,7 +339,10 @@ mod tests {
     #[test]
     fn gone_and_scheduled_for_deletion_are_not_found() {
         for (code, message) in [
-            ("ResourceNotFoundException", "Secrets Manager can't find the specified secret."),
+            (
+                "ResourceNotFoundException",
+                "Secrets Manager can't find the specified secret.",
+            ),
             (
                 "InvalidRequestException",
                 "You can't perform this operation on the secret because it was marked for deletion.",
@@ -371,7 +374,10 @@ mod tests {
 
     #[test]
     fn access_denied_names_the_action_and_the_role() {
-        let err = classify(ctx(), answer(400, "AccessDeniedException", "not authorized"));
+        let err = classify(
+            ctx(),
+            answer(400, "AccessDeniedException", "not authorized"),
+        );
         assert_eq!(err.kind(), ErrorKind::PermissionDenied);
         let text = err.to_string();
         assert!(
@@ -425,6 +431,9 @@ mod tests {
         assert_eq!(bare_code("Throttling"), "Throttling");
         assert_eq!(detail("a\nb\tc"), "a b c");
         assert_eq!(detail("  "), "no detail");
-        assert_eq!(detail(&"x".repeat(1000)).chars().count(), MAX_DETAIL_CHARS + 1);
+        assert_eq!(
+            detail(&"x".repeat(1000)).chars().count(),
+            MAX_DETAIL_CHARS + 1
+        );
     }
 }

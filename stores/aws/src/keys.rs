@@ -39,7 +39,10 @@ impl fmt::Debug for AwsKeys {
         f.debug_struct("AwsKeys")
             .field("access_key_id", &"<redacted>")
             .field("secret_access_key", &"<redacted>")
-            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("expires", &self.expires)
             .finish()
     }
@@ -106,7 +109,10 @@ impl AwsKeys {
             expiration: Option<String>,
         }
         let answer: Answer = serde_json::from_slice(body).map_err(|e| {
-            AwsError::bad_response(action, format!("not the credentials JSON ({})", json_problem(&e)))
+            AwsError::bad_response(
+                action,
+                format!("not the credentials JSON ({})", json_problem(&e)),
+            )
         })?;
         let expires = match &answer.expiration {
             Some(text) => Some(parse_time(text, action)?),
@@ -159,7 +165,10 @@ mod tests {
         let keys = AwsKeys::from_sts_xml(STS, "sts:AssumeRoleWithWebIdentity").unwrap();
         assert_eq!(keys.access_key_id.as_str(), "ASIAEXAMPLE");
         assert_eq!(keys.secret_access_key.as_str(), "s3cr3t+/key");
-        assert_eq!(keys.session_token.as_deref().map(String::as_str), Some("tok&en"));
+        assert_eq!(
+            keys.session_token.as_deref().map(String::as_str),
+            Some("tok&en")
+        );
         let expires = keys.expires.unwrap();
         let debug = format!("{keys:?}");
         assert!(!debug.contains("s3cr3t") && !debug.contains("ASIA") && !debug.contains("tok&en"));
@@ -178,7 +187,8 @@ mod tests {
     #[test]
     fn pod_identity_answer() {
         let body = br#"{"AccessKeyId":"ASIA1","SecretAccessKey":"sk","Token":"t","AccountId":"1","Expiration":"2026-12-01T21:00:00Z"}"#;
-        let keys = AwsKeys::from_pod_identity_json(body, "eks-auth:AssumeRoleForPodIdentity").unwrap();
+        let keys =
+            AwsKeys::from_pod_identity_json(body, "eks-auth:AssumeRoleForPodIdentity").unwrap();
         assert_eq!(keys.secret_access_key.as_str(), "sk");
         assert!(keys.expires.is_some());
         let err = AwsKeys::from_pod_identity_json(b"{\"AccessKeyId\":\"x\"}", "a").unwrap_err();
@@ -191,7 +201,10 @@ mod tests {
         named.insert(ACCESS_KEY_ID.to_owned(), Zeroizing::new("AKIA1".to_owned()));
         let err = AwsKeys::from_named(&named, "Secret ns/aws").unwrap_err();
         assert!(err.to_string().contains("secretAccessKey"), "{err}");
-        named.insert(SECRET_ACCESS_KEY.to_owned(), Zeroizing::new("sk\n".to_owned()));
+        named.insert(
+            SECRET_ACCESS_KEY.to_owned(),
+            Zeroizing::new("sk\n".to_owned()),
+        );
         let keys = AwsKeys::from_named(&named, "Secret ns/aws").unwrap();
         assert_eq!(keys.secret_access_key.as_str(), "sk");
         assert!(keys.session_token.is_none());

@@ -122,7 +122,12 @@ mod tests {
             ),
             "{auth}"
         );
-        assert!(auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target"), "{auth}");
+        assert!(
+            auth.contains(
+                "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
+            ),
+            "{auth}"
+        );
         // The same request signs the same; another body signs differently.
         let again = signature_headers(
             &keys(Some("session")),
@@ -158,6 +163,9 @@ mod tests {
             SystemTime::now(),
         )
         .unwrap();
-        assert!(out.iter().all(|(n, _)| !n.eq_ignore_ascii_case("x-amz-security-token")));
+        assert!(
+            out.iter()
+                .all(|(n, _)| !n.eq_ignore_ascii_case("x-amz-security-token"))
+        );
     }
 }

@@ -96,7 +96,10 @@ pub(crate) fn list_body(prefix: &str, next_token: Option<&str>) -> Vec<u8> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || " :_@/+=.-".contains(c));
         if filterable {
-            map.insert("Filters".into(), json!([{"Key": "name", "Values": [prefix]}]));
+            map.insert(
+                "Filters".into(),
+                json!([{"Key": "name", "Values": [prefix]}]),
+            );
         }
         if let Some(token) = next_token {
             map.insert("NextToken".into(), Value::String(token.to_owned()));
@@ -170,9 +173,16 @@ impl SecretEntry {
 }
 
 /// Parse a success body as `T`, saying only what kind of problem a bad one has.
-pub(crate) fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], action: &str) -> Result<T, AwsError> {
-    serde_json::from_slice(body)
-        .map_err(|e| AwsError::bad_response(action, format!("not the expected JSON ({})", json_problem(&e))))
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(
+    body: &[u8],
+    action: &str,
+) -> Result<T, AwsError> {
+    serde_json::from_slice(body).map_err(|e| {
+        AwsError::bad_response(
+            action,
+            format!("not the expected JSON ({})", json_problem(&e)),
+        )
+    })
 }
 
 /// One id's error in a batch answer.
@@ -264,7 +274,10 @@ mod tests {
     #[test]
     fn versions_follow_eso() {
         assert_eq!(VersionSel::parse(None), Ok(VersionSel::Current));
-        assert_eq!(VersionSel::parse(Some("AWSCURRENT")), Ok(VersionSel::Current));
+        assert_eq!(
+            VersionSel::parse(Some("AWSCURRENT")),
+            Ok(VersionSel::Current)
+        );
         assert_eq!(
             VersionSel::parse(Some("uuid/0a1b")),
             Ok(VersionSel::Id("0a1b".into()))
@@ -287,11 +300,17 @@ mod tests {
             json!({"SecretId": "a", "VersionId": "v1"})
         );
         assert_eq!(
-            body_json(&get_secret_value_body("a", &VersionSel::Stage("AWSPREVIOUS".into()))),
+            body_json(&get_secret_value_body(
+                "a",
+                &VersionSel::Stage("AWSPREVIOUS".into())
+            )),
             json!({"SecretId": "a", "VersionStage": "AWSPREVIOUS"})
         );
         let ids = vec!["a".to_owned(), "b".to_owned()];
-        assert_eq!(body_json(&batch_body(&ids, None)), json!({"SecretIdList": ["a", "b"]}));
+        assert_eq!(
+            body_json(&batch_body(&ids, None)),
+            json!({"SecretIdList": ["a", "b"]})
+        );
         assert_eq!(
             body_json(&batch_body(&ids, Some("t"))),
             json!({"SecretIdList": ["a", "b"], "NextToken": "t"})
@@ -303,8 +322,14 @@ mod tests {
         );
         assert_eq!(body_json(&list_body("", None)), json!({"MaxResults": 100}));
         // A prefix the server filter cannot take is left to the client.
-        assert_eq!(body_json(&list_body("!x", None)), json!({"MaxResults": 100}));
-        assert_eq!(body_json(&list_body("a#b", None)), json!({"MaxResults": 100}));
+        assert_eq!(
+            body_json(&list_body("!x", None)),
+            json!({"MaxResults": 100})
+        );
+        assert_eq!(
+            body_json(&list_body("a#b", None)),
+            json!({"MaxResults": 100})
+        );
     }
 
     #[test]
@@ -319,7 +344,10 @@ mod tests {
         assert!(entry.answers("arn:aws:secretsmanager:us-east-1:1:secret:app"));
         assert!(!entry.answers("arn:aws:secretsmanager:us-east-1:1:secret:ap"));
         assert!(!entry.answers("other"));
-        assert_eq!(entry.version_label(&VersionSel::Current).as_deref(), Some("uuid/v1"));
+        assert_eq!(
+            entry.version_label(&VersionSel::Current).as_deref(),
+            Some("uuid/v1")
+        );
         match entry.take_payload("a").unwrap() {
             Payload::Text(t) => assert_eq!(t.as_str(), r#"{"a":1}"#),
             Payload::Binary(_) => panic!("text expected"),
@@ -338,9 +366,12 @@ mod tests {
 
     #[test]
     fn a_bad_body_names_no_content() {
-        let err = parse::<SecretEntry>(br#"{"SecretString": hunter2}"#, "secretsmanager:GetSecretValue")
-            .err()
-            .unwrap();
+        let err = parse::<SecretEntry>(
+            br#"{"SecretString": hunter2}"#,
+            "secretsmanager:GetSecretValue",
+        )
+        .err()
+        .unwrap();
         assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
@@ -363,10 +394,19 @@ mod tests {
             "a",
         )
         .unwrap();
-        assert_eq!(d.tags, vec![Tag { key: "team".into(), value: "x".into() }]);
+        assert_eq!(
+            d.tags,
+            vec![Tag {
+                key: "team".into(),
+                value: "x".into()
+            }]
+        );
         assert!(d.deleted_date.is_some());
-        let page: ListPage =
-            parse(br#"{"SecretList":[{"Name":"a"},{"Name":"b"}],"NextToken":"n"}"#, "a").unwrap();
+        let page: ListPage = parse(
+            br#"{"SecretList":[{"Name":"a"},{"Name":"b"}],"NextToken":"n"}"#,
+            "a",
+        )
+        .unwrap();
         assert_eq!(page.secret_list.len(), 2);
         assert_eq!(page.next_token.as_deref(), Some("n"));
     }
@@ -381,11 +421,21 @@ mod tests {
         );
         assert_eq!(e.code, "ResourceNotFoundException");
         assert_eq!(e.message, "can't find");
-        let e = error_answer(400, Some("ThrottlingException:http://x"), Some(Duration::from_secs(2)), b"");
+        let e = error_answer(
+            400,
+            Some("ThrottlingException:http://x"),
+            Some(Duration::from_secs(2)),
+            b"",
+        );
         assert_eq!(e.code, "ThrottlingException");
         assert_eq!(e.message, "no detail");
         assert_eq!(e.retry_after, Some(Duration::from_secs(2)));
-        let e = error_answer(400, None, None, br#"{"__type":"AccessDeniedException","Message":"M"}"#);
+        let e = error_answer(
+            400,
+            None,
+            None,
+            br#"{"__type":"AccessDeniedException","Message":"M"}"#,
+        );
         assert_eq!(e.message, "M");
     }
 }

@@ -21,8 +21,8 @@ use std::time::SystemTime;
 
 use secrets_core::api::secret_store::AwsProvider;
 use secrets_core::store::{
-    CredentialSource, Credentials, ErrorKind, OpenOptions, ReadKey, RemoteValue, Store,
-    StoreError, StoreFuture, StoreType,
+    CredentialSource, Credentials, ErrorKind, OpenOptions, ReadKey, RemoteValue, Store, StoreError,
+    StoreFuture, StoreType,
 };
 use secrets_store_http::{HttpClient, check_endpoint};
 use zeroize::Zeroizing;
@@ -96,10 +96,12 @@ pub(crate) fn open_store(
     )?;
     check_endpoint(&endpoints.secrets_manager).map_err(invalid)?;
     check_endpoint(&endpoints.sts).map_err(invalid)?;
-    let pod_uri: http::Uri = endpoints
-        .pod_identity
-        .parse()
-        .map_err(|_| invalid(format!("endpoint {:?} is not a URL", endpoints.pod_identity)))?;
+    let pod_uri: http::Uri = endpoints.pod_identity.parse().map_err(|_| {
+        invalid(format!(
+            "endpoint {:?} is not a URL",
+            endpoints.pod_identity
+        ))
+    })?;
     let pod_ok = match pod_uri.scheme_str() {
         Some("https") => true,
         Some("http") => pod_uri.host().is_some_and(pod_identity_host_ok),
@@ -113,7 +115,11 @@ pub(crate) fn open_store(
         )));
     }
     let http = HttpClient::new(options.timeout).map_err(|e| {
-        StoreError::new(STORE_TYPE, ErrorKind::InvalidConfig, format!("building the https client: {e}"))
+        StoreError::new(
+            STORE_TYPE,
+            ErrorKind::InvalidConfig,
+            format!("building the https client: {e}"),
+        )
     })?;
     let chain = ChainSpec {
         additional_roles: provider.additional_roles.clone().unwrap_or_default(),
@@ -200,7 +206,9 @@ impl Inner {
     async fn run(&self, plan: &Plan) -> Result<Session, AwsError> {
         let mut keys = match &plan.base {
             Base::Static(keys) => keys.clone(),
-            Base::WebIdentity { role_arn, token, .. } => {
+            Base::WebIdentity {
+                role_arn, token, ..
+            } => {
                 let principal = plan.base.describe();
                 let op = Op::AssumeRoleWithWebIdentity;
                 let body = self
@@ -249,7 +257,10 @@ impl Inner {
                 .call(
                     op,
                     &self.endpoints.sts,
-                    Body::Form(sts::assume_role_body(&step.role_arn, step.external_id.as_deref())),
+                    Body::Form(sts::assume_role_body(
+                        &step.role_arn,
+                        step.external_id.as_deref(),
+                    )),
                     Some(&keys),
                     CallContext {
                         action: op.action(),
@@ -302,7 +313,8 @@ impl Inner {
 }
 
 fn utf8(body: &[u8], op: Op) -> Result<&str, AwsError> {
-    std::str::from_utf8(body).map_err(|_| AwsError::bad_response(op.action(), "the answer is not UTF-8"))
+    std::str::from_utf8(body)
+        .map_err(|_| AwsError::bad_response(op.action(), "the answer is not UTF-8"))
 }
 
 impl Store for AwsStore {

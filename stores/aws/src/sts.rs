@@ -83,8 +83,12 @@ fn push_byte(body: &mut Zeroizing<Vec<u8>>, b: u8) {
 /// An STS error answer.
 pub(crate) fn error_answer(status: u16, retry_after: Option<Duration>, body: &[u8]) -> ErrorAnswer {
     let doc = std::str::from_utf8(body).unwrap_or_default();
-    let code = xml::element(doc, "Code").map(|c| c.trim().to_owned()).unwrap_or_default();
-    let message = xml::element(doc, "Message").map(|m| detail(&m)).unwrap_or_else(|| detail(""));
+    let code = xml::element(doc, "Code")
+        .map(|c| c.trim().to_owned())
+        .unwrap_or_default();
+    let message = xml::element(doc, "Message")
+        .map(|m| detail(&m))
+        .unwrap_or_else(|| detail(""));
     ErrorAnswer {
         status,
         code,

@@ -56,7 +56,10 @@ mod tests {
     fn first_element_text_is_decoded() {
         let doc = "<A><Code>AccessDenied</Code><Message>a &amp; b &lt;c&gt; &#65;&#x42;</Message>\
                    <Message>second</Message></A>";
-        assert_eq!(element(doc, "Code").as_deref().map(String::as_str), Some("AccessDenied"));
+        assert_eq!(
+            element(doc, "Code").as_deref().map(String::as_str),
+            Some("AccessDenied")
+        );
         assert_eq!(
             element(doc, "Message").as_deref().map(String::as_str),
             Some("a & b <c> AB")
@@ -69,6 +72,11 @@ mod tests {
         assert!(element("<Code>open", "Code").is_none());
         assert!(element("<Code>&bogus;</Code>", "Code").is_none());
         assert!(element("<Code>&amp</Code>", "Code").is_none());
-        assert_eq!(element("<Code></Code>", "Code").as_deref().map(String::as_str), Some(""));
+        assert_eq!(
+            element("<Code></Code>", "Code")
+                .as_deref()
+                .map(String::as_str),
+            Some("")
+        );
     }
 }

@@ -3,7 +3,12 @@
 //! scheduled for deletion, browsing, batching (≤ 20 ids a call, per-id errors), the
 //! credential cache, and the observer.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -32,8 +37,14 @@ fn options(moto: &Moto) -> OpenOptions {
 
 fn static_keys() -> Arc<dyn CredentialSource> {
     Arc::new(Credentials::Keys(BTreeMap::from([
-        ("accessKeyID".to_owned(), Zeroizing::new("AKIAEXAMPLE".to_owned())),
-        ("secretAccessKey".to_owned(), Zeroizing::new("hunter2-secret-key".to_owned())),
+        (
+            "accessKeyID".to_owned(),
+            Zeroizing::new("AKIAEXAMPLE".to_owned()),
+        ),
+        (
+            "secretAccessKey".to_owned(),
+            Zeroizing::new("hunter2-secret-key".to_owned()),
+        ),
     ])))
 }
 
@@ -86,15 +97,24 @@ async fn values_versions_binary_and_tags_with_static_keys() {
     let plain = store.read(&read("plain", None)).await.unwrap();
     assert_eq!(plain.select(None).unwrap().as_slice(), b"v2");
     assert_eq!(plain.version(), Some(format!("uuid/{v2_id}").as_str()));
-    let previous = store.read(&read("plain", Some("AWSPREVIOUS"))).await.unwrap();
-    assert_eq!(previous.select(None).unwrap().as_slice(), b"just text hunter2");
+    let previous = store
+        .read(&read("plain", Some("AWSPREVIOUS")))
+        .await
+        .unwrap();
+    assert_eq!(
+        previous.select(None).unwrap().as_slice(),
+        b"just text hunter2"
+    );
     let pinned = store
         .read(&read("plain", Some(&format!("uuid/{v2_id}"))))
         .await
         .unwrap();
     assert_eq!(pinned.select(None).unwrap().as_slice(), b"v2");
     // A stage no version carries: the asked-for version is gone (the seam's NotFound).
-    let err = store.read(&read("plain", Some("NOSUCHSTAGE"))).await.unwrap_err();
+    let err = store
+        .read(&read("plain", Some("NOSUCHSTAGE")))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 
     let bin = store.read(&read("bin", None)).await.unwrap();
@@ -123,7 +143,11 @@ async fn gone_and_scheduled_for_deletion_are_not_found() {
         let store = open_store(&provider(), static_keys(), opts).unwrap();
         for key in ["doomed", "never-written"] {
             let err = store.read(&read(key, None)).await.unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::NotFound, "batch {batch} {key}: {err}");
+            assert_eq!(
+                err.kind(),
+                ErrorKind::NotFound,
+                "batch {batch} {key}: {err}"
+            );
             assert!(err.to_string().contains(key), "{err}");
         }
         let mut meta = read("doomed", None);
@@ -143,7 +167,9 @@ async fn concurrent_current_reads_are_batched_twenty_ids_a_call() {
     let mut opts = options(&moto);
     let log = Arc::clone(&seen);
     opts.observer = Some(Arc::new(move |store, op, outcome| {
-        log.lock().unwrap().push((format!("{store}/{op}"), outcome.to_owned()));
+        log.lock()
+            .unwrap()
+            .push((format!("{store}/{op}"), outcome.to_owned()));
     }));
     let store = Arc::new(open_store(&provider(), static_keys(), opts).unwrap());
     let mut reads = Vec::new();
@@ -151,7 +177,10 @@ async fn concurrent_current_reads_are_batched_twenty_ids_a_call() {
     for i in (0..45).chain(0..5) {
         let store = Arc::clone(&store);
         reads.push(tokio::spawn(async move {
-            store.read(&read(&format!("svc/s{i:02}"), None)).await.map(|v| (i, v))
+            store
+                .read(&read(&format!("svc/s{i:02}"), None))
+                .await
+                .map(|v| (i, v))
         }));
     }
     let missing = {
@@ -160,13 +189,20 @@ async fn concurrent_current_reads_are_batched_twenty_ids_a_call() {
     };
     for r in reads {
         let (i, value) = r.await.unwrap().unwrap();
-        assert_eq!(value.select(None).unwrap().as_slice(), format!("value {i}").as_bytes());
+        assert_eq!(
+            value.select(None).unwrap().as_slice(),
+            format!("value {i}").as_bytes()
+        );
     }
     let err = missing.await.unwrap().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
-    assert_eq!(store.calls(Op::BatchGetSecretValue), 3, "46 ids = 20 + 20 + 6");
+    assert_eq!(
+        store.calls(Op::BatchGetSecretValue),
+        3,
+        "46 ids = 20 + 20 + 6"
+    );
     assert_eq!(store.calls(Op::GetSecretValue), 0);
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert_eq!(
         seen.iter()
             .filter(|(op, outcome)| op == "aws/batch_get_secret_value" && outcome == "ok")

@@ -59,8 +59,9 @@ mod tests {
     use crate::mount::identity::mount_auth as spec_mount_auth;
 
     fn spec(auth: &str) -> SecretStoreSpec {
-        let yaml =
-            format!("provider:\n  aws:\n    service: SecretsManager\n    region: eu-west-1\n{auth}");
+        let yaml = format!(
+            "provider:\n  aws:\n    service: SecretsManager\n    region: eu-west-1\n{auth}"
+        );
         serde_yaml_ng::from_str(&yaml).unwrap()
     }
 
@@ -84,7 +85,8 @@ mod tests {
     #[test]
     fn pod_identity_uses_its_own_audience_and_needs_no_jwt() {
         for store in [spec(JWT), spec("")] {
-            let auth = spec_mount_auth(&store, login(Some("ignored"), Some("podIdentity"))).unwrap();
+            let auth =
+                spec_mount_auth(&store, login(Some("ignored"), Some("podIdentity"))).unwrap();
             assert_eq!(auth.audience, AWS_POD_IDENTITY_AUDIENCE);
             assert!(auth.pod_identity && !auth.annotations);
         }

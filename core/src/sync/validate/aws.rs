@@ -56,7 +56,12 @@ pub(super) fn provider(
     auth(p, cluster, service_account_required, problems);
 }
 
-fn auth(p: &AwsProvider, cluster: bool, service_account_required: bool, problems: &mut Vec<String>) {
+fn auth(
+    p: &AwsProvider,
+    cluster: bool,
+    service_account_required: bool,
+    problems: &mut Vec<String>,
+) {
     let path = format!("{PATH}.auth");
     let Some(auth) = &p.auth else {
         if service_account_required {
@@ -67,11 +72,16 @@ fn auth(p: &AwsProvider, cluster: bool, service_account_required: bool, problems
         }
         return;
     };
-    unknown(&path, &auth.unknown, problems, " (supported: secretRef, jwt)");
+    unknown(
+        &path,
+        &auth.unknown,
+        problems,
+        " (supported: secretRef, jwt)",
+    );
     match (&auth.secret_ref, &auth.jwt) {
-        (Some(_), Some(_)) => problems.push(format!(
-            "{path} must set exactly one of secretRef, jwt"
-        )),
+        (Some(_), Some(_)) => {
+            problems.push(format!("{path} must set exactly one of secretRef, jwt"))
+        }
         (None, None) if auth.unknown.is_empty() && service_account_required => {
             problems.push(format!(
                 "{path} needs one of secretRef, jwt.serviceAccountRef; the agent never lends its \
@@ -90,7 +100,11 @@ fn auth(p: &AwsProvider, cluster: bool, service_account_required: bool, problems
                 &keys.secret_access_key_secret_ref,
                 true,
             ),
-            ("sessionTokenSecretRef", &keys.session_token_secret_ref, false),
+            (
+                "sessionTokenSecretRef",
+                &keys.session_token_secret_ref,
+                false,
+            ),
         ];
         for (name, selector, required) in refs {
             let field = format!("{path}.{name}");
@@ -180,7 +194,9 @@ mod tests {
 
     #[test]
     fn other_services_and_missing_region_are_named() {
-        let s = spec(&format!("    service: ParameterStore\n    region: \"\"\n{KEYS}"));
+        let s = spec(&format!(
+            "    service: ParameterStore\n    region: \"\"\n{KEYS}"
+        ));
         let problems = store(&s, false);
         assert!(
             problems.contains(&"spec.provider.aws.service \"ParameterStore\" is not supported by kubectl-secrets (only \"SecretsManager\")".to_owned()),
@@ -190,7 +206,9 @@ mod tests {
             problems.contains(&"spec.provider.aws.region is required (e.g. eu-west-1)".to_owned()),
             "{problems:?}"
         );
-        let s = spec(&format!("    service: CertificateManager\n    region: eu-west-1\n{KEYS}"));
+        let s = spec(&format!(
+            "    service: CertificateManager\n    region: eu-west-1\n{KEYS}"
+        ));
         assert!(store(&s, false)[0].contains("\"CertificateManager\" is not supported"));
     }
 
@@ -199,9 +217,13 @@ mod tests {
         let s = spec("    service: SecretsManager\n    region: eu-west-1\n");
         let problems = store(&s, false);
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].contains("never lends its own identity"), "{problems:?}");
+        assert!(
+            problems[0].contains("never lends its own identity"),
+            "{problems:?}"
+        );
         assert_eq!(store_for_mount(&s, false), Vec::<String>::new());
-        let jwt = spec("    service: SecretsManager\n    region: eu-west-1\n    auth:\n      jwt: {}\n");
+        let jwt =
+            spec("    service: SecretsManager\n    region: eu-west-1\n    auth:\n      jwt: {}\n");
         assert!(store(&jwt, false)[0].contains("jwt.serviceAccountRef is required"));
         assert_eq!(store_for_mount(&jwt, false), Vec::<String>::new());
     }
@@ -217,14 +239,19 @@ mod tests {
             "spec.provider.aws.auth.secretRef.secretAccessKeySecretRef is required",
             "spec.provider.aws.auth.secretRef.accessKeyIDSecretRef.namespace is only allowed on a ClusterSecretStore (a SecretStore uses its own namespace)",
         ] {
-            assert!(problems.contains(&expected.to_owned()), "{expected}: {problems:?}");
+            assert!(
+                problems.contains(&expected.to_owned()),
+                "{expected}: {problems:?}"
+            );
         }
         let cluster = spec(
             "    service: SecretsManager\n    region: eu-west-1\n    auth:\n      jwt:\n        serviceAccountRef: {name: app}\n",
         );
         assert_eq!(
             store(&cluster, true),
-            ["spec.provider.aws.auth.jwt.serviceAccountRef.namespace is required on a ClusterSecretStore"]
+            [
+                "spec.provider.aws.auth.jwt.serviceAccountRef.namespace is required on a ClusterSecretStore"
+            ]
         );
     }
 
@@ -241,11 +268,18 @@ mod tests {
             "spec.provider.aws.role \"my-role\" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
             "spec.provider.aws.additionalRoles[0] \"arn:aws:s3:::bucket\" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
         ] {
-            assert!(problems.contains(&expected.to_owned()), "{expected}: {problems:?}");
+            assert!(
+                problems.contains(&expected.to_owned()),
+                "{expected}: {problems:?}"
+            );
         }
-        let ext = spec(&format!("    service: SecretsManager\n    region: eu-west-1\n    externalID: x\n{KEYS}"));
+        let ext = spec(&format!(
+            "    service: SecretsManager\n    region: eu-west-1\n    externalID: x\n{KEYS}"
+        ));
         assert!(store(&ext, false)[0].contains("externalID is set but"));
-        let region = spec(&format!("    service: SecretsManager\n    region: EU-West-1\n{KEYS}"));
+        let region = spec(&format!(
+            "    service: SecretsManager\n    region: EU-West-1\n{KEYS}"
+        ));
         assert!(store(&region, false)[0].contains("is not a region name"));
     }
 }

@@ -82,9 +82,8 @@ impl AwsStore {
         if read.metadata {
             return self.inner.describe(&id).await;
         }
-        let version = VersionSel::parse(read.version.as_deref()).map_err(|why| {
-            super::invalid(format!("version {:?} of {id:?} {why}", read.version))
-        })?;
+        let version = VersionSel::parse(read.version.as_deref())
+            .map_err(|why| super::invalid(format!("version {:?} of {id:?} {why}", read.version)))?;
         let batching = version == VersionSel::Current
             && self.inner.batch
             && !self.inner.batch_denied.load(Ordering::Relaxed);
@@ -143,7 +142,8 @@ impl Inner {
         let (body, _) = self
             .sm_call(op, sm::get_secret_value_body(id, version), Some(id))
             .await?;
-        let entry: SecretEntry = sm::parse(&body, op.action()).map_err(|e| Failure::from(StoreError::from(e)))?;
+        let entry: SecretEntry =
+            sm::parse(&body, op.action()).map_err(|e| Failure::from(StoreError::from(e)))?;
         Fetched::from_entry(entry, id, version, op.action())
     }
 
@@ -198,7 +198,10 @@ impl Inner {
         let mut answers: BTreeMap<String, Answer> = BTreeMap::new();
         let mut next: Option<String> = None;
         loop {
-            let (body, principal) = match self.sm_call(op, sm::batch_body(run, next.as_deref()), None).await {
+            let (body, principal) = match self
+                .sm_call(op, sm::batch_body(run, next.as_deref()), None)
+                .await
+            {
                 Ok(answer) => answer,
                 Err(err) if err.kind() == ErrorKind::PermissionDenied && answers.is_empty() => {
                     if !self.batch_denied.swap(true, Ordering::Relaxed) {
@@ -213,14 +216,20 @@ impl Inner {
                 }
                 Err(err) => {
                     let failure = Failure::from(err);
-                    return run.iter().map(|id| (id.clone(), Err(failure.clone()))).collect();
+                    return run
+                        .iter()
+                        .map(|id| (id.clone(), Err(failure.clone())))
+                        .collect();
                 }
             };
             let page: sm::BatchAnswer = match sm::parse(&body, op.action()) {
                 Ok(page) => page,
                 Err(err) => {
                     let failure = Failure::from(StoreError::from(err));
-                    return run.iter().map(|id| (id.clone(), Err(failure.clone()))).collect();
+                    return run
+                        .iter()
+                        .map(|id| (id.clone(), Err(failure.clone())))
+                        .collect();
                 }
             };
             for entry in page.secret_values {
@@ -261,7 +270,10 @@ impl Inner {
 
     async fn one_by_one(&self, run: &[String]) -> Vec<(String, Answer)> {
         let reads = run.iter().map(|id| async move {
-            (id.clone(), self.get_secret_value(id, &VersionSel::Current).await)
+            (
+                id.clone(),
+                self.get_secret_value(id, &VersionSel::Current).await,
+            )
         });
         futures::future::join_all(reads).await
     }
