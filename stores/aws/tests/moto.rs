@@ -130,6 +130,9 @@ async fn values_versions_binary_and_tags_with_static_keys() {
     assert_eq!(store.calls(Op::BatchGetSecretValue), 3);
     assert_eq!(store.calls(Op::DescribeSecret), 1);
     assert_eq!(store.calls(Op::AssumeRoleWithWebIdentity), 0);
+    // A check proves static keys with GetCallerIdentity (a chain proves itself).
+    store.check().await.unwrap();
+    assert_eq!(store.calls(Op::GetCallerIdentity), 1);
 }
 
 #[tokio::test]
@@ -245,6 +248,8 @@ async fn irsa_and_role_chains_log_in_once_per_store() {
     };
     let store = store(&moto, &chained, irsa(true));
     store.login().await.unwrap();
+    store.check().await.unwrap();
+    assert_eq!(store.calls(Op::GetCallerIdentity), 0);
     for _ in 0..3 {
         let value = store.read(&read("key", None)).await.unwrap();
         assert_eq!(value.select(None).unwrap().as_slice(), b"k");
