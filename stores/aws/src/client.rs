@@ -212,7 +212,7 @@ fn answer(
     let status = response.status.as_u16();
     let after = retry_after(&response.headers);
     let parsed: ErrorAnswer = match op {
-        Op::AssumeRole | Op::AssumeRoleWithWebIdentity => {
+        Op::AssumeRole | Op::AssumeRoleWithWebIdentity | Op::GetCallerIdentity => {
             sts::error_answer(status, after, &response.body)
         }
         _ => {

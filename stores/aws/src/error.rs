@@ -6,8 +6,10 @@
 //! `<Code>` / `<Message>`), then [`classify`] decides the variant from the code and status. The
 //! transport maps connection failures to [`AwsError::Unavailable`] / [`AwsError::Timeout`].
 //! [`AwsError::NotFound`] is kept for "the secret is gone": never written, deleted, or scheduled
-//! for deletion (AWS answers `InvalidParameterException`, moto `InvalidRequestException`, both
-//! saying "marked for deletion"), the one answer on which synced data may be removed. Texts
+//! for deletion (AWS answers `InvalidParameterException` "…marked for deletion", moto 5.2
+//! `InvalidRequestException` "…currently marked deleted"), or the asked-for version or stage
+//! does not exist (`ResourceNotFoundException` too): the one answer on which synced data may be
+//! removed. Texts
 //! carry the action, the secret id, the principal we act as and AWS's own message (cut short),
 //! never a credential or a secret value.
 
@@ -234,7 +236,10 @@ pub(crate) fn classify(ctx: CallContext<'_>, answer: ErrorAnswer) -> AwsError {
     let deleted = matches!(
         code.as_str(),
         "InvalidRequestException" | "InvalidParameterException"
-    ) && message.to_ascii_lowercase().contains("marked for deletion");
+    ) && {
+        let message = message.to_ascii_lowercase();
+        message.contains("marked for deletion") || message.contains("marked deleted")
+    };
     if let Some(secret) = ctx.secret
         && (code == "ResourceNotFoundException" || deleted)
     {
@@ -345,6 +350,10 @@ mod tests {
             (
                 "InvalidParameterException",
                 "You can't perform this operation on the secret because it was marked for deletion.",
+            ),
+            (
+                "InvalidRequestException",
+                "You tried to perform the operation on a secret that's currently marked deleted.",
             ),
         ] {
             let err = classify(ctx(), answer(400, code, message));

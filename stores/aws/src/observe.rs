@@ -22,11 +22,13 @@ pub enum Op {
     AssumeRole,
     /// The EKS Pod Identity agent's credentials endpoint.
     PodIdentity,
+    /// `sts:GetCallerIdentity`: how a store check proves static keys (needs no permission).
+    GetCallerIdentity,
 }
 
 impl Op {
     /// Every op, in label order.
-    pub const ALL: [Op; 7] = [
+    pub const ALL: [Op; 8] = [
         Op::GetSecretValue,
         Op::BatchGetSecretValue,
         Op::DescribeSecret,
@@ -34,6 +36,7 @@ impl Op {
         Op::AssumeRoleWithWebIdentity,
         Op::AssumeRole,
         Op::PodIdentity,
+        Op::GetCallerIdentity,
     ];
 
     /// The metric label value.
@@ -46,6 +49,7 @@ impl Op {
             Op::AssumeRoleWithWebIdentity => "assume_role_with_web_identity",
             Op::AssumeRole => "assume_role",
             Op::PodIdentity => "pod_identity",
+            Op::GetCallerIdentity => "get_caller_identity",
         }
     }
 
@@ -59,6 +63,7 @@ impl Op {
             Op::AssumeRoleWithWebIdentity => "sts:AssumeRoleWithWebIdentity",
             Op::AssumeRole => "sts:AssumeRole",
             Op::PodIdentity => "eks-auth:AssumeRoleForPodIdentity",
+            Op::GetCallerIdentity => "sts:GetCallerIdentity",
         }
     }
 
@@ -69,7 +74,10 @@ impl Op {
             Op::BatchGetSecretValue => Some("secretsmanager.BatchGetSecretValue"),
             Op::DescribeSecret => Some("secretsmanager.DescribeSecret"),
             Op::ListSecrets => Some("secretsmanager.ListSecrets"),
-            Op::AssumeRoleWithWebIdentity | Op::AssumeRole | Op::PodIdentity => None,
+            Op::AssumeRoleWithWebIdentity
+            | Op::AssumeRole
+            | Op::PodIdentity
+            | Op::GetCallerIdentity => None,
         }
     }
 
@@ -82,6 +90,7 @@ impl Op {
             Op::AssumeRoleWithWebIdentity => 4,
             Op::AssumeRole => 5,
             Op::PodIdentity => 6,
+            Op::GetCallerIdentity => 7,
         }
     }
 }
@@ -98,7 +107,7 @@ pub(crate) fn outcome_label<T>(result: &Result<T, crate::AwsError>) -> &'static 
 
 /// Calls made, per op.
 #[derive(Debug, Default)]
-pub(crate) struct Counters([AtomicU64; 7]);
+pub(crate) struct Counters([AtomicU64; 8]);
 
 impl Counters {
     pub(crate) fn record(&self, op: Op) {

@@ -46,6 +46,9 @@ pub(crate) use read::Answer;
 pub(crate) struct Session {
     pub(crate) keys: AwsKeys,
     pub(crate) principal: String,
+    /// Whether AWS answered while the keys were made (false for static keys used as they
+    /// are: nothing has shown yet that AWS knows them).
+    pub(crate) proven: bool,
 }
 
 pub(crate) struct Inner {
@@ -172,6 +175,35 @@ impl Inner {
         Ok(session)
     }
 
+    async fn check(&self) -> Result<(), StoreError> {
+        let session = self.session().await?;
+        if session.proven {
+            return Ok(());
+        }
+        let op = Op::GetCallerIdentity;
+        let result = self
+            .client
+            .call(
+                op,
+                &self.endpoints.sts,
+                Body::Form(sts::caller_identity_body()),
+                Some(&session.keys),
+                CallContext {
+                    action: op.action(),
+                    secret: None,
+                    principal: &session.principal,
+                },
+            )
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                self.forget_session().await;
+                Err(err.into())
+            }
+        }
+    }
+
     /// Drop the cached keys (AWS refused them).
     pub(crate) async fn forget_session(&self) {
         *self.cache.lock().await = None;
@@ -274,6 +306,7 @@ impl Inner {
         Ok(Session {
             keys,
             principal: plan.principal(),
+            proven: !(matches!(plan.base, Base::Static(_)) && plan.roles.is_empty()),
         })
     }
 
@@ -338,10 +371,10 @@ impl Store for AwsStore {
         Box::pin(async move { self.inner.session().await.map(drop) })
     }
 
-    /// The credentials chain works (STS / Pod Identity answered); static keys without roles
-    /// are checked by the first read, as the SDKs do.
+    /// The credentials work: the chain ran (STS / Pod Identity answered), or, for static keys
+    /// used as they are, `sts:GetCallerIdentity` (which needs no permission) accepts them.
     fn check(&self) -> StoreFuture<'_, ()> {
-        Box::pin(async move { self.inner.session().await.map(drop) })
+        Box::pin(self.inner.check())
     }
 
     /// STS sessions cannot be given back; the keys are dropped (and wiped).

@@ -46,6 +46,14 @@ pub(crate) fn assume_role_body(role_arn: &str, external_id: Option<&str>) -> Zer
     body
 }
 
+/// `GetCallerIdentity` (no parameters).
+pub(crate) fn caller_identity_body() -> Zeroizing<Vec<u8>> {
+    let mut body = Zeroizing::new(Vec::with_capacity(64));
+    form_pair(&mut body, "Action", "GetCallerIdentity");
+    form_pair(&mut body, "Version", VERSION);
+    body
+}
+
 /// Append `name=value` (with `&` between pairs), percent-encoding all but RFC 3986's
 /// unreserved characters. The buffer has room reserved, and a token is short enough that
 /// one growth at most copies into a fresh allocation.
@@ -121,6 +129,15 @@ mod tests {
         );
         let body = assume_role_body("r", None);
         assert!(!std::str::from_utf8(&body).unwrap().contains("ExternalId"));
+    }
+
+    #[test]
+    fn caller_identity_form() {
+        let body = caller_identity_body();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            "Action=GetCallerIdentity&Version=2011-06-15"
+        );
     }
 
     #[test]

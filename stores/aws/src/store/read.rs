@@ -82,8 +82,10 @@ impl AwsStore {
         if read.metadata {
             return self.inner.describe(&id).await;
         }
-        let version = VersionSel::parse(read.version.as_deref())
-            .map_err(|why| super::invalid(format!("version {:?} of {id:?} {why}", read.version)))?;
+        let version = VersionSel::parse(read.version.as_deref()).map_err(|why| {
+            let asked = read.version.as_deref().unwrap_or_default();
+            super::invalid(format!("version {asked:?} of aws secret {id:?} {why}"))
+        })?;
         let batching = version == VersionSel::Current
             && self.inner.batch
             && !self.inner.batch_denied.load(Ordering::Relaxed);
