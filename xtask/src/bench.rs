@@ -34,6 +34,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     report.push_str(&agent_rows()?);
     report.push_str(&sync_rows()?);
     report.push_str(&gcp_table(&ignored_test("bench_gcp")?)?);
+    report.push_str(&aws_table(&ignored_test("bench_aws")?)?);
     report.push_str(&mount_table(&ignored_test("bench_mount")?)?);
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
@@ -197,11 +198,6 @@ fn agent_rows() -> anyhow::Result<String> {
 /// Run one ignored benchmark test of the agent in release and return its stdout.
 fn ignored_test(name: &str) -> anyhow::Result<String> {
     let tools = tools::ensure()?;
-    let bin = tools
-        .python
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args([
             "test",
@@ -214,7 +210,7 @@ fn ignored_test(name: &str) -> anyhow::Result<String> {
             "--ignored",
             "--nocapture",
         ])
-        .env("KUBECTL_SECRETS_TOOLS_BIN", bin)
+        .envs(tools.test_env())
         .current_dir(root())
         .stderr(Stdio::inherit())
         .output()?;
@@ -285,6 +281,44 @@ fn gcp_table(stdout: &str) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// AWS, ours against ESO's call pattern: `agent/tests/bench_aws.rs`'s `BENCH_AWS` lines.
+fn aws_table(stdout: &str) -> anyhow::Result<String> {
+    let mut out = String::from(
+        "\n## Agent on AWS (moto): 1,000 ExternalSecrets over 100 secrets, IRSA, created at once (release, 2 cores shared with the stand-ins and moto)\n\n\
+         | agent | all Ready after | first sync: BatchGetSecretValue / GetSecretValue / STS | one refresh cycle: BatchGetSecretValue (goal 5) / GetSecretValue / STS (goal 0) | agent peak RSS |\n|---|---|---|---|---|\n",
+    );
+    let mut rows = 0;
+    for line in stdout.lines().filter_map(|l| l.strip_prefix("BENCH_AWS ")) {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let calls = |phase: &str, action: &str| {
+            v[format!("{phase}_calls")][action]
+                .as_f64()
+                .unwrap_or_default()
+        };
+        let f = |k: &str| v[k].as_f64().unwrap_or_default();
+        let label = match v["flags"].as_str().unwrap_or_default() {
+            "" => v["mode"].as_str().unwrap_or_default().to_owned(),
+            flags => format!("{} (`{flags}`)", v["mode"].as_str().unwrap_or_default()),
+        };
+        out.push_str(&format!(
+            "| {label} | {:.2} s | {:.0} / {:.0} / {:.0} | {:.0} / {:.0} / {:.0} | {:.1} MiB |\n",
+            f("all_ready_s"),
+            calls("first_sync", "secretsmanager:BatchGetSecretValue"),
+            calls("first_sync", "secretsmanager:GetSecretValue"),
+            f("first_sync_sts"),
+            calls("refresh_cycle", "secretsmanager:BatchGetSecretValue"),
+            calls("refresh_cycle", "secretsmanager:GetSecretValue"),
+            f("refresh_cycle_sts"),
+            f("agent_peak_rss_kib") / 1024.0,
+        ));
+        rows += 1;
+    }
+    if rows == 0 {
+        bail!("bench_aws printed no BENCH_AWS line");
+    }
+    Ok(out)
+}
+
 /// The CSI provider under repeated mounts: `agent/tests/bench_mount.rs`'s `BENCH_MOUNT` line.
 fn mount_table(stdout: &str) -> anyhow::Result<String> {
     let line = stdout
@@ -332,7 +366,7 @@ fn mount_table(stdout: &str) -> anyhow::Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{gcp_table, mount_table};
+    use super::{aws_table, gcp_table, mount_table};
 
     #[test]
     fn gcp_table_reads_the_bench_line() {
@@ -348,6 +382,28 @@ mod tests {
         );
         assert!(table.contains("| 174 + 174 |"), "{table}");
         assert!(gcp_table("no line").is_err());
+    }
+
+    #[test]
+    fn aws_table_reads_both_modes() {
+        let stdout = "BENCH_AWS {\"mode\":\"kubectl-secrets\",\"flags\":\"\",\"all_ready_s\":4.5,\
+            \"first_sync_calls\":{\"secretsmanager:BatchGetSecretValue\":5,\"sts:AssumeRoleWithWebIdentity\":1},\
+            \"first_sync_sts\":1,\"refresh_cycle_calls\":{\"secretsmanager:BatchGetSecretValue\":5},\
+            \"refresh_cycle_sts\":0,\"agent_peak_rss_kib\":30720}\n\
+            BENCH_AWS {\"mode\":\"eso-pattern\",\"flags\":\"--aws-batch=false --credential-cache=false\",\
+            \"all_ready_s\":20.0,\"first_sync_calls\":{\"secretsmanager:GetSecretValue\":1000},\"first_sync_sts\":1000,\
+            \"refresh_cycle_calls\":{\"secretsmanager:GetSecretValue\":1000},\"refresh_cycle_sts\":1000,\
+            \"agent_peak_rss_kib\":40960}\n";
+        let table = aws_table(stdout).unwrap();
+        assert!(
+            table.contains("| kubectl-secrets | 4.50 s | 5 / 0 / 1 | 5 / 0 / 0 | 30.0 MiB |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| eso-pattern (`--aws-batch=false --credential-cache=false`) | 20.00 s | 0 / 1000 / 1000 | 0 / 1000 / 1000 | 40.0 MiB |"),
+            "{table}"
+        );
+        assert!(aws_table("nothing").is_err());
     }
 
     #[test]

@@ -52,10 +52,7 @@ fn test() -> anyhow::Result<()> {
     // --all-features turns on the RustCrypto backend, so the differential test sees both.
     util::cargo_with_env(
         &["test", "--workspace", "--all-features"],
-        &[
-            ("KUBECTL_SECRETS_TEST_PYTHON", tools.python.as_os_str()),
-            ("KUBECTL_SECRETS_TOOLS_BIN", tools.bin.as_os_str()),
-        ],
+        &tools.test_env(),
     )?;
     Ok(())
 }

@@ -18,6 +18,7 @@ use secrets_core::api::sealed_secret::SealedSecret;
 use secrets_core::seal::keys::{Certificate, KEY_LABEL};
 use test_support::Cluster;
 
+pub mod aws;
 pub mod mount;
 pub mod provider;
 pub mod sync;

@@ -11,6 +11,9 @@
 //! [`Cluster`] starts kube-standin in-process on its own runtime, writes its kubeconfig, and
 //! can start an OpenBao whose kubernetes auth reviews tokens against it.
 //!
+//! [`Moto`] runs the real `moto_server` (AWS Secrets Manager and STS) from `.tools/moto-venv`
+//! and creates secrets through its own API for test set-up.
+//!
 //! [`install_csi_crds`] registers the Secrets Store CSI Driver's CRDs (our own minimal
 //! manifests) for tests of the mount pattern.
 //!
@@ -26,6 +29,7 @@
 
 mod cluster;
 mod csi;
+mod moto;
 mod openbao;
 mod tools;
 mod weak_keys;
@@ -39,6 +43,7 @@ pub use yaml_table::{
     implicit_type, tricky_strings, valid_data_keys, valid_dns_labels, valid_label_names,
 };
 
+pub use moto::{Moto, MotoError, SecretValue, dummy_authorization, moto_bin};
 pub use openbao::{BaoResponse, OpenBao};
 pub use tools::{
     kubectl, kubectl_command, kubectl_ok, python, run_python, tools_bin, tools_path, workspace_root,

@@ -4,9 +4,11 @@
 //! and kubectl: the agent makes its key; the plugin fetches the certificate through the API
 //! server's service proxy and seals a Secret; kubectl applies it; the agent unseals it; then
 //! verify, rotate keys, reseal, and check again. Then the sync pattern with a real OpenBao
-//! (`sync.rs`), and the mount pattern with the node provider and csi-standin (`mount.rs`).
+//! (`sync.rs`), one value synced from AWS Secrets Manager on moto (`aws.rs`; moto starts before
+//! the agent, which gets `AWS_ENDPOINT_URL`), and the mount pattern with the node provider and csi-standin (`mount.rs`).
 //! Values are never printed.
 
+mod aws;
 mod mount;
 mod service;
 mod sync;
@@ -164,7 +166,8 @@ impl Demo {
 }
 
 pub(crate) fn run() -> anyhow::Result<()> {
-    let tools = tools::ensure()?
+    let all_tools = tools::ensure()?;
+    let tools = all_tools
         .python
         .parent()
         .map(Path::to_path_buf)
@@ -230,9 +233,13 @@ pub(crate) fn run() -> anyhow::Result<()> {
         demo.run("kubectl", &["apply", "-f", s(&demo.path("setup.yaml"))])?
     );
 
+    let moto = aws::start_moto(&demo, &all_tools.moto_bin)?;
+
     step("2. start the agent: it makes its sealing key and serves the certificate");
     let mut agent = demo.command("secrets-agent");
     agent
+        // AWS calls go to moto, as the SDKs' endpoint override sends them.
+        .env("AWS_ENDPOINT_URL", &moto)
         .args(["controller", "--namespace", "kubectl-secrets"])
         .args(["--metrics-addr", "127.0.0.1:0"])
         .args(["--http-addr", &format!("127.0.0.1:{agent_port}")])
@@ -345,9 +352,10 @@ pub(crate) fn run() -> anyhow::Result<()> {
         bail!("a secret value reached the agent's log");
     }
     let openbao = sync::run(&demo)?;
+    aws::run(&demo, &all_tools.moto_bin, &moto)?;
     mount::run(&demo, &openbao, mount_port)?;
     step(
-        "done: sealed → applied → unsealed → verified → keys rotated → resealed; synced from OpenBao → changed → re-synced; mounted into a pod from OpenBao and a mount-only SealedSecret → changed → re-mounted, no Secret made; no value printed or logged",
+        "done: sealed → applied → unsealed → verified → keys rotated → resealed; synced from OpenBao → changed → re-synced; synced from AWS (moto); mounted into a pod from OpenBao and a mount-only SealedSecret → changed → re-mounted, no Secret made; no value printed or logged",
     );
     Ok(())
 }

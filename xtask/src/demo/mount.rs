@@ -89,7 +89,7 @@ fn pod_from_template(deployment: &str, name: &str) -> anyhow::Result<String> {
 }
 
 pub(super) fn run(demo: &Demo, openbao: &OpenBao, mount_port: u16) -> anyhow::Result<()> {
-    step("10. mount: the Secrets Store CSI CRDs and the node provider on its unix socket");
+    step("11. mount: the Secrets Store CSI CRDs and the node provider on its unix socket");
     let crds = root().join("tests/csi-standin/crds");
     print!("{}", demo.run("kubectl", &["apply", "-f", s(&crds)])?);
     std::fs::write(demo.path("csi-accounts.yaml"), ACCOUNTS)?;
@@ -128,7 +128,7 @@ pub(super) fn run(demo: &Demo, openbao: &OpenBao, mount_port: u16) -> anyhow::Re
     demo.wait("the provider's socket", || socket.exists())?;
     println!("provider listening on {}", socket.display());
 
-    step("11. OpenBao lets the pod's own service account read web/*; a mount-only SealedSecret");
+    step("12. OpenBao lets the pod's own service account read web/*; a mount-only SealedSecret");
     let policy = demo.path("web.hcl");
     std::fs::write(
         &policy,
@@ -206,7 +206,7 @@ pub(super) fn run(demo: &Demo, openbao: &OpenBao, mount_port: u16) -> anyhow::Re
         demo.run("kubectl-secrets", &["status", "-n", "demo"])?
     );
 
-    step("12. kubectl secrets mount: a SecretProviderClass and the CSI volume in the Deployment");
+    step("13. kubectl secrets mount: a SecretProviderClass and the CSI volume in the Deployment");
     std::fs::write(demo.path("web.yaml"), DEPLOYMENT)?;
     print!(
         "{}",

@@ -1,0 +1,148 @@
+//! AWS benchmark (run by `cargo xtask bench`, in release): 1,000 ExternalSecrets over 100
+//! AWS secrets on moto (behind aws-standin, which counts every call), IRSA as `team/app`,
+//! created at once. Two agents in one run, side by side, on the same secrets: ours as it
+//! ships, and ESO's pattern (`--aws-batch=false --credential-cache=false`: one
+//! GetSecretValue per key and a web-identity login per reconcile). For each: time until all
+//! are Ready, provider calls per action for the first sync and for one full refresh cycle
+//! (the goal: 5 BatchGetSecretValue and no STS call), agent peak RSS. Prints one
+//! `BENCH_AWS {json}` line per mode. Ignored in normal runs: a measurement, not a check.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "benchmark harness: failing loudly is the point"
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::aws::{IRSA_AUTH, aws_env_with};
+use common::peak_rss_kib;
+use kube::api::{Api, ListParams, PostParams};
+use secrets_core::api::ExternalSecret;
+use test_support::Moto;
+
+const OBJECTS: usize = 1_000;
+const SECRETS: usize = 100;
+const INTERVAL: &str = "60s";
+
+/// (ready count, refresh times) of every benchmark object.
+async fn snapshot(api: &Api<ExternalSecret>) -> (usize, Vec<String>) {
+    let list = api.list(&ListParams::default()).await.unwrap();
+    let mut ready = 0;
+    let mut times = Vec::new();
+    for es in list.items {
+        let status = es.status.unwrap_or_default();
+        if status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True")
+        {
+            ready += 1;
+        }
+        times.push(status.refresh_time.unwrap_or_default());
+    }
+    (ready, times)
+}
+
+async fn run(moto: Arc<Moto>, mode: &str, flags: &[&str]) -> serde_json::Value {
+    let mut args = vec!["--log-filter", "warn,secrets_agent::http=info"];
+    args.extend_from_slice(flags);
+    let env = aws_env_with(moto, &args).await;
+    env.apply(&env.store("irsa", IRSA_AUTH)).await;
+    assert!(env.store_ready("team", "irsa").await.0);
+    let api: Api<ExternalSecret> = Api::namespaced(env.client.clone(), "team");
+    let objects: Vec<ExternalSecret> = (0..OBJECTS)
+        .map(|i| {
+            let key = format!("bench/{:03}", i % SECRETS);
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "kubectl-secrets.io/v1alpha1", "kind": "ExternalSecret",
+                "metadata": {"name": format!("es-{i:04}")},
+                "spec": {"secretStoreRef": {"name": "irsa"}, "refreshInterval": INTERVAL,
+                         "data": [{"secretKey": "value", "remoteRef": {"key": key, "property": "value"}},
+                                  {"secretKey": "user", "remoteRef": {"key": key, "property": "user"}}]}
+            }))
+            .unwrap()
+        })
+        .collect();
+    let control = env.standin.control();
+    control.reset_calls();
+    let started = Instant::now();
+    futures::StreamExt::for_each_concurrent(futures::stream::iter(objects), 16, |es| {
+        let api = api.clone();
+        async move {
+            api.create(&PostParams::default(), &es).await.unwrap();
+        }
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let times = loop {
+        let (ready, times) = snapshot(&api).await;
+        if ready == OBJECTS {
+            break times;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{mode}: only {ready} of {OBJECTS} Ready after 900 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let all_ready = started.elapsed();
+    let first_sync = control.counts();
+    control.reset_calls();
+    // One refresh cycle: every object's refreshTime has moved on.
+    let cycle_deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let (_, now) = snapshot(&api).await;
+        if now.iter().zip(&times).all(|(a, b)| a != b) {
+            break;
+        }
+        assert!(
+            Instant::now() < cycle_deadline,
+            "{mode}: the refresh cycle did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let cycle = control.counts();
+    let sizes = control.batch_sizes();
+    let sts = |counts: &BTreeMap<String, usize>| -> usize {
+        counts
+            .iter()
+            .filter(|(action, _)| action.starts_with("sts:"))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    serde_json::json!({
+        "mode": mode, "flags": flags.join(" "),
+        "objects": OBJECTS, "secrets": SECRETS, "refresh_interval": INTERVAL,
+        "all_ready_s": all_ready.as_secs_f64(),
+        "first_sync_calls": first_sync, "first_sync_sts": sts(&first_sync),
+        "refresh_cycle_calls": cycle, "refresh_cycle_sts": sts(&cycle),
+        "refresh_cycle_batch_sizes": sizes,
+        "agent_peak_rss_kib": peak_rss_kib(env.agent.child.id()),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run by `cargo xtask bench` (release build)"]
+async fn aws_thousand_external_secrets_over_hundred_secrets_ours_and_esos_pattern() {
+    let moto = Arc::new(tokio::task::spawn_blocking(Moto::start).await.unwrap());
+    for s in 0..SECRETS {
+        moto.create_string(
+            &format!("bench/{s:03}"),
+            &serde_json::json!({"value": format!("value-{s}"), "user": "app"}).to_string(),
+        );
+    }
+    for (mode, flags) in [
+        ("kubectl-secrets", &[][..]),
+        (
+            "eso-pattern",
+            &["--aws-batch=false", "--credential-cache=false"][..],
+        ),
+    ] {
+        let line = run(moto.clone(), mode, flags).await;
+        println!("BENCH_AWS {line}");
+    }
+}
