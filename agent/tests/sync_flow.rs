@@ -256,12 +256,12 @@ async fn kubernetes_approle_and_kv1_auth_and_precise_failures() {
     );
 
     // A provider we do not implement: the store says which field.
-    env.apply("apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {name: aws, namespace: team}\nspec:\n  provider:\n    aws: {service: SecretsManager, region: eu-west-1}\n").await;
-    let (ok, reason, message) = env.store_ready("team", "aws").await;
+    env.apply("apiVersion: kubectl-secrets.io/v1alpha1\nkind: SecretStore\nmetadata: {name: akeyless, namespace: team}\nspec:\n  provider:\n    akeyless: {akeylessGWApiURL: 'https://gw.example'}\n").await;
+    let (ok, reason, message) = env.store_ready("team", "akeyless").await;
     assert!(!ok);
     assert_eq!(reason, "InvalidProviderConfig");
     assert!(
-        message.contains("spec.provider.aws is not supported"),
+        message.contains("spec.provider.akeyless is not supported"),
         "{message}"
     );
 
