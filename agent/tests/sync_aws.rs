@@ -81,8 +81,9 @@ async fn static_keys_sync_properties_versions_binary_tags_and_changes() {
     // A new version: AWSCURRENT moves, AWSPREVIOUS and the pinned VersionId stay.
     let second = env.moto.put_secret_value(
         "app/db",
+        // A rotation keeps the secret's shape: the first object reads nested.port and a.b too.
         SecretValue::String(&format!(
-            r#"{{"username":"app","password":"{NEW_PASSWORD}"}}"#
+            r#"{{"username":"app","password":"{NEW_PASSWORD}","nested":{{"port":5432}},"a.b":"literal"}}"#
         )),
     );
     let staged = env.moto.put_secret_value_staged(
