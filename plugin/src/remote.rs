@@ -21,6 +21,7 @@ use secrets_core::store::Credentials;
 
 /// A person's credentials for a cloud store, and where they were found (for messages; never
 /// a value).
+#[derive(Debug)]
 pub(crate) struct Person {
     pub(crate) credentials: Credentials,
     /// `AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY`, `profile dev in ~/.aws/credentials`, …

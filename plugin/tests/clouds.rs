@@ -87,7 +87,10 @@ fn fetch_remote_looks_for_the_persons_cloud_credentials_never_the_stores() {
          profile \"default\" (AWS_PROFILE) is not in",
     );
     fails(
-        &env.run(&fetch("aws", "prod/db", &[]), &[("AWS_ACCESS_KEY_ID", "AKIA")]),
+        &env.run(
+            &fetch("aws", "prod/db", &[]),
+            &[("AWS_ACCESS_KEY_ID", "AKIA")],
+        ),
         "AWS_SECRET_ACCESS_KEY is not",
     );
     // A profile that needs a login flow is refused by name.
@@ -171,8 +174,19 @@ fn keys_and_versions_are_checked_against_the_store_type() {
     let create = |name: &'static str, store: &'static str, key: &'static str, v: &'static str| {
         env.run(
             &[
-                "sync", "create", name, "-n", "team", "--store", store, "--key", key,
-                "--version", v, "--property", "password",
+                "sync",
+                "create",
+                name,
+                "-n",
+                "team",
+                "--store",
+                store,
+                "--key",
+                key,
+                "--version",
+                v,
+                "--property",
+                "password",
             ],
             &[],
         )
@@ -193,7 +207,12 @@ fn keys_and_versions_are_checked_against_the_store_type() {
 
     for (name, store, key, version) in [
         ("aws-db", "aws", "prod/db", "AWSPREVIOUS"),
-        ("azure-db", "azure", "secret/db", "0123456789abcdef0123456789abcdef"),
+        (
+            "azure-db",
+            "azure",
+            "secret/db",
+            "0123456789abcdef0123456789abcdef",
+        ),
         ("gcp-db", "gcp", "db", "3"),
     ] {
         let out = create(name, store, key, version);
@@ -213,9 +232,18 @@ fn the_wizard_lists_each_store_with_its_location_and_asks_for_the_persons_creden
     let mut p = pty(env.command(&["sync", "-n", "team"], &[]));
     let mut s = Screen(String::new());
     s.answer(&mut p, "Namespace", "");
-    s.expect(&mut p, "SecretStore team/aws (AWS Secrets Manager, region eu-west-1)");
-    s.expect(&mut p, "SecretStore team/azure (Azure Key Vault https://team.vault.azure.net)");
-    s.expect(&mut p, "SecretStore team/gcp (GCP Secret Manager, project team-project)");
+    s.expect(
+        &mut p,
+        "SecretStore team/aws (AWS Secrets Manager, region eu-west-1)",
+    );
+    s.expect(
+        &mut p,
+        "SecretStore team/azure (Azure Key Vault https://team.vault.azure.net)",
+    );
+    s.expect(
+        &mut p,
+        "SecretStore team/gcp (GCP Secret Manager, project team-project)",
+    );
     s.expect(&mut p, "SecretStore team/vault (");
     // The first store, aws: the person has no AWS credentials here.
     s.answer(&mut p, "Create a new SecretStore", "");

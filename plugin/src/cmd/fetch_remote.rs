@@ -28,7 +28,11 @@ pub(crate) fn run(global: &GlobalFlags, args: FetchRemoteArgs) -> anyhow::Result
         let store = stores::get(&cluster, kind, &remote.store, &cluster.namespace).await?;
         let provider = store.provider()?;
         if let Err(problem) = keys::check(provider.name(), &remote.key, version) {
-            bail!("{} ({} store): {problem}", store.describe(), provider.name());
+            bail!(
+                "{} ({} store): {problem}",
+                store.describe(),
+                provider.name()
+            );
         }
         let session = session::open(&store, &cluster, args.vault.vault_addr.as_deref()).await?;
         if let Some(v) = version {

@@ -72,12 +72,7 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCo
             };
             let credentials = Credentials::from_env()?;
             let session = rt.block_on(vault::open(coordinates, &credentials, vault_addr))?;
-            (
-                StoreKind::SecretStore,
-                request.name,
-                Some(store),
-                session,
-            )
+            (StoreKind::SecretStore, request.name, Some(store), session)
         }
     };
     eprintln!(

@@ -46,7 +46,11 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncCreateArgs) -> anyhow::Result<
         let provider = store.provider()?;
         let version = args.remote.remote_version.as_deref();
         if let Err(problem) = keys::check(provider.name(), &args.remote.key, version) {
-            bail!("{} ({} store): {problem}", store.describe(), provider.name());
+            bail!(
+                "{} ({} store): {problem}",
+                store.describe(),
+                provider.name()
+            );
         }
         if !args.overwrite
             && cluster::exists::<ExternalSecret>(&cluster, &namespace, &args.name).await?

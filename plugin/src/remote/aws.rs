@@ -61,7 +61,10 @@ pub(crate) fn discover(
     match (id, secret) {
         (Some(id), Some(secret)) => {
             let mut keys = BTreeMap::new();
-            keys.insert("accessKeyID".to_owned(), Zeroizing::new(id.trim().to_owned()));
+            keys.insert(
+                "accessKeyID".to_owned(),
+                Zeroizing::new(id.trim().to_owned()),
+            );
             keys.insert(
                 "secretAccessKey".to_owned(),
                 Zeroizing::new(secret.trim().to_owned()),
@@ -288,7 +291,10 @@ mod tests {
         let err = from_files("other", Some(&creds), Some(&config))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("profile \"other\" (AWS_PROFILE) is not in"), "{err}");
+        assert!(
+            err.contains("profile \"other\" (AWS_PROFILE) is not in"),
+            "{err}"
+        );
         assert!(err.contains("aws configure"), "{err}");
     }
 

@@ -24,7 +24,11 @@ const ENV: [&str; 3] = ["AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_
 /// The Key Vault resource (token audience) of the store's cloud.
 pub(crate) fn resource(provider: &AzureKvProvider) -> anyhow::Result<&'static str> {
     Ok(
-        match provider.environment_type.as_deref().unwrap_or("PublicCloud") {
+        match provider
+            .environment_type
+            .as_deref()
+            .unwrap_or("PublicCloud")
+        {
             "PublicCloud" => "https://vault.azure.net",
             "USGovernmentCloud" => "https://vault.usgovcloudapi.net",
             "ChinaCloud" => "https://vault.azure.cn",
@@ -163,7 +167,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             keys(&p.credentials),
-            vec![("clientId", "app"), ("clientSecret", "s3cr3t"), ("tenantId", "t")]
+            vec![
+                ("clientId", "app"),
+                ("clientSecret", "s3cr3t"),
+                ("tenantId", "t")
+            ]
         );
         assert!(
             from_environment(&env(&[("AZURE_CLIENT_ID", "app")]))
@@ -174,13 +182,19 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("AZURE_CLIENT_ID and AZURE_TENANT_ID is not"), "{err}");
+        assert!(
+            err.contains("AZURE_CLIENT_ID and AZURE_TENANT_ID is not"),
+            "{err}"
+        );
         assert!(!err.contains("\"s\""), "{err}");
     }
 
     #[test]
     fn the_resource_follows_the_cloud() {
-        assert_eq!(resource(&provider(None)).unwrap(), "https://vault.azure.net");
+        assert_eq!(
+            resource(&provider(None)).unwrap(),
+            "https://vault.azure.net"
+        );
         assert_eq!(
             resource(&provider(Some("USGovernmentCloud"))).unwrap(),
             "https://vault.usgovcloudapi.net"
@@ -197,7 +211,9 @@ mod tests {
         let out = br#"{"accessToken": "eyJ0.tok", "expiresOn": "2026-12-01 22:00:00.000000",
             "expires_on": 1795000000, "subscription": "s", "tenant": "t", "tokenType": "Bearer"}"#;
         assert_eq!(parse_az(out).unwrap().as_str(), "eyJ0.tok");
-        let err = parse_az(br#"{"tokenType": "Bearer"}"#).unwrap_err().to_string();
+        let err = parse_az(br#"{"tokenType": "Bearer"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no accessToken"), "{err}");
         let err = parse_az(b"eyJ0.not-json").unwrap_err().to_string();
         assert!(!err.contains("eyJ0"), "{err}");
@@ -230,7 +246,10 @@ mod tests {
             token.as_str(),
             "account get-access-token --resource https://vault.usgovcloudapi.net -o json --tenant tid"
         );
-        let failing = script(dir.path(), "echo 'Please run az login to setup account.' >&2; exit 1");
+        let failing = script(
+            dir.path(),
+            "echo 'Please run az login to setup account.' >&2; exit 1",
+        );
         let err = format!(
             "{:#}",
             rt.block_on(discover(&provider(None), &env(&[]), &failing))
@@ -241,7 +260,10 @@ mod tests {
             .block_on(discover(&provider(None), &env(&[]), "/nonexistent/az"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID"), "{err}");
+        assert!(
+            err.contains("AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID"),
+            "{err}"
+        );
         assert!(err.contains("Azure CLI"), "{err}");
     }
 }

@@ -140,7 +140,10 @@ mod tests {
         let err = rt
             .block_on(run(
                 "sh",
-                &["-c", "echo secret-on-stdout; echo 'please run az login' >&2; exit 3"],
+                &[
+                    "-c",
+                    "echo secret-on-stdout; echo 'please run az login' >&2; exit 3",
+                ],
                 TIMEOUT,
             ))
             .unwrap_err()

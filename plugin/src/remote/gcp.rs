@@ -27,14 +27,14 @@ pub(crate) fn from_file_text(text: Zeroizing<String>, file: &Path) -> anyhow::Re
         type_: Option<String>,
     }
     let kind: Kind = serde_json::from_str(&text).map_err(|err| {
-        anyhow::anyhow!("{} ({ENV}) is not a JSON credentials file ({err})", file.display())
+        anyhow::anyhow!(
+            "{} ({ENV}) is not a JSON credentials file ({err})",
+            file.display()
+        )
     })?;
     match kind.type_.as_deref() {
         Some("service_account") => Ok(Person {
-            credentials: Credentials::Keys(BTreeMap::from([(
-                "secretAccessKey".to_owned(),
-                text,
-            )])),
+            credentials: Credentials::Keys(BTreeMap::from([("secretAccessKey".to_owned(), text)])),
             source: format!("the service-account key {} ({ENV})", file.display()),
         }),
         other => bail!(
@@ -104,7 +104,10 @@ mod tests {
         let json = r#"{"type": "service_account", "client_email": "a@p.iam.gserviceaccount.com", "private_key": "-----BEGIN PRIVATE KEY-----\nhunter2\n"}"#;
         std::fs::write(&file, json).unwrap();
         let p = rt()
-            .block_on(discover(&env(&[(ENV, file.to_str().unwrap())]), "/nonexistent"))
+            .block_on(discover(
+                &env(&[(ENV, file.to_str().unwrap())]),
+                "/nonexistent",
+            ))
             .unwrap();
         assert_eq!(keys(&p.credentials), vec![("secretAccessKey", json)]);
         assert!(p.source.contains("sa.json"), "{}", p.source);
@@ -114,14 +117,23 @@ mod tests {
     fn other_credential_files_are_refused_by_type_without_their_content() {
         let dir = tempfile::tempdir().unwrap();
         for (kind, body) in [
-            ("\"authorized_user\"", r#"{"type": "authorized_user", "refresh_token": "hunter2"}"#),
-            ("\"external_account\"", r#"{"type": "external_account", "audience": "hunter2"}"#),
+            (
+                "\"authorized_user\"",
+                r#"{"type": "authorized_user", "refresh_token": "hunter2"}"#,
+            ),
+            (
+                "\"external_account\"",
+                r#"{"type": "external_account", "audience": "hunter2"}"#,
+            ),
             ("untyped", r#"{"refresh_token": "hunter2"}"#),
         ] {
             let file = dir.path().join("c.json");
             std::fs::write(&file, body).unwrap();
             let err = rt()
-                .block_on(discover(&env(&[(ENV, file.to_str().unwrap())]), "/nonexistent"))
+                .block_on(discover(
+                    &env(&[(ENV, file.to_str().unwrap())]),
+                    "/nonexistent",
+                ))
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(&format!("holds {kind} credentials")), "{err}");
@@ -129,9 +141,12 @@ mod tests {
             assert!(!err.contains("hunter2"), "{err}");
         }
         std::fs::write(dir.path().join("bad.json"), "hunter2").unwrap();
-        let err = from_file_text(Zeroizing::new("hunter2".into()), &dir.path().join("bad.json"))
-            .unwrap_err()
-            .to_string();
+        let err = from_file_text(
+            Zeroizing::new("hunter2".into()),
+            &dir.path().join("bad.json"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("not a JSON credentials file"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
     }
@@ -141,7 +156,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
         let gcloud = dir.path().join("gcloud");
-        std::fs::write(&gcloud, "#!/bin/sh\n[ \"$*\" = 'auth print-access-token' ] && echo ya29.tok\n").unwrap();
+        std::fs::write(
+            &gcloud,
+            "#!/bin/sh\n[ \"$*\" = 'auth print-access-token' ] && echo ya29.tok\n",
+        )
+        .unwrap();
         std::fs::set_permissions(&gcloud, std::fs::Permissions::from_mode(0o755)).unwrap();
         let p = rt()
             .block_on(discover(&env(&[]), gcloud.to_str().unwrap()))
@@ -151,7 +170,10 @@ mod tests {
             .block_on(discover(&env(&[]), "/nonexistent/gcloud"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("GOOGLE_APPLICATION_CREDENTIALS is not set"), "{err}");
+        assert!(
+            err.contains("GOOGLE_APPLICATION_CREDENTIALS is not set"),
+            "{err}"
+        );
         assert!(err.contains("gcloud auth login"), "{err}");
     }
 }

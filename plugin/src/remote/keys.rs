@@ -125,33 +125,69 @@ mod tests {
         for (store, key, version) in [
             ("vault", "app/db", Some("3")),
             ("aws", "prod/db-credentials", None),
-            ("aws", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf", None),
+            (
+                "aws",
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
+                None,
+            ),
             ("aws", "db", Some("AWSPREVIOUS")),
-            ("aws", "db", Some("uuid/EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE")),
+            (
+                "aws",
+                "db",
+                Some("uuid/EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE"),
+            ),
             ("azurekv", "db-password", None),
-            ("azurekv", "secret/db-password", Some("0123456789abcdef0123456789ABCDEF")),
+            (
+                "azurekv",
+                "secret/db-password",
+                Some("0123456789abcdef0123456789ABCDEF"),
+            ),
             ("azurekv", "cert/tls", None),
             ("azurekv", "certkey/tls", None),
             ("azurekv", "key/signing", None),
             ("gcpsm", "db_password", Some("latest")),
             ("gcpsm", "db-password", Some("7")),
         ] {
-            assert_eq!(check(store, key, version), Ok(()), "{store} {key} {version:?}");
+            assert_eq!(
+                check(store, key, version),
+                Ok(()),
+                "{store} {key} {version:?}"
+            );
         }
     }
 
     #[test]
     fn wrong_forms_are_named() {
         for (store, key, version, says) in [
-            ("vault", "app/db", Some("latest"), "a vault KV v2 version is a number"),
+            (
+                "vault",
+                "app/db",
+                Some("latest"),
+                "a vault KV v2 version is a number",
+            ),
             ("aws", "db password", None, "an AWS secret name"),
-            ("aws", "arn:aws:s3:::bucket", None, "not a Secrets Manager ARN"),
+            (
+                "aws",
+                "arn:aws:s3:::bucket",
+                None,
+                "not a Secrets Manager ARN",
+            ),
             ("aws", "db", Some("uuid/"), "uuid/<VersionId>"),
-            ("azurekv", "secrets/db", None, "not an Azure Key Vault object type"),
+            (
+                "azurekv",
+                "secrets/db",
+                None,
+                "not an Azure Key Vault object type",
+            ),
             ("azurekv", "secret/db_password", None, "1 to 127 of"),
             ("azurekv", "secret/db", Some("3"), "32 hex digits"),
             ("gcpsm", "app/db", None, "a GCP secret name"),
-            ("gcpsm", "db", Some("AWSCURRENT"), "a number (1, 2, …) or latest"),
+            (
+                "gcpsm",
+                "db",
+                Some("AWSCURRENT"),
+                "a number (1, 2, …) or latest",
+            ),
             ("gcpsm", "/", None, "the remote key is empty"),
         ] {
             let err = check(store, key, version).unwrap_err();

@@ -226,7 +226,10 @@ mod tests {
     #[test]
     fn a_session_lists_and_reads_through_the_seam() {
         let fake = FakeStore::new();
-        fake.set("db", serde_json::json!({"user": "app", "password": "hunter2"}));
+        fake.set(
+            "db",
+            serde_json::json!({"user": "app", "password": "hunter2"}),
+        );
         fake.set("db", serde_json::json!({"user": "app2"}));
         fake.set("api", serde_json::json!({"token": "t"}));
         let session = Session::new(

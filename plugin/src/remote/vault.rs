@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use secrets_core::api::secret_store::VaultKvVersion;
-use secrets_core::store::{Credentials as StoreCredentials, ErrorKind, Store as _, StoreError};
+use secrets_core::store::{Credentials as StoreCredentials, ErrorKind, StoreError};
 use secrets_store_vault::{AuthMethod, StoreOptions, VaultConfig, VaultStore};
 use zeroize::Zeroizing;
 
