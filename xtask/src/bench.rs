@@ -33,6 +33,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     report.push_str(&cli_comparison()?);
     report.push_str(&agent_rows()?);
     report.push_str(&sync_rows()?);
+    report.push_str(&gcp_table(&ignored_test("bench_gcp")?)?);
     report.push_str(&mount_table(&ignored_test("bench_mount")?)?);
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
@@ -245,6 +246,45 @@ fn sync_rows() -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// GCP Secret Manager calls per refresh cycle, with and without the credential cache:
+/// `agent/tests/bench_gcp.rs`'s `BENCH_GCP` line.
+fn gcp_table(stdout: &str) -> anyhow::Result<String> {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("BENCH_GCP "))
+        .context("bench_gcp printed no BENCH_GCP line")?;
+    let v: serde_json::Value = serde_json::from_str(line)?;
+    let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or_default();
+    let mut out = format!(
+        "\n## Agent: {:.0} ExternalSecrets over {:.0} GCP secrets (gcp-standin, workload identity federation with impersonation, refresh {})\n\n\
+         | credentials | all Ready after | accesses, first sync | accesses, one refresh cycle (goal {:.0}) | STS + IAM calls, one refresh cycle | agent peak RSS |\n|---|---|---|---|---|---|\n",
+        f(&v, "objects"),
+        f(&v, "secrets"),
+        v["refresh_interval"].as_str().unwrap_or_default(),
+        f(&v, "secrets"),
+    );
+    for (mode, label) in [
+        ("cached", "kept until near expiry"),
+        (
+            "uncached",
+            "a login per read (ESO's pattern, --credential-cache=false)",
+        ),
+    ] {
+        let m = &v[mode];
+        let cycle = &m["refresh_cycle"];
+        out.push_str(&format!(
+            "| {label} | {:.2} s | {:.0} | {:.0} | {:.0} + {:.0} | {:.1} MiB |\n",
+            f(m, "all_ready_s"),
+            f(&m["first_sync"], "access"),
+            f(cycle, "access"),
+            f(cycle, "sts"),
+            f(cycle, "impersonate"),
+            f(m, "agent_peak_rss_kib") / 1024.0,
+        ));
+    }
+    Ok(out)
+}
+
 /// The CSI provider under repeated mounts: `agent/tests/bench_mount.rs`'s `BENCH_MOUNT` line.
 fn mount_table(stdout: &str) -> anyhow::Result<String> {
     let line = stdout
@@ -292,7 +332,23 @@ fn mount_table(stdout: &str) -> anyhow::Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::mount_table;
+    use super::{gcp_table, mount_table};
+
+    #[test]
+    fn gcp_table_reads_the_bench_line() {
+        let stdout = "BENCH_GCP {\"cached\":{\"agent_peak_rss_kib\":51200,\"all_ready_s\":27.7,\"first_sync\":{\"access\":498.0,\"impersonate\":0.0,\"sts\":0.0},\"refresh_cycle\":{\"access\":159.0,\"impersonate\":0.0,\"sts\":0.0}},\"objects\":1000,\"refresh_interval\":\"30s\",\"secrets\":100,\"uncached\":{\"agent_peak_rss_kib\":50552,\"all_ready_s\":46.9,\"first_sync\":{\"access\":619.0,\"impersonate\":619.0,\"sts\":619.0},\"refresh_cycle\":{\"access\":174.0,\"impersonate\":174.0,\"sts\":174.0}}}\n";
+        let table = gcp_table(stdout).unwrap();
+        assert!(
+            table.contains("1000 ExternalSecrets over 100 GCP secrets"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| kept until near expiry | 27.70 s | 498 | 159 | 0 + 0 | 50.0 MiB |"),
+            "{table}"
+        );
+        assert!(table.contains("| 174 + 174 |"), "{table}");
+        assert!(gcp_table("no line").is_err());
+    }
 
     #[test]
     fn mount_table_reads_the_bench_line() {

@@ -69,6 +69,11 @@ impl Agent {
     /// `secrets-agent controller --namespace kubectl-secrets --metrics-addr 127.0.0.1:0 ARGS`,
     /// stdout (the JSON log) to a file.
     pub fn spawn(cluster: &Cluster, args: &[&str]) -> Agent {
+        Self::spawn_env(cluster, args, &[])
+    }
+
+    /// [`Agent::spawn`] with extra environment (e.g. `AWS_ENDPOINT_URL`).
+    pub fn spawn_env(cluster: &Cluster, args: &[&str], env: &[(&str, &str)]) -> Agent {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("agent.log");
         let child = Command::new(env!("CARGO_BIN_EXE_secrets-agent"))
@@ -81,6 +86,7 @@ impl Agent {
             ])
             .args(args)
             .env("KUBECONFIG", cluster.kubeconfig())
+            .envs(env.iter().copied())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::inherit())
             .spawn()

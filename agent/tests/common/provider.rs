@@ -136,7 +136,12 @@ impl MountEnv {
     /// As [`MountEnv::start_provider`], with extra flags (a `--log-filter` among them replaces
     /// the debug level).
     pub fn start_provider_with(&self, extra: &[&str]) -> ProviderProcess {
-        ProviderProcess::start(&self.cluster, &self.socket(), self.dir.path(), extra)
+        self.start_provider_env(extra, &[])
+    }
+
+    /// As [`MountEnv::start_provider_with`], with extra environment (`AWS_ENDPOINT_URL`, ...).
+    pub fn start_provider_env(&self, extra: &[&str], env: &[(&str, &str)]) -> ProviderProcess {
+        ProviderProcess::start(&self.cluster, &self.socket(), self.dir.path(), extra, env)
     }
 }
 
@@ -230,7 +235,14 @@ pub struct ProviderProcess {
 }
 
 impl ProviderProcess {
-    fn start(cluster: &Cluster, socket: &Path, dir: &Path, extra: &[&str]) -> ProviderProcess {
+    /// Start the provider on `socket`, its log in `dir`.
+    pub fn start(
+        cluster: &Cluster,
+        socket: &Path,
+        dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> ProviderProcess {
         let n = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
         let log = dir.join(format!("provider-{n}.log"));
         let out = std::fs::File::create(&log).unwrap();
@@ -248,6 +260,7 @@ impl ProviderProcess {
             .args(["--provider-timeout", "5s"])
             .args(extra)
             .env("KUBECONFIG", cluster.kubeconfig())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

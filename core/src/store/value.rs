@@ -2,6 +2,10 @@
 //! it was read from and which version, and ESO's two ways of turning it into Secret bytes:
 //! [`RemoteValue::select`] (`remoteRef.property`, see [`super::select`]) and
 //! [`RemoteValue::entries`] (`dataFrom[].extract`).
+//!
+//! A store whose secrets are bytes rather than JSON objects (AWS `SecretString` /
+//! `SecretBinary`) builds its value with [`RemoteValue::raw`]: without a property the bytes
+//! come out exactly as stored; when they are a JSON object, properties and `extract` read it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,6 +22,8 @@ pub struct RemoteValue {
     path: String,
     version: Option<String>,
     data: Map<String, Value>,
+    /// The bytes as stored, for stores whose values are bytes (see [`RemoteValue::raw`]).
+    raw: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl RemoteValue {
@@ -34,6 +40,33 @@ impl RemoteValue {
             path: path.into(),
             version,
             data,
+            raw: None,
+        }
+    }
+
+    /// A secret stored as bytes (text or binary): [`RemoteValue::select`] without a property
+    /// gives `bytes` unchanged; when they are a JSON object, properties and
+    /// [`RemoteValue::entries`] read its keys (else there are none).
+    pub fn raw(
+        store: StoreType,
+        path: impl Into<String>,
+        version: Option<String>,
+        bytes: Zeroizing<Vec<u8>>,
+    ) -> Self {
+        let data = match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => map,
+            Ok(mut other) => {
+                wipe_json(&mut other);
+                Map::new()
+            }
+            Err(_) => Map::new(),
+        };
+        RemoteValue {
+            store,
+            path: path.into(),
+            version,
+            data,
+            raw: Some(bytes),
         }
     }
 
@@ -59,10 +92,14 @@ impl RemoteValue {
 
     /// What `remoteRef.property` selects: with no property the whole secret as JSON; else a
     /// literal top-level key, then a dotted path (see [`SelectError`] for what is refused).
-    /// Strings come out as their raw bytes, other values as JSON.
+    /// Strings come out as their raw bytes, other values as JSON. A value built with
+    /// [`RemoteValue::raw`] comes out as stored when no property is given.
     pub fn select(&self, property: Option<&str>) -> Result<Zeroizing<Vec<u8>>, SelectError> {
         match property {
-            None => Ok(to_json_zeroized(&self.data)),
+            None => Ok(match &self.raw {
+                Some(bytes) => bytes.clone(),
+                None => to_json_zeroized(&self.data),
+            }),
             Some(property) => {
                 let what = format!("{} secret {}", self.store, self.path);
                 select::select(&self.data, property, &what).map(select::encode)
@@ -87,6 +124,7 @@ impl fmt::Debug for RemoteValue {
             .field("path", &self.path)
             .field("version", &self.version)
             .field("keys", &self.data.keys().collect::<Vec<_>>())
+            .field("raw_bytes", &self.raw.as_ref().map(|b| b.len()))
             .finish()
     }
 }
@@ -195,6 +233,36 @@ mod tests {
             debug.contains("password") && !debug.contains("hunter2"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn raw_values_come_out_as_stored() {
+        let store = StoreType::new("aws");
+        let text = RemoteValue::raw(
+            store,
+            "app",
+            None,
+            Zeroizing::new(b"plain hunter2".to_vec()),
+        );
+        assert_eq!(text.select(None).unwrap().as_slice(), b"plain hunter2");
+        assert!(text.entries().is_empty());
+        assert!(text.select(Some("a")).is_err());
+        assert!(!format!("{text:?}").contains("hunter2"));
+        let json = RemoteValue::raw(
+            store,
+            "app",
+            None,
+            Zeroizing::new(br#"{ "b": 1, "a": "x" }"#.to_vec()),
+        );
+        // Exactly as stored (spacing and key order kept), yet properties work.
+        assert_eq!(
+            json.select(None).unwrap().as_slice(),
+            br#"{ "b": 1, "a": "x" }"#
+        );
+        assert_eq!(json.select(Some("a")).unwrap().as_slice(), b"x");
+        assert_eq!(json.entries()["b"].as_slice(), b"1");
+        let binary = RemoteValue::raw(store, "bin", None, Zeroizing::new(vec![0, 255]));
+        assert_eq!(binary.select(None).unwrap().as_slice(), &[0, 255]);
     }
 
     #[test]
