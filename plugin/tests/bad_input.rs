@@ -865,8 +865,10 @@ fn cases(f: &Fixtures) -> Vec<Case> {
             &["sync", "status", "db", "-A"],
             "cannot be used with",
         ),
+        // Which credentials are the person's depends on the store's provider, so the store
+        // is read first; tests/sync.rs checks "no vault token of yours" with a cluster.
         with(
-            "fetch remote without credentials",
+            "fetch remote without a cluster",
             vec![
                 "fetch".into(),
                 "remote".into(),
@@ -875,7 +877,7 @@ fn cases(f: &Fixtures) -> Vec<Case> {
                 "--key".into(),
                 "app/db".into(),
             ],
-            "no vault token of yours: not in VAULT_TOKEN or BAO_TOKEN, nor in",
+            "no kubeconfig found",
         )
         .env("HOME", f.p("empty-home"))
         .env("VAULT_TOKEN", String::new())

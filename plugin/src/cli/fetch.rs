@@ -12,8 +12,8 @@ pub(crate) enum FetchCommand {
     Cert(FetchCertArgs),
     /// Show a Secret's keys and sizes; values only with --reveal.
     Secret(FetchSecretArgs),
-    /// Read a Vault / OpenBao path through a store, with your own Vault credentials; values
-    /// only with --reveal.
+    /// Read a secret through a store (Vault / OpenBao, AWS, Azure Key Vault, GCP), with your
+    /// own credentials; values only with --reveal.
     Remote(FetchRemoteArgs),
 }
 

@@ -1,4 +1,4 @@
-//! Flags naming a secret in an external store, shared by `fetch remote` and `sync`.
+//! Flags naming a secret in an external store, shared by `fetch remote` and `sync create`.
 
 use clap::{Args, ValueEnum};
 use secrets_core::api::secret_store::StoreKind;
@@ -12,9 +12,14 @@ pub(crate) struct RemoteSecret {
     /// Kind of --store [ESO's default: SecretStore].
     #[arg(long, value_enum, value_name = "KIND")]
     pub(crate) store_kind: Option<StoreKindArg>,
-    /// Path of the secret under the store's mount, e.g. app/db.
+    /// The remote secret: a path under a Vault mount (app/db), an AWS secret name or ARN, an
+    /// Azure Key Vault secret/NAME (or cert/, key/, certkey/), a GCP secret name.
     #[arg(long, value_name = "PATH")]
     pub(crate) key: String,
+    /// A version of it [default: the latest]: a Vault KV v2 number, AWS uuid/ID or a stage
+    /// (AWSPREVIOUS), an Azure version id (32 hex digits), a GCP number or latest.
+    #[arg(long = "version", value_name = "VERSION")]
+    pub(crate) remote_version: Option<String>,
 }
 
 /// How the plugin reaches Vault from this machine.

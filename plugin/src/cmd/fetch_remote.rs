@@ -1,40 +1,61 @@
-//! `fetch remote --store S --key PATH [--property P] [--reveal]`: what a Vault / OpenBao
-//! secret holds, read through a store's coordinates with the person's own credentials.
+//! `fetch remote --store S --key KEY [--version V] [--property P] [--reveal]`: what a
+//! remote secret holds, in any store (Vault / OpenBao, AWS Secrets Manager, Azure Key Vault,
+//! GCP Secret Manager), read with the person's own credentials.
 //!
-//! Flow: the person's token (environment or `~/.vault-token`; checked first, so a missing one
-//! fails before any network call) → connect → GET the store → its server, mount, KV version,
-//! namespace and CA → log in with the person's token → KV read → keys and sizes on stdout
+//! Flow: connect → GET the store → its provider → the key and version checked against the
+//! store type → the person's credentials where that provider's tools keep them (Vault: the
+//! environment or `~/.vault-token`, with the store's server, mount, KV version, namespace and
+//! CA; the clouds: `remote::{aws,azure,gcp}`) → log in → read → keys and sizes on stdout
 //! (values only with `--reveal`, after a warning), or one property (raw with `--reveal`),
 //! exactly as `fetch secret` shows a Secret.
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 
 use crate::cli::{FetchRemoteArgs, GlobalFlags};
 use crate::cluster;
 use crate::output::{emit_entries, emit_value};
-use crate::remote::stores;
-use crate::remote::vault::{Credentials, Session};
+use crate::remote::session::{self, Layout};
+use crate::remote::{keys, stores};
 
 pub(crate) fn run(global: &GlobalFlags, args: FetchRemoteArgs) -> anyhow::Result<ExitCode> {
-    let credentials = Credentials::from_env()?;
     let remote = &args.remote;
     let kind = remote.store_kind.map(Into::into).unwrap_or_default();
+    let version = remote.remote_version.as_deref();
     let (secret, source) = cluster::block_on(async {
         let cluster = cluster::connect(global).await?;
         let store = stores::get(&cluster, kind, &remote.store, &cluster.namespace).await?;
-        let coordinates = store.coordinates(&cluster).await?;
-        let session =
-            Session::open(coordinates, &credentials, args.vault.vault_addr.as_deref()).await?;
-        let secret = session.read(&remote.key).await?;
-        let source = format!(
-            "{} at {} mount {} (your token from {})",
-            store.describe(),
-            session.server(),
-            session.mount(),
-            credentials.source()
-        );
+        let provider = store.provider()?;
+        if let Err(problem) = keys::check(provider.name(), &remote.key, version) {
+            bail!(
+                "{} ({} store): {problem}",
+                store.describe(),
+                provider.name()
+            );
+        }
+        let session = session::open(&store, &cluster, args.vault.vault_addr.as_deref()).await?;
+        if let Some(v) = version {
+            session
+                .check_version(v)
+                .map_err(|problem| anyhow::anyhow!("--version {v:?}: {problem}"))?;
+        }
+        let secret = session.read(&remote.key, version).await?;
+        let source = match session.layout() {
+            Layout::Mount => format!(
+                "{} at {} mount {} (your token from {})",
+                store.describe(),
+                session.location(),
+                session.root(),
+                session.source()
+            ),
+            Layout::Flat => format!(
+                "{} at {} (your credentials from {})",
+                store.describe(),
+                session.location(),
+                session.source()
+            ),
+        };
         Ok((secret, source))
     })?;
     // Said only once everything worked, so a failure stays one line.

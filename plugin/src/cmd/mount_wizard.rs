@@ -3,8 +3,8 @@
 //! Flow: connect (one runtime for the whole conversation) → namespace → the namespace's
 //! Deployments, StatefulSets and DaemonSets → pick one → its containers (all, unless the person
 //! unticks some) → the stores (SecretStores, ClusterSecretStores) and mount-only SealedSecrets
-//! to read from → for a store: browse its mount with the person's own token (the `sync`
-//! wizard's browsing, `remote::browse`), read the chosen secret for its key names only, pick
+//! to read from → for a store: browse it with the person's own credentials, whatever its
+//! provider (the `sync` wizard's browsing, `remote::session` and `remote::browse`), read the chosen secret for its key names only, pick
 //! keys and file names (or the whole secret as one JSON file); for a SealedSecret: pick keys
 //! and file names → more files from another secret, or done → SecretProviderClass name and
 //! mount path → the same checks and plan as the flags (`cmd::mount::prepare`) → a summary
@@ -31,9 +31,9 @@ use crate::mount::prompt as m;
 use crate::mount::workload::{self, Kind, Want, WorkloadRef};
 use crate::output::emit_manifests;
 use crate::prompt;
-use crate::remote::browse;
-use crate::remote::stores::{self, Found};
-use crate::remote::vault::{Credentials, Session};
+use crate::remote::session::{self, Session};
+use crate::remote::stores::{self, Found, ProviderRef};
+use crate::remote::{browse, keys};
 use crate::sync::prompt as ask;
 
 use super::mount::{describe_objects, mount_only_keys, prepare, workload_api, write};
@@ -256,14 +256,16 @@ fn open_session(
     store: &Found,
     vault_addr: Option<&str>,
 ) -> Option<Session> {
-    let opened = Credentials::from_env().and_then(|credentials| {
-        rt.block_on(async {
-            let coordinates = store.coordinates(cluster).await?;
-            Session::open(coordinates, &credentials, vault_addr).await
-        })
-    });
-    match opened {
-        Ok(session) => Some(session),
+    match rt.block_on(session::open(store, cluster, vault_addr)) {
+        Ok(session) => {
+            eprintln!(
+                "Browsing {} with {} from {}.",
+                session.location(),
+                session.yours(),
+                session.source()
+            );
+            Some(session)
+        }
         Err(err) => {
             eprintln!(
                 "Cannot browse {} with your credentials ({err:#}); type the paths instead.",
@@ -274,6 +276,15 @@ fn open_session(
     }
 }
 
+/// The "type it" prompt when the store could not be opened.
+fn type_prompt(store: &Found) -> String {
+    match store.provider() {
+        Ok(ProviderRef::Vault(v)) => format!("Path of the secret under mount {}", v.mount()),
+        Ok(p) => format!("Name of the secret in {}", p.location()),
+        Err(_) => format!("Key of the secret in {}", store.describe()),
+    }
+}
+
 /// One remote secret and its files, browsed (or typed).
 fn remote_source(
     rt: &Runtime,
@@ -281,21 +292,26 @@ fn remote_source(
     store: &Found,
     session: Option<&Session>,
 ) -> anyhow::Result<Source> {
-    let key = match session {
-        Some(session) => browse::walk(rt, theme, session)?,
-        None => ask::type_path(
-            theme,
-            store.vault().map(|v| v.mount()).unwrap_or("the store"),
-        )?,
+    let store_type = store.provider().map(|p| p.name()).unwrap_or("unknown");
+    let key = loop {
+        let key = match session {
+            Some(session) => browse::walk(rt, theme, session)?,
+            None => ask::type_path(theme, &type_prompt(store), "the secret's key or path")?,
+        };
+        match keys::check(store_type, &key, None) {
+            Ok(()) => break key,
+            Err(problem) => eprintln!("{problem}; choose again."),
+        }
     };
-    let keys = match session.map(|s| rt.block_on(s.read(&key))) {
+    let keys = match session.map(|s| rt.block_on(s.read(&key, None))) {
         Some(Ok(secret)) => {
             let keys: Vec<String> = secret.keys().map(str::to_owned).collect();
             drop(secret);
             Some(keys)
         }
         Some(Err(err)) => {
-            eprintln!("Cannot read {key} with your token ({err:#}); type the properties instead.");
+            let yours = session.map_or("your credentials", Session::yours);
+            eprintln!("Cannot read {key} with {yours} ({err:#}); type the properties instead.");
             None
         }
         None => None,

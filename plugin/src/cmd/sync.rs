@@ -1,10 +1,12 @@
 //! `sync` with no subcommand: the wizard, for a person at a terminal.
 //!
-//! Flow: the person's Vault token (checked first: browsing needs it) → connect (one runtime
-//! for the whole conversation: a client lives on the runtime that built it) → namespace →
-//! stores listed from the cluster → pick one, or answer for a new SecretStore → log in to its
-//! Vault with the person's token → browse the mount with `kv_list` (folders end in `/`) → read
-//! the chosen secret for its key names only → every key (`dataFrom.extract`) or chosen keys
+//! Flow: connect (one runtime for the whole conversation: a client lives on the runtime that
+//! built it) → namespace → stores listed from the cluster, each with its provider and where it
+//! keeps its secrets (Vault mount, AWS region, Azure vault URL, GCP project) → pick one, or
+//! answer for a new Vault SecretStore → open it with the person's own credentials
+//! (`remote::session`: the Vault token, or the cloud's usual places) → browse it (Vault: the
+//! mount folder by folder; a cloud store: its list of names) → read the chosen secret for its
+//! key names only → every key (`dataFrom.extract`) or chosen keys
 //! with their Secret keys → names and refresh interval → `sync_manifest` builds and checks →
 //! an ExternalSecret of that name already there is replaced only if the person says so →
 //! summary without values → apply (the new store first, server-side apply) or, with
@@ -21,8 +23,9 @@ use secrets_core::api::secret_store::StoreKind;
 
 use crate::cli::{GlobalFlags, SyncArgs};
 use crate::output::emit_manifests;
-use crate::remote::vault::{self, Coordinates, Credentials, Session};
-use crate::remote::{browse, stores};
+use crate::remote::session::{self, Session};
+use crate::remote::vault::{self, Coordinates, Credentials};
+use crate::remote::{browse, keys, stores};
 use crate::sync::manifest::{self, ExternalSecretRequest};
 use crate::sync::prompt as ask;
 use crate::{cluster, prompt};
@@ -35,22 +38,22 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCo
              now NAME`, `sync status`)"
         );
     }
-    let credentials = Credentials::from_env()?;
     let rt = cluster::runtime()?;
     let cluster = rt.block_on(cluster::connect(global))?;
     let theme = ColorfulTheme::default();
     eprintln!(
-        "Syncing a secret from Vault / OpenBao into a Kubernetes Secret. You browse with your own \
-         token (from {}); values are never shown.",
-        credentials.source()
+        "Syncing a secret from a store (Vault / OpenBao, AWS Secrets Manager, Azure Key Vault, GCP \
+         Secret Manager) into a Kubernetes Secret. You browse with your own credentials; values \
+         are never shown."
     );
     let namespace = ask::namespace(&theme, cluster.namespace.clone())?;
     let found = rt.block_on(stores::list(&cluster, &namespace))?;
-    let (kind, store_name, new_store, coordinates) = match ask::choose_store(&theme, &found)? {
+    let vault_addr = args.vault.vault_addr.as_deref();
+    let (kind, store_name, new_store, session) = match ask::choose_store(&theme, &found)? {
         Some(index) => {
             let store = &found[index];
-            let coordinates = rt.block_on(store.coordinates(&cluster))?;
-            (store.kind, store.name.clone(), None, coordinates)
+            let session = rt.block_on(session::open(store, &cluster, vault_addr))?;
+            (store.kind, store.name.clone(), None, session)
         }
         None => {
             let request = ask::new_store(
@@ -67,28 +70,29 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCo
                 namespace: request.vault_namespace.clone(),
                 ca_bundle: None,
             };
-            (
-                StoreKind::SecretStore,
-                request.name,
-                Some(store),
-                coordinates,
-            )
+            let credentials = Credentials::from_env()?;
+            let session = rt.block_on(vault::open(coordinates, &credentials, vault_addr))?;
+            (StoreKind::SecretStore, request.name, Some(store), session)
         }
     };
-    let session = rt.block_on(Session::open(
-        coordinates,
-        &credentials,
-        args.vault.vault_addr.as_deref(),
-    ))?;
-    let key = browse::walk(&rt, &theme, &session)?;
-    let pairs = match rt.block_on(session.read(&key)) {
+    eprintln!(
+        "Browsing {} with {} from {}.",
+        session.location(),
+        session.yours(),
+        session.source()
+    );
+    let key = pick_key(&rt, &theme, &session)?;
+    let pairs = match rt.block_on(session.read(&key, None)) {
         Ok(secret) => {
             let keys: Vec<String> = secret.keys().map(str::to_owned).collect();
             drop(secret);
             ask::choose_properties(&theme, &keys)?
         }
         Err(err) => {
-            eprintln!("Cannot read {key} with your token ({err:#}); type the properties instead.");
+            eprintln!(
+                "Cannot read {key} with {} ({err:#}); type the properties instead.",
+                session.yours()
+            );
             ask::type_properties(&theme)?
         }
     };
@@ -132,7 +136,7 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCo
     }
     eprintln!("  ExternalSecret  {namespace}/{}", naming.name);
     eprintln!("  store           {} {store_name}", kind.as_str());
-    eprintln!("  remote secret   {key} under mount {}", session.mount());
+    eprintln!("  remote secret   {key} {}", session.under());
     if es.spec.data.is_empty() {
         eprintln!("  keys            every key of the remote secret");
     }
@@ -174,4 +178,19 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCo
         naming.name, naming.name
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Browse for a key until one fits the store type (a typed one may not).
+fn pick_key(
+    rt: &tokio::runtime::Runtime,
+    theme: &ColorfulTheme,
+    session: &Session,
+) -> anyhow::Result<String> {
+    loop {
+        let key = browse::walk(rt, theme, session)?;
+        match keys::check(session.store_type(), &key, None) {
+            Ok(()) => return Ok(key),
+            Err(problem) => eprintln!("{problem}; choose again."),
+        }
+    }
 }

@@ -3,7 +3,9 @@
 //! Flow: flags → namespace (`-n`, else the context's; no cluster needed) →
 //! `manifest::external_secret` (checked; only the fields given) → with `-o`,
 //! `--output-file` or `--dry-run` the manifest and nothing else; otherwise connect → the store
-//! must exist (a typo should not wait for the agent's status to surface) → an ExternalSecret of
+//! must exist (a typo should not wait for the agent's status to surface) and the key and
+//! `--version` must have its provider's form (`remote::keys`: Azure `secret/NAME`, AWS
+//! `uuid/ID` or a stage, …) → an ExternalSecret of
 //! that name must not exist, unless `--overwrite` → server-side apply with field manager
 //! `kubectl-secrets`.
 
@@ -14,7 +16,7 @@ use secrets_core::api::external_secret::ExternalSecret;
 
 use crate::cli::{GlobalFlags, SyncCreateArgs};
 use crate::output::emit_manifests;
-use crate::remote::stores;
+use crate::remote::{keys, stores};
 use crate::sync::manifest::{self, ExternalSecretRequest};
 use crate::{cluster, kubeconfig};
 
@@ -26,6 +28,7 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncCreateArgs) -> anyhow::Result<
         store: args.remote.store.clone(),
         store_kind: args.remote.store_kind.map(Into::into),
         key: args.remote.key.clone(),
+        version: args.remote.remote_version.clone(),
         properties: args.property,
         secret_keys: args.secret_key,
         refresh: args.refresh,
@@ -39,7 +42,16 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncCreateArgs) -> anyhow::Result<
     }
     cluster::block_on(async {
         let cluster = cluster::connect(global).await?;
-        stores::get(&cluster, es.store_kind(), &args.remote.store, &namespace).await?;
+        let store = stores::get(&cluster, es.store_kind(), &args.remote.store, &namespace).await?;
+        let provider = store.provider()?;
+        let version = args.remote.remote_version.as_deref();
+        if let Err(problem) = keys::check(provider.name(), &args.remote.key, version) {
+            bail!(
+                "{} ({} store): {problem}",
+                store.describe(),
+                provider.name()
+            );
+        }
         if !args.overwrite
             && cluster::exists::<ExternalSecret>(&cluster, &namespace, &args.name).await?
         {

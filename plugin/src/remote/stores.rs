@@ -1,6 +1,8 @@
 //! SecretStores and ClusterSecretStores as the person sees them: found by name, listed for the
-//! wizard, and turned into the [`Coordinates`] of their Vault (server, mount, KV version,
-//! namespace, CA) for reading with the person's own credentials.
+//! wizard, told apart by provider ([`Found::provider`]: vault, aws, azurekv, gcpsm) with where
+//! each keeps its secrets ([`Found::location`]: Vault server and mount, AWS region, Azure
+//! vault URL, GCP project), and, for Vault, turned into the [`Coordinates`] of their Vault
+//! (server, mount, KV version, namespace, CA) for reading with the person's own credentials.
 //!
 //! Data flow: `(kind, name, namespace)` → GET the store (a 404 names the kind and namespace
 //! and what to do) → [`Found`] (one shape for both kinds) → [`Found::coordinates`]: the
@@ -13,12 +15,71 @@ use anyhow::{Context as _, bail};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
 use kube::api::ListParams;
-use secrets_core::api::secret_store::{StoreKind, VaultProvider};
+use secrets_core::api::secret_store::{
+    AwsProvider, AzureKvProvider, GcpSmProvider, StoreKind, VaultKvVersion, VaultProvider,
+};
 use secrets_core::api::{ClusterSecretStore, SecretStore, SecretStoreSpec};
 use secrets_core::store::refs::{self, ObjectKind, Scope};
 
 use crate::cluster::{Cluster, api_error, is_not_found};
 use crate::remote::vault::Coordinates;
+
+/// A store's provider block, the one the plugin reads through.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ProviderRef<'a> {
+    Vault(&'a VaultProvider),
+    Aws(&'a AwsProvider),
+    Azure(&'a AzureKvProvider),
+    Gcp(&'a GcpSmProvider),
+}
+
+impl ProviderRef<'_> {
+    /// The provider's field name under `spec.provider` (the store type).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ProviderRef::Vault(_) => "vault",
+            ProviderRef::Aws(_) => "aws",
+            ProviderRef::Azure(_) => "azurekv",
+            ProviderRef::Gcp(_) => "gcpsm",
+        }
+    }
+
+    /// Where the store keeps its secrets, for the wizard's list and messages:
+    /// `https://v:8200, mount secret v2`, `AWS Secrets Manager, region eu-west-1`,
+    /// `Azure Key Vault https://x.vault.azure.net`, `GCP Secret Manager, project p`.
+    pub(crate) fn location(self) -> String {
+        match self {
+            ProviderRef::Vault(v) => format!(
+                "{}, mount {} {}",
+                v.server,
+                v.mount(),
+                match v.kv_version() {
+                    VaultKvVersion::V1 => "v1",
+                    VaultKvVersion::V2 => "v2",
+                }
+            ),
+            ProviderRef::Aws(a) => {
+                let prefix = a
+                    .prefix
+                    .as_deref()
+                    .filter(|p| !p.is_empty())
+                    .map_or_else(String::new, |p| format!(", prefix {p}"));
+                format!("AWS Secrets Manager, region {}{prefix}", a.region)
+            }
+            ProviderRef::Azure(z) => format!("Azure Key Vault {}", z.vault_url),
+            ProviderRef::Gcp(g) => {
+                let location = g
+                    .location
+                    .as_deref()
+                    .map_or_else(String::new, |l| format!(", location {l}"));
+                format!(
+                    "GCP Secret Manager, project {}{location}",
+                    g.project_id.as_deref().unwrap_or("(not set)")
+                )
+            }
+        }
+    }
+}
 
 /// A store of either kind.
 #[derive(Debug, Clone)]
@@ -36,6 +97,39 @@ impl Found {
         match &self.namespace {
             Some(ns) => format!("{} {ns}/{}", self.kind.as_str(), self.name),
             None => format!("{} {}", self.kind.as_str(), self.name),
+        }
+    }
+
+    /// The provider the store reads from, or why the plugin cannot read it.
+    pub(crate) fn provider(&self) -> anyhow::Result<ProviderRef<'_>> {
+        let p = &self.spec.provider;
+        if let Some(v) = &p.vault {
+            Ok(ProviderRef::Vault(v))
+        } else if let Some(a) = &p.aws {
+            Ok(ProviderRef::Aws(a))
+        } else if let Some(z) = &p.azurekv {
+            Ok(ProviderRef::Azure(z))
+        } else if let Some(g) = &p.gcpsm {
+            Ok(ProviderRef::Gcp(g))
+        } else {
+            let names: Vec<&str> = p.unknown.keys().map(String::as_str).collect();
+            bail!(
+                "{} has no provider this plugin reads ({}; vault, aws, azurekv and gcpsm are)",
+                self.describe(),
+                if names.is_empty() {
+                    "none given".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            )
+        }
+    }
+
+    /// Where it keeps its secrets (see [`ProviderRef::location`]), or why it is unreadable.
+    pub(crate) fn location(&self) -> String {
+        match self.provider() {
+            Ok(p) => p.location(),
+            Err(_) => "no provider this plugin reads".to_owned(),
         }
     }
 

@@ -6,10 +6,10 @@
 //! `BAO_TOKEN`, else the token helper's file `~/.vault-token`; `VAULT_CACERT`/`BAO_CACERT`;
 //! `VAULT_NAMESPACE`/`BAO_NAMESPACE`) → [`Credentials`] (checked before any network call, so
 //! a missing token fails fast) → with a store's [`Coordinates`] (server, mount, KV version,
-//! namespace, CA; from `crate::remote::stores`) → [`Session::open`]: the Vault store behind the
+//! namespace, CA; from `crate::remote::stores`) → [`open`]: the Vault store behind the
 //! store seam (`secrets_store_vault::VaultStore`, given the person's token as its credentials),
-//! logged in with a token that `lookup-self` accepted → [`Session::list`] / [`Session::read`]
-//! through the seam, as the agent reads.
+//! logged in with a token that `lookup-self` accepted → a [`Session`] whose `list` / `read`
+//! go through the seam, as the agent reads.
 //!
 //! Precedence: the store's `server` unless `--vault-addr`; `VAULT_CACERT` when set, else the
 //! store's CA; the store's `namespace`, else `VAULT_NAMESPACE`. Token text never reaches an
@@ -21,11 +21,11 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use secrets_core::api::secret_store::VaultKvVersion;
-use secrets_core::store::{
-    Credentials as StoreCredentials, ErrorKind, ReadKey, RemoteValue, Store as _, StoreError,
-};
+use secrets_core::store::{Credentials as StoreCredentials, ErrorKind, StoreError};
 use secrets_store_vault::{AuthMethod, StoreOptions, VaultConfig, VaultStore};
 use zeroize::Zeroizing;
+
+use super::session::{Layout, Session};
 
 /// Environment variables, in precedence order, for each setting.
 const TOKEN_VARS: [&str; 2] = ["VAULT_TOKEN", "BAO_TOKEN"];
@@ -137,95 +137,63 @@ fn resolve(
     )
 }
 
-/// A logged-in connection to one store's KV mount.
-pub(crate) struct Session {
-    store: VaultStore,
-    coordinates: Coordinates,
-}
-
-impl Session {
-    /// Connect to `coordinates` (or `--vault-addr`) and check the person's token with
-    /// `lookup-self`.
-    pub(crate) async fn open(
-        mut coordinates: Coordinates,
-        credentials: &Credentials,
-        vault_addr: Option<&str>,
-    ) -> anyhow::Result<Session> {
-        if let Some(addr) = vault_addr {
-            coordinates.server = addr.to_owned();
-        }
-        let mut config = VaultConfig::new(coordinates.server.clone());
-        if let Some(ns) = coordinates
-            .namespace
-            .clone()
-            .or_else(|| credentials.namespace.clone())
-        {
-            config = config.with_namespace(ns);
-        }
-        if let Some(path) = &credentials.ca_file {
-            let pem = std::fs::read(path).with_context(|| {
-                format!("reading the CA file {} (VAULT_CACERT)", path.display())
-            })?;
-            config = config.with_ca_bundle(pem);
-        } else if let Some(pem) = &coordinates.ca_bundle {
-            config = config.with_ca_bundle(pem.clone());
-        }
-        let server = coordinates.server.clone();
-        // A person's read deletes nothing, so "not found" needs no mount check here.
-        let options = StoreOptions {
-            mount_check: false,
-            ..StoreOptions::new(server.clone())
-        };
-        let store = VaultStore::new(
-            &config,
-            &coordinates.mount,
-            coordinates.engine,
-            AuthMethod::Token { look_up: true },
-            Arc::new(StoreCredentials::Token(credentials.token.clone())),
-            options,
-        )
-        .with_context(|| format!("setting up a vault client for {server}"))?;
-        store
-            .login()
-            .await
-            .map_err(|err| reach_hint(err, vault_addr.is_none()))
-            .with_context(|| {
-                format!(
-                    "checking your vault token (from {}) with {server}",
-                    credentials.source
-                )
-            })?;
-        Ok(Session { store, coordinates })
+/// Connect to `coordinates` (or `--vault-addr`) and check the person's token with
+/// `lookup-self`: a [`Session`] on the store's KV mount.
+pub(crate) async fn open(
+    mut coordinates: Coordinates,
+    credentials: &Credentials,
+    vault_addr: Option<&str>,
+) -> anyhow::Result<Session> {
+    if let Some(addr) = vault_addr {
+        coordinates.server = addr.to_owned();
     }
-
-    /// The server actually used.
-    pub(crate) fn server(&self) -> &str {
-        &self.coordinates.server
+    let mut config = VaultConfig::new(coordinates.server.clone());
+    if let Some(ns) = coordinates
+        .namespace
+        .clone()
+        .or_else(|| credentials.namespace.clone())
+    {
+        config = config.with_namespace(ns);
     }
-
-    /// The mount, for messages.
-    pub(crate) fn mount(&self) -> &str {
-        &self.coordinates.mount
+    if let Some(path) = &credentials.ca_file {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("reading the CA file {} (VAULT_CACERT)", path.display()))?;
+        config = config.with_ca_bundle(pem);
+    } else if let Some(pem) = &coordinates.ca_bundle {
+        config = config.with_ca_bundle(pem.clone());
     }
-
-    /// Entries directly under `prefix` (folders end in `/`), sorted as Vault sends them.
-    pub(crate) async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        self.store.list(prefix).await
-    }
-
-    /// The latest version of the secret at `key`.
-    pub(crate) async fn read(&self, key: &str) -> anyhow::Result<RemoteValue> {
-        let c = &self.coordinates;
-        let read = ReadKey {
-            key: key.to_owned(),
-            version: None,
-            metadata: false,
-        };
-        self.store
-            .read(&read)
-            .await
-            .with_context(|| format!("reading {key:?} under mount {} at {}", c.mount, c.server))
-    }
+    let server = coordinates.server.clone();
+    // A person's read deletes nothing, so "not found" needs no mount check here.
+    let options = StoreOptions {
+        mount_check: false,
+        ..StoreOptions::new(server.clone())
+    };
+    let store = VaultStore::new(
+        &config,
+        &coordinates.mount,
+        coordinates.engine,
+        AuthMethod::Token { look_up: true },
+        Arc::new(StoreCredentials::Token(credentials.token.clone())),
+        options,
+    )
+    .with_context(|| format!("setting up a vault client for {server}"))?;
+    store
+        .login()
+        .await
+        .map_err(|err| reach_hint(err, vault_addr.is_none()))
+        .with_context(|| {
+            format!(
+                "checking your vault token (from {}) with {server}",
+                credentials.source
+            )
+        })?;
+    Ok(Session::new(
+        Arc::new(store),
+        Layout::Mount,
+        coordinates.mount.clone(),
+        server,
+        credentials.source.clone(),
+    ))
 }
 
 /// An unreachable server gets a hint: the store's address may only resolve in the cluster.

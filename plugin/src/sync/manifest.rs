@@ -29,6 +29,8 @@ pub(crate) struct ExternalSecretRequest {
     pub(crate) store: String,
     pub(crate) store_kind: Option<StoreKind>,
     pub(crate) key: String,
+    /// `remoteRef.version` of every item (none: the latest).
+    pub(crate) version: Option<String>,
     pub(crate) properties: Vec<String>,
     pub(crate) secret_keys: Vec<String>,
     pub(crate) refresh: Option<String>,
@@ -52,10 +54,11 @@ pub(crate) fn default_secret_key(property: &str) -> String {
     segment
 }
 
-fn remote(key: &str, property: Option<&str>) -> RemoteRef {
+fn remote(key: &str, version: Option<&str>, property: Option<&str>) -> RemoteRef {
     RemoteRef {
         key: key.to_owned(),
         property: property.map(str::to_owned),
+        version: version.map(str::to_owned),
         ..RemoteRef::default()
     }
 }
@@ -80,7 +83,7 @@ pub(crate) fn external_secret(req: &ExternalSecretRequest) -> anyhow::Result<Ext
             Some(secret_key) => (
                 vec![DataItem {
                     secret_key: secret_key.clone(),
-                    remote_ref: remote(&req.key, None),
+                    remote_ref: remote(&req.key, req.version.as_deref(), None),
                     ..DataItem::default()
                 }],
                 vec![],
@@ -88,7 +91,7 @@ pub(crate) fn external_secret(req: &ExternalSecretRequest) -> anyhow::Result<Ext
             None => (
                 vec![],
                 vec![DataFrom {
-                    extract: Some(remote(&req.key, None)),
+                    extract: Some(remote(&req.key, req.version.as_deref(), None)),
                     ..DataFrom::default()
                 }],
             ),
@@ -104,7 +107,7 @@ pub(crate) fn external_secret(req: &ExternalSecretRequest) -> anyhow::Result<Ext
                     .get(i)
                     .cloned()
                     .unwrap_or_else(|| default_secret_key(property)),
-                remote_ref: remote(&req.key, Some(property)),
+                remote_ref: remote(&req.key, req.version.as_deref(), Some(property)),
                 ..DataItem::default()
             })
             .collect();

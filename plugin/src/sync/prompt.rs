@@ -84,19 +84,7 @@ pub(crate) fn choose_store(
     }
     let mut items: Vec<String> = stores
         .iter()
-        .map(|s| match &s.spec.provider.vault {
-            Some(v) => format!(
-                "{} ({}, mount {} {})",
-                s.describe(),
-                v.server,
-                v.mount(),
-                match v.kv_version() {
-                    VaultKvVersion::V1 => "v1",
-                    VaultKvVersion::V2 => "v2",
-                }
-            ),
-            None => format!("{} (not a vault store)", s.describe()),
-        })
+        .map(|s| format!("{} ({})", s.describe(), s.location()))
         .collect();
     items.push("Create a new SecretStore".to_owned());
     let index = pick(theme, "Store", &items)?;
@@ -215,13 +203,18 @@ pub(crate) fn browse(
     })
 }
 
-/// A secret path typed in full.
-pub(crate) fn type_path(theme: &ColorfulTheme, mount: &str) -> anyhow::Result<String> {
+/// A secret key typed in full: `prompt` names where (`Path of the secret under mount
+/// secret`), `hint` what one looks like.
+pub(crate) fn type_path(
+    theme: &ColorfulTheme,
+    prompt: &str,
+    hint: &'static str,
+) -> anyhow::Result<String> {
     let path: String = Input::with_theme(theme)
-        .with_prompt(format!("Path of the secret under mount {mount}"))
+        .with_prompt(prompt)
         .validate_with(|p: &String| {
             if p.trim_matches('/').is_empty() {
-                Err("a path such as app/db")
+                Err(hint)
             } else {
                 Ok(())
             }
