@@ -104,13 +104,17 @@ fn fetch_remote_looks_for_the_persons_cloud_credentials_never_the_stores() {
         &env.run(&fetch("aws", "prod/db", &[]), &[("AWS_PROFILE", "sso")]),
         "AWS profile \"sso\" uses sso_session: this build reads static keys only",
     );
+    // No CLI on PATH (the machine running the tests may have them).
+    let no_clis = env.home_file("no-clis");
+    std::fs::create_dir_all(&no_clis).unwrap();
+    let no_clis = no_clis.to_str().unwrap().to_owned();
     fails(
-        &env.run(&fetch("azure", "secret/db", &[]), &[]),
+        &env.run(&fetch("azure", "secret/db", &[]), &[("PATH", &no_clis)]),
         "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID are not set and the Azure CLI \
          (`az`) is not installed",
     );
     fails(
-        &env.run(&fetch("gcp", "db", &[]), &[]),
+        &env.run(&fetch("gcp", "db", &[]), &[("PATH", &no_clis)]),
         "GOOGLE_APPLICATION_CREDENTIALS is not set and the Google Cloud CLI (`gcloud`) is not \
          installed",
     );

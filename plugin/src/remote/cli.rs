@@ -142,7 +142,9 @@ mod tests {
                 "sh",
                 &[
                     "-c",
-                    "echo secret-on-stdout; echo 'please run az login' >&2; exit 3",
+                    // The value is assembled at run time, so only stdout could carry it whole
+                    // (the error names the command line).
+                    "printf 's%s' ecret-on-stdout; echo 'please run az login' >&2; exit 3",
                 ],
                 TIMEOUT,
             ))

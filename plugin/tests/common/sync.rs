@@ -180,6 +180,17 @@ impl SyncEnv {
                         .await
                         .unwrap();
                 }
+                "Secret" => {
+                    let secret: k8s_openapi::api::core::v1::Secret =
+                        serde_json::from_value(body).unwrap();
+                    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(
+                        self.client.clone(),
+                        namespace,
+                    )
+                    .create(&PostParams::default(), &secret)
+                    .await
+                    .unwrap();
+                }
                 other => panic!("cannot create a {other}"),
             }
         });
