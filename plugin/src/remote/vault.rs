@@ -67,7 +67,8 @@ impl Credentials {
         )
     }
 
-    /// Where the token came from.
+    /// Where the token came from (tests check the search order with it).
+    #[cfg(test)]
     pub(crate) fn source(&self) -> &str {
         &self.source
     }
