@@ -13,7 +13,9 @@ use kube::api::{Api, Patch, PatchParams};
 use secrets_core::api::ExternalSecret;
 use test_support::{Cluster, Moto};
 
-use super::sync::{create_secret, es_ready_when, metrics_addr, store_ready_when};
+use super::sync::{
+    create_secret, es_ready_when, metrics_addr, store_ready_when, wait_secret_value,
+};
 use super::{Agent, cluster, wait_for};
 
 pub const REGION: &str = "us-east-1";
@@ -199,24 +201,7 @@ impl AwsEnv {
     /// Wait until the Secret `name` (made by the ExternalSecret of the same name) has `key` =
     /// `value`; on timeout the panic shows the ExternalSecret's status.
     pub async fn wait_value(&self, ns: &str, name: &str, key: &str, value: &str) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            if let Some(data) = self.data(ns, name).await
-                && data.get(key).map(String::as_str) == Some(value)
-            {
-                return;
-            }
-            if tokio::time::Instant::now() > deadline {
-                let es = Api::<ExternalSecret>::namespaced(self.client.clone(), ns)
-                    .get_opt(name)
-                    .await;
-                panic!(
-                    "timed out waiting for Secret {ns}/{name} {key}; ExternalSecret status: {:?}",
-                    es.map(|e| e.map(|e| e.status))
-                );
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        wait_secret_value(&self.client, ns, name, key, value).await;
     }
 
     /// Wait until the Secret `name` is gone.

@@ -152,24 +152,7 @@ impl SyncEnv {
     /// Wait until the Secret `name` (made by the ExternalSecret of the same name) has
     /// `key` = `value`; on timeout the panic shows the ExternalSecret's status.
     pub async fn wait_value(&self, ns: &str, name: &str, key: &str, value: &str) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            if let Some(data) = self.data(ns, name).await
-                && data.get(key).map(String::as_str) == Some(value)
-            {
-                return;
-            }
-            if tokio::time::Instant::now() > deadline {
-                let es = Api::<ExternalSecret>::namespaced(self.client.clone(), ns)
-                    .get_opt(name)
-                    .await;
-                panic!(
-                    "timed out waiting for Secret {ns}/{name} {key}; ExternalSecret status: {:?}",
-                    es.map(|e| e.map(|e| e.status))
-                );
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        wait_secret_value(&self.client, ns, name, key, value).await;
     }
 
     /// Ask for a fresh read, as `kubectl secrets sync now` does.
@@ -285,4 +268,41 @@ pub async fn es_ready_when(
         accept,
     )
     .await
+}
+
+/// Wait until Secret `ns/name` (made by the ExternalSecret of the same name) has `key` =
+/// `value`; on timeout the panic shows the ExternalSecret's status. Every sync test
+/// environment (Vault, AWS, …) waits through this one.
+pub async fn wait_secret_value(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    key: &str,
+    value: &str,
+) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let secret = Api::<Secret>::namespaced(client.clone(), ns)
+            .get_opt(name)
+            .await
+            .ok()
+            .flatten();
+        let found = secret.and_then(|s| s.data).and_then(|d| {
+            d.get(key)
+                .map(|v| String::from_utf8_lossy(&v.0).into_owned())
+        });
+        if found.as_deref() == Some(value) {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let es = Api::<ExternalSecret>::namespaced(client.clone(), ns)
+                .get_opt(name)
+                .await;
+            panic!(
+                "timed out waiting for Secret {ns}/{name} {key}; ExternalSecret status: {:?}",
+                es.map(|e| e.map(|e| e.status))
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
