@@ -20,32 +20,14 @@ use std::time::{Duration, Instant};
 
 use common::aws::{IRSA_AUTH, aws_env_with};
 use common::peak_rss_kib;
-use kube::api::{Api, ListParams, PostParams};
+use common::sync::snapshot;
+use kube::api::{Api, PostParams};
 use secrets_core::api::ExternalSecret;
 use test_support::Moto;
 
 const OBJECTS: usize = 1_000;
 const SECRETS: usize = 100;
 const INTERVAL: &str = "60s";
-
-/// (ready count, refresh times) of every benchmark object.
-async fn snapshot(api: &Api<ExternalSecret>) -> (usize, Vec<String>) {
-    let list = api.list(&ListParams::default()).await.unwrap();
-    let mut ready = 0;
-    let mut times = Vec::new();
-    for es in list.items {
-        let status = es.status.unwrap_or_default();
-        if status
-            .conditions
-            .iter()
-            .any(|c| c.type_ == "Ready" && c.status == "True")
-        {
-            ready += 1;
-        }
-        times.push(status.refresh_time.unwrap_or_default());
-    }
-    (ready, times)
-}
 
 async fn run(moto: Arc<Moto>, mode: &str, flags: &[&str]) -> serde_json::Value {
     let mut args = vec!["--log-filter", "warn,secrets_agent::http=info"];

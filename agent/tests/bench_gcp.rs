@@ -14,34 +14,16 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::sync::SyncEnv;
+use common::sync::{SyncEnv, snapshot};
 use common::{Agent, cluster, peak_rss_kib};
 use gcp_standin::{Config, GcpStandin, Route};
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, PostParams};
 use secrets_core::api::ExternalSecret;
 
 const OBJECTS: usize = 1_000;
 const SECRETS: usize = 100;
 const INTERVAL: &str = "30s";
 const READER: &str = "reader@my-project.iam.gserviceaccount.com";
-
-async fn ready_and_times(api: &Api<ExternalSecret>) -> (usize, Vec<String>) {
-    let list = api.list(&ListParams::default()).await.unwrap();
-    let mut ready = 0;
-    let mut times = Vec::new();
-    for es in list.items {
-        let status = es.status.unwrap_or_default();
-        if status
-            .conditions
-            .iter()
-            .any(|c| c.type_ == "Ready" && c.status == "True")
-        {
-            ready += 1;
-        }
-        times.push(status.refresh_time.unwrap_or_default());
-    }
-    (ready, times)
-}
 
 /// One run: (all Ready seconds, first-sync counts, one-cycle counts, peak RSS KiB).
 async fn run(extra: &[&str]) -> serde_json::Value {
@@ -116,7 +98,7 @@ async fn run(extra: &[&str]) -> serde_json::Value {
     .await;
     let deadline = Instant::now() + Duration::from_secs(600);
     let times = loop {
-        let (ready, times) = ready_and_times(&api).await;
+        let (ready, times) = snapshot(&api).await;
         if ready == OBJECTS {
             break times;
         }
@@ -130,7 +112,7 @@ async fn run(extra: &[&str]) -> serde_json::Value {
     let first = counts(control);
     let cycle_deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let (_, now) = ready_and_times(&api).await;
+        let (_, now) = snapshot(&api).await;
         if now.iter().zip(&times).all(|(a, b)| a != b) {
             break;
         }

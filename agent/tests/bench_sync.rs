@@ -13,33 +13,15 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::peak_rss_kib;
+use common::sync::snapshot;
 use common::sync::sync_env;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, PostParams};
 use secrets_core::api::ExternalSecret;
 
 const OBJECTS: usize = 1_000;
 const PATHS: usize = 100;
 const INTERVAL: &str = "60s";
 const READS: &str = "secrets_agent_provider_calls_total{provider=\"vault\",call=\"read\"";
-
-/// (ready count, refresh times) of every benchmark object.
-async fn snapshot(api: &Api<ExternalSecret>) -> (usize, Vec<String>) {
-    let list = api.list(&ListParams::default()).await.unwrap();
-    let mut ready = 0;
-    let mut times = Vec::new();
-    for es in list.items {
-        let status = es.status.unwrap_or_default();
-        if status
-            .conditions
-            .iter()
-            .any(|c| c.type_ == "Ready" && c.status == "True")
-        {
-            ready += 1;
-        }
-        times.push(status.refresh_time.unwrap_or_default());
-    }
-    (ready, times)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run by `cargo xtask bench` (release build)"]

@@ -306,3 +306,23 @@ pub async fn wait_secret_value(
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// (ready count, refresh times) of every ExternalSecret `api` lists: what the sync
+/// benchmarks poll.
+pub async fn snapshot(api: &Api<ExternalSecret>) -> (usize, Vec<String>) {
+    let list = api.list(&kube::api::ListParams::default()).await.unwrap();
+    let mut ready = 0;
+    let mut times = Vec::new();
+    for es in list.items {
+        let status = es.status.unwrap_or_default();
+        if status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True")
+        {
+            ready += 1;
+        }
+        times.push(status.refresh_time.unwrap_or_default());
+    }
+    (ready, times)
+}
