@@ -166,6 +166,10 @@ pub struct ControllerArgs {
     /// Provider reads per second per store (first syncs go ahead of refreshes).
     #[arg(long, env = "SECRETS_AGENT_STORE_RATE", default_value_t = 50)]
     pub store_rate: u32,
+    /// Share one provider read between the ExternalSecrets that need it (false only to
+    /// measure ESO's pattern, which reads once per object).
+    #[arg(long, hide = true, default_value_t = true, action = clap::ArgAction::Set)]
+    pub read_cache: bool,
     /// Cloud store endpoints and settings.
     #[command(flatten)]
     pub stores: StoreArgs,

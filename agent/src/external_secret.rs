@@ -44,6 +44,8 @@ pub struct Settings {
     pub store_rate: u32,
     /// Timeout of one provider call.
     pub provider_timeout: Duration,
+    /// Share provider reads between objects (off only to measure ESO's pattern).
+    pub share_reads: bool,
 }
 
 /// Shared by every ExternalSecret reconcile.

@@ -22,7 +22,7 @@ mod status;
 
 pub(crate) use credentials::read_ca;
 pub use factory::{OpenRequest, Providers, StoreFactory};
-pub(crate) use reads::{Fetched, ReadCache, ReadError, Urgency};
+pub(crate) use reads::{Ask, Fetched, ReadCache, ReadError, Urgency};
 pub(crate) use session::{Caches, Settings, Stores, version as store_version};
 pub(crate) use status::{Context as StatusContext, StoreObject, reconcile as reconcile_status};
 

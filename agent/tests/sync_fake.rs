@@ -55,6 +55,7 @@ async fn env() -> Env {
         concurrency: 4,
         store_rate: 1000,
         provider_timeout: Duration::from_secs(2),
+        share_reads: true,
     };
     let agent = tokio::spawn(run_with(
         client.clone(),

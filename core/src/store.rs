@@ -109,6 +109,14 @@ pub trait Store: Send + Sync {
     /// it does not exist (or its asked-for version is gone).
     fn read<'a>(&'a self, read: &'a ReadKey) -> StoreFuture<'a, RemoteValue>;
 
+    /// Whether reads like this one, sent at about the same time, go out together in shared
+    /// calls (AWS `BatchGetSecretValue`). Then a refresh of other keys that will soon be due
+    /// costs no extra call when sent beside it, and the read cache does so (no IO here).
+    fn coalesces(&self, read: &ReadKey) -> bool {
+        let _ = read;
+        false
+    }
+
     /// The keys directly under `prefix` (folders end in `/`), for browsing; empty when
     /// nothing is there.
     fn list<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, Vec<String>>;

@@ -76,7 +76,7 @@ pub async fn run_with(
     ));
     let ctx = Arc::new(Context {
         stores,
-        reads: secret_store::ReadCache::default(),
+        reads: secret_store::ReadCache::new(settings.share_reads),
         own_status: super::own_status::OwnStatus::default(),
         recorder: runtime::events::recorder(client.clone(), instance),
         client: client.clone(),

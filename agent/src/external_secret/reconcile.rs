@@ -26,7 +26,7 @@ use time::OffsetDateTime;
 
 use super::{Context, Error, restart, status};
 use crate::runtime::{self, secret::Written};
-use crate::secret_store::{Fetched, ReadError, Urgency};
+use crate::secret_store::{Ask, Fetched, ReadError, Urgency};
 use crate::telemetry::error_chain;
 use crate::wipe::Wiped;
 
@@ -238,15 +238,18 @@ async fn fetch(
             store: Some((session.store.store_type(), "invalid_config")),
         });
     }
-    let window = schedule::reuse_window(interval, urgency == Urgency::Refresh);
-    let not_before = fresh.then_some(Instant::now());
-    let mut fetched: Vec<(decide::ReadKey, Arc<Fetched>)> = Vec::new();
-    for read in decide::reads(es) {
-        match ctx
-            .reads
-            .get(&session, &read, window, not_before, urgency)
-            .await
-        {
+    let ask = Ask {
+        interval,
+        urgency,
+        not_before: fresh.then_some(Instant::now()),
+    };
+    // Concurrently: a store that batches puts all of them in one call.
+    let reads = decide::reads(es);
+    let answers =
+        futures::future::join_all(reads.iter().map(|r| ctx.reads.get(&session, r, ask))).await;
+    let mut fetched: Vec<(decide::ReadKey, Arc<Fetched>)> = Vec::with_capacity(reads.len());
+    for (read, answer) in reads.into_iter().zip(answers) {
+        match answer {
             Ok(f) => fetched.push((read, f)),
             Err(ReadError::Throttled(wait)) => {
                 return Err(Outcome::Failed {

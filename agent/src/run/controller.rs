@@ -214,6 +214,7 @@ async fn lead(
                         concurrency: args.sync_concurrency,
                         store_rate: args.store_rate,
                         provider_timeout: args.provider_timeout,
+                        share_reads: args.read_cache,
                     },
                     Arc::new(args.stores.providers()),
                 ),

@@ -1,9 +1,21 @@
 //! The shared read cache, for any store: one provider read per (identity, path, version) serves
 //! every ExternalSecret that needs it within its reuse window. The identity is the store object
-//! and the credentials it reads with, so one identity's read is never served to another. Concurrent requests for the same read
-//! wait for the first one (a per-entry async lock), so a burst of new objects over one path
-//! costs one read. Entries hold secret data (zeroized on drop) and are purged once older than
-//! the longest reuse window.
+//! and the credentials it reads with, so one identity's read is never served to another.
+//! Concurrent requests for the same read wait for the first one (a per-entry async lock), so a
+//! burst of new objects over one path costs one read. Entries hold secret data (zeroized on
+//! drop); the data is dropped once older than the longest reuse window, the entry itself once
+//! no object has asked for it for two of its intervals.
+//!
+//! Stores whose reads go out together ([`Store::coalesces`]: AWS `BatchGetSecretValue`) get
+//! one more thing. When a periodic refresh misses the cache, the identity's other wanted keys
+//! whose reads are nearly too old for their own refreshes are read beside it, in the same
+//! calls. Objects spread by their jitter then find their reads done, and from that cycle on
+//! every key of the identity is read in one round of batch calls per interval, not one call
+//! per key as its first object falls due.
+//!
+//! With sharing off (`--read-cache=false`, only to measure ESO's pattern) every request reads.
+//!
+//! [`Store::coalesces`]: secrets_core::store::Store::coalesces
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -12,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use secrets_core::store::{RemoteValue, StoreError};
 use secrets_core::sync::decide::{Answer, ReadKey, RemoteSecret};
+use secrets_core::sync::schedule;
 use time::OffsetDateTime;
 
 use super::session::{Identity, Session};
@@ -64,47 +77,186 @@ pub(crate) enum ReadError {
 
 type Slot = Arc<tokio::sync::Mutex<Option<Arc<Fetched>>>>;
 
+/// Another read of the identity, to refresh beside one being sent: its key, slot, interval.
+type Sibling = (ReadKey, Slot, Duration);
+
+/// What a request asks of the cache.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ask {
+    /// The object's refresh interval (the reuse window and how long its interest lasts).
+    pub(crate) interval: Duration,
+    /// How urgently.
+    pub(crate) urgency: Urgency,
+    /// Accept only reads sent at or after this (a forced refresh's start).
+    pub(crate) not_before: Option<Instant>,
+}
+
+impl Ask {
+    fn window(&self) -> Duration {
+        schedule::reuse_window(self.interval, self.urgency == Urgency::Refresh)
+    }
+}
+
+/// One (identity, read) the cache knows.
+struct Entry {
+    slot: Slot,
+    /// When an object last asked for it, and the longest interval it was asked with.
+    wanted: Instant,
+    interval: Duration,
+}
+
+impl Entry {
+    /// Someone still asks for it: within two of its intervals (and the jitter), plus the
+    /// retention of its data.
+    fn wanted(&self) -> bool {
+        self.wanted.elapsed() <= self.interval * 2 + self.interval / 10 + RETAIN
+    }
+
+    /// Its read will soon be too old for its objects' periodic refreshes: older than their
+    /// reuse window less the jitter spread (but at least that spread, so a read just made is
+    /// never made again).
+    fn due_soon(fetched: Option<&Fetched>, interval: Duration) -> bool {
+        let spread = interval / 10;
+        let threshold = schedule::reuse_window(interval, true)
+            .saturating_sub(spread)
+            .max(spread);
+        fetched.is_none_or(|f| f.at.elapsed() > threshold)
+    }
+}
+
 /// The cache.
-#[derive(Default)]
 pub(crate) struct ReadCache {
-    slots: Mutex<HashMap<(Identity, ReadKey), Slot>>,
+    entries: Mutex<HashMap<Identity, HashMap<ReadKey, Entry>>>,
     inserts: std::sync::atomic::AtomicU64,
+    /// Share reads between objects (off only to measure ESO's pattern).
+    shared: bool,
+}
+
+impl Default for ReadCache {
+    fn default() -> Self {
+        ReadCache::new(true)
+    }
 }
 
 impl ReadCache {
-    /// A read no older than `window`, and not older than `not_before` when given (a forced
-    /// refresh accepts only reads sent after it started).
+    /// A cache; `shared: false` makes every request read.
+    pub(crate) fn new(shared: bool) -> Self {
+        ReadCache {
+            entries: Mutex::new(HashMap::new()),
+            inserts: Default::default(),
+            shared,
+        }
+    }
+
+    /// A read no older than the ask's reuse window, and not older than its `not_before` when
+    /// given (a forced refresh accepts only reads sent after it started).
     pub(crate) async fn get(
         &self,
         session: &Session,
         read: &ReadKey,
-        window: Duration,
-        not_before: Option<Instant>,
-        urgency: Urgency,
+        ask: Ask,
     ) -> Result<Arc<Fetched>, ReadError> {
-        let slot = self.slot(&session.identity, read);
-        self.fill(&slot, window, not_before, || async {
-            match urgency {
-                Urgency::Urgent => session.limiter.take_urgent().await,
-                Urgency::Refresh => session.limiter.try_take().map_err(ReadError::Throttled)?,
+        if !self.shared {
+            let (at, secret) = Self::send(session, read, ask.urgency).await?;
+            return Ok(Arc::new(Fetched {
+                at,
+                wall: OffsetDateTime::now_utc(),
+                secret,
+            }));
+        }
+        let slot = self.slot(&session.identity, read, ask.interval);
+        let prefetch = ask.urgency == Urgency::Refresh && session.store.coalesces(read);
+        self.fill(&slot, ask.window(), ask.not_before, || async {
+            if !prefetch {
+                return Self::send(session, read, ask.urgency).await;
             }
-            let sent = Instant::now();
-            match session.read(read).await {
-                Ok(s) => Ok((sent, Some(s))),
-                Err(e) if e.is_not_found() => Ok((sent, None)),
-                Err(e) => Err(e.into()),
-            }
+            // Sent together, so the store's collector puts them in the same calls.
+            let siblings = self.due_siblings(session, read);
+            let (own, ()) = futures::future::join(
+                Self::send(session, read, ask.urgency),
+                self.refresh_all(session, siblings),
+            )
+            .await;
+            own
         })
         .await
     }
 
-    fn slot(&self, identity: &Identity, read: &ReadKey) -> Slot {
-        self.slots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry((identity.clone(), read.clone()))
+    /// One provider call through the session's rate limit: when it was sent, and the secret
+    /// (`None`: the store says it does not exist).
+    async fn send(
+        session: &Session,
+        read: &ReadKey,
+        urgency: Urgency,
+    ) -> Result<(Instant, Option<RemoteValue>), ReadError> {
+        match urgency {
+            Urgency::Urgent => session.limiter.take_urgent().await,
+            Urgency::Refresh => session.limiter.try_take().map_err(ReadError::Throttled)?,
+        }
+        let sent = Instant::now();
+        match session.read(read).await {
+            Ok(s) => Ok((sent, Some(s))),
+            Err(e) if e.is_not_found() => Ok((sent, None)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn slot(&self, identity: &Identity, read: &ReadKey, interval: Duration) -> Slot {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = entries
+            .entry(identity.clone())
             .or_default()
-            .clone()
+            .entry(read.clone())
+            .or_insert_with(|| Entry {
+                slot: Slot::default(),
+                wanted: Instant::now(),
+                interval,
+            });
+        entry.wanted = Instant::now();
+        entry.interval = entry.interval.max(interval);
+        entry.slot.clone()
+    }
+
+    /// The identity's other wanted reads that coalesce and will soon be due, with their
+    /// slots. Slots in use (a read under way) are left to it.
+    fn due_siblings(&self, session: &Session, read: &ReadKey) -> Vec<Sibling> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(reads) = entries.get(&session.identity) else {
+            return Vec::new();
+        };
+        reads
+            .iter()
+            .filter(|(k, e)| *k != read && e.wanted() && session.store.coalesces(k))
+            .filter(|(_, e)| {
+                e.slot
+                    .try_lock()
+                    .is_ok_and(|f| Entry::due_soon(f.as_deref(), e.interval))
+            })
+            .map(|(k, e)| (k.clone(), e.slot.clone(), e.interval))
+            .collect()
+    }
+
+    /// Read each of `siblings` into its slot, as periodic refreshes (a throttled one is left
+    /// for its own objects, as is a failure: they report it).
+    async fn refresh_all(&self, session: &Session, siblings: Vec<Sibling>) {
+        let reads = siblings
+            .into_iter()
+            .map(|(read, slot, interval)| async move {
+                let Ok(mut entry) = slot.try_lock_owned() else {
+                    return; // an object's own read got there first
+                };
+                if !Entry::due_soon(entry.as_deref(), interval) {
+                    return; // and answered already
+                }
+                if let Ok((at, secret)) = Self::send(session, &read, Urgency::Refresh).await {
+                    *entry = Some(Arc::new(Fetched {
+                        at,
+                        wall: OffsetDateTime::now_utc(),
+                        secret,
+                    }));
+                }
+            });
+        futures::future::join_all(reads).await;
     }
 
     /// The rule of [`ReadCache::get`] with the provider call given: `read` answers when it
@@ -147,11 +299,20 @@ impl ReadCache {
         Ok(fetched)
     }
 
+    /// Drop data older than [`RETAIN`] and entries no one asks for any more.
     fn purge(&self) {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        slots.retain(|_, slot| match slot.try_lock() {
-            Ok(entry) => entry.as_ref().is_some_and(|f| f.at.elapsed() <= RETAIN),
-            Err(_) => true, // in use
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|_, reads| {
+            reads.retain(|_, e| {
+                let Ok(mut fetched) = e.slot.try_lock() else {
+                    return true; // in use
+                };
+                if fetched.as_ref().is_some_and(|f| f.at.elapsed() > RETAIN) {
+                    *fetched = None;
+                }
+                e.wanted()
+            });
+            !reads.is_empty()
         });
     }
 }
@@ -181,7 +342,7 @@ mod tests {
             version: None,
             metadata: false,
         };
-        cache.slot(&store, &read)
+        cache.slot(&store, &read, HOUR)
     }
 
     #[tokio::test]

@@ -326,3 +326,25 @@ pub async fn snapshot(api: &Api<ExternalSecret>) -> (usize, Vec<String>) {
     }
     (ready, times)
 }
+
+/// Wait (up to `timeout`) for a full refresh cycle after `times` (a [`snapshot`]'s refresh
+/// times, in list order): until every object's `status.refreshTime` has moved on. Returns
+/// the new times, for the next cycle.
+pub async fn next_cycle(
+    api: &Api<ExternalSecret>,
+    times: &[String],
+    timeout: std::time::Duration,
+) -> Vec<String> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let (_, now) = snapshot(api).await;
+        if now.len() == times.len() && now.iter().zip(times).all(|(a, b)| a != b) {
+            return now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refresh cycle did not finish within {timeout:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}

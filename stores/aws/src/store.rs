@@ -363,6 +363,16 @@ impl Store for AwsStore {
         Box::pin(self.read_value(read))
     }
 
+    fn coalesces(&self, read: &ReadKey) -> bool {
+        !read.metadata
+            && self.inner.batch
+            && !self
+                .inner
+                .batch_denied
+                .load(std::sync::atomic::Ordering::Relaxed)
+            && VersionSel::parse(read.version.as_deref()) == Ok(VersionSel::Current)
+    }
+
     fn list<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, Vec<String>> {
         Box::pin(self.list_names(prefix))
     }

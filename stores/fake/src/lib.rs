@@ -42,6 +42,8 @@ struct State {
     failing: Option<ErrorKind>,
     /// An error reads of one key return.
     failing_keys: BTreeMap<String, ErrorKind>,
+    /// What [`Store::coalesces`] answers for reads of the latest version.
+    coalescing: bool,
     calls: Calls,
 }
 
@@ -103,6 +105,12 @@ impl FakeStore {
             Some(kind) => state.failing_keys.insert(key.to_owned(), kind),
             None => state.failing_keys.remove(key),
         };
+    }
+
+    /// Answer [`Store::coalesces`] with `on` for reads of the latest version, as a store with
+    /// batch calls does (each read is still counted as one call here).
+    pub fn set_coalescing(&self, on: bool) {
+        self.state().coalescing = on;
     }
 
     /// The calls made so far.
@@ -182,6 +190,10 @@ impl Store for FakeStore {
             drop(self.gate.read().await);
             self.read_now(read)
         })
+    }
+
+    fn coalesces(&self, read: &ReadKey) -> bool {
+        self.state().coalescing && read.version.is_none() && !read.metadata
     }
 
     fn list<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, Vec<String>> {
