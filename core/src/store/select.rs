@@ -35,6 +35,12 @@ pub enum SelectError {
         /// The construct found.
         what: &'static str,
     },
+    /// The value is stored as text or bytes that are not a JSON object: it has no keys.
+    #[error("{path} is not a JSON object, so it has no properties or keys to take")]
+    NotAnObject {
+        /// The secret, as the store names it.
+        path: String,
+    },
 }
 
 /// The value `property` selects in `data` (see the module doc), or why there is none.

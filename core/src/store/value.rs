@@ -24,6 +24,8 @@ pub struct RemoteValue {
     data: Map<String, Value>,
     /// The bytes as stored, for stores whose values are bytes (see [`RemoteValue::raw`]).
     raw: Option<Zeroizing<Vec<u8>>>,
+    /// Whether `data` is the value (false: raw bytes that are not a JSON object).
+    object: bool,
 }
 
 impl RemoteValue {
@@ -41,6 +43,7 @@ impl RemoteValue {
             version,
             data,
             raw: None,
+            object: true,
         }
     }
 
@@ -53,13 +56,13 @@ impl RemoteValue {
         version: Option<String>,
         bytes: Zeroizing<Vec<u8>>,
     ) -> Self {
-        let data = match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(map)) => map,
+        let (data, object) = match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => (map, true),
             Ok(mut other) => {
                 wipe_json(&mut other);
-                Map::new()
+                (Map::new(), false)
             }
-            Err(_) => Map::new(),
+            Err(_) => (Map::new(), false),
         };
         RemoteValue {
             store,
@@ -67,6 +70,7 @@ impl RemoteValue {
             version,
             data,
             raw: Some(bytes),
+            object,
         }
     }
 
@@ -101,14 +105,28 @@ impl RemoteValue {
                 None => to_json_zeroized(&self.data),
             }),
             Some(property) => {
+                self.require_object()?;
                 let what = format!("{} secret {}", self.store, self.path);
                 select::select(&self.data, property, &what).map(select::encode)
             }
         }
     }
 
+    /// `Ok` when the value has keys to take (a JSON object), as `dataFrom[].extract` and a
+    /// property need; a text or binary value that is not one is an error, not an empty map.
+    pub fn require_object(&self) -> Result<(), SelectError> {
+        if self.object {
+            Ok(())
+        } else {
+            Err(SelectError::NotAnObject {
+                path: format!("{} secret {}", self.store, self.path),
+            })
+        }
+    }
+
     /// Every top-level key with its value as Secret bytes (same encoding as
-    /// [`RemoteValue::select`]): what `dataFrom[].extract` puts into the Secret.
+    /// [`RemoteValue::select`]): what `dataFrom[].extract` puts into the Secret. Empty for a
+    /// value that is not a JSON object ([`RemoteValue::require_object`] tells it from `{}`).
     pub fn entries(&self) -> BTreeMap<String, Zeroizing<Vec<u8>>> {
         self.data
             .iter()
@@ -246,8 +264,14 @@ mod tests {
         );
         assert_eq!(text.select(None).unwrap().as_slice(), b"plain hunter2");
         assert!(text.entries().is_empty());
-        assert!(text.select(Some("a")).is_err());
+        let not_object = "aws secret app is not a JSON object, so it has no properties or keys to take";
+        assert_eq!(text.select(Some("a")).unwrap_err().to_string(), not_object);
+        assert_eq!(text.require_object().unwrap_err().to_string(), not_object);
         assert!(!format!("{text:?}").contains("hunter2"));
+        let number = RemoteValue::raw(store, "n", None, Zeroizing::new(b"42".to_vec()));
+        assert!(number.require_object().is_err());
+        let empty = RemoteValue::raw(store, "e", None, Zeroizing::new(b"{}".to_vec()));
+        assert!(empty.require_object().is_ok() && empty.entries().is_empty());
         let json = RemoteValue::raw(
             store,
             "app",

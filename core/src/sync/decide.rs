@@ -484,6 +484,7 @@ impl RemoteSecret for crate::store::RemoteValue {
     }
 
     fn entries(&self) -> Result<BTreeMap<String, Bytes>, String> {
+        self.require_object().map_err(|e| e.to_string())?;
         Ok(crate::store::RemoteValue::entries(self))
     }
 }

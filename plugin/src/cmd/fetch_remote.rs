@@ -67,6 +67,13 @@ pub(crate) fn run(global: &GlobalFlags, args: FetchRemoteArgs) -> anyhow::Result
             eprintln!("{source}");
             emit_value(property, &value, args.reveal)?;
         }
+        None if secret.require_object().is_err() => {
+            // A flat value (text or binary, not JSON): it has no keys, so show it whole.
+            let value = secret.select(None).context("reading the value")?;
+            eprintln!("{source}");
+            eprintln!("{} (one value, not JSON keys)", secret.path());
+            emit_value(secret.path(), &value, args.reveal)?;
+        }
         None => {
             let entries = secret.entries();
             eprintln!("{source}");

@@ -29,6 +29,12 @@ pub enum SelectError {
         /// The construct found.
         what: &'static str,
     },
+    /// The secret is not a JSON object (never for KV, whose data is one; kept for the seam).
+    #[error("vault secret {path} is not a JSON object, so it has no properties")]
+    NotAnObject {
+        /// The secret's API path.
+        path: String,
+    },
 }
 
 impl SelectError {
@@ -43,6 +49,9 @@ impl SelectError {
                 property,
                 path: path.to_owned(),
                 what,
+            },
+            SeamError::NotAnObject { .. } => SelectError::NotAnObject {
+                path: path.to_owned(),
             },
         }
     }

@@ -396,3 +396,26 @@ fn extracted_keys_follow_kube_apiservers_rule() {
         }
     }
 }
+
+#[test]
+fn extracting_a_value_that_is_not_json_fails_naming_it() {
+    let e = es(BASE);
+    let plain = crate::store::RemoteValue::raw(
+        crate::store::StoreType::new("aws"),
+        "app/config",
+        None,
+        Zeroizing::new(b"just text hunter2".to_vec()),
+    );
+    let db = remote().remove(&ReadKey::new("app/db", None)).unwrap();
+    let answer = |k: &ReadKey| match k.key.as_str() {
+        "app/db" => Some(Answer::Found(&db as &dyn RemoteSecret)),
+        _ => Some(Answer::Found(&plain as &dyn RemoteSecret)),
+    };
+    match decide(&e, None, &answer, "SecretStore \"aws\"") {
+        Decision::Fail { message, .. } => assert_eq!(
+            message,
+            "dataFrom extract \"app/config\": aws secret app/config is not a JSON object, so it has no properties or keys to take"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
