@@ -264,7 +264,8 @@ mod tests {
         );
         assert_eq!(text.select(None).unwrap().as_slice(), b"plain hunter2");
         assert!(text.entries().is_empty());
-        let not_object = "aws secret app is not a JSON object, so it has no properties or keys to take";
+        let not_object =
+            "aws secret app is not a JSON object, so it has no properties or keys to take";
         assert_eq!(text.select(Some("a")).unwrap_err().to_string(), not_object);
         assert_eq!(text.require_object().unwrap_err().to_string(), not_object);
         assert!(!format!("{text:?}").contains("hunter2"));
