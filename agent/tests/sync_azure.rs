@@ -4,19 +4,27 @@
 //! credentials giving Ready=False in Entra's words, workload identity with kube-standin tokens
 //! (checked by the stand-in against kube-standin's key) and AADSTS70021 naming what was sent,
 //! an outage keeping the synced Secret, and no value or token in the agent's log.
+//!
+//! The later tests start from `common::azure` (the same wiring): a changed value picked up by
+//! `refreshInterval` alone with one Key Vault read per cycle and no new token; a disabled
+//! secret giving Ready=False and keeping what was synced; AADSTS700211 (the application
+//! trusts another issuer) naming the issuer, subject and audience of the token sent, never the
+//! token. Each greps the agent's log for its values and tokens.
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
-use azure_standin::{AzureStandIn, FederatedCredential, TOKEN_EXCHANGE_AUDIENCE};
-use common::sync::{create_secret, es_ready_when, store_ready_when};
+use azure_standin::{AzureStandIn, FederatedCredential, SecretOptions, TOKEN_EXCHANGE_AUDIENCE};
+use common::azure::{SP_AUTH, TENANT, azure_env, external_secret};
+use common::sync::{create_secret, es_ready_when, store_ready_when, wait_secret_value};
 use common::{Agent, cluster, wait_for};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
+use secrets_core::api::ExternalSecret;
 
-const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const VALUE: &str = "pw-azure-5c1e9a";
 const ROTATED: &str = "pw-azure-rotated-0d4f";
 const SP_SECRET: &str = "sp-secret-8e2b77";
@@ -219,5 +227,198 @@ async fn service_principal_and_workload_identity_sync() {
     let logs = agent.stop();
     for secret in [VALUE, ROTATED, SP_SECRET, "standin-at-", "eyJ"] {
         assert!(!logs.contains(secret), "{secret} in the agent's log");
+    }
+}
+
+/// `status.refreshTime` of `team/name`: it moves on with every provider read that serves it.
+async fn refresh_time(client: &kube::Client, name: &str) -> Option<String> {
+    Api::<ExternalSecret>::namespaced(client.clone(), "team")
+        .get_opt(name)
+        .await
+        .unwrap()?
+        .status?
+        .refresh_time
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_interval_reads_once_per_cycle() {
+    const FIRST: &str = "tok-azure-first-71b3";
+    const SECOND: &str = "tok-azure-second-a90c";
+    const INTERVAL: Duration = Duration::from_secs(2);
+    // Cycles watched after the change: long enough that a read per reconcile (each status
+    // write wakes the object again) would overshoot the bound below.
+    const CYCLES: u64 = 5;
+    let env = azure_env(&[]).await;
+    env.service_principal("app-sp", SP_SECRET).await;
+    env.cluster.apply(&env.store("sp", SP_AUTH));
+    env.azure.set_secret("api-token", FIRST);
+    env.cluster.apply(&external_secret(
+        "poll",
+        "sp",
+        "2s",
+        "  - secretKey: token\n    remoteRef: {key: api-token}\n",
+    ));
+    wait_secret_value(&env.client, "team", "poll", "token", FIRST).await;
+
+    env.azure.reset_calls();
+    let started = Instant::now();
+    env.azure.set_secret("api-token", SECOND);
+    // No force-sync: only the interval can bring the new value.
+    wait_secret_value(&env.client, "team", "poll", "token", SECOND).await;
+    let mut seen = refresh_time(&env.client, "poll").await;
+    for _ in 0..CYCLES {
+        seen = Some(
+            wait_for("the next periodic refresh", || async {
+                refresh_time(&env.client, "poll")
+                    .await
+                    .filter(|now| Some(now) != seen.as_ref())
+            })
+            .await,
+        );
+    }
+    let elapsed = started.elapsed();
+    let gets = env.azure.calls("secret_get");
+    // Reads are at least one interval apart, less under a second of refreshTime's rounding:
+    // at most elapsed / interval + 1 of them; one more for scheduling slack.
+    let bound = elapsed.as_secs_f64() / INTERVAL.as_secs_f64();
+    let bound = bound.ceil() as u64 + 2;
+    assert!(
+        (CYCLES..=bound).contains(&gets),
+        "{gets} secret GETs in {elapsed:?} with a {INTERVAL:?} interval (expected {CYCLES}..={bound})"
+    );
+    assert_eq!(
+        env.azure.calls("token"),
+        0,
+        "the access token was not reused across refreshes"
+    );
+
+    let logs = env.agent.stop();
+    for secret in [FIRST, SECOND, SP_SECRET, "standin-at-", "eyJ"] {
+        assert!(!logs.contains(secret), "{secret} in the agent's log");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disabled_secret_is_ready_false_and_keeps_the_synced_value() {
+    const FLAG: &str = "flag-azure-on-3e8d";
+    const HIDDEN: &str = "flag-azure-hidden-c41f";
+    let env = azure_env(&[]).await;
+    env.service_principal("app-sp", SP_SECRET).await;
+    env.cluster.apply(&env.store("sp", SP_AUTH));
+    env.azure.set_secret("feature", FLAG);
+    env.cluster.apply(&external_secret(
+        "feature",
+        "sp",
+        "1h",
+        "  - secretKey: flag\n    remoteRef: {key: feature}\n",
+    ));
+    wait_secret_value(&env.client, "team", "feature", "flag", FLAG).await;
+
+    // Disabled after a sync: Ready=False saying so, the synced value stays.
+    env.azure.set_secret_enabled("feature", false);
+    env.cluster.kubectl_ok(&[
+        "annotate",
+        "-n",
+        "team",
+        "externalsecret",
+        "feature",
+        "--overwrite",
+        "kubectl-secrets.io/force-sync=1",
+    ]);
+    let (ok, _, message) =
+        es_ready_when(&env.client, "team", "feature", "Ready=False", |ok, _, _| {
+            !ok
+        })
+        .await;
+    assert!(
+        !ok && message.contains("disabled") && message.contains("feature"),
+        "{message}"
+    );
+    let kept = env.bytes("team", "feature").await.unwrap();
+    assert_eq!(kept["flag"], FLAG.as_bytes(), "disabling removed the value");
+
+    // Disabled from the start: Ready=False, no Secret made.
+    env.azure.set_secret_with(
+        "hidden",
+        HIDDEN,
+        SecretOptions {
+            disabled: true,
+            ..SecretOptions::default()
+        },
+    );
+    env.cluster.apply(&external_secret(
+        "hidden",
+        "sp",
+        "1h",
+        "  - secretKey: flag\n    remoteRef: {key: hidden}\n",
+    ));
+    let (ok, _, message) =
+        es_ready_when(&env.client, "team", "hidden", "Ready=False", |ok, r, _| {
+            !ok && !r.is_empty()
+        })
+        .await;
+    assert!(!ok && message.contains("disabled"), "{message}");
+    assert!(env.bytes("team", "hidden").await.is_none());
+
+    let logs = env.agent.stop();
+    for secret in [FLAG, HIDDEN, SP_SECRET, "standin-at-", "eyJ"] {
+        assert!(!logs.contains(secret), "{secret} in the agent's log");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unregistered_issuer_names_the_token_sent_not_the_token() {
+    const FOREIGN_ISSUER: &str = "https://oidc.other-cluster.example";
+    let env = azure_env(&[]).await;
+    env.azure.set_secret("db-password", VALUE);
+    // The application trusts another cluster's issuer only: Entra finds no federated
+    // credential for ours (AADSTS700211), before it looks at subject and audience.
+    env.azure.add_federated_credential(
+        TENANT,
+        "app-foreign",
+        FederatedCredential {
+            issuer: FOREIGN_ISSUER.to_owned(),
+            subject: "system:serviceaccount:team:stranger".to_owned(),
+            audience: TOKEN_EXCHANGE_AUDIENCE.to_owned(),
+        },
+    );
+    let auth = env.annotated_account("app-foreign", "stranger");
+    env.cluster.apply(&env.store("foreign", &auth));
+    env.cluster.apply(&external_secret(
+        "foreign",
+        "foreign",
+        "1h",
+        "  - secretKey: password\n    remoteRef: {key: db-password}\n",
+    ));
+    let issuer = env.cluster.standin().tokens().issuer().to_owned();
+    let names_what_was_sent = |message: &str| {
+        message.contains("AADSTS700211")
+            && message.contains(&format!("issuer {issuer:?}"))
+            && message.contains("subject \"system:serviceaccount:team:stranger\"")
+            && message.contains(&format!("audience \"{TOKEN_EXCHANGE_AUDIENCE}\""))
+    };
+    let (ok, _, store_message) =
+        store_ready_when(&env.client, "team", "foreign", "Ready=False", |ok, r, _| {
+            !ok && !r.is_empty()
+        })
+        .await;
+    assert!(
+        !ok && names_what_was_sent(&store_message),
+        "{store_message}"
+    );
+    let (ok, _, es_message) =
+        es_ready_when(&env.client, "team", "foreign", "Ready=False", |ok, r, _| {
+            !ok && !r.is_empty()
+        })
+        .await;
+    assert!(!ok && names_what_was_sent(&es_message), "{es_message}");
+    assert!(env.bytes("team", "foreign").await.is_none());
+    assert!(env.azure.calls("token") >= 1, "no token exchange was tried");
+
+    let logs = env.agent.stop();
+    for text in [&store_message, &es_message, &logs] {
+        // A JWT's header, base64url of `{"`, begins every service-account token.
+        assert!(!text.contains("eyJ"), "a token in: {text}");
+        assert!(!text.contains(VALUE) && !text.contains("standin-at-"));
     }
 }

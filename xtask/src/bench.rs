@@ -34,6 +34,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     report.push_str(&agent_rows()?);
     report.push_str(&sync_rows()?);
     report.push_str(&gcp_table(&ignored_test("bench_gcp")?)?);
+    report.push_str(&azure_table(&ignored_test("bench_azure")?)?);
     report.push_str(&aws_table(&ignored_test("bench_aws")?)?);
     report.push_str(&mount_table(&ignored_test("bench_mount")?)?);
     let dir = target_dir().join("bench");
@@ -282,6 +283,51 @@ fn gcp_table(stdout: &str) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// Key Vault GETs and Entra token calls per refresh cycle, with and without the caches:
+/// `agent/tests/bench_azure.rs`'s `BENCH_AZURE` line (two cycles: the first after the
+/// initial sync, then the steady state).
+fn azure_table(stdout: &str) -> anyhow::Result<String> {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("BENCH_AZURE "))
+        .context("bench_azure printed no BENCH_AZURE line")?;
+    let v: serde_json::Value = serde_json::from_str(line)?;
+    let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or_default();
+    let mut out = format!(
+        "\n## Agent: {:.0} ExternalSecrets over {:.0} Azure Key Vault secrets (azure-standin, workload identity, refresh {})\n\n\
+         | credentials and reads | all Ready after | GETs / token calls, first sync | GETs / token calls, refresh cycle 1 (goal {:.0} / 0) | refresh cycle 2, steady state | agent peak RSS |\n|---|---|---|---|---|---|\n",
+        f(&v, "objects"),
+        f(&v, "secrets"),
+        v["refresh_interval"].as_str().unwrap_or_default(),
+        f(&v, "secrets"),
+    );
+    for (mode, label) in [
+        ("cached", "token kept until near expiry, reads shared"),
+        (
+            "uncached",
+            "a login per read, no shared reads (ESO's pattern)",
+        ),
+    ] {
+        let m = &v[mode];
+        let label = match m["flags"].as_str().unwrap_or_default() {
+            "" => label.to_owned(),
+            flags => format!("{label}, `{flags}`"),
+        };
+        out.push_str(&format!(
+            "| {label} | {:.2} s | {:.0} / {:.0} | {:.0} / {:.0} | {:.0} / {:.0} | {:.1} MiB |\n",
+            f(m, "all_ready_s"),
+            f(m, "first_sync_secret_get"),
+            f(m, "first_sync_token"),
+            f(m, "refresh_cycle_secret_get"),
+            f(m, "refresh_cycle_token"),
+            f(m, "refresh_cycle2_secret_get"),
+            f(m, "refresh_cycle2_token"),
+            f(m, "agent_peak_rss_kib") / 1024.0,
+        ));
+    }
+    Ok(out)
+}
+
 /// AWS, ours against ESO's call pattern: `agent/tests/bench_aws.rs`'s `BENCH_AWS` lines.
 fn aws_table(stdout: &str) -> anyhow::Result<String> {
     let mut out = String::from(
@@ -372,7 +418,7 @@ fn mount_table(stdout: &str) -> anyhow::Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{aws_table, gcp_table, mount_table};
+    use super::{aws_table, azure_table, gcp_table, mount_table};
 
     #[test]
     fn gcp_table_reads_the_bench_line() {
@@ -388,6 +434,34 @@ mod tests {
         );
         assert!(table.contains("| 1000 / 1001 | 2000 / 2002 |"), "{table}");
         assert!(gcp_table("no line").is_err());
+    }
+
+    #[test]
+    fn azure_table_reads_the_bench_line() {
+        let stdout = "running 1 test\nBENCH_AZURE {\"objects\":1000,\"secrets\":100,\"refresh_interval\":\"30s\",\
+            \"cached\":{\"flags\":\"\",\"all_ready_s\":12.5,\"first_sync_secret_get\":100,\"first_sync_token\":1,\
+            \"refresh_cycle_secret_get\":104,\"refresh_cycle_token\":0,\"refresh_cycle2_secret_get\":100,\
+            \"refresh_cycle2_token\":0,\"agent_peak_rss_kib\":40960},\
+            \"uncached\":{\"flags\":\"--credential-cache=false --read-cache=false\",\"all_ready_s\":50.25,\
+            \"first_sync_secret_get\":1000,\"first_sync_token\":1000,\"refresh_cycle_secret_get\":1000,\
+            \"refresh_cycle_token\":1000,\"refresh_cycle2_secret_get\":1000,\"refresh_cycle2_token\":1000,\
+            \"agent_peak_rss_kib\":51200}}\ntest ok\n";
+        let table = azure_table(stdout).unwrap();
+        assert!(
+            table.contains("1000 ExternalSecrets over 100 Azure Key Vault secrets")
+                && table.contains("refresh 30s")
+                && table.contains("(goal 100 / 0)"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| token kept until near expiry, reads shared | 12.50 s | 100 / 1 | 104 / 0 | 100 / 0 | 40.0 MiB |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("(ESO's pattern), `--credential-cache=false --read-cache=false` | 50.25 s | 1000 / 1000 | 1000 / 1000 | 1000 / 1000 | 50.0 MiB |"),
+            "{table}"
+        );
+        assert!(azure_table("no line").is_err());
     }
 
     #[test]

@@ -19,6 +19,7 @@ use secrets_core::seal::keys::{Certificate, KEY_LABEL};
 use test_support::Cluster;
 
 pub mod aws;
+pub mod azure;
 pub mod mount;
 pub mod provider;
 pub mod sync;

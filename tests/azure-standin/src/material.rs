@@ -39,6 +39,31 @@ impl std::fmt::Debug for CertificateMaterial {
 }
 
 impl CertificateMaterial {
+    /// A fresh chain for `dns_name`: a leaf (its key kept here, PKCS#8) signed by a new CA,
+    /// leaf first, as Key Vault lists a chain. Each call makes new keys, so two calls never
+    /// share material.
+    pub fn generate(dns_name: &str) -> Result<CertificateMaterial, String> {
+        let failed = |what: &str, e: rcgen::Error| format!("{what}: {e}");
+        let ca_key = rcgen::KeyPair::generate().map_err(|e| failed("the CA key", e))?;
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())
+            .map_err(|e| failed("the CA parameters", e))?;
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca_cert = ca
+            .self_signed(&ca_key)
+            .map_err(|e| failed("self-signing the CA", e))?;
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let leaf_key = rcgen::KeyPair::generate().map_err(|e| failed("the leaf key", e))?;
+        let leaf = rcgen::CertificateParams::new(vec![dns_name.to_owned()])
+            .map_err(|e| failed("the leaf parameters", e))?
+            .signed_by(&leaf_key, &issuer)
+            .map_err(|e| failed("signing the leaf", e))?;
+        Ok(CertificateMaterial {
+            chain_der: vec![leaf.der().to_vec(), ca_cert.der().to_vec()],
+            key_pkcs8_der: leaf_key.serialize_der(),
+            tags: BTreeMap::new(),
+        })
+    }
+
     /// The backing secret's value and content type.
     pub(crate) fn backing_secret(
         &self,
