@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use azure_standin::AzureStandIn;
 use common::azure::azure_env;
 use common::peak_rss_kib;
-use common::sync::{snapshot, store_ready_when};
+use common::sync::{next_cycle, snapshot, store_ready_when};
 use kube::api::{Api, PostParams};
 use secrets_core::api::ExternalSecret;
 
@@ -28,20 +28,6 @@ const SECRETS: usize = 100;
 const INTERVAL: &str = "30s";
 /// ESO's call pattern, through the agent's hidden measuring flags.
 const UNCACHED: &[&str] = &["--credential-cache=false", "--read-cache=false"];
-
-/// Wait until every object's `refreshTime` differs from `before` (one full refresh cycle);
-/// returns the new times.
-async fn next_cycle(api: &Api<ExternalSecret>, before: &[String], what: &str) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let (_, now) = snapshot(api).await;
-        if now.len() == before.len() && now.iter().zip(before).all(|(a, b)| a != b) {
-            return now;
-        }
-        assert!(Instant::now() < deadline, "{what} did not finish");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
 
 /// (secret GETs, token calls) since the last reset, and reset.
 fn take_counts(azure: &AzureStandIn) -> (u64, u64) {
@@ -52,7 +38,8 @@ fn take_counts(azure: &AzureStandIn) -> (u64, u64) {
 
 /// One agent with `flags`, from an empty cluster to two refresh cycles.
 async fn run(flags: &[&str]) -> serde_json::Value {
-    let mut args = vec!["--log-filter", "warn"];
+    // The agent's default provider timeout, as the other benchmarks run it.
+    let mut args = vec!["--log-filter", "warn", "--provider-timeout", "10s"];
     args.extend_from_slice(flags);
     let env = azure_env(&args).await;
     let auth = env.workload_identity("app-wi", "app");
@@ -107,9 +94,9 @@ async fn run(flags: &[&str]) -> serde_json::Value {
     };
     let all_ready = started.elapsed();
     let first = take_counts(&env.azure);
-    let times = next_cycle(&api, &times, "the first refresh cycle").await;
+    let times = next_cycle(&api, &times, Duration::from_secs(600)).await;
     let cycle = take_counts(&env.azure);
-    next_cycle(&api, &times, "the second refresh cycle").await;
+    next_cycle(&api, &times, Duration::from_secs(600)).await;
     let cycle2 = take_counts(&env.azure);
     serde_json::json!({
         "flags": flags.join(" "),

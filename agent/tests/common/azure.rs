@@ -49,9 +49,10 @@ pub async fn azure_env(extra: &[&str]) -> AzureEnv {
         "3s",
         "--lease-renew",
         "1s",
-        "--provider-timeout",
-        "5s",
     ];
+    if !extra.contains(&"--provider-timeout") {
+        args.extend(["--provider-timeout", "5s"]);
+    }
     if !extra.contains(&"--log-filter") {
         args.extend(["--log-filter", "debug"]);
     }
