@@ -4,9 +4,10 @@
 //! for where that cloud's tools keep them (and their absence named), the store's own Secret
 //! is never read, and the wizard lists each store with where it keeps its secrets.
 //!
-//! No AWS, Azure or GCP stand-in is on main yet, so nothing here reads a value from a cloud:
-//! the store crates' own tests do that. The environment is cleared (no PATH), so `az` and
-//! `gcloud` are "not installed" unless a test puts a fake one on PATH.
+//! No store answers here (the stores point at addresses nothing serves): reading values
+//! through the real stand-ins (moto, azure-standin, gcp-standin) is `clouds_read.rs`'s. The
+//! environment is cleared (no PATH), so `az` and `gcloud` are "not installed" unless a test
+//! puts a fake one on PATH.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
@@ -17,28 +18,14 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt as _;
 
+use common::clouds::{self, STORE_SECRET};
 use common::sync::{SyncEnv, spec};
 use common::{Screen, pty, stderr};
 use serde_json::{Value, json};
 
-/// The store's own Secret holds this; it must never appear anywhere.
-const STORE_SECRET: &str = "store-own-secret-hunter2";
-
 fn cloud_stores(env: &SyncEnv) {
-    env.create(
-        "team",
-        json!({"apiVersion": "v1", "kind": "Secret",
-               "metadata": {"name": "cloud-creds", "namespace": "team"},
-               "stringData": {"id": "AKIASTORE", "secret": STORE_SECRET}}),
-    );
-    let store = |name: &str, provider: Value| {
-        env.create(
-            "team",
-            json!({"apiVersion": "kubectl-secrets.io/v1alpha1", "kind": "SecretStore",
-                   "metadata": {"name": name, "namespace": "team"},
-                   "spec": {"provider": provider}}),
-        );
-    };
+    clouds::store_secret(env);
+    let store = |name: &str, provider: Value| clouds::store(env, name, provider);
     let key = |k: &str| json!({"name": "cloud-creds", "key": k});
     store(
         "aws",

@@ -719,3 +719,76 @@ fn a_cluster_store_and_an_audience_are_written_as_parameters() {
     let (table, _) = ok(&m, &["mount", "status", "-n", "team"]);
     assert!(table.contains("ClusterSecretStore/shared"), "{table}");
 }
+
+#[test]
+fn keys_are_checked_against_each_cloud_store_type_before_anything_is_applied() {
+    let m = MountEnv::start();
+    let key = |k: &str| json!({"name": "cloud-creds", "key": k});
+    for (name, provider) in [
+        (
+            "aws",
+            json!({"aws": {"service": "SecretsManager", "region": "eu-west-1",
+                   "auth": {"secretRef": {"accessKeyIDSecretRef": key("id"),
+                                          "secretAccessKeySecretRef": key("secret")}}}}),
+        ),
+        (
+            "azure",
+            json!({"azurekv": {"vaultUrl": "https://team.vault.azure.net", "tenantId": "tid",
+                   "authSecretRef": {"clientId": key("id"), "clientSecret": key("secret")}}}),
+        ),
+        (
+            "gcp",
+            json!({"gcpsm": {"projectID": "team-project",
+                   "auth": {"secretRef": {"secretAccessKeySecretRef": key("secret")}}}}),
+        ),
+    ] {
+        common::clouds::store(&m.env, name, provider);
+    }
+    let before = rv(&m.get("deployment", "team", "web").unwrap());
+    let mount = |store: &'static str, key: &'static str| {
+        vec![
+            "mount",
+            "deployment/web",
+            "-n",
+            "team",
+            "--store",
+            store,
+            "--key",
+            "good",
+            "--property",
+            "a",
+            "--key",
+            key,
+            "--property",
+            "password",
+        ]
+    };
+    fails(
+        &m,
+        &mount("aws", "prod db"),
+        "--key \"prod db\": SecretStore team/aws (aws store): key \"prod db\": an AWS secret \
+         name is up to 512 of",
+    );
+    fails(
+        &m,
+        &mount("azure", "secrets/db"),
+        "--key \"secrets/db\": SecretStore team/azure (azurekv store): key \"secrets/db\": \
+         \"secrets\" is not an Azure Key Vault object type",
+    );
+    fails(
+        &m,
+        &mount("gcp", "app/db"),
+        "--key \"app/db\": SecretStore team/gcp (gcpsm store): key \"app/db\": a GCP secret \
+         name is up to 255 of",
+    );
+    assert!(m.get("spc", "team", "web-secrets").is_none());
+    assert_eq!(rv(&m.get("deployment", "team", "web").unwrap()), before);
+
+    // The Azure form, typed well, is applied as given.
+    ok(&m, &mount("azure", "secret/db-password"));
+    let spec = spec_of(&m.get("spc", "team", "web-secrets").unwrap());
+    assert_eq!(
+        spec.objects[1],
+        remote("password", "secret/db-password", Some("password"), 0o644)
+    );
+}

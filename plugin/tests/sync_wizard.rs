@@ -1,7 +1,9 @@
 //! The `sync` wizard, driven for real through a pseudo-terminal against kube-standin and a
 //! real OpenBao: a person creates a SecretStore, browses the mount with their own token, picks
 //! keys, and the ExternalSecret lands in the cluster with exactly those choices; or writes the
-//! manifest instead; values are never on the screen.
+//! manifest instead; values are never on the screen. New AWS, Azure and GCP stores too, each
+//! browsed in its stand-in (`common::clouds`) with the person's credentials, the written
+//! SecretStore parsed back into the typed spec.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
@@ -10,10 +12,14 @@
 
 mod common;
 
+use common::clouds::{AZURE_TENANT, Aws, Azure, GCP_PROJECT, Gcp, PERSON_SECRET, borrowed};
 use common::sync::{SyncEnv, spec};
 use common::{Screen, pty};
 use rexpect::session::PtySession;
+use secrets_core::api::{SecretKeySelector, SecretStore};
+use serde::Deserialize as _;
 use serde_json::{Value, json};
+use test_support::SecretValue;
 
 const DOWN: &str = "\x1b[B";
 
@@ -36,6 +42,8 @@ fn wizard_creates_a_store_browses_and_applies() {
     s.expect(&mut p, "Create a new SecretStore");
     p.send(DOWN).unwrap();
     p.send_line("").unwrap();
+    s.expect(&mut p, "Provider");
+    s.answer(&mut p, "GCP Secret Manager", ""); // the first: Vault / OpenBao
     s.answer(&mut p, "SecretStore name", "vault2");
     s.answer(&mut p, "Vault address", ""); // VAULT_ADDR, offered as the answer
     s.answer(&mut p, "KV mount", "");
@@ -235,4 +243,208 @@ fn yes_never_prompts_even_at_a_terminal() {
         "{rest}"
     );
     assert!(!rest.contains("Namespace"));
+}
+
+/// Pick "Create a new SecretStore", provider `provider` (0: Vault … 3: GCP), answer
+/// `questions` in order (`(text to wait for, line to send)`; `DOWN` alone: the next choice),
+/// pick the only secret listed in `location`, every key, the default names, and write the
+/// manifests: the SecretStore parsed into the typed spec, the ExternalSecret as JSON.
+fn new_cloud_store(
+    env: &SyncEnv,
+    person: &[(&'static str, String)],
+    provider: usize,
+    questions: &[(&str, &str)],
+    location: &str,
+) -> (SecretStore, Value) {
+    let file = env.home_file("cloud.yaml");
+    let args = [
+        "sync",
+        "-n",
+        "team",
+        "--output-file",
+        file.to_str().unwrap(),
+    ];
+    let mut p = pty(env.command(&args, &borrowed(person)));
+    let mut s = Screen(String::new());
+    s.answer(&mut p, "Namespace", "");
+    s.expect(&mut p, "Create a new SecretStore");
+    p.send(DOWN).unwrap(); // past team/vault
+    p.send_line("").unwrap();
+    s.expect(&mut p, "Provider");
+    s.expect(&mut p, "GCP Secret Manager");
+    for _ in 0..provider {
+        p.send(DOWN).unwrap();
+    }
+    p.send_line("").unwrap();
+    for (prompt, line) in questions {
+        s.expect(&mut p, prompt);
+        if *line == DOWN {
+            p.send(DOWN).unwrap();
+            p.send_line("").unwrap();
+        } else {
+            p.send_line(line).unwrap();
+        }
+    }
+    s.answer(&mut p, &format!("Secret in {location}"), "");
+    s.answer(&mut p, "What to sync", ""); // every key
+    s.answer(&mut p, "ExternalSecret name", "");
+    s.answer(&mut p, "Secret to write", "");
+    s.answer(&mut p, "Refresh interval", "");
+    s.expect(&mut p, "(new)");
+    s.expect(&mut p, "Write the manifests?");
+    p.send("y").unwrap();
+    p.flush().unwrap();
+    s.end(&mut p);
+    for hidden in [PERSON_SECRET, DB_JSON_PASSWORD] {
+        assert!(!s.0.contains(hidden), "{hidden} shown:\n{}", s.0);
+    }
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    let docs: Vec<Value> = serde_yaml_ng::Deserializer::from_str(&yaml)
+        .map(|doc| Value::deserialize(doc).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 2, "{yaml}");
+    assert_eq!(docs[0]["kind"], "SecretStore", "{yaml}");
+    let store: SecretStore = serde_json::from_value(docs[0].clone()).unwrap();
+    assert_eq!(store.metadata.namespace.as_deref(), Some("team"));
+    assert!(
+        env.store("team", store.metadata.name.as_deref().unwrap())
+            .is_none()
+    );
+    (store, docs[1].clone())
+}
+
+const DB_JSON_PASSWORD: &str = "wizard-cloud-pw-91c2";
+
+fn db_json() -> String {
+    json!({"user": "app", "password": DB_JSON_PASSWORD}).to_string()
+}
+
+fn selector(name: &str, key: &str) -> Option<SecretKeySelector> {
+    Some(SecretKeySelector {
+        name: name.into(),
+        key: Some(key.into()),
+        ..SecretKeySelector::default()
+    })
+}
+
+fn extracts(es: &Value, store: &str, key: &str) {
+    assert_eq!(
+        es["spec"],
+        json!({"secretStoreRef": {"name": store}, "dataFrom": [{"extract": {"key": key}}]})
+    );
+}
+
+#[test]
+fn wizard_creates_an_aws_store_with_static_keys_and_a_role() {
+    let env = SyncEnv::start();
+    let aws = Aws::start();
+    aws.moto
+        .create_secret("prod/db", SecretValue::String(&db_json()));
+    let role = "arn:aws:iam::123456789012:role/reader";
+    let (store, es) = new_cloud_store(
+        &env,
+        &aws.person_env(),
+        1,
+        &[
+            ("SecretStore name", ""),
+            ("Region", test_support::Moto::REGION),
+            ("How the agent logs in", DOWN), // secretRef
+            ("Secret holding the access key", ""),
+            ("Key of the access key id", ""),
+            ("Key of the secret access key", "secret-key"),
+            ("Role ARN to assume", role),
+        ],
+        "AWS Secrets Manager, region us-east-1",
+    );
+    assert_eq!(store.metadata.name.as_deref(), Some("aws"));
+    let p = store.spec.provider.aws.unwrap();
+    assert_eq!(
+        (p.service.as_str(), p.region.as_str(), p.role.as_deref()),
+        ("SecretsManager", "us-east-1", Some(role))
+    );
+    let auth = p.auth.unwrap();
+    assert!(auth.jwt.is_none());
+    let keys = auth.secret_ref.unwrap();
+    assert_eq!(
+        keys.access_key_id_secret_ref,
+        selector("aws-credentials", "access-key-id")
+    );
+    assert_eq!(
+        keys.secret_access_key_secret_ref,
+        selector("aws-credentials", "secret-key")
+    );
+    extracts(&es, "aws", "prod/db");
+}
+
+#[test]
+fn wizard_creates_an_azure_store_checking_the_vault_url_against_the_cloud() {
+    let env = SyncEnv::start();
+    let azure = Azure::start(&env.rt);
+    azure.standin.set_secret("db", &db_json());
+    let url = azure.standin.url();
+    let (store, es) = new_cloud_store(
+        &env,
+        &azure.person_env(),
+        2,
+        &[
+            ("SecretStore name", "kv"),
+            ("Azure cloud (environmentType)", ""), // PublicCloud
+            ("Vault URL", "https://team.vault.azure.cn"),
+            (
+                "is not a PublicCloud Key Vault: its host must be NAME.vault.azure.net",
+                &url,
+            ),
+            ("Tenant id", AZURE_TENANT),
+            ("How the agent logs in (authType)", ""), // ServicePrincipal
+            ("Secret holding the client id and secret", ""),
+            ("Key of the client id", ""),
+            ("Key of the client secret", ""),
+        ],
+        &format!("Azure Key Vault {url}"),
+    );
+    assert_eq!(store.metadata.name.as_deref(), Some("kv"));
+    let p = store.spec.provider.azurekv.unwrap();
+    assert_eq!(p.vault_url, url);
+    assert_eq!(p.tenant_id.as_deref(), Some(AZURE_TENANT));
+    assert_eq!(p.auth_type.as_deref(), Some("ServicePrincipal"));
+    assert_eq!(p.environment_type, None);
+    assert!(p.service_account_ref.is_none());
+    let sp = p.auth_secret_ref.unwrap();
+    assert_eq!(sp.client_id, selector("kv-sp", "client-id"));
+    assert_eq!(sp.client_secret, selector("kv-sp", "client-secret"));
+    extracts(&es, "kv", "db"); // a secret is listed by its bare name
+}
+
+#[test]
+fn wizard_creates_a_regional_gcp_store_with_a_key_secret() {
+    let env = SyncEnv::start();
+    let gcp = Gcp::start(&env);
+    gcp.standin
+        .control()
+        .add_version(Some("europe-west4"), "db", db_json().as_bytes());
+    let (store, es) = new_cloud_store(
+        &env,
+        &gcp.person_env(),
+        3,
+        &[
+            ("SecretStore name", ""),
+            ("Project id (projectID)", GCP_PROJECT),
+            ("Location, for regional secrets", "europe-west4"),
+            ("How the agent logs in", DOWN), // secretRef
+            ("Secret holding the key JSON", ""),
+            ("Key in that Secret", ""),
+        ],
+        "GCP Secret Manager, project my-project, location europe-west4",
+    );
+    assert_eq!(store.metadata.name.as_deref(), Some("gcp"));
+    let p = store.spec.provider.gcpsm.unwrap();
+    assert_eq!(p.project_id.as_deref(), Some(GCP_PROJECT));
+    assert_eq!(p.location.as_deref(), Some("europe-west4"));
+    let auth = p.auth.unwrap();
+    assert!(auth.workload_identity_federation.is_none());
+    assert_eq!(
+        auth.secret_ref.unwrap().secret_access_key_secret_ref,
+        selector("gcp-key", "key.json")
+    );
+    extracts(&es, "gcp", "db");
 }

@@ -3,7 +3,7 @@
 //!
 //! Flow: flags → the workload, SecretProviderClass, volume and mount path names (pure) → the
 //! object flags grouped (`mount::objects::group`) → connect → what the spec depends on, read
-//! and checked: the store exists, each SealedSecret exists, is mount-only and has the keys →
+//! and checked: the store exists and each `--key` has its store type's form, each SealedSecret exists, is mount-only and has the keys →
 //! `mount::objects::spec` (the provider's own validation) → the live workload →
 //! `mount::workload::plan` (our other mounts kept; foreign volume names and mount paths
 //! refused) → an existing SecretProviderClass of that name must be ours → with `--dry-run` /
@@ -29,7 +29,7 @@ use crate::mount::objects::{self, Origin, SpecInput};
 use crate::mount::spc;
 use crate::mount::workload::{self, Kind, Plan, Want, WorkloadRef};
 use crate::output::emit_manifests;
-use crate::remote::stores;
+use crate::remote::{keys, stores};
 
 use super::{mount_remove, mount_status, mount_wizard};
 
@@ -82,7 +82,9 @@ pub(crate) fn run(global: &GlobalFlags, args: MountArgs) -> anyhow::Result<ExitC
             args.store_kind == Some(StoreKindArg::ClusterSecretStore),
         );
         if let Some(store) = &store {
-            stores::get(&cluster, store_kind(store.kind), &store.name, &namespace).await?;
+            let found =
+                stores::get(&cluster, store_kind(store.kind), &store.name, &namespace).await?;
+            check_keys(&found, &sources)?;
         }
         let mut sealed_keys = BTreeMap::new();
         for source in &sources {
@@ -110,6 +112,24 @@ pub(crate) fn run(global: &GlobalFlags, args: MountArgs) -> anyhow::Result<ExitC
     }
     rt.block_on(write(&cluster, &prepared))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every `--key` must have the store type's form (`remote::keys`, as `fetch remote` and `sync
+/// create` check it), so a typo fails here, not later in a pod's mount.
+fn check_keys(store: &stores::Found, sources: &[objects::Source]) -> anyhow::Result<()> {
+    let provider = store.provider()?;
+    for source in sources {
+        if let Origin::Remote(key) = &source.origin
+            && let Err(problem) = keys::check(provider.name(), key, None)
+        {
+            bail!(
+                "--key {key:?}: {} ({} store): {problem}",
+                store.describe(),
+                provider.name()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `mount` with no workload and no object flags: the wizard's cue.

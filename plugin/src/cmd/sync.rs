@@ -3,7 +3,8 @@
 //! Flow: connect (one runtime for the whole conversation: a client lives on the runtime that
 //! built it) → namespace → stores listed from the cluster, each with its provider and where it
 //! keeps its secrets (Vault mount, AWS region, Azure vault URL, GCP project) → pick one, or
-//! answer for a new Vault SecretStore → open it with the person's own credentials
+//! answer for a new SecretStore (the provider, then its fields: Vault in `sync::prompt`, the
+//! clouds in `sync::cloud_prompt`) → open it with the person's own credentials
 //! (`remote::session`: the Vault token, or the cloud's usual places) → browse it (Vault: the
 //! mount folder by folder; a cloud store: its list of names) → read the chosen secret for its
 //! key names only → every key (`dataFrom.extract`) or chosen keys
@@ -18,16 +19,20 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use dialoguer::theme::ColorfulTheme;
+use secrets_core::api::SecretStore;
 use secrets_core::api::external_secret::ExternalSecret;
 use secrets_core::api::secret_store::StoreKind;
 
 use crate::cli::{GlobalFlags, SyncArgs};
 use crate::output::emit_manifests;
 use crate::remote::session::{self, Session};
+use crate::remote::stores::Found;
 use crate::remote::vault::{self, Coordinates, Credentials};
 use crate::remote::{browse, keys, stores};
+use crate::sync::cloud_prompt::{self, Kind};
 use crate::sync::manifest::{self, ExternalSecretRequest};
 use crate::sync::prompt as ask;
+use crate::sync::store;
 use crate::{cluster, prompt};
 
 pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCode> {
@@ -56,23 +61,9 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCo
             (store.kind, store.name.clone(), None, session)
         }
         None => {
-            let request = ask::new_store(
-                &theme,
-                &namespace,
-                vault::default_addr(),
-                vault::default_namespace(),
-            )?;
-            let store = manifest::secret_store(&request)?;
-            let coordinates = Coordinates {
-                server: request.server.clone(),
-                mount: request.mount.clone(),
-                engine: request.version,
-                namespace: request.vault_namespace.clone(),
-                ca_bundle: None,
-            };
-            let credentials = Credentials::from_env()?;
-            let session = rt.block_on(vault::open(coordinates, &credentials, vault_addr))?;
-            (StoreKind::SecretStore, request.name, Some(store), session)
+            let (name, store, session) =
+                create_store(&rt, &theme, &cluster, &namespace, vault_addr)?;
+            (StoreKind::SecretStore, name, Some(store), session)
         }
     };
     eprintln!(
@@ -178,6 +169,53 @@ pub(crate) fn run(global: &GlobalFlags, args: SyncArgs) -> anyhow::Result<ExitCo
         naming.name, naming.name
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A new SecretStore's answers (Vault or a cloud), and the session that browses it with the
+/// person's own credentials before it exists in the cluster.
+fn create_store(
+    rt: &tokio::runtime::Runtime,
+    theme: &ColorfulTheme,
+    cluster: &cluster::Cluster,
+    namespace: &str,
+    vault_addr: Option<&str>,
+) -> anyhow::Result<(String, SecretStore, Session)> {
+    let kind = cloud_prompt::kind(theme)?;
+    if kind == Kind::Vault {
+        let request = ask::new_store(
+            theme,
+            namespace,
+            vault::default_addr(),
+            vault::default_namespace(),
+        )?;
+        let store = store::secret_store(&request)?;
+        let coordinates = Coordinates {
+            server: request.server.clone(),
+            mount: request.mount.clone(),
+            engine: request.version,
+            namespace: request.vault_namespace.clone(),
+            ca_bundle: None,
+        };
+        let credentials = Credentials::from_env()?;
+        let session = rt.block_on(vault::open(coordinates, &credentials, vault_addr))?;
+        return Ok((request.name, store, session));
+    }
+    let name = ask::k8s_name(theme, "SecretStore name", kind.default_name().to_owned())?;
+    let provider = match kind {
+        Kind::Aws => cloud_prompt::aws(theme, &name)?,
+        Kind::Azure => cloud_prompt::azure(theme, &name)?,
+        _ => cloud_prompt::gcp(theme, &name)?,
+    };
+    let store = store::cloud_store(&name, namespace, provider)?;
+    // Not applied yet: opened from its spec, as `stores::get` would have found it.
+    let found = Found {
+        kind: StoreKind::SecretStore,
+        name: name.clone(),
+        namespace: Some(namespace.to_owned()),
+        spec: store.spec.clone(),
+    };
+    let session = rt.block_on(session::open(&found, cluster, vault_addr))?;
+    Ok((name, store, session))
 }
 
 /// Browse for a key until one fits the store type (a typed one may not).

@@ -6,18 +6,14 @@
 //! property, `dataFrom[].extract` → `secrets_core::sync::validate::external_secret` → an
 //! `ExternalSecret` holding only the fields the person gave: ESO's defaults (refresh `1h`,
 //! kind `SecretStore`, target name, policies) are never written, so GitOps tools see no
-//! drift. [`StoreRequest`] → [`secret_store`] likewise, checked with `validate::store`.
+//! drift. SecretStores are `sync::store`'s.
 
 use anyhow::{Context as _, bail};
-use secrets_core::api::SecretStoreSpec;
 use secrets_core::api::external_secret::{
     CreationPolicy, DataFrom, DataItem, DeletionPolicy, RemoteRef, SecretStoreRef, Target,
 };
-use secrets_core::api::secret_store::{
-    Provider, ServiceAccountSelector, StoreKind, VaultAppRole, VaultAuth, VaultKubernetesAuth,
-    VaultKvVersion, VaultProvider,
-};
-use secrets_core::api::{ExternalSecret, ExternalSecretSpec, SecretKeySelector, SecretStore};
+use secrets_core::api::secret_store::StoreKind;
+use secrets_core::api::{ExternalSecret, ExternalSecretSpec};
 use secrets_core::secret;
 use secrets_core::sync::validate;
 
@@ -152,118 +148,11 @@ pub(crate) fn external_secret(req: &ExternalSecretRequest) -> anyhow::Result<Ext
 }
 
 /// Core validation problems as one error line: `ExternalSecret "db": a; b`.
-fn check(result: Result<(), Vec<String>>, kind: &str, name: &str) -> anyhow::Result<()> {
+pub(super) fn check(result: Result<(), Vec<String>>, kind: &str, name: &str) -> anyhow::Result<()> {
     match result {
         Ok(()) => Ok(()),
         Err(problems) => bail!("{kind} {name:?} is invalid: {}", problems.join("; ")),
     }
-}
-
-/// How a new store logs in to Vault.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum StoreAuth {
-    /// A Vault token kept in a Secret of the store's namespace.
-    Token { secret: String, key: String },
-    /// Kubernetes auth as a service account of the store's namespace.
-    Kubernetes {
-        mount: Option<String>,
-        role: String,
-        service_account: String,
-        audience: Option<String>,
-    },
-    /// AppRole: the role id, and the secret id kept in a Secret.
-    AppRole {
-        mount: Option<String>,
-        role_id: String,
-        secret: String,
-        key: String,
-    },
-}
-
-/// A new SecretStore (namespaced: the wizard never makes cluster-wide stores).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct StoreRequest {
-    pub(crate) name: String,
-    pub(crate) namespace: String,
-    pub(crate) server: String,
-    pub(crate) mount: String,
-    pub(crate) version: VaultKvVersion,
-    pub(crate) vault_namespace: Option<String>,
-    pub(crate) auth: StoreAuth,
-}
-
-fn key_ref(name: &str, key: &str) -> SecretKeySelector {
-    SecretKeySelector {
-        name: name.to_owned(),
-        key: Some(key.to_owned()),
-        ..SecretKeySelector::default()
-    }
-}
-
-/// Build and check the SecretStore.
-pub(crate) fn secret_store(req: &StoreRequest) -> anyhow::Result<SecretStore> {
-    secret::validate_name(&req.name).context("checking the SecretStore's name")?;
-    let mut auth = VaultAuth::default();
-    match &req.auth {
-        StoreAuth::Token { secret, key } => auth.token_secret_ref = Some(key_ref(secret, key)),
-        StoreAuth::Kubernetes {
-            mount,
-            role,
-            service_account,
-            audience,
-        } => {
-            auth.kubernetes = Some(VaultKubernetesAuth {
-                mount_path: mount.clone(),
-                role: role.clone(),
-                service_account_ref: Some(ServiceAccountSelector {
-                    name: service_account.clone(),
-                    namespace: None,
-                    audiences: audience.clone().map(|a| vec![a]),
-                }),
-                ..VaultKubernetesAuth::default()
-            })
-        }
-        StoreAuth::AppRole {
-            mount,
-            role_id,
-            secret,
-            key,
-        } => {
-            auth.app_role = Some(VaultAppRole {
-                path: mount.clone(),
-                role_id: Some(role_id.clone()),
-                secret_ref: key_ref(secret, key),
-                ..VaultAppRole::default()
-            })
-        }
-    }
-    let spec = SecretStoreSpec {
-        provider: Provider {
-            vault: Some(VaultProvider {
-                server: req.server.clone(),
-                path: Some(req.mount.clone()),
-                version: Some(req.version),
-                namespace: req.vault_namespace.clone(),
-                auth,
-                ..VaultProvider::default()
-            }),
-            ..Provider::default()
-        },
-        ..SecretStoreSpec::default()
-    };
-    let problems = validate::store(&spec, false);
-    check(
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        },
-        "SecretStore",
-        &req.name,
-    )?;
-    let mut store = SecretStore::new(&req.name, spec);
-    store.metadata.namespace = Some(req.namespace.clone());
-    Ok(store)
 }
 
 #[cfg(test)]
@@ -372,48 +261,5 @@ mod tests {
             })
             .contains("checking the ExternalSecret's name")
         );
-    }
-
-    #[test]
-    fn stores_carry_the_chosen_auth() {
-        let store = secret_store(&StoreRequest {
-            name: "vault".into(),
-            namespace: "team".into(),
-            server: "https://vault.example:8200".into(),
-            mount: "kv".into(),
-            version: VaultKvVersion::V1,
-            vault_namespace: None,
-            auth: StoreAuth::Kubernetes {
-                mount: None,
-                role: "app".into(),
-                service_account: "app".into(),
-                audience: Some("vault".into()),
-            },
-        })
-        .unwrap();
-        assert_eq!(
-            serde_json::to_value(&store.spec).unwrap(),
-            serde_json::json!({"provider": {"vault": {
-                "server": "https://vault.example:8200", "path": "kv", "version": "v1",
-                "auth": {"kubernetes": {"role": "app",
-                    "serviceAccountRef": {"name": "app", "audiences": ["vault"]}}}
-            }}})
-        );
-        let err = secret_store(&StoreRequest {
-            name: "vault".into(),
-            namespace: "team".into(),
-            server: "vault:8200".into(),
-            mount: "secret".into(),
-            version: VaultKvVersion::V2,
-            vault_namespace: None,
-            auth: StoreAuth::Token {
-                secret: "t".into(),
-                key: "token".into(),
-            },
-        })
-        .err()
-        .unwrap()
-        .to_string();
-        assert!(err.contains("must be an http:// or https:// URL"), "{err}");
     }
 }

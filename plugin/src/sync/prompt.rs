@@ -10,12 +10,16 @@ use secrets_core::secret;
 use secrets_core::sync::duration;
 
 use crate::remote::stores::Found;
-use crate::sync::manifest::{StoreAuth, StoreRequest};
+use crate::sync::store::{StoreAuth, StoreRequest};
 
 /// ESO's default refresh interval, offered as the answer; accepting it writes nothing.
 pub(crate) const DEFAULT_REFRESH: &str = "1h";
 
-fn text(theme: &ColorfulTheme, prompt: &str, default: Option<String>) -> anyhow::Result<String> {
+pub(crate) fn text(
+    theme: &ColorfulTheme,
+    prompt: &str,
+    default: Option<String>,
+) -> anyhow::Result<String> {
     let mut input = Input::<String>::with_theme(theme).with_prompt(prompt);
     if let Some(default) = default.filter(|d| !d.is_empty()) {
         input = input.default(default);
@@ -26,7 +30,7 @@ fn text(theme: &ColorfulTheme, prompt: &str, default: Option<String>) -> anyhow:
 }
 
 /// An answer that may be left empty (then `None`).
-fn optional(
+pub(crate) fn optional(
     theme: &ColorfulTheme,
     prompt: &str,
     default: Option<String>,

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+pub mod clouds;
 pub mod fake_agent;
 pub mod mount;
 pub mod sync;
