@@ -9,6 +9,8 @@
 //! - [`sync`]: the sync pattern: the pure ExternalSecret decision, validation, schedule.
 //! - [`mount`]: the mount pattern: SecretProviderClass parameters, the CSI driver's request, the
 //!   token checks.
+//! - [`audit`]: the pure checks of `kubectl secrets doctor` (who can read Secrets, …) and the
+//!   findings report they produce.
 //! - shared helpers: [`secret`] (Secret manifests, zeroized values, the one Secret-key rule),
 //!   [`ownership`] (owner references of the Secrets we write), [`rfc3339`] (the one time
 //!   format), [`manifest`] and
@@ -30,6 +32,7 @@
 //! every pattern reads through; core itself speaks no store's protocol.
 
 pub mod api;
+pub mod audit;
 pub mod manifest;
 pub mod manifest_plain;
 pub mod mount;

@@ -1,0 +1,24 @@
+//! The pure half of `kubectl secrets doctor`: checks over objects someone else collected, and
+//! the findings they produce. Nothing here talks to a cluster or reads a file.
+//!
+//! Data flow, left to right:
+//!
+//! ```text
+//!  collected objects ──▶ pure checks ──────────────▶ Vec<Finding> ──[Report::new]──▶ Report
+//!  (RBAC objects from     (rbac::audit, one           (id, severity,     sorted, counted;
+//!   the API or Git)        finding per subject         status, via,       exit_code(fail_on)
+//!                          and scope)                  hint)              for the command
+//! ```
+//!
+//! - [`finding`]: the finding model and the report, serialized in the stable JSON shape the
+//!   plugin's `-o json` prints and CI scripts read (issue 13).
+//! - [`rbac`]: who can read Secrets, directly or by an indirect path, evaluated the way the RBAC
+//!   authorizer evaluates (aggregation, RoleBinding → ClusterRole, `resourceNames`, …).
+//!
+//! Collection (and whatever it could not see, reported as `incomplete`) happens in the plugin;
+//! the checks only judge what they are given, so they are tested from YAML fixtures.
+
+pub mod finding;
+pub mod rbac;
+
+pub use finding::{Category, Finding, Location, Report, Scope, Severity, Status, Subject, Summary};
