@@ -3,8 +3,10 @@
 //! (`common::clouds`), a SecretStore in kube-standin whose own Secret it must never read.
 //! AWS through moto (a JSON secret, a plain-text one, a pinned `uuid/<id>` version), Azure
 //! through azure-standin (a service principal, TLS trusted through SSL_CERT_FILE), GCP through
-//! gcp-standin (a service-account key file). Values show only with `--reveal`; neither the
-//! store's Secret nor the person's own secret shows in any output.
+//! gcp-standin (a service-account key file). Stores that log in with a workload identity
+//! (IRSA, Azure WorkloadIdentity, GCP federation) are read with the same person's credentials:
+//! the store's auth never decides how a person logs in. Values show only with `--reveal`;
+//! neither the store's Secret nor the person's own secret shows in any output.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
@@ -150,6 +152,19 @@ fn aws_through_moto_with_static_keys() {
     );
     assert_eq!(o, TOKEN);
 
+    // An IRSA store is read with the person's keys just the same.
+    clouds::store(
+        &env,
+        "aws-irsa",
+        json!({"aws": {"service": "SecretsManager", "region": test_support::Moto::REGION,
+               "auth": {"jwt": {"serviceAccountRef": {"name": "app"}}}}}),
+    );
+    let (o, _) = succeeded(
+        &env.run(&fetch("aws-irsa", "prod/token", &["--reveal"]), &person),
+        &[],
+    );
+    assert_eq!(o, TOKEN);
+
     create_pinned(&env, &person, "aws", "prod/db", &pinned);
 }
 
@@ -196,6 +211,18 @@ fn azure_through_the_standin_with_a_service_principal() {
     );
     assert_eq!(o, TOKEN);
     assert!(azure.standin.calls("token") >= 1, "Entra was not asked");
+    // A workload-identity store is read with the person's service principal just the same.
+    clouds::store(
+        &env,
+        "azure-wi",
+        json!({"azurekv": {"vaultUrl": azure.standin.url(), "tenantId": clouds::AZURE_TENANT,
+               "authType": "WorkloadIdentity", "serviceAccountRef": {"name": "app"}}}),
+    );
+    let (o, _) = succeeded(
+        &env.run(&fetch("azure-wi", "api-token", &["--reveal"]), &person),
+        &[],
+    );
+    assert_eq!(o, TOKEN);
 
     create_pinned(&env, &person, "azure", "secret/db", &old);
 }
@@ -243,6 +270,19 @@ fn gcp_through_the_standin_with_a_service_account_key() {
     assert_eq!(o, format!("{path}\t{} bytes\n", TOKEN.len()));
     let (o, _) = succeeded(
         &env.run(&fetch("gcp", "api-token", &["--reveal"]), &person),
+        &never,
+    );
+    assert_eq!(o, TOKEN);
+    // A workload-identity-federation store is read with the person's key just the same.
+    clouds::store(
+        &env,
+        "gcp-wif",
+        json!({"gcpsm": {"projectID": clouds::GCP_PROJECT, "auth": {"workloadIdentityFederation": {
+               "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/k",
+               "serviceAccountRef": {"name": "app"}}}}}),
+    );
+    let (o, _) = succeeded(
+        &env.run(&fetch("gcp-wif", "api-token", &["--reveal"]), &person),
         &never,
     );
     assert_eq!(o, TOKEN);

@@ -63,7 +63,10 @@ pub(crate) async fn login(
                 refresh_at: None,
             });
         }
-        (AuthType::ServicePrincipal, Credentials::Keys(keys)) => {
+        // A service principal's keys log in whatever the store's authType: the agent passes
+        // keys only for ServicePrincipal stores, and the plugin a person's own (`AZURE_*`)
+        // for any store.
+        (_, Credentials::Keys(keys)) => {
             let client_id = keys
                 .get("clientId")
                 .map(|v| v.trim().to_owned())

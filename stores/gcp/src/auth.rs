@@ -73,7 +73,9 @@ impl Auth {
                 value: token,
                 expires: None,
             }),
-            (Login::Key, Credentials::Keys(keys)) => {
+            // A key JSON reads whatever the store's login: the agent passes keys only for
+            // `secretRef` stores, and the plugin a person's own key for any store.
+            (_, Credentials::Keys(keys)) => {
                 let json = keys.get(KEY_NAME).ok_or_else(|| {
                     StoreError::new(
                         STORE_TYPE,
