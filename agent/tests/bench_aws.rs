@@ -17,12 +17,12 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::aws::{IRSA_AUTH, aws_env_with};
 use common::peak_rss_kib;
-use common::sync::{next_cycle, snapshot};
-use kube::api::{Api, PostParams};
+use common::sync::{create_all_ready, next_cycle};
+use kube::api::Api;
 use secrets_core::api::ExternalSecret;
 use test_support::Moto;
 
@@ -52,27 +52,7 @@ async fn run(moto: Arc<Moto>, mode: &str, flags: &[&str]) -> serde_json::Value {
         .collect();
     let control = env.standin.control();
     control.reset_calls();
-    let started = Instant::now();
-    futures::StreamExt::for_each_concurrent(futures::stream::iter(objects), 16, |es| {
-        let api = api.clone();
-        async move {
-            api.create(&PostParams::default(), &es).await.unwrap();
-        }
-    })
-    .await;
-    let deadline = Instant::now() + Duration::from_secs(900);
-    let times = loop {
-        let (ready, times) = snapshot(&api).await;
-        if ready == OBJECTS {
-            break times;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{mode}: only {ready} of {OBJECTS} Ready after 900 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let all_ready = started.elapsed();
+    let (all_ready, times) = create_all_ready(&api, objects, Duration::from_secs(900)).await;
     let first_sync = control.counts();
     control.reset_calls();
     // Two refresh cycles, each ending when every object's refreshTime has moved on: the first

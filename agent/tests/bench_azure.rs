@@ -14,13 +14,13 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use azure_standin::AzureStandIn;
 use common::azure::azure_env;
 use common::peak_rss_kib;
-use common::sync::{next_cycle, snapshot, store_ready_when};
-use kube::api::{Api, PostParams};
+use common::sync::{create_all_ready, next_cycle, store_ready_when};
+use kube::api::Api;
 use secrets_core::api::ExternalSecret;
 
 const OBJECTS: usize = 1_000;
@@ -72,27 +72,7 @@ async fn run(flags: &[&str]) -> serde_json::Value {
         .collect();
     // The store check's login and list are not the sync's.
     env.azure.reset_calls();
-    let started = Instant::now();
-    futures::StreamExt::for_each_concurrent(futures::stream::iter(objects), 16, |es| {
-        let api = api.clone();
-        async move {
-            api.create(&PostParams::default(), &es).await.unwrap();
-        }
-    })
-    .await;
-    let deadline = Instant::now() + Duration::from_secs(900);
-    let times = loop {
-        let (ready, times) = snapshot(&api).await;
-        if ready == OBJECTS {
-            break times;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {ready} of {OBJECTS} Ready after 900 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let all_ready = started.elapsed();
+    let (all_ready, times) = create_all_ready(&api, objects, Duration::from_secs(900)).await;
     let first = take_counts(&env.azure);
     let times = next_cycle(&api, &times, Duration::from_secs(600)).await;
     let cycle = take_counts(&env.azure);

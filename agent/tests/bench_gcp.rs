@@ -13,12 +13,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::sync::{SyncEnv, next_cycle, snapshot};
+use common::sync::{SyncEnv, create_all_ready, next_cycle};
 use common::{Agent, cluster, peak_rss_kib};
 use gcp_standin::{Config, GcpStandin, Route};
-use kube::api::{Api, PostParams};
+use kube::api::Api;
 use secrets_core::api::ExternalSecret;
 
 const OBJECTS: usize = 1_000;
@@ -89,27 +89,7 @@ async fn run(extra: &[&str]) -> serde_json::Value {
         [Route::Access, Route::StsToken, Route::GenerateAccessToken].map(|r| c.count(r) as f64)
     };
     let before = counts(control);
-    let started = Instant::now();
-    futures::StreamExt::for_each_concurrent(futures::stream::iter(objects), 16, |es| {
-        let api = api.clone();
-        async move {
-            api.create(&PostParams::default(), &es).await.unwrap();
-        }
-    })
-    .await;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    let times = loop {
-        let (ready, times) = snapshot(&api).await;
-        if ready == OBJECTS {
-            break times;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {ready} of {OBJECTS} Ready after 600 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let all_ready = started.elapsed();
+    let (all_ready, times) = create_all_ready(&api, objects, Duration::from_secs(600)).await;
     let first = counts(control);
     let times = next_cycle(&api, &times, Duration::from_secs(300)).await;
     let cycle = counts(control);

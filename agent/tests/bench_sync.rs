@@ -10,12 +10,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::peak_rss_kib;
-use common::sync::snapshot;
 use common::sync::sync_env;
-use kube::api::{Api, PostParams};
+use common::sync::{create_all_ready, next_cycle};
+use kube::api::Api;
 use secrets_core::api::ExternalSecret;
 
 const OBJECTS: usize = 1_000;
@@ -49,41 +49,10 @@ async fn sync_thousand_external_secrets_over_hundred_paths() {
         })
         .collect();
     let before = env.metric(READS).await;
-    let started = Instant::now();
-    futures::StreamExt::for_each_concurrent(futures::stream::iter(objects), 16, |es| {
-        let api = api.clone();
-        async move {
-            api.create(&PostParams::default(), &es).await.unwrap();
-        }
-    })
-    .await;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    let times = loop {
-        let (ready, times) = snapshot(&api).await;
-        if ready == OBJECTS {
-            break times;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {ready} of {OBJECTS} Ready after 600 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let all_ready = started.elapsed();
+    let (all_ready, times) = create_all_ready(&api, objects, Duration::from_secs(600)).await;
     let first_reads = env.metric(READS).await - before;
     // One refresh cycle: wait until every object's refreshTime has moved on.
-    let cycle_deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let (_, now) = snapshot(&api).await;
-        if now.iter().zip(&times).all(|(a, b)| a != b) {
-            break;
-        }
-        assert!(
-            Instant::now() < cycle_deadline,
-            "the refresh cycle did not finish"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    next_cycle(&api, &times, Duration::from_secs(300)).await;
     let cycle_reads = env.metric(READS).await - before - first_reads;
     // Token work for the whole run: logins, lookups (a token from a Secret is looked up, and
     // the store is validated) and renewals.

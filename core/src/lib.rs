@@ -41,6 +41,7 @@ pub mod rfc3339;
 pub mod seal;
 pub mod secret;
 pub mod secret_type;
+pub mod selector;
 pub mod store;
 pub mod sync;
 pub mod template;

@@ -327,6 +327,37 @@ pub async fn snapshot(api: &Api<ExternalSecret>) -> (usize, Vec<String>) {
     (ready, times)
 }
 
+/// Create `objects` (16 at a time, as a CI pipeline applying a folder would), then wait (up
+/// to `timeout`) until every one of them is Ready: how long that took from the first create,
+/// and their refresh times (for [`next_cycle`]).
+pub async fn create_all_ready(
+    api: &Api<ExternalSecret>,
+    objects: Vec<ExternalSecret>,
+    timeout: std::time::Duration,
+) -> (std::time::Duration, Vec<String>) {
+    let count = objects.len();
+    let started = std::time::Instant::now();
+    futures::StreamExt::for_each_concurrent(futures::stream::iter(objects), 16, |es| {
+        let api = api.clone();
+        async move {
+            api.create(&PostParams::default(), &es).await.unwrap();
+        }
+    })
+    .await;
+    let deadline = started + timeout;
+    loop {
+        let (ready, times) = snapshot(api).await;
+        if ready == count {
+            return (started.elapsed(), times);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {ready} of {count} Ready after {timeout:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 /// Wait (up to `timeout`) for a full refresh cycle after `times` (a [`snapshot`]'s refresh
 /// times, in list order): until every object's `status.refreshTime` has moved on. Returns
 /// the new times, for the next cycle.

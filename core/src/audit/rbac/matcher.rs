@@ -1,12 +1,9 @@
-//! The RBAC authorizer's matching rules for one `PolicyRule`, and label selectors for
-//! aggregation. Kept apart so every rule of the reference's §1.1 has one small function and one
+//! The RBAC authorizer's matching rules for one `PolicyRule` (label selectors for aggregation
+//! are `crate::selector`'s). Kept apart so every rule of the reference's §1.1 has one small function and one
 //! test: verbs exact or `*`, apiGroups exact or `*`, resources exact, `*` or `*/<sub>`,
 //! `resourceNames` empty meaning every name.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::rbac::v1::PolicyRule;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 const ALL: &str = "*";
 
@@ -56,34 +53,9 @@ pub(crate) fn wildcards(rule: &PolicyRule) -> Vec<&'static str> {
     found
 }
 
-/// Whether `labels` match `selector` as the aggregation controller reads it: `matchLabels` AND
-/// every `matchExpressions` entry; an empty selector matches every role. A selector the API
-/// would reject (unknown operator, `In` without values) matches nothing, since the controller
-/// cannot use it either.
-pub(crate) fn selector(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    let by_labels = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(key, value)| labels.get(key) == Some(value));
-    by_labels
-        && selector.match_expressions.iter().flatten().all(|expr| {
-            let values = expr.values.as_deref().unwrap_or_default();
-            let value = labels.get(&expr.key);
-            match expr.operator.as_str() {
-                "In" => !values.is_empty() && value.is_some_and(|v| values.contains(v)),
-                "NotIn" => !values.is_empty() && value.is_none_or(|v| !values.contains(v)),
-                "Exists" => values.is_empty() && value.is_some(),
-                "DoesNotExist" => values.is_empty() && value.is_none(),
-                _ => false,
-            }
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
     fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
         let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
@@ -142,45 +114,5 @@ mod tests {
             ["verbs", "resources", "apiGroups"]
         );
         assert!(wildcards(&rule(&[""], &["secrets"], &["get"])).is_empty());
-    }
-
-    #[test]
-    fn selectors_and_labels_and_expressions() {
-        let labels: BTreeMap<_, _> = [
-            ("aggregate".to_owned(), "true".to_owned()),
-            ("tier".to_owned(), "a".to_owned()),
-        ]
-        .into();
-        let expr = |key: &str, op: &str, values: &[&str]| LabelSelectorRequirement {
-            key: key.to_owned(),
-            operator: op.to_owned(),
-            values: Some(values.iter().map(|s| (*s).to_owned()).collect()),
-        };
-        let sel = |exprs: Vec<LabelSelectorRequirement>| LabelSelector {
-            match_labels: Some([("aggregate".to_owned(), "true".to_owned())].into()),
-            match_expressions: Some(exprs),
-        };
-        assert!(selector(&sel(vec![]), &labels));
-        assert!(selector(
-            &sel(vec![expr("tier", "In", &["a", "b"])]),
-            &labels
-        ));
-        assert!(!selector(
-            &sel(vec![expr("tier", "NotIn", &["a"])]),
-            &labels
-        ));
-        assert!(selector(&sel(vec![expr("zone", "NotIn", &["a"])]), &labels));
-        assert!(selector(&sel(vec![expr("tier", "Exists", &[])]), &labels));
-        assert!(!selector(
-            &sel(vec![expr("tier", "DoesNotExist", &[])]),
-            &labels
-        ));
-        assert!(!selector(&sel(vec![expr("tier", "Gt", &["1"])]), &labels));
-        assert!(!selector(&sel(vec![expr("tier", "In", &[])]), &labels));
-        assert!(selector(&LabelSelector::default(), &BTreeMap::new()));
-        assert!(
-            !selector(&sel(vec![]), &BTreeMap::new()),
-            "matchLabels must all be present"
-        );
     }
 }

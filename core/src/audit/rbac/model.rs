@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role, Subject as RbacSubject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{RbacObjects, matcher};
+use super::RbacObjects;
 use crate::audit::{Scope, Subject};
 
 /// The label every built-in role and binding carries.
@@ -391,7 +391,10 @@ impl<'a> Aggregator<'_, 'a> {
                 continue;
             }
             let labels = source.metadata.labels.as_ref().unwrap_or(&no_labels);
-            if !selectors.iter().any(|s| matcher::selector(s, labels)) {
+            if !selectors
+                .iter()
+                .any(|s| crate::selector::matches(s, labels))
+            {
                 continue;
             }
             for mut rule in self.rules(source, visiting) {
