@@ -21,7 +21,6 @@ use azure_standin::{AzureStandIn, FederatedCredential, SecretOptions, TOKEN_EXCH
 use common::azure::{SP_AUTH, TENANT, azure_env, external_secret};
 use common::sync::{create_secret, es_ready_when, store_ready_when, wait_secret_value};
 use common::{Agent, cluster, wait_for};
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use secrets_core::api::ExternalSecret;
 
@@ -30,16 +29,11 @@ const ROTATED: &str = "pw-azure-rotated-0d4f";
 const SP_SECRET: &str = "sp-secret-8e2b77";
 
 async fn data(client: &kube::Client, ns: &str, name: &str) -> Option<BTreeMap<String, String>> {
-    let secret = Api::<Secret>::namespaced(client.clone(), ns)
-        .get_opt(name)
-        .await
-        .unwrap()?;
+    let bytes = common::secret_bytes(client, ns, name).await?;
     Some(
-        secret
-            .data
-            .unwrap_or_default()
+        bytes
             .into_iter()
-            .map(|(k, v)| (k, String::from_utf8(v.0).unwrap()))
+            .map(|(k, v)| (k, String::from_utf8(v).unwrap()))
             .collect(),
     )
 }

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_standin::AwsStandin;
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use secrets_core::api::ExternalSecret;
 use test_support::{Cluster, Moto};
@@ -174,17 +173,7 @@ impl AwsEnv {
 
     /// The Secret's data as bytes, if it exists.
     pub async fn bytes(&self, ns: &str, name: &str) -> Option<BTreeMap<String, Vec<u8>>> {
-        let s = Api::<Secret>::namespaced(self.client.clone(), ns)
-            .get_opt(name)
-            .await
-            .unwrap()?;
-        Some(
-            s.data
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, v.0))
-                .collect(),
-        )
+        super::secret_bytes(&self.client, ns, name).await
     }
 
     /// The Secret's data as strings, if it exists.

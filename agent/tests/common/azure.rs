@@ -7,8 +7,6 @@
 use std::collections::BTreeMap;
 
 use azure_standin::{AzureStandIn, FederatedCredential, TOKEN_EXCHANGE_AUDIENCE};
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::Api;
 use test_support::Cluster;
 
 use super::sync::create_secret;
@@ -125,18 +123,7 @@ impl AzureEnv {
 
     /// The Secret's data as bytes, if it exists.
     pub async fn bytes(&self, ns: &str, name: &str) -> Option<BTreeMap<String, Vec<u8>>> {
-        let secret = Api::<Secret>::namespaced(self.client.clone(), ns)
-            .get_opt(name)
-            .await
-            .unwrap()?;
-        Some(
-            secret
-                .data
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, v.0))
-                .collect(),
-        )
+        super::secret_bytes(&self.client, ns, name).await
     }
 }
 

@@ -170,6 +170,26 @@ pub fn ready(ss: &SealedSecret) -> Option<(String, String, String)> {
     ))
 }
 
+/// The data of Secret `ns/name` as bytes, if it exists.
+pub async fn secret_bytes(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+) -> Option<BTreeMap<String, Vec<u8>>> {
+    let secret = Api::<Secret>::namespaced(client.clone(), ns)
+        .get_opt(name)
+        .await
+        .unwrap()?;
+    Some(
+        secret
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect(),
+    )
+}
+
 /// Peak resident memory of a process (VmHWM), in KiB.
 pub fn peak_rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
