@@ -10,6 +10,7 @@
 //!                          roles and unmatchable subjects set aside        │
 //!                                                                          ▼
 //!        reads (RBAC010/011/012) · indirect (RBAC020) · hygiene (RBAC030/032) ──▶ Vec<Finding>
+//!        named Secrets: sealing keys (RBAC013), legacy tokens (RBAC031) ──────────┘
 //! ```
 //!
 //! Readers are grouped per subject and scope (`cluster` for ClusterRoleBindings, the namespace
@@ -21,6 +22,7 @@ mod checks;
 mod indirect;
 mod matcher;
 mod model;
+mod named;
 #[cfg(test)]
 mod tests;
 
@@ -150,6 +152,15 @@ pub struct ServiceAccountRef {
     pub name: String,
 }
 
+/// A Secret by namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SecretRef {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+}
+
 /// What the RBAC checks need to know besides the objects.
 #[derive(Debug, Clone)]
 pub struct AuditConfig {
@@ -159,6 +170,10 @@ pub struct AuditConfig {
     pub agent_service_accounts: Vec<ServiceAccountRef>,
     /// The namespace of RoleBindings and Roles that name none (manifests for `kubectl apply -n`).
     pub default_namespace: String,
+    /// Our sealing-key Secrets (RBAC013); empty when there are none or they could not be listed.
+    pub sealing_keys: Vec<SecretRef>,
+    /// Secrets of type `kubernetes.io/service-account-token` (RBAC031).
+    pub token_secrets: Vec<SecretRef>,
 }
 
 impl Default for AuditConfig {
@@ -167,13 +182,16 @@ impl Default for AuditConfig {
             agent_namespace: None,
             agent_service_accounts: Vec::new(),
             default_namespace: "default".to_owned(),
+            sealing_keys: Vec::new(),
+            token_secrets: Vec::new(),
         }
     }
 }
 
 /// Every RBAC finding for `objects`: RBAC010 (broad groups read Secrets), RBAC011 (cluster-wide
-/// readers), RBAC012 (namespace readers), RBAC020 (indirect paths), RBAC030 (wildcards) and
-/// RBAC032 (bindings to missing roles, subjects that match nobody). Unsorted: [`Report::new`]
+/// readers), RBAC012 (namespace readers), RBAC013 (sealing-key readers), RBAC020 (indirect
+/// paths), RBAC030 (wildcards), RBAC031 (legacy token Secrets) and RBAC032 (bindings to missing
+/// roles, subjects that match nobody). Unsorted: [`Report::new`]
 /// sorts.
 ///
 /// [`Report::new`]: crate::audit::Report::new
@@ -183,5 +201,30 @@ pub fn audit(objects: &RbacObjects, config: &AuditConfig) -> Vec<Finding> {
     findings.extend(indirect::paths(&model, config));
     findings.extend(checks::wildcards(objects, &config.default_namespace));
     findings.extend(checks::dangling(&model));
+    findings.extend(named::sealing_key_readers(&model, config));
+    findings.extend(named::token_secrets(&model, config));
     findings
+}
+
+/// RBAC001: the RBAC checks saw only part of the picture. `missing` names what could not be
+/// read and why (`list clusterrolebindings: forbidden`); `None` when nothing is missing. Every
+/// other RBAC result of the run is then a lower bound, never a pass.
+pub fn visibility(missing: &[String]) -> Option<Finding> {
+    if missing.is_empty() {
+        return None;
+    }
+    let mut f = checks::finding(
+        "RBAC001",
+        crate::audit::Severity::High,
+        crate::audit::Status::Incomplete,
+        crate::audit::Subject::new("Check", "rbac"),
+        crate::audit::Scope::Cluster,
+    );
+    f.message = format!(
+        "could not read everything the RBAC checks need ({}), so readers may be missing",
+        missing.join("; ")
+    );
+    f.hint = "run doctor as someone who may list roles, rolebindings, clusterroles and clusterrolebindings (e.g. a cluster-admin, or bind the built-in view-style ClusterRole that covers rbac.authorization.k8s.io)".to_owned();
+    f.via = missing.to_vec();
+    Some(f)
 }

@@ -12,7 +12,7 @@ use crate::audit::{Category, Finding, Scope, Severity, Status, Subject};
 
 /// The verbs that return Secret values: `list` and `watch` return whole objects, values
 /// included, so they are reads as much as `get` is.
-const READ_VERBS: [&str; 3] = ["get", "list", "watch"];
+pub(crate) const READ_VERBS: [&str; 3] = ["get", "list", "watch"];
 
 pub(crate) fn finding(
     id: &str,

@@ -429,3 +429,95 @@ subjects:
     assert_eq!(findings.len(), 1, "{findings:#?}");
     assert_eq!(findings[0].subject.kind, "ServiceAccount");
 }
+
+fn named_config() -> AuditConfig {
+    let secret = |namespace: &str, name: &str| SecretRef {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+    };
+    AuditConfig {
+        agent_namespace: Some("kubectl-secrets".to_owned()),
+        agent_service_accounts: vec![ServiceAccountRef {
+            namespace: "kubectl-secrets".to_owned(),
+            name: "secrets-agent".to_owned(),
+        }],
+        sealing_keys: vec![
+            secret("kubectl-secrets", "sealing-key-a"),
+            secret("kubectl-secrets", "sealing-key-b"),
+        ],
+        token_secrets: vec![secret("ci", "deployer-token"), secret("web", "old-token")],
+        ..AuditConfig::default()
+    }
+}
+
+#[test]
+fn sealing_key_readers_beyond_the_agent_and_cluster_admins_are_critical() {
+    let findings = run_with(fixture!("named-secrets.yaml"), &named_config());
+    let ns = "kubectl-secrets";
+    let bob = one(&findings, "RBAC013", "bob", ns);
+    assert_eq!(
+        (bob.severity, bob.status),
+        (Severity::Critical, Status::Fail)
+    );
+    assert!(
+        bob.message
+            .contains("sealing-key-a, kubectl-secrets/sealing-key-b"),
+        "{}",
+        bob.message
+    );
+    assert_eq!(
+        bob.via,
+        ["RoleBinding/kubectl-secrets/ns-admin → ClusterRole/cluster-admin (rule 1)"]
+    );
+    assert!(
+        bob.hint
+            .contains("delete RoleBinding/kubectl-secrets/ns-admin"),
+        "{}",
+        bob.hint
+    );
+    // A name-restricted grant on one key still reads that key.
+    let dave = one(&findings, "RBAC013", "dave", ns);
+    assert_eq!(dave.status, Status::Fail);
+    assert!(
+        dave.message.contains("kubectl-secrets/sealing-key-b"),
+        "{}",
+        dave.message
+    );
+    assert!(!dave.message.contains("sealing-key-a"), "{}", dave.message);
+    // Expected: the agent and the cluster admin.
+    for name in ["secrets-agent", "root-admin"] {
+        let f = one(&findings, "RBAC013", name, ns);
+        assert_eq!(
+            (f.severity, f.status),
+            (Severity::Info, Status::Pass),
+            "{f:#?}"
+        );
+    }
+    // Names that are not keys, and readers of other namespaces, are no RBAC013 readers.
+    assert!(about(&findings, "RBAC013", "carol", ns).is_empty());
+    assert!(about(&findings, "RBAC013", "erin", ns).is_empty());
+}
+
+#[test]
+fn legacy_token_secrets_are_medium_and_high_when_someone_unexpected_reads_them() {
+    let findings = run_with(fixture!("named-secrets.yaml"), &named_config());
+    let read = one(&findings, "RBAC031", "deployer-token", "ci");
+    assert_eq!((read.severity, read.status), (Severity::High, Status::Fail));
+    assert!(read.message.contains("User/erin"), "{}", read.message);
+    // Cluster admins read everything anyway: not named.
+    assert!(!read.message.contains("root-admin"), "{}", read.message);
+    assert_eq!(read.subject.kind, "Secret");
+    let quiet = one(&findings, "RBAC031", "old-token", "web");
+    assert_eq!(
+        (quiet.severity, quiet.status),
+        (Severity::Medium, Status::Warn)
+    );
+}
+
+#[test]
+fn visibility_is_incomplete_when_something_could_not_be_listed() {
+    assert!(visibility(&[]).is_none());
+    let f = visibility(&["list clusterrolebindings: forbidden".to_owned()]).unwrap();
+    assert_eq!((f.id.as_str(), f.status), ("RBAC001", Status::Incomplete));
+    assert!(f.message.contains("list clusterrolebindings: forbidden"));
+}
