@@ -14,12 +14,15 @@
 //!   plugin's `-o json` prints and CI scripts read (issue 13).
 //! - [`rbac`]: who can read Secrets, directly or by an indirect path, evaluated the way the RBAC
 //!   authorizer evaluates (aggregation, RoleBinding → ClusterRole, `resourceNames`, …).
+//! - [`encryption`]: is etcd encrypted: the platform, `--encryption-provider-config` on every
+//!   apiserver, the EncryptionConfiguration's content, and runtime evidence (readyz, metrics).
 //! - [`Collected`]: what the plugin could collect for a check (got it, could not, not asked).
 //!
 //! Collection (and whatever it could not see, reported as `incomplete`) happens in the plugin;
 //! the checks only judge what they are given, so they are tested from YAML fixtures.
 
 mod collected;
+pub mod encryption;
 pub mod finding;
 pub mod rbac;
 
