@@ -122,8 +122,8 @@ pub enum EncryptionConfigError {
 impl EncryptionConfig {
     /// Read the first EncryptionConfiguration document of a YAML or JSON stream.
     pub fn from_text(text: &str) -> Result<Self, EncryptionConfigError> {
-        let mut values =
-            crate::manifest::parse_values(text).map_err(EncryptionConfigError::Manifest)?;
+        let mut values = crate::manifest::parse_values(text)
+            .map_err(|err| EncryptionConfigError::Manifest(scrub(err)))?;
         let result = values
             .iter()
             .find(|v| {
@@ -138,6 +138,45 @@ impl EncryptionConfig {
         values.iter_mut().for_each(crate::yaml::wipe);
         result
     }
+}
+
+/// The shared redaction keeps duplicate mapping keys (in a Secret they are data keys, names);
+/// in a broken EncryptionConfiguration a mapping key may be a pasted key, so every quoted
+/// scalar goes.
+fn scrub(err: ManifestError) -> ManifestError {
+    match err {
+        ManifestError::Yaml { document, message } => ManifestError::Yaml {
+            document,
+            message: redact_quoted(&message),
+        },
+        ManifestError::Json { document, message } => ManifestError::Json {
+            document,
+            message: redact_quoted(&message),
+        },
+        other => other,
+    }
+}
+
+/// `… key "x" at …` → `… key "<redacted>" at …`, honouring backslash escapes.
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        let mut escaped = false;
+        for inner in chars.by_ref() {
+            match (escaped, inner) {
+                (false, '\\') => escaped = true,
+                (false, '"') => break,
+                _ => escaped = false,
+            }
+        }
+        out.push_str("\"<redacted>\"");
+    }
+    out
 }
 
 fn shape(path: impl Into<String>, problem: &'static str) -> EncryptionConfigError {

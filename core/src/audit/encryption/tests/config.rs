@@ -187,6 +187,36 @@ fn errors_never_quote_key_material() {
 }
 
 #[test]
+fn a_pasted_key_in_a_duplicate_mapping_key_or_broken_json_is_not_quoted() {
+    let key = "RklYVFVSRS1LRVktYWVzY2JjLTAxMjM0NTY3ODlhYmM=";
+    let head = "kind: EncryptionConfiguration\nresources:\n  - providers:\n      - aescbc:\n          \
+                keys:\n            - name: k\n";
+    let json = "{\"kind\":\"EncryptionConfiguration\",\"resources\":[{\"providers\":[{\"aescbc\":\
+                {\"keys\":[{\"name\":\"k\",\"secret\":\"";
+    let cases = [
+        format!("{head}              {key}: 1\n              {key}: 2\n"),
+        format!("{head}              secret: \"{key}\n"),
+        format!("{head}              secret: '{key}' x\n"),
+        format!("{json}{key}"),
+        format!("{json}{key}\" x"),
+    ];
+    for text in cases {
+        let err = EncryptionConfig::from_text(&text).unwrap_err();
+        for shown in [chain(&err), format!("{err:?}")] {
+            assert!(!shown.contains("RklYVFVSRS1LRVkt"), "{shown}");
+        }
+    }
+    let duplicate = EncryptionConfig::from_text(&format!(
+        "{head}              {key}: 1\n              {key}: 2\n"
+    ));
+    let shown = chain(&duplicate.unwrap_err());
+    assert!(
+        shown.contains("duplicate entry with key \"<redacted>\""),
+        "{shown}"
+    );
+}
+
+#[test]
 fn shapes_the_apiserver_refuses_are_errors() {
     let cases = [
         (
