@@ -149,22 +149,32 @@ fn mirror_pods(facts: &ClusterFacts, has_config: bool) -> Vec<Finding> {
 
 /// The `--secrets-encryption` setting of a k3s/RKE2 server from its node-args annotation
 /// (a JSON array such as `["server","--secrets-encryption","true"]`); `None` on agents.
-fn secrets_encryption(node: &Node, key: &str) -> Option<Option<bool>> {
+fn secrets_encryption(node: &Node, key: &str) -> Option<ServerArgs> {
     let raw = node.metadata.annotations.as_ref()?.get(key)?;
     let args: Vec<String> = serde_json::from_str(raw).ok()?;
     if args.first().map(String::as_str) != Some("server") {
         return None;
     }
-    let flag = "--secrets-encryption";
-    let setting = args.iter().enumerate().find_map(|(index, arg)| {
-        let rest = arg.strip_prefix(flag)?;
+    let tokens: Vec<&str> = args.iter().map(String::as_str).collect();
+    // A bare boolean flag is true; k3s records it as the flag followed by `true`/`false`.
+    let setting = tokens.iter().enumerate().find_map(|(index, arg)| {
+        let rest = arg.strip_prefix("--secrets-encryption")?;
         match rest.strip_prefix('=') {
             Some(value) => Some(value != "false"),
-            None if rest.is_empty() => Some(args.get(index + 1).is_none_or(|next| next != "false")),
+            None if rest.is_empty() => Some(tokens.get(index + 1) != Some(&"false")),
             None => None, // `--secrets-encryption-provider` and friends
         }
     });
-    Some(setting)
+    let provider = flag_value(&tokens, "--secrets-encryption-provider").map(str::to_owned);
+    Some(ServerArgs { setting, provider })
+}
+
+/// What a k3s/RKE2 server's args say about Secrets encryption.
+struct ServerArgs {
+    /// `--secrets-encryption`, when given.
+    setting: Option<bool>,
+    /// `--secrets-encryption-provider`, when given (the default is aescbc).
+    provider: Option<String>,
 }
 
 fn node_args(facts: &ClusterFacts, platform: Platform) -> Vec<Finding> {
@@ -174,7 +184,7 @@ fn node_args(facts: &ClusterFacts, platform: Platform) -> Vec<Finding> {
     };
     let name = platform.name();
     let nodes = facts.nodes.got().map(Vec::as_slice).unwrap_or_default();
-    let servers: Vec<(&str, Option<bool>)> = nodes
+    let servers: Vec<(&str, ServerArgs)> = nodes
         .iter()
         .filter_map(|n| {
             secrets_encryption(n, key).map(|s| (n.metadata.name.as_deref().unwrap_or_default(), s))
@@ -198,7 +208,8 @@ fn node_args(facts: &ClusterFacts, platform: Platform) -> Vec<Finding> {
     );
     servers
         .into_iter()
-        .map(|(node, setting)| {
+        .map(|(node, args)| {
+            let setting = args.setting;
             let on = setting.unwrap_or(default_on);
             let via = vec![format!("Node/{node} annotation {key}")];
             let how = match setting {
@@ -207,9 +218,10 @@ fn node_args(facts: &ClusterFacts, platform: Platform) -> Vec<Finding> {
                 None => "--secrets-encryption is not in the server args (off by default)",
             };
             if on {
+                let provider = args.provider.as_deref().unwrap_or("aescbc, the default");
                 draft(Severity::Info, Status::Pass, node).finding(
                     via,
-                    format!("{name} server encrypts Secrets: {how}"),
+                    format!("{name} server encrypts Secrets ({provider}): {how}"),
                     format!("nothing to do; `{status_cmd}` shows the provider and key rotation"),
                 )
             } else {

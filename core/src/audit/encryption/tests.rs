@@ -41,8 +41,18 @@ fn assert_no_material(findings: &[Finding]) {
     }
 }
 
+/// Every finding is in the encryption category, says why on one line and how to fix it.
+fn assert_well_formed(findings: &[Finding]) {
+    for f in findings {
+        assert_eq!(f.category, crate::audit::Category::Encryption, "{f:#?}");
+        assert!(!f.message.is_empty() && !f.message.contains('\n'), "{f:#?}");
+        assert!(!f.hint.is_empty() && !f.hint.contains('\n'), "{f:#?}");
+    }
+}
+
 fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
     assert_no_material(&findings);
+    assert_well_formed(&findings);
     Report::new(findings).findings
 }
 
