@@ -244,3 +244,32 @@ fn shapes_the_apiserver_refuses_are_errors() {
         assert!(err.starts_with(expected), "{err} for {text}");
     }
 }
+
+proptest::proptest! {
+    /// Whatever the key and however it breaks the file, neither findings nor errors show it.
+    #[test]
+    fn no_key_reaches_findings_or_errors(
+        key in proptest::collection::vec(proptest::num::u8::ANY, 8..48),
+        cut in 0usize..400,
+        provider in proptest::sample::select(vec!["aescbc", "aesgcm", "secretbox"]),
+    ) {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&key);
+        let text = format!(
+            "kind: EncryptionConfiguration\nresources:\n  - resources: [secrets]\n    providers:\n\
+             \x20     - {provider}:\n          keys:\n            - name: k\n              \
+             secret: {encoded}\n"
+        );
+        // The whole file, and the file cut anywhere (a broken file).
+        let cut = text.get(..cut.min(text.len())).unwrap_or(&text);
+        for input in [text.as_str(), cut] {
+            let shown = match EncryptionConfig::from_text(input) {
+                Ok(config) => serde_json::to_string(&analyse_config(&config, "f")).unwrap(),
+                Err(err) => format!("{} {err:?}", chain(&err)),
+            };
+            // Eight characters of random base64 do not occur in our own words by chance.
+            let fragment = encoded.get(..8).unwrap_or(&encoded);
+            proptest::prop_assert!(!shown.contains(fragment), "{}", shown);
+        }
+    }
+}

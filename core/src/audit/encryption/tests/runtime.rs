@@ -148,3 +148,13 @@ fn the_prometheus_reader_handles_escapes_spacing_exponents_and_junk() {
     );
     assert_eq!(found[0].label("b"), "");
 }
+
+proptest::proptest! {
+    /// No input makes a reader or a check panic.
+    #[test]
+    fn no_body_or_file_panics(text in "[\\[\\]+\\-a-z_{}=\",:\\\\ \n0-9.e]{0,200}") {
+        let _ = samples(&text, &["a", "m_total"]);
+        let _ = EncryptionConfig::from_text(&text);
+        let _ = run(Collected::Got(text.clone()), Collected::Got(text));
+    }
+}
