@@ -16,12 +16,16 @@
 //!   authorizer evaluates (aggregation, RoleBinding → ClusterRole, `resourceNames`, …).
 //! - [`agent`]: our own install (agent answering and leading, key and certificate age, objects
 //!   not Ready, the CSI provider on every node).
+//! - [`encryption`]: is etcd encrypted: the platform, `--encryption-provider-config` on every
+//!   apiserver, the EncryptionConfiguration's content, and runtime evidence (readyz, metrics).
+//! - [`Collected`]: what the plugin could collect for a check (got it, could not, not asked).
 //!
 //! Collection (and whatever it could not see, reported as `incomplete`) happens in the plugin;
 //! the checks only judge what they are given, so they are tested from YAML fixtures.
 
 pub mod agent;
 mod collected;
+pub mod encryption;
 pub mod finding;
 pub mod rbac;
 
