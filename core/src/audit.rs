@@ -14,11 +14,15 @@
 //!   plugin's `-o json` prints and CI scripts read (issue 13).
 //! - [`rbac`]: who can read Secrets, directly or by an indirect path, evaluated the way the RBAC
 //!   authorizer evaluates (aggregation, RoleBinding → ClusterRole, `resourceNames`, …).
+//! - [`git`]: plaintext Secrets in a checkout and its history (Secret manifests, Kustomize
+//!   generators, Helm values, half-encrypted SOPS files, private keys), and the `--fix`
+//!   rewrite of Secret documents into SealedSecrets.
 //!
 //! Collection (and whatever it could not see, reported as `incomplete`) happens in the plugin;
 //! the checks only judge what they are given, so they are tested from YAML fixtures.
 
 pub mod finding;
+pub mod git;
 pub mod rbac;
 
 pub use finding::{Category, Finding, Location, Report, Scope, Severity, Status, Subject, Summary};
