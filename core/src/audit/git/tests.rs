@@ -102,7 +102,11 @@ fn secret_shapes_yaml_json_lists_and_late_kind() {
     assert_eq!(db.subject, Subject::new("File", "deploy/app.yaml"));
     assert!(db.hint.contains("kubectl secrets doctor --git . --fix"));
     let api = app.iter().find(|f| f.via[1] == "Secret/prod/api").unwrap();
-    assert_eq!(api.via[2..], ["stringData.token"], "the empty value is left out");
+    assert_eq!(
+        api.via[2..],
+        ["stringData.token"],
+        "the empty value is left out"
+    );
     assert_eq!(api.location.as_ref().unwrap().line, 22);
 
     let json = only(&findings, "GIT010", "deploy/secret.json");
@@ -111,7 +115,11 @@ fn secret_shapes_yaml_json_lists_and_late_kind() {
 
     let list = only(&findings, "GIT010", "deploy/list.yaml");
     assert_eq!(list[0].via[1..], ["Secret/tools/listed", "data.key"]);
-    assert_eq!(list[0].location.as_ref().unwrap().line, 9, "the item's kind: line");
+    assert_eq!(
+        list[0].location.as_ref().unwrap().line,
+        9,
+        "the item's kind: line"
+    );
     let json_list = only(&findings, "GIT010", "deploy/list.json");
     assert_eq!(json_list[0].scope, Scope::Cluster, "no namespace");
     assert_eq!(json_list[0].via[1], "Secret/json-listed");
@@ -133,7 +141,11 @@ fn critical_kinds() {
         let found = only(&findings, "GIT010", path);
         assert_eq!(found.len(), 1, "{path}: {:#?}", ids(&findings));
         assert_eq!(found[0].severity, Severity::Critical, "{path}");
-        assert!(found[0].message.contains(why), "{path}: {}", found[0].message);
+        assert!(
+            found[0].message.contains(why),
+            "{path}: {}",
+            found[0].message
+        );
     }
     // The PEM block in the sealing key's stringData is a committed key as well.
     let pem = only(&findings, "GIT030", "sealing-key.yaml");
@@ -154,7 +166,11 @@ fn kustomize_literals_files_and_envs() {
         .iter()
         .find(|f| f.via[0] == "secretGenerator/literals")
         .unwrap();
-    assert_eq!(literals.via[1..], ["literal DB_PASSWORD"], "${{DB_USER}} is a placeholder");
+    assert_eq!(
+        literals.via[1..],
+        ["literal DB_PASSWORD"],
+        "${{DB_USER}} is a placeholder"
+    );
     assert_eq!(literals.location.as_ref().unwrap().line, 9);
     let sources: Vec<_> = git011
         .iter()
@@ -196,7 +212,11 @@ fn half_encrypted_sops_names_the_plain_keys() {
     assert_eq!(git012[0].via[2..], ["data.api-key"]);
     assert_eq!(git012[0].severity, Severity::High);
     assert!(git012[0].hint.contains("sops -e"));
-    assert!(!findings.iter().any(|f| f.id == "GIT010" || f.id == "GIT030"));
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.id == "GIT010" || f.id == "GIT030")
+    );
 }
 
 #[test]
@@ -277,7 +297,10 @@ fn history_blobs_are_git020_with_the_commit() {
         .filter(|f| f.severity == Severity::Critical)
         .count();
     assert_eq!(critical, 7);
-    assert!(all.iter().all(|f| matches!(f.severity, Severity::Critical | Severity::High)));
+    assert!(
+        all.iter()
+            .all(|f| matches!(f.severity, Severity::Critical | Severity::High))
+    );
 }
 
 #[test]
@@ -299,7 +322,12 @@ fn wanted_paths() {
     ] {
         assert!(wanted_path(path, 100), "{path}");
     }
-    for path in ["src/main.rs", "logo.png", ".git/config", "node_modules/x/package.json"] {
+    for path in [
+        "src/main.rs",
+        "logo.png",
+        ".git/config",
+        "node_modules/x/package.json",
+    ] {
         assert!(!wanted_path(path, 100), "{path}");
     }
     assert!(!wanted_path("big.yaml", MAX_FILE_BYTES + 1));
@@ -308,12 +336,32 @@ fn wanted_paths() {
 #[test]
 fn placeholders_are_decided_case_insensitively() {
     for text in [
-        "", "  ", "${X}", "a${X}b", "$(TOKEN)", "ChangeMe", "REPLACE_ME", "todo", "<secret>",
-        "xXxX", "****", "...", "{{ .Values.x }}", "ENC[AES256_GCM,data:x,type:str]",
+        "",
+        "  ",
+        "${X}",
+        "a${X}b",
+        "$(TOKEN)",
+        "ChangeMe",
+        "REPLACE_ME",
+        "todo",
+        "<secret>",
+        "xXxX",
+        "****",
+        "...",
+        "{{ .Values.x }}",
+        "ENC[AES256_GCM,data:x,type:str]",
     ] {
         assert!(!placeholder::is_real_text(text), "{text:?}");
     }
-    for text in ["hunter2", "$notavar", "x", "xx", "<unterminated", "$()", "changeme2"] {
+    for text in [
+        "hunter2",
+        "$notavar",
+        "x",
+        "xx",
+        "<unterminated",
+        "$()",
+        "changeme2",
+    ] {
         assert!(placeholder::is_real_text(text), "{text:?}");
     }
     assert!(placeholder::is_real(&[0xff, 0x00]));
