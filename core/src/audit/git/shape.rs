@@ -15,9 +15,34 @@ use super::{finding, line_at, placeholder, scope_of};
 use crate::audit::{Finding, Severity, Status};
 use crate::seal::keys::{BITNAMI_KEY_LABEL, KEY_LABEL};
 
-/// Cheap test before any parsing: a Secret or a SOPS file must name itself.
+/// Cheap test before any parsing: a Secret document (SOPS-encrypted ones included) names its
+/// kind, `kind: Secret` with any quoting, in block, flow or JSON style. Files without one are
+/// never parsed, which keeps a large checkout fast.
 pub(super) fn worth_parsing(text: &str) -> bool {
-    text.contains("Secret") || text.contains("sops")
+    let bytes = text.as_bytes();
+    text.match_indices("Secret").any(|(at, _)| {
+        let after = bytes.get(at + "Secret".len()).copied();
+        if after.is_some_and(|b| b.is_ascii_alphanumeric()) {
+            return false; // SecretList is found by its items; SecretProviderClass is not one
+        }
+        let before = bytes.get(..at).unwrap_or_default();
+        let skip = |s: &[u8]| {
+            let n = s
+                .iter()
+                .rev()
+                .take_while(|b| matches!(b, b' ' | b'\t' | b'"' | b'\''))
+                .count();
+            s.len() - n
+        };
+        let Some(colon) = skip(before).checked_sub(1) else {
+            return false;
+        };
+        if before.get(colon) != Some(&b':') {
+            return false;
+        }
+        let key_end = skip(before.get(..colon).unwrap_or_default());
+        before.get(..key_end).is_some_and(|k| k.ends_with(b"kind"))
+    })
 }
 
 /// One Secret object found in a document.
