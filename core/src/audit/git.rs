@@ -37,7 +37,7 @@ mod tests;
 #[cfg(test)]
 mod tests_fix;
 
-pub use fix::{FixChange, FixError, FixPlan, FixSkip, plan_fix};
+pub use fix::{FixChange, FixError, FixPlan, FixSkip, plan_fix, plan_fix_as};
 
 use crate::audit::{Category, Finding, Location, Scope, Severity, Status, Subject};
 

@@ -95,9 +95,21 @@ pub enum FixError {
     },
 }
 
-/// Rewrite every plaintext Secret document of `text` into a SealedSecret sealed for `key`. A
-/// Secret without a namespace gets `namespace`, or is skipped ("no namespace: pass -n").
+/// Rewrite every plaintext Secret document of `text` into a SealedSecret sealed for `key`
+/// (`kubectl-secrets.io/v1alpha1`, as `seal` writes by default). A Secret without a namespace
+/// gets `namespace`, or is skipped ("no namespace: pass -n").
 pub fn plan_fix(text: &str, namespace: Option<&str>, key: &PublicKey) -> Result<FixPlan, FixError> {
+    plan_fix_as(text, namespace, key, Flavor::Native)
+}
+
+/// [`plan_fix`], writing SealedSecrets of `flavor` (`bitnami.com/v1alpha1` for clusters still
+/// running Bitnami's controller, as `seal --format bitnami`).
+pub fn plan_fix_as(
+    text: &str,
+    namespace: Option<&str>,
+    key: &PublicKey,
+    flavor: Flavor,
+) -> Result<FixPlan, FixError> {
     let parsed = document::parse(text);
     if parsed.format == Format::Json
         && let Some(failure) = parsed.failures.first()
@@ -149,7 +161,8 @@ pub fn plan_fix(text: &str, namespace: Option<&str>, key: &PublicKey) -> Result<
                 continue;
             }
         };
-        let Some(rewritten) = rewrite(doc.number, documents, namespace, key, &mut plan)? else {
+        let Some(rewritten) = rewrite(doc.number, documents, (namespace, key, flavor), &mut plan)?
+        else {
             continue;
         };
         let replacement = match parsed.format {
@@ -170,8 +183,7 @@ pub fn plan_fix(text: &str, namespace: Option<&str>, key: &PublicKey) -> Result<
 fn rewrite(
     number: usize,
     documents: Vec<Document>,
-    namespace: Option<&str>,
-    key: &PublicKey,
+    how: How<'_>,
     plan: &mut FixPlan,
 ) -> Result<Option<Json>, FixError> {
     let single = documents.len() == 1;
@@ -186,7 +198,7 @@ fn rewrite(
                     items.push(plain_json(&secret)?);
                     continue;
                 }
-                match seal_one(&mut secret, namespace, key)? {
+                match seal_one(&mut secret, how)? {
                     Ok(sealed) => {
                         changes.push(FixChange {
                             document: number,
@@ -232,11 +244,13 @@ fn rewrite(
     })))
 }
 
+/// The default namespace, the key and the flavor to seal with.
+type How<'a> = (Option<&'a str>, &'a PublicKey, Flavor);
+
 /// Seal one Secret: `Ok(Err(reason))` when it is skipped, `Err` when the cipher fails.
 fn seal_one(
     secret: &mut PlainSecret,
-    namespace: Option<&str>,
-    key: &PublicKey,
+    (namespace, key, flavor): How<'_>,
 ) -> Result<Result<Json, String>, FixError> {
     if secret
         .metadata
@@ -257,11 +271,8 @@ fn seal_one(
     }
     match seal::seal_secret(secret, key, Scope::Strict) {
         Ok(object) => {
-            let any = AnySealedSecret {
-                object,
-                flavor: Flavor::Native,
-            };
-            Ok(Ok(any.to_value(any.flavor)))
+            let any = AnySealedSecret { object, flavor };
+            Ok(Ok(any.to_value(flavor)))
         }
         Err(err @ SealSecretError::Seal { .. }) => Err(FixError::Seal {
             secret: secret.display_name(),

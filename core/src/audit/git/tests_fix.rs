@@ -154,3 +154,22 @@ fn broken_json_is_an_error_and_yaml_without_secrets_is_untouched() {
     let plan = plan_fix(text, None, key().certificate.public_key()).unwrap();
     assert_eq!(plan.text, text);
 }
+
+#[test]
+fn bitnami_flavor_on_request() {
+    let text =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: b, namespace: ns}\nstringData: {k: v}\n";
+    let plan = plan_fix_as(
+        text,
+        None,
+        key().certificate.public_key(),
+        crate::api::sealed_secret::Flavor::Bitnami,
+    )
+    .unwrap();
+    assert!(
+        plan.text.contains("apiVersion: bitnami.com/v1alpha1"),
+        "{}",
+        plan.text
+    );
+    assert_eq!(&open(&plan.text).data["k"][..], b"v");
+}
