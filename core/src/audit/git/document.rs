@@ -97,10 +97,19 @@ pub(super) fn split_yaml(text: &str) -> Vec<(usize, usize)> {
     let mut ranges = Vec::new();
     let mut start = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut offset = 0;
+    // Directives (`%YAML 1.2`) and comments before a marker belong to the document after it.
+    let mut has_content = false;
     for line in text.split_inclusive('\n') {
-        if offset > start && is_marker(line) {
-            ranges.push((start, offset));
-            start = offset;
+        if offset >= start && is_marker(line) {
+            if has_content {
+                ranges.push((start, offset));
+                start = offset;
+            }
+            has_content = !line.get(3..).unwrap_or_default().trim().is_empty();
+        } else if offset >= start {
+            let trimmed = line.trim();
+            has_content |=
+                !(trimmed.is_empty() || trimmed.starts_with('#') || line.starts_with('%'));
         }
         offset += line.len();
     }

@@ -309,7 +309,7 @@ fn yaml_replacement(part: &str, value: &Json) -> Result<String, FixError> {
         .iter()
         .take_while(|l| {
             let t = l.trim();
-            t.is_empty() || t.starts_with('#') || marker_only(l)
+            t.is_empty() || t.starts_with('#') || l.starts_with('%') || marker_only(l)
         })
         .count();
     let tail = lines

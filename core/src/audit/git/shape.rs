@@ -79,6 +79,13 @@ pub(super) fn secrets_in(value: &Value) -> Vec<SecretInfo> {
 
 fn collect(value: &Value, sops: bool, out: &mut Vec<SecretInfo>) {
     let value = untag(value);
+    // A top-level JSON array of objects, as some tools write them.
+    if let Value::Sequence(items) = value {
+        for item in items {
+            collect(item, sops, out);
+        }
+        return;
+    }
     let kind = text_at(value, "kind");
     let api_version = text_at(value, "apiVersion");
     if kind.is_some_and(|k| k == "List" || k.ends_with("List")) {
@@ -264,7 +271,10 @@ pub(super) fn kind_line(text: &str, start: usize, end: usize, nth: usize) -> usi
 
 /// `kind: Secret`, `- kind: "Secret"`, `"kind": "Secret",` …
 fn is_kind_secret_line(line: &str) -> bool {
-    let line = line.trim().trim_start_matches(['-', ' ', '{']).trim_start();
+    let line = line
+        .trim()
+        .trim_start_matches(['-', ' ', '{', '['])
+        .trim_start();
     let Some(rest) = line
         .strip_prefix("\"kind\"")
         .or_else(|| line.strip_prefix("'kind'"))

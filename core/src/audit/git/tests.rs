@@ -427,3 +427,23 @@ fn ten_thousand_files_scan_quickly() {
     assert!(elapsed.as_secs_f64() < 10.0, "{elapsed:?}");
     println!("10,000 files: {elapsed:?}");
 }
+
+#[test]
+fn directives_comments_and_arrays() {
+    let text = "%YAML 1.2\n---\n# creds\napiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData: {k: v4lue}\n---\n---\n[{\"kind\": \"Secret\", \"apiVersion\": \"v1\", \"metadata\": {\"name\": \"b\"}, \"data\": {\"k\": \"djRsdWU=\"}}]\n";
+    let file = GitFile {
+        path: "x.yaml",
+        bytes: text.as_bytes(),
+    };
+    let findings = scan_tree(&[file]);
+    let lines: Vec<_> = findings
+        .iter()
+        .filter(|f| f.id == "GIT010")
+        .map(|f| (f.via[0].clone(), f.location.as_ref().unwrap().line))
+        .collect();
+    assert_eq!(
+        lines,
+        [("document 1".to_owned(), 5), ("document 2".to_owned(), 10)],
+        "{findings:#?}"
+    );
+}
