@@ -447,3 +447,42 @@ fn directives_comments_and_arrays() {
         "{findings:#?}"
     );
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn scan_text(text: &str) -> Vec<Finding> {
+        let file = GitFile {
+            path: "x.yaml",
+            bytes: text.as_bytes(),
+        };
+        let mut findings = scan_tree(&[file]);
+        findings.extend(scan_blob(&file, "c0ffee"));
+        findings
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(text in "(kind: Secret\n|---\n|data:\n|  k: |sops:\n|\\{|\\[|\"|.){0,60}") {
+            let _ = scan_text(&text);
+            let key = crate::seal::keys::testing::key2048();
+            let _ = plan_fix(&text, Some("ns"), key.certificate.public_key());
+        }
+
+        #[test]
+        fn values_never_reach_a_finding(value in "[a-zA-Z0-9]{12,24}", yaml in any::<bool>()) {
+            let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &value);
+            let text = if yaml {
+                format!("kind: Secret\napiVersion: v1\nmetadata: {{name: s}}\nstringData:\n  a: {value}\ndata:\n  b: {encoded}\n")
+            } else {
+                format!("{{\"kind\": \"Secret\", \"stringData\": {{\"a\": \"{value}\"}}, \"data\": {{\"b\": \"{encoded}\"}}}}")
+            };
+            let findings = scan_text(&text);
+            prop_assert_eq!(findings.iter().filter(|f| f.id == "GIT010").count(), 1);
+            let json = serde_json::to_string(&findings).unwrap();
+            prop_assert!(!json.contains(&value) && !json.contains(&encoded), "{}", json);
+        }
+    }
+}
