@@ -108,6 +108,14 @@ pub fn wanted_path(path: &str, len: u64) -> bool {
         || guard::is_guard_config(path)
 }
 
+/// The files the tree's Kustomize `secretGenerator`s read (`files`, `envs`), as paths relative
+/// to the root. They may have any name, so [`wanted_path`] can miss them: the plugin reads
+/// these too (when present and not larger than [`MAX_FILE_BYTES`]) and passes them to
+/// [`scan_tree`] with the rest.
+pub fn kustomize_references(files: &[GitFile<'_>]) -> Vec<String> {
+    kustomize::references(files)
+}
+
 /// The working tree: GIT010 (plaintext Secret manifests, and files that could not be parsed),
 /// GIT011 (Kustomize generators, Helm values feeding Secret templates), GIT012 (half-encrypted
 /// SOPS files), GIT030 (private keys) and GIT040 (no secret scanner in pre-commit or CI).

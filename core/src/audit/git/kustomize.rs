@@ -89,28 +89,7 @@ fn generators(
             findings.push(f);
         }
 
-        let mut sources: Vec<(&str, String)> = list(entry, "files")
-            .into_iter()
-            .map(|file| {
-                let file = file
-                    .split_once('=')
-                    .map_or(file.as_str(), |(_, p)| p)
-                    .to_owned();
-                ("files", file)
-            })
-            .collect();
-        sources.extend(
-            list(entry, "envs")
-                .into_iter()
-                .map(|env| ("envs", env.to_string())),
-        );
-        sources.extend(
-            entry
-                .get("env")
-                .and_then(scalar_text)
-                .map(|env| ("env", env)),
-        );
-        for (field, source) in sources {
+        for (field, source) in sources(entry) {
             let Some(resolved) = join(dir, source.trim()) else {
                 continue;
             };
@@ -135,6 +114,58 @@ fn generators(
             findings.push(f);
         }
     }
+}
+
+/// The `files`, `envs` and `env` sources of a generator entry, as written (`key=path` reduced to
+/// the path).
+fn sources(entry: &Value) -> Vec<(&'static str, String)> {
+    let mut sources: Vec<(&'static str, String)> = list(entry, "files")
+        .into_iter()
+        .map(|file| {
+            let file = file.split_once('=').map_or(file.as_str(), |(_, p)| p);
+            ("files", file.trim().to_owned())
+        })
+        .collect();
+    sources.extend(
+        list(entry, "envs")
+            .into_iter()
+            .map(|env| ("envs", env.trim().to_owned())),
+    );
+    sources.extend(
+        entry
+            .get("env")
+            .and_then(scalar_text)
+            .map(|env| ("env", env)),
+    );
+    sources
+}
+
+/// Every path the tree's `secretGenerator`s read, resolved against their kustomization's
+/// folder, sorted and deduplicated.
+pub(super) fn references(files: &[GitFile<'_>]) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for file in files.iter().filter(|f| is_kustomization(f.path)) {
+        let Ok(text) = std::str::from_utf8(file.bytes) else {
+            continue;
+        };
+        if !text.contains("secretGenerator") {
+            continue;
+        }
+        let dir = file.path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        for doc in &document::parse(text).docs {
+            let Some(Value::Sequence(entries)) = doc.value.get("secretGenerator").map(untag) else {
+                continue;
+            };
+            for entry in entries {
+                out.extend(
+                    sources(entry)
+                        .into_iter()
+                        .filter_map(|(_, s)| join(dir, s.trim())),
+                );
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// A list of strings under `key`, wiped when dropped (`literals` hold values).

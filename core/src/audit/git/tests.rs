@@ -182,6 +182,16 @@ fn kustomize_literals_files_and_envs() {
         ["files: base/secrets/db-password.txt", "envs: base/app.env"],
         "a missing file is not reported"
     );
+    let tree = tree("kustomize");
+    assert_eq!(
+        kustomize_references(&files(&tree)),
+        [
+            "base/app.env",
+            "base/empty.env",
+            "base/secrets/db-password.txt",
+            "base/secrets/missing.txt"
+        ]
+    );
 }
 
 #[test]
