@@ -31,7 +31,11 @@ pub(super) fn check(file: &GitFile<'_>) -> Vec<Finding> {
         if !has_body(rest) {
             continue;
         }
-        findings.push(key_finding(file, at, kind.trim(), findings.len() + 1));
+        let found = key_finding(file, at, kind.trim(), findings.len() + 1);
+        // One finding per line: a one-line JSON file may hold several keys.
+        if findings.last().map(|f: &Finding| &f.location) != Some(&found.location) {
+            findings.push(found);
+        }
     }
     findings
 }

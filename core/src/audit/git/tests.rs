@@ -496,3 +496,22 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn one_key_finding_per_line() {
+    let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7".repeat(2);
+    let pem = format!("-----BEGIN PRIVATE KEY-----\\n{body}\\n-----END PRIVATE KEY-----\\n");
+    let text = format!("{{\"a\": \"{pem}\", \"b\": \"{pem}\"}}\n");
+    let file = GitFile {
+        path: "keys.json",
+        bytes: text.as_bytes(),
+    };
+    let findings = scan_tree(&[file]);
+    let keys: Vec<_> = findings.iter().filter(|f| f.id == "GIT030").collect();
+    assert_eq!(keys.len(), 1, "{findings:#?}");
+    assert!(
+        !serde_json::to_string(&findings)
+            .unwrap()
+            .contains(&body[..20])
+    );
+}
