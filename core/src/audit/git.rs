@@ -35,6 +35,8 @@ mod shape;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_edge;
+#[cfg(test)]
 mod tests_fix;
 
 pub use fix::{FixChange, FixError, FixPlan, FixSkip, plan_fix, plan_fix_as};
