@@ -19,6 +19,9 @@
 //! - [`encryption`]: is etcd encrypted: the platform, `--encryption-provider-config` on every
 //!   apiserver, the EncryptionConfiguration's content, and runtime evidence (readyz, metrics).
 //! - [`Collected`]: what the plugin could collect for a check (got it, could not, not asked).
+//! - [`git`]: plaintext Secrets in a checkout and its history (Secret manifests, Kustomize
+//!   generators, Helm values, half-encrypted SOPS files, private keys), and the `--fix`
+//!   rewrite of Secret documents into SealedSecrets.
 //!
 //! Collection (and whatever it could not see, reported as `incomplete`) happens in the plugin;
 //! the checks only judge what they are given, so they are tested from YAML fixtures.
@@ -27,6 +30,7 @@ pub mod agent;
 mod collected;
 pub mod encryption;
 pub mod finding;
+pub mod git;
 pub mod rbac;
 
 pub use collected::Collected;
