@@ -14,11 +14,14 @@
 //!   plugin's `-o json` prints and CI scripts read (issue 13).
 //! - [`rbac`]: who can read Secrets, directly or by an indirect path, evaluated the way the RBAC
 //!   authorizer evaluates (aggregation, RoleBinding → ClusterRole, `resourceNames`, …).
+//! - [`sarif`]: the findings in files as a SARIF 2.1.0 log, for code-scanning upload.
 //!
 //! Collection (and whatever it could not see, reported as `incomplete`) happens in the plugin;
 //! the checks only judge what they are given, so they are tested from YAML fixtures.
 
 pub mod finding;
 pub mod rbac;
+pub mod sarif;
 
 pub use finding::{Category, Finding, Location, Report, Scope, Severity, Status, Subject, Summary};
+pub use sarif::to_sarif;
