@@ -14,6 +14,8 @@
 //!   plugin's `-o json` prints and CI scripts read (issue 13).
 //! - [`rbac`]: who can read Secrets, directly or by an indirect path, evaluated the way the RBAC
 //!   authorizer evaluates (aggregation, RoleBinding → ClusterRole, `resourceNames`, …).
+//! - [`suppress`]: the suppression file, `.kubectl-secrets-doctor.yaml`: accepted findings,
+//!   each with a reason, and findings about entries without one, expired or matching nothing.
 //! - [`sarif`]: the findings in files as a SARIF 2.1.0 log, for code-scanning upload.
 //!
 //! Collection (and whatever it could not see, reported as `incomplete`) happens in the plugin;
@@ -22,6 +24,8 @@
 pub mod finding;
 pub mod rbac;
 pub mod sarif;
+pub mod suppress;
 
 pub use finding::{Category, Finding, Location, Report, Scope, Severity, Status, Subject, Summary};
 pub use sarif::to_sarif;
+pub use suppress::{SuppressError, Suppressions};
