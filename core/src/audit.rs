@@ -22,6 +22,9 @@
 //! - [`git`]: plaintext Secrets in a checkout and its history (Secret manifests, Kustomize
 //!   generators, Helm values, half-encrypted SOPS files, private keys), and the `--fix`
 //!   rewrite of Secret documents into SealedSecrets.
+//! - [`suppress`]: the suppression file, `.kubectl-secrets-doctor.yaml`: accepted findings,
+//!   each with a reason, and findings about entries without one, expired or matching nothing.
+//! - [`sarif`]: the findings in files as a SARIF 2.1.0 log, for code-scanning upload.
 //!
 //! Collection (and whatever it could not see, reported as `incomplete`) happens in the plugin;
 //! the checks only judge what they are given, so they are tested from YAML fixtures.
@@ -32,6 +35,10 @@ pub mod encryption;
 pub mod finding;
 pub mod git;
 pub mod rbac;
+pub mod sarif;
+pub mod suppress;
 
 pub use collected::Collected;
 pub use finding::{Category, Finding, Location, Report, Scope, Severity, Status, Subject, Summary};
+pub use sarif::to_sarif;
+pub use suppress::{SuppressError, Suppressions};

@@ -1,5 +1,6 @@
 //! Test control: injected faults (latency, a fixed status, an error rate) per resource and
-//! verb, and request counts per resource and verb. Reachable from Rust through
+//! verb, request counts per resource and verb, and the canned answers of [`crate::canned`]
+//! (the authorization table, extra health checks, extra metrics). Reachable from Rust through
 //! [`Control`] and over HTTP under `/_standin/` (see the README).
 
 use std::collections::BTreeMap;
@@ -7,6 +8,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::canned::{AuthzTable, HealthCheck};
 
 /// One fault rule; `None` matches anything.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -53,6 +56,9 @@ pub struct Decision {
 pub struct Control {
     faults: Mutex<Vec<Fault>>,
     counts: Mutex<BTreeMap<(String, String), u64>>,
+    authz: Mutex<AuthzTable>,
+    health_checks: Mutex<Vec<HealthCheck>>,
+    metrics: Mutex<String>,
 }
 
 impl Control {
@@ -120,6 +126,36 @@ impl Control {
     /// Forget all counts.
     pub fn reset_counts(&self) {
         lock(&self.counts).clear();
+    }
+
+    /// Replace the table SubjectAccessReviews are answered from.
+    pub fn set_authz(&self, table: AuthzTable) {
+        *lock(&self.authz) = table;
+    }
+
+    /// The table SubjectAccessReviews are answered from.
+    pub fn authz(&self) -> AuthzTable {
+        lock(&self.authz).clone()
+    }
+
+    /// Replace the extra checks of `/healthz`, `/livez` and `/readyz`.
+    pub fn set_health_checks(&self, checks: Vec<HealthCheck>) {
+        *lock(&self.health_checks) = checks;
+    }
+
+    /// The extra health checks.
+    pub fn health_checks(&self) -> Vec<HealthCheck> {
+        lock(&self.health_checks).clone()
+    }
+
+    /// Replace the series `/metrics` serves after its defaults (Prometheus text).
+    pub fn set_metrics(&self, text: impl Into<String>) {
+        *lock(&self.metrics) = text.into();
+    }
+
+    /// The series `/metrics` serves after its defaults.
+    pub fn metrics(&self) -> String {
+        lock(&self.metrics).clone()
     }
 }
 

@@ -9,6 +9,7 @@
 //! terminating) whenever a delete asks for it.
 
 pub mod api;
+pub mod canned;
 pub mod control;
 pub mod http;
 pub mod managed_fields;
@@ -29,6 +30,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use canned::{AuthzRule, AuthzTable, HealthCheck};
 pub use control::{Control, Fault};
 pub use store::Store;
 

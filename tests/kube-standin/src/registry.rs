@@ -281,6 +281,45 @@ const BUILTINS: &[Builtin] = &[
         false,
         false,
     ),
+    // Answered from the test's canned table (`canned::AuthzTable`), never stored.
+    (
+        "authorization.k8s.io",
+        "v1",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        false,
+        &[],
+        false,
+        false,
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        false,
+        &[],
+        false,
+        false,
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        true,
+        &[],
+        false,
+        false,
+    ),
+];
+
+/// Resources that only take a `create`, answered by their own handler and never stored.
+const REVIEWS: [&str; 4] = [
+    "tokenreviews",
+    "subjectaccessreviews",
+    "selfsubjectaccessreviews",
+    "localsubjectaccessreviews",
 ];
 
 /// The table of served resources.
@@ -305,7 +344,7 @@ impl Default for Registry {
                         short_names: short.iter().map(|s| (*s).to_owned()).collect(),
                         status_subresource: status,
                         generation,
-                        create_only: plural == "tokenreviews",
+                        create_only: REVIEWS.contains(&plural),
                         crd: None,
                         printer_columns: Vec::new(),
                     }

@@ -5,6 +5,7 @@
 mod discovery;
 pub mod proxy;
 mod resources;
+mod reviews;
 pub mod routes;
 mod table;
 mod tokens;
@@ -69,7 +70,7 @@ pub async fn handle(
 async fn serve(state: &State, request: Request<Incoming>) -> Result<Response<Body>, ApiError> {
     let path = request.uri().path().to_owned();
     let route = routes::parse(&path).ok_or_else(|| ApiError::no_route(&path))?;
-    if !matches!(route, Route::Version | Route::Health) {
+    if !matches!(route, Route::Version | Route::Health(_)) {
         authenticate(state, &request)?;
     }
     // The control paths are exempt from fault rules (and not counted): a rule without a
@@ -86,7 +87,22 @@ async fn serve(state: &State, request: Request<Incoming>) -> Result<Response<Bod
     }
     match route {
         Route::Version => Ok(json(StatusCode::OK, &discovery::version())),
-        Route::Health => Ok(text(StatusCode::OK, "ok")),
+        Route::Health(endpoint) => {
+            let verbose = routes::query(request.uri().query()).contains_key("verbose");
+            let checks = state.control.health_checks();
+            let (ok, body) = crate::canned::health(&endpoint, &checks, verbose);
+            let status = if ok {
+                StatusCode::OK
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            Ok(text(status, body, "text/plain; charset=utf-8"))
+        }
+        Route::Metrics => Ok(text(
+            StatusCode::OK,
+            crate::canned::metrics(&state.control.metrics()),
+            "text/plain; version=0.0.4; charset=utf-8",
+        )),
         Route::CoreVersions
         | Route::Groups
         | Route::Group(_)
@@ -187,6 +203,34 @@ fn control(
             state.control.reset_counts();
             ok(serde_json::json!({"reset": true}))
         }
+        ("GET", "authz") => ok(serde_json::to_value(state.control.authz()).unwrap_or_default()),
+        ("PUT", "authz") => {
+            let table = serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("decoding the authz table: {e}")))?;
+            state.control.set_authz(table);
+            ok(serde_json::json!({"set": true}))
+        }
+        ("DELETE", "authz") => {
+            state
+                .control
+                .set_authz(crate::canned::AuthzTable::default());
+            ok(serde_json::json!({"reset": true}))
+        }
+        ("GET", "healthchecks") => {
+            ok(serde_json::to_value(state.control.health_checks()).unwrap_or_default())
+        }
+        ("PUT", "healthchecks") => {
+            let checks = serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("decoding health checks: {e}")))?;
+            state.control.set_health_checks(checks);
+            ok(serde_json::json!({"set": true}))
+        }
+        ("PUT", "metrics") => {
+            let text = std::str::from_utf8(body)
+                .map_err(|e| ApiError::bad_request(format!("metrics are not UTF-8: {e}")))?;
+            state.control.set_metrics(text);
+            ok(serde_json::json!({"set": true}))
+        }
         ("POST", "compact") => {
             state.store.compact();
             ok(serde_json::json!({"compactedAt": state.store.resource_version()}))
@@ -222,12 +266,12 @@ fn json(status: StatusCode, value: &Value) -> Response<Body> {
     response
 }
 
-fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+fn text(status: StatusCode, body: String, content_type: &'static str) -> Response<Body> {
     let mut response = Response::new(full(body));
     *response.status_mut() = status;
     response
         .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 

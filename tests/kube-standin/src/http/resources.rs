@@ -1,5 +1,6 @@
 //! Handlers for resource paths: get, list, watch, create, update, patch (four types),
-//! delete, the `/status` subresource; TokenRequest and TokenReview go to `tokens`.
+//! delete, the `/status` subresource; TokenRequest and TokenReview go to `tokens`, the
+//! access reviews to `reviews`.
 
 use std::collections::HashMap;
 
@@ -8,7 +9,7 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use super::routes::{self, ObjectRoute};
-use super::{Body, State, json, read_body, table, tokens, watch};
+use super::{Body, State, json, read_body, reviews, table, tokens, watch};
 use crate::api::{ApiError, Target, success_status};
 use crate::managed_fields;
 use crate::patch;
@@ -65,6 +66,9 @@ pub(super) async fn serve(
                 return Ok(json(StatusCode::OK, &table::render(&def, &[&object], &rv)));
             }
             Ok(json(StatusCode::OK, &object))
+        }
+        ("POST", None) if def.group == "authorization.k8s.io" => {
+            reviews::access_review(state, &def, ns, request).await
         }
         ("POST", None) if def.plural == "tokenreviews" => {
             let body = read_json(request).await?;

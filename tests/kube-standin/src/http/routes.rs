@@ -7,8 +7,10 @@ use std::collections::HashMap;
 pub enum Route {
     /// `/version`
     Version,
-    /// `/healthz`, `/readyz`, `/livez`
-    Health,
+    /// `/healthz`, `/readyz`, `/livez` (the endpoint's name), and their per-check paths
+    Health(String),
+    /// `/metrics`
+    Metrics,
     /// `/api`
     CoreVersions,
     /// `/apis`
@@ -53,7 +55,8 @@ pub fn parse(path: &str) -> Option<Route> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let route = match segments.as_slice() {
         ["version"] => Route::Version,
-        ["healthz" | "readyz" | "livez", ..] => Route::Health,
+        [endpoint @ ("healthz" | "readyz" | "livez"), ..] => Route::Health((*endpoint).to_owned()),
+        ["metrics"] => Route::Metrics,
         ["api"] => Route::CoreVersions,
         ["apis"] => Route::Groups,
         ["openapi", rest @ ..] => Route::OpenApi(rest.join("/")),
