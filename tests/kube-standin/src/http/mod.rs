@@ -205,8 +205,16 @@ fn control(
         }
         ("GET", "authz") => ok(serde_json::to_value(state.control.authz()).unwrap_or_default()),
         ("PUT", "authz") => {
-            let table = serde_json::from_slice(body)
+            let decoded: AuthzBody = serde_json::from_slice(body)
                 .map_err(|e| ApiError::bad_request(format!("decoding the authz table: {e}")))?;
+            let table = match decoded {
+                AuthzBody::Table(table) => table,
+                // A bare list replaces the rules and keeps the default.
+                AuthzBody::Rules(rules) => crate::canned::AuthzTable {
+                    rules,
+                    ..state.control.authz()
+                },
+            };
             state.control.set_authz(table);
             ok(serde_json::json!({"set": true}))
         }
@@ -237,6 +245,14 @@ fn control(
         }
         _ => Err(ApiError::no_route(&format!("/_standin/{action}"))),
     }
+}
+
+/// `PUT /_standin/authz` takes the whole table or just its rules.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum AuthzBody {
+    Table(crate::canned::AuthzTable),
+    Rules(Vec<crate::canned::AuthzRule>),
 }
 
 async fn read_body(request: Request<Incoming>) -> Result<Bytes, ApiError> {
