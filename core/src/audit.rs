@@ -42,3 +42,39 @@ pub use collected::Collected;
 pub use finding::{Category, Finding, Location, Report, Scope, Severity, Status, Subject, Summary};
 pub use sarif::to_sarif;
 pub use suppress::{SuppressError, Suppressions};
+
+/// Every check id `doctor` knows, with what it is about (for `--check`/`--skip` validation
+/// and the docs).
+pub const CHECKS: &[(&str, &str)] = &[
+    ("RBAC001", "the RBAC checks could see every RBAC object"),
+    ("RBAC010", "broad groups can read Secrets"),
+    ("RBAC011", "cluster-wide Secret readers"),
+    ("RBAC012", "Secret readers in a namespace"),
+    ("RBAC013", "sealing-key readers"),
+    ("RBAC020", "indirect paths to Secret values"),
+    ("RBAC030", "wildcards in roles"),
+    ("RBAC031", "legacy service-account token Secrets"),
+    (
+        "RBAC032",
+        "bindings to missing roles or unmatchable subjects",
+    ),
+    ("ENC001", "platform"),
+    ("ENC010", "encryption configured on every API server"),
+    ("ENC020", "EncryptionConfiguration content"),
+    ("ENC030", "runtime evidence of encryption"),
+    ("GIT010", "plaintext Secret manifests"),
+    ("GIT011", "Kustomize generators and Helm values with values"),
+    ("GIT012", "half-encrypted SOPS files"),
+    ("GIT020", "plaintext Secrets in Git history"),
+    ("GIT030", "committed private keys"),
+    ("GIT040", "a secret-scanning guard rail"),
+    ("AGENT010", "the agent answers"),
+    ("AGENT011", "an agent replica leads"),
+    ("AGENT020", "newest sealing key age"),
+    ("AGENT021", "sealing certificate expiry"),
+    ("AGENT030", "our objects are Ready"),
+    ("AGENT040", "the CSI provider runs on every node"),
+    ("DOC001", "suppression entries have a reason"),
+    ("DOC002", "suppression entries have not expired"),
+    ("DOC003", "suppression entries match something"),
+];

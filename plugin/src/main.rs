@@ -10,6 +10,7 @@ mod cert_cache;
 mod cli;
 mod cluster;
 mod cmd;
+mod doctor;
 mod input;
 mod kubeconfig;
 mod mount;

@@ -76,8 +76,8 @@ pub(crate) fn render_all<T: Serialize>(
 /// Replace `path` with `bytes` atomically: a temporary file in the same directory, flushed and
 /// renamed over the target, so readers see the old file or the new one, never a partial write.
 /// A symlink is written through: the file it points to is replaced and the link stays.
-/// `mode` sets Unix permissions before any byte is written (for private keys); without it an
-/// existing file keeps its own. Errors name `path`, never the temporary file.
+/// The temporary file is 0600 while it fills; then it takes `mode` (for private keys), else an
+/// existing file's own. Errors name `path`, never the temporary file.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> anyhow::Result<()> {
     let target = crate::paths::link_target(path)
         .map_err(crate::report::plain_io)
@@ -88,13 +88,9 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> anyh
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
+    // tempfile creates the file 0600: nobody else can read it while it fills.
     let mut builder = tempfile::Builder::new();
     builder.prefix(".kubectl-secrets-").suffix(".tmp");
-    #[cfg(unix)]
-    if let Some(mode) = mode {
-        use std::os::unix::fs::PermissionsExt as _;
-        builder.permissions(std::fs::Permissions::from_mode(mode));
-    }
     #[cfg(not(unix))]
     let _ = mode;
     // tempfile's errors carry the temporary file's path: keep only the kind of failure.
@@ -106,7 +102,11 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> anyh
             dir.display()
         )
     })?;
-    // The umask narrowed the mode at creation; a replaced file keeps exactly its own.
+    file.write_all(bytes)
+        .map_err(plain)
+        .with_context(|| format!("writing {}", path.display()))?;
+    // Only once the content is complete does the file get its final mode: a replaced file
+    // keeps exactly its own, a new private key stays 0600.
     #[cfg(unix)]
     if let Some(mode) = mode {
         use std::os::unix::fs::PermissionsExt as _;
@@ -115,9 +115,6 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> anyh
             .map_err(plain)
             .with_context(|| format!("writing {}: setting its mode", path.display()))?;
     }
-    file.write_all(bytes)
-        .map_err(plain)
-        .with_context(|| format!("writing {}", path.display()))?;
     file.as_file()
         .sync_all()
         .map_err(plain)

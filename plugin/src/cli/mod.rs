@@ -6,6 +6,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod completion;
+mod doctor;
 mod fetch;
 mod keys;
 mod mount;
@@ -15,6 +16,7 @@ mod store;
 mod sync;
 
 pub(crate) use completion::CompletionArgs;
+pub(crate) use doctor::{DoctorArgs, DoctorOutput, FailOn};
 pub(crate) use fetch::{FetchCertArgs, FetchCommand, FetchRemoteArgs, FetchSecretArgs};
 pub(crate) use keys::{
     KeysBackupArgs, KeysCommand, KeysGenerateArgs, KeysListArgs, KeysRestoreArgs,
@@ -120,6 +122,9 @@ pub(crate) enum Command {
     /// Mount secrets into a workload's pods through the Secrets Store CSI Driver (no Secret
     /// is made): a wizard at a terminal, else `mount KIND/NAME --store … --key …`, `status`.
     Mount(MountArgs),
+    /// Audit who can read Secrets, encryption at rest, and plaintext Secrets in Git (with
+    /// fixes).
+    Doctor(DoctorArgs),
     /// Print a shell completion script for `kubectl-secrets` (bash, zsh or fish).
     ///
     /// The script completes `kubectl-secrets …` run by that name. For `kubectl secrets <TAB>`

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command, FetchCommand, KeysCommand, SyncCommand};
 
 mod completion;
+mod doctor;
 mod fetch_cert;
 mod fetch_remote;
 mod fetch_secret;
@@ -53,6 +54,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Some(SyncCommand::Status(status)) => sync_status::run(global, status),
         },
         Command::Mount(args) => mount::run(global, args),
+        Command::Doctor(args) => doctor::run(global, args),
         Command::Completion(args) => completion::run(args),
     }
 }

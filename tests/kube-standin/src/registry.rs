@@ -118,6 +118,7 @@ const BUILTINS: &[Builtin] = &[
         false,
     ),
     ("", "v1", "Secret", "secrets", true, &[], false, false),
+    ("", "v1", "Node", "nodes", false, &["no"], true, false),
     (
         "",
         "v1",
