@@ -383,6 +383,12 @@ impl Repo {
 fn git_checkout_and_history_are_audited_offline() {
     let repo = Repo::new();
     let first = repo.git(&["rev-list", "--max-parents=0", "HEAD"]);
+    // A generator reading a file of any name: the plugin reads it for the check.
+    repo.write(
+        "base/kustomization.yaml",
+        "secretGenerator:\n  - name: db\n    files:\n      - db-password.txt\n",
+    );
+    repo.write("base/db-password.txt", "k8s-cluster-value\n");
     let out = repo.doctor(&["--history", "-o", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report = json(&out);
@@ -392,6 +398,11 @@ fn git_checkout_and_history_are_audited_offline() {
     assert!(
         current["location"]["line"].as_u64().unwrap() >= 10,
         "{current:#}"
+    );
+    let generator = findings(&report, "GIT011");
+    assert!(
+        generator.iter().any(|f| f["message"].as_str().unwrap().contains("db-password.txt")),
+        "{generator:#?}"
     );
     let old = one(&report, "GIT020", "old/secret.yaml");
     assert_eq!(old["location"]["commit"], first.as_str());

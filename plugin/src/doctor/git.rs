@@ -16,7 +16,9 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, bail};
 use secrets_core::audit::Finding;
-use secrets_core::audit::git::{GitFile, scan_blob, scan_tree, wanted_path};
+use secrets_core::audit::git::{
+    GitFile, MAX_FILE_BYTES, kustomize_references, scan_blob, scan_tree, wanted_path,
+};
 use zeroize::Zeroize as _;
 
 /// A file read for scanning: its path relative to the root, its bytes.
@@ -91,29 +93,51 @@ fn walk(root: &Path, dir: &Path, paths: &mut Vec<String>) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// GIT0xx over the working tree under `root`.
-pub(crate) fn audit_tree(root: &Path) -> anyhow::Result<Vec<Finding>> {
-    let mut read = Vec::new();
-    for path in list_files(root)? {
-        let full: PathBuf = root.join(&path);
-        let Ok(meta) = std::fs::symlink_metadata(&full) else {
-            continue; // listed by git but deleted in the work tree
-        };
-        if !meta.is_file() || !wanted_path(&path, meta.len()) {
-            continue;
-        }
-        let bytes = std::fs::read(&full).with_context(|| format!("reading {}", full.display()))?;
-        read.push(Read { path, bytes });
-    }
-    let files: Vec<GitFile<'_>> = read
-        .iter()
+fn as_files(read: &[Read]) -> Vec<GitFile<'_>> {
+    read.iter()
         .map(|r| GitFile {
             path: &r.path,
             bytes: &r.bytes,
         })
-        .collect();
-    let findings = scan_tree(&files);
-    drop(files);
+        .collect()
+}
+
+/// The file at `path` under `root` when it is a regular file whose length `wanted` accepts.
+fn read_file(
+    root: &Path,
+    path: &str,
+    wanted: impl Fn(u64) -> bool,
+) -> anyhow::Result<Option<Read>> {
+    let full: PathBuf = root.join(path);
+    let Ok(meta) = std::fs::symlink_metadata(&full) else {
+        return Ok(None); // listed by git but deleted in the work tree
+    };
+    if !meta.is_file() || !wanted(meta.len()) {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&full).with_context(|| format!("reading {}", full.display()))?;
+    Ok(Some(Read {
+        path: path.to_owned(),
+        bytes,
+    }))
+}
+
+/// GIT0xx over the working tree under `root`.
+pub(crate) fn audit_tree(root: &Path) -> anyhow::Result<Vec<Finding>> {
+    let listed = list_files(root)?;
+    let mut read = Vec::new();
+    for path in &listed {
+        read.extend(read_file(root, path, |len| wanted_path(path, len))?);
+    }
+    // Kustomize generators may read files of any name: read those too, once.
+    let known: BTreeSet<String> = read.iter().map(|r| r.path.clone()).collect();
+    let listed: BTreeSet<&String> = listed.iter().collect();
+    for path in kustomize_references(&as_files(&read)) {
+        if listed.contains(&path) && !known.contains(&path) {
+            read.extend(read_file(root, &path, |len| len <= MAX_FILE_BYTES)?);
+        }
+    }
+    let findings = scan_tree(&as_files(&read));
     for r in &mut read {
         r.bytes.zeroize();
     }
