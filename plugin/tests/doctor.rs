@@ -401,7 +401,9 @@ fn git_checkout_and_history_are_audited_offline() {
     );
     let generator = findings(&report, "GIT011");
     assert!(
-        generator.iter().any(|f| f["message"].as_str().unwrap().contains("db-password.txt")),
+        generator
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("db-password.txt")),
         "{generator:#?}"
     );
     let old = one(&report, "GIT020", "old/secret.yaml");
@@ -484,4 +486,79 @@ fn fix_seals_plaintext_secrets_in_place_and_they_open_into_the_original() {
     let left: Vec<_> = findings(&report, "GIT010");
     assert_eq!(left.len(), 1, "{report:#}");
     assert_eq!(left[0]["subject"]["name"], "deploy/nons.yaml");
+}
+
+#[test]
+fn what_cannot_be_read_is_incomplete_and_runtime_evidence_and_reviews_are_used() {
+    let env = Online::new();
+    let control = env.cluster.standin().control();
+    for resource in ["clusterrolebindings", "pods"] {
+        control.inject(kube_standin::Fault {
+            resource: Some(resource.to_owned()),
+            verb: Some("list".to_owned()),
+            status: Some(403),
+            ..Default::default()
+        });
+    }
+    control.set_health_checks(vec![kube_standin::HealthCheck {
+        name: "kms-provider-0".to_owned(),
+        ok: false,
+    }]);
+    control.set_authz(kube_standin::AuthzTable {
+        rules: vec![kube_standin::AuthzRule {
+            user: Some("mallory".to_owned()),
+            verb: "*".to_owned(),
+            resource: "secrets".to_owned(),
+            allowed: false,
+            ..Default::default()
+        }],
+        default_allowed: true,
+    });
+    let out = env.run(&["-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = json(&out);
+
+    let rbac = one(&report, "RBAC001", "rbac");
+    assert_eq!(rbac["status"], "incomplete");
+    assert!(
+        rbac["message"]
+            .as_str()
+            .unwrap()
+            .contains("list clusterrolebindings: 403"),
+        "{rbac:#}"
+    );
+    // alice's binding could not be seen, so she is not reported; nothing says "pass" for her.
+    assert!(
+        findings(&report, "RBAC011")
+            .iter()
+            .all(|f| f["subject"]["name"] != "alice")
+    );
+    assert!(
+        report["summary"]["incomplete"].as_u64().unwrap() >= 2,
+        "{report:#}"
+    );
+
+    let enc010: Vec<_> = findings(&report, "ENC010");
+    assert!(enc010.iter().all(|f| f["status"] != "pass"), "{enc010:#?}");
+    assert!(
+        enc010.iter().any(|f| f["status"] == "incomplete"),
+        "{enc010:#?}"
+    );
+    let kms = findings(&report, "ENC030");
+    assert!(
+        kms.iter()
+            .any(|f| f["status"] == "fail" && f["severity"] == "high"),
+        "a failing KMS check is evidence: {kms:#?}"
+    );
+
+    let mallory = one(&report, "RBAC013", "mallory");
+    let via = mallory["via"].to_string();
+    assert!(!via.contains("confirmed"), "{via}");
+    let mallory12 = one(&report, "RBAC012", "mallory");
+    assert!(
+        mallory12["via"]
+            .to_string()
+            .contains("a SubjectAccessReview says no"),
+        "{mallory12:#}"
+    );
 }
