@@ -2,7 +2,8 @@
 //! then the wall time of `kubectl-secrets seal` for a 10-key Secret side by side with the same
 //! job done by kubesealpy (alternating runs, medians); the agent unsealing 1,000 SealedSecrets
 //! before and after a key rotation; 1,000 ExternalSecrets over 100 OpenBao paths; 200 CSI
-//! Mounts of 10 objects, warm (cached store login) and cold (a login each), interleaved.
+//! Mounts of 10 objects, warm (cached store login) and cold (a login each), interleaved;
+//! `kubectl secrets doctor` on 5,000 RBAC objects and on a 10,000-file checkout.
 //! Writes `target/bench/report.md`.
 
 use std::process::{Command, Stdio};
@@ -37,6 +38,10 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     report.push_str(&azure_table(&ignored_test("bench_azure")?)?);
     report.push_str(&aws_table(&ignored_test("bench_aws")?)?);
     report.push_str(&mount_table(&ignored_test("bench_mount")?)?);
+    report.push_str(&doctor_table(&ignored_test_in(
+        "kubectl-secrets",
+        "bench_doctor",
+    )?)?);
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("report.md"), &report)?;
@@ -198,13 +203,17 @@ fn agent_rows() -> anyhow::Result<String> {
 
 /// Run one ignored benchmark test of the agent in release and return its stdout.
 fn ignored_test(name: &str) -> anyhow::Result<String> {
+    ignored_test_in("secrets-agent", name)
+}
+
+fn ignored_test_in(package: &str, name: &str) -> anyhow::Result<String> {
     let tools = tools::ensure()?;
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args([
             "test",
             "--release",
             "-p",
-            "secrets-agent",
+            package,
             "--test",
             name,
             "--",
@@ -372,6 +381,53 @@ fn aws_table(stdout: &str) -> anyhow::Result<String> {
 }
 
 /// The CSI provider under repeated mounts: `agent/tests/bench_mount.rs`'s `BENCH_MOUNT` line.
+/// `kubectl secrets doctor` wall time: `plugin/tests/bench_doctor.rs`.
+fn doctor_table(stdout: &str) -> anyhow::Result<String> {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("BENCH_DOCTOR "))
+        .context("bench_doctor printed no BENCH_DOCTOR line")?;
+    let v: serde_json::Value = serde_json::from_str(line)?;
+    let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or_default();
+    let mut out = format!(
+        "\n## `kubectl secrets doctor` (release, wall time of the whole command, {:.0} alternating runs; the stand-in shares the 2 cores)\n\n\
+         | run | input | median | min | max | findings | goal < 2 s |\n|---|---|---|---|---|---|---|\n",
+        f(&v, "runs")
+    );
+    let rows = [
+        (
+            "rbac",
+            "`doctor -o json` on kube-standin",
+            format!("{:.0} RBAC objects", f(&v["rbac"], "objects")),
+        ),
+        (
+            "tree",
+            "`doctor --no-cluster --git`",
+            format!("{:.0}-file checkout", f(&v["tree"], "files")),
+        ),
+        (
+            "history",
+            "`doctor --no-cluster --git --history`",
+            format!(
+                "same, {:.0} more blobs in history",
+                f(&v["history"], "extra_blobs")
+            ),
+        ),
+    ];
+    for (key, run, input) in rows {
+        let m = &v[key];
+        let p50 = f(m, "p50_ms");
+        out.push_str(&format!(
+            "| {run} | {input} | {p50:.0} ms | {:.0} ms | {:.0} ms | {:.0} | {} |\n",
+            f(m, "min_ms"),
+            f(m, "max_ms"),
+            f(m, "findings"),
+            if p50 < 2000.0 { "met" } else { "missed" },
+        ));
+    }
+    Ok(out)
+}
+
 fn mount_table(stdout: &str) -> anyhow::Result<String> {
     let line = stdout
         .lines()
