@@ -122,6 +122,12 @@ pub fn redact(message: &str) -> String {
     if message.contains("duplicate entry with key") {
         return message.to_owned();
     }
+    redact_all(message)
+}
+
+/// Replace every double-quoted part of `message`, duplicate keys included: for inputs whose
+/// mapping keys may themselves be secret (a key pasted where a name belongs).
+pub fn redact_all(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut chars = message.chars();
     while let Some(c) = chars.next() {

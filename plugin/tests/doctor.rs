@@ -562,3 +562,53 @@ fn what_cannot_be_read_is_incomplete_and_runtime_evidence_and_reviews_are_used()
         "{mallory12:#}"
     );
 }
+
+#[test]
+fn fix_at_a_terminal_shows_the_plan_and_writes_only_when_the_person_agrees() {
+    let repo = Repo::new();
+    let session = |answer: &str| {
+        let mut command = Command::new(BIN);
+        command
+            .args([
+                "doctor",
+                "--no-cluster",
+                "--git",
+                repo.root(),
+                "--fix",
+                "--cert",
+            ])
+            .arg(&keys().cert)
+            .env("KUBECONFIG", "/nonexistent/kubeconfig");
+        let mut p = pty(command);
+        let mut screen = Screen(String::new());
+        screen.expect(
+            &mut p,
+            // rexpect reads bytes as Latin-1: expect the ASCII part.
+            "SealedSecret (keys password; values masked)",
+        );
+        screen.answer(&mut p, "Rewrite 1 file(s) as shown?", answer);
+        screen.0.push_str(&p.exp_eof().unwrap());
+        for value in VALUES {
+            assert!(!screen.0.contains(value), "{value} shown:\n{}", screen.0);
+        }
+        screen.0
+    };
+    let said = session("n");
+    assert!(said.contains("nothing written"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(repo.path("deploy/app.yaml")).unwrap(),
+        APP
+    );
+    let said = session("y");
+    assert!(said.contains("rewrote deploy/app.yaml"), "{said}");
+    let fixed = std::fs::read_to_string(repo.path("deploy/app.yaml")).unwrap();
+    assert!(
+        fixed.contains("kind: SealedSecret") && !fixed.contains("s3cret"),
+        "{fixed}"
+    );
+    // Without a terminal and without --yes, --fix refuses rather than guess.
+    repo.write("deploy/app.yaml", APP);
+    let out = repo.doctor(&["--fix", "--cert", s(&keys().cert)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
+}

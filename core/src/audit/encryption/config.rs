@@ -147,36 +147,14 @@ fn scrub(err: ManifestError) -> ManifestError {
     match err {
         ManifestError::Yaml { document, message } => ManifestError::Yaml {
             document,
-            message: redact_quoted(&message),
+            message: crate::manifest::redact_all(&message),
         },
         ManifestError::Json { document, message } => ManifestError::Json {
             document,
-            message: redact_quoted(&message),
+            message: crate::manifest::redact_all(&message),
         },
         other => other,
     }
-}
-
-/// `… key "x" at …` → `… key "<redacted>" at …`, honouring backslash escapes.
-fn redact_quoted(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut chars = message.chars();
-    while let Some(c) = chars.next() {
-        if c != '"' {
-            out.push(c);
-            continue;
-        }
-        let mut escaped = false;
-        for inner in chars.by_ref() {
-            match (escaped, inner) {
-                (false, '\\') => escaped = true,
-                (false, '"') => break,
-                _ => escaped = false,
-            }
-        }
-        out.push_str("\"<redacted>\"");
-    }
-    out
 }
 
 fn shape(path: impl Into<String>, problem: &'static str) -> EncryptionConfigError {
