@@ -8,7 +8,7 @@
 
 mod common;
 
-use azure_standin::{AzureStandIn, FederatedCredential, TOKEN_EXCHANGE_AUDIENCE};
+use azure_standin::{FederatedCredential, TOKEN_EXCHANGE_AUDIENCE};
 use common::cluster;
 use common::provider::{ProviderProcess, connect, params};
 
@@ -43,14 +43,9 @@ fn spc(name: &str) -> String {
 async fn mounts_as_the_pod_with_workload_identity() {
     let (cluster, client) = cluster().await;
     csi_standin::install_crds(&client).await.unwrap();
-    let azure = AzureStandIn::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("azure-ca.pem");
-    azure.write_ca_file(&ca).unwrap();
+    let (azure, ca) = common::azure::trusting_standin(&cluster, dir.path()).await;
     let tokens = cluster.standin().tokens();
-    azure
-        .trust_issuer(tokens.issuer(), &tokens.public_key_pem())
-        .unwrap();
     azure.add_federated_credential(
         TENANT,
         "app-web",

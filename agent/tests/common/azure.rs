@@ -28,33 +28,33 @@ pub struct AzureEnv {
     _dir: tempfile::TempDir,
 }
 
-/// Everything up; the agent logs at debug unless `extra` sets `--log-filter`.
-pub async fn azure_env(extra: &[&str]) -> AzureEnv {
-    let (cluster, client) = cluster().await;
+/// An Azure stand-in that trusts `cluster`'s service-account tokens, and its CA written to
+/// `dir` (for the agent's `SSL_CERT_FILE`).
+pub async fn trusting_standin(
+    cluster: &Cluster,
+    dir: &std::path::Path,
+) -> (AzureStandIn, std::path::PathBuf) {
     let azure = AzureStandIn::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("azure-ca.pem");
+    let ca = dir.join("azure-ca.pem");
     azure.write_ca_file(&ca).unwrap();
     let tokens = cluster.standin().tokens();
     azure
         .trust_issuer(tokens.issuer(), &tokens.public_key_pem())
         .unwrap();
+    (azure, ca)
+}
+
+/// Everything up; the agent logs at debug unless `extra` sets `--log-filter`.
+pub async fn azure_env(extra: &[&str]) -> AzureEnv {
+    let (cluster, client) = cluster().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (azure, ca) = trusting_standin(&cluster, dir.path()).await;
     let url = azure.url();
-    let mut args = vec![
-        "--http-addr",
-        "127.0.0.1:0",
-        "--lease-duration",
-        "3s",
-        "--lease-renew",
-        "1s",
-    ];
+    let mut extra = extra.to_vec();
     if !extra.contains(&"--provider-timeout") {
-        args.extend(["--provider-timeout", "5s"]);
+        extra.extend(["--provider-timeout", "5s"]);
     }
-    if !extra.contains(&"--log-filter") {
-        args.extend(["--log-filter", "debug"]);
-    }
-    args.extend_from_slice(extra);
+    let args = super::test_args(&extra);
     let ca_path = ca.to_str().unwrap().to_owned();
     let agent = Agent::spawn_env(
         &cluster,

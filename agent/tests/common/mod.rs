@@ -46,6 +46,24 @@ pub struct Agent {
     pub _dir: tempfile::TempDir,
 }
 
+/// The flags every test agent runs with (any port, a 3 s lease, debug logs unless `extra`
+/// sets `--log-filter`), then `extra`.
+pub fn test_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--http-addr",
+        "127.0.0.1:0",
+        "--lease-duration",
+        "3s",
+        "--lease-renew",
+        "1s",
+    ];
+    if !extra.contains(&"--log-filter") {
+        args.extend(["--log-filter", "debug"]);
+    }
+    args.extend_from_slice(extra);
+    args
+}
+
 impl Agent {
     pub fn start(cluster: &Cluster) -> Agent {
         Self::start_with(cluster, &[])
@@ -53,19 +71,7 @@ impl Agent {
 
     /// Start with extra flags (e.g. `--bitnami-compat`): debug logs, a 3 s lease.
     pub fn start_with(cluster: &Cluster, extra: &[&str]) -> Agent {
-        let mut args = vec![
-            "--http-addr",
-            "127.0.0.1:0",
-            "--lease-duration",
-            "3s",
-            "--lease-renew",
-            "1s",
-        ];
-        if !extra.contains(&"--log-filter") {
-            args.extend(["--log-filter", "debug"]);
-        }
-        args.extend_from_slice(extra);
-        Self::spawn(cluster, &args)
+        Self::spawn(cluster, &test_args(extra))
     }
 
     /// `secrets-agent controller --namespace kubectl-secrets --metrics-addr 127.0.0.1:0 ARGS`,
